@@ -1,0 +1,68 @@
+"""Where things live: the project's data folders and a run's home folder layout."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# Folders a user edits to adapt the platform (contracts, suites, model, SQL).
+# CDP_PROJECT_DIR lets an installed package point at a checked-out project.
+PROJECT_DIR = Path(os.environ.get("CDP_PROJECT_DIR", Path(__file__).resolve().parent.parent))
+ASSETS_DIR = PROJECT_DIR / "assets"
+QUALITY_DIR = PROJECT_DIR / "quality"
+IDENTITY_DIR = PROJECT_DIR / "identity"
+WAREHOUSE_DIR = PROJECT_DIR / "warehouse"
+
+DEFAULT_HOME = Path(os.environ.get("CDP_HOME", PROJECT_DIR / ".cdp"))
+
+SOURCES = ("sales", "repair_orders", "complaints", "receipts", "contracts")
+
+
+@dataclass(frozen=True)
+class Home:
+    """Layout of a run's state folder (Parquet layers, warehouse, reports)."""
+
+    root: Path
+
+    def raw(self, source: str) -> Path:
+        return self.root / "raw" / f"{source}.parquet"
+
+    def validated(self, source: str) -> Path:
+        return self.root / "validated" / f"{source}.parquet"
+
+    def quarantine(self, source: str) -> Path:
+        return self.root / "quarantine" / f"{source}.parquet"
+
+    @property
+    def dq_results(self) -> Path:
+        return self.root / "quality" / "dq_results.parquet"
+
+    @property
+    def quality_reports(self) -> Path:
+        return self.root / "reports" / "quality"
+
+    @property
+    def person_records(self) -> Path:
+        return self.root / "standardized" / "person_records.parquet"
+
+    @property
+    def customer_xref(self) -> Path:
+        return self.root / "identity" / "customer_xref.parquet"
+
+    @property
+    def identity_dir(self) -> Path:
+        return self.root / "identity"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def run_log(self) -> Path:
+        return self.root / "runs"
+
+
+def ensure_parent(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
