@@ -1,0 +1,1 @@
+"""Standardization of identity fields before matching (names, phones, IDs, VINs, places)."""

@@ -1,0 +1,112 @@
+"""Phones, resident IDs, credit codes, VINs, plates and addresses."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from functools import lru_cache
+
+import phonenumbers
+from stdnum.cn import ric, uscc
+from vininfo import Vin
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_NON_DIGIT = re.compile(r"[^\d+]")
+_VIN_CHARS = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
+_PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
+_PROVINCE = re.compile(r"^(.{2,3}?(省|自治区))")
+_CITY = re.compile(r"^(?:.{2,3}?(?:省|自治区))?(.{2,3}?市)")
+_DISTRICT = re.compile(r"市(.{1,4}?(区|县))")
+_MUNICIPALITIES = ("北京", "上海", "天津", "重庆")
+
+
+def _nfkc(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    return text or None
+
+
+@lru_cache(maxsize=None)
+def standardize_phone(raw: str | None) -> tuple[str | None, str | None]:
+    """Return (canonical number, kind) with kind 'mobile', 'landline' or 'invalid'.
+
+    Mobiles become 11 digits (``+86 138-0013-8000`` → ``13800138000``); landlines keep
+    their E.164 form and are flagged so they never act as a personal key.
+    """
+    text = _nfkc(raw)
+    if text is None:
+        return None, None
+    digits = _NON_DIGIT.sub("", text).lstrip("+")
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            digits = digits[len(prefix):]
+    if MOBILE.match(digits):
+        return digits, "mobile"
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        return None, "invalid"
+    if phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), "landline"
+    return None, "invalid"
+
+
+@lru_cache(maxsize=None)
+def standardize_id_number(raw: str | None) -> tuple[str | None, str | None, date | None, str | None, str | None]:
+    """Return (id, kind, birth date, gender, region code) for a resident ID or credit code.
+
+    Invalid numbers give (None, 'invalid', …): they stay in the raw layer but never act as a key.
+    """
+    text = _nfkc(raw)
+    if text is None:
+        return None, None, None, None, None
+    text = text.replace(" ", "").upper()
+    if len(text) == 18 and ric.is_valid(text):
+        gender = "M" if int(text[16]) % 2 else "F"
+        return text, "resident", ric.get_birth_date(text), gender, text[:6]
+    if len(text) == 18 and uscc.is_valid(text):
+        return text, "uscc", None, None, text[2:8]
+    return None, "invalid", None, None, None
+
+
+@lru_cache(maxsize=None)
+def standardize_vin(raw: str | None) -> tuple[str | None, bool]:
+    """Return (uppercase VIN, is_valid). Only a valid VIN (alphabet + check digit) is used for matching."""
+    text = _nfkc(raw)
+    if text is None:
+        return None, False
+    text = re.sub(r"[\s\-]", "", text).upper()
+    if not _VIN_CHARS.match(text):
+        return text, False
+    return text, bool(Vin(text).verify_checksum())
+
+
+def standardize_plate(raw: str | None) -> str | None:
+    text = _nfkc(raw)
+    if text is None:
+        return None
+    text = re.sub(r"[\s\-·.]", "", text).upper()
+    return text if _PLATE.match(text) else None
+
+
+@lru_cache(maxsize=None)
+def split_address(raw: str | None) -> tuple[str | None, str | None, str | None]:
+    """Split a Chinese address into (province, city, district) where the text allows it."""
+    text = _nfkc(raw)
+    if text is None:
+        return None, None, None
+    text = text.replace(" ", "")
+    for name in _MUNICIPALITIES:
+        if text.startswith(name):
+            district = _DISTRICT.search(text)
+            return name, name, district.group(1) if district else None
+    province = _PROVINCE.match(text)
+    city = _CITY.match(text)
+    district = _DISTRICT.search(text)
+    return (
+        province.group(1).removesuffix("省") if province else None,
+        city.group(1).removesuffix("市") if city else None,
+        district.group(1) if district else None,
+    )
