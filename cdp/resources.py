@@ -1,19 +1,23 @@
-"""Dagster resources: where extracts land and where a run keeps its state."""
+"""Dagster resources: where extracts land, where a run keeps its state, which model scores."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
-from cdp.paths import DEFAULT_HOME, Home
+from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, Home
 
 
 class CdpConfig(dg.ConfigurableResource):
-    """Landing folder (extract files) and home folder (Parquet layers, warehouse, reports)."""
+    """Landing folder (extract files), home folder (Parquet layers, warehouse, reports),
+    the trained Splink model, and the business date the run reports as of."""
 
     landing_dir: str = str(DEFAULT_HOME / "landing")
     home_dir: str = str(DEFAULT_HOME)
+    model_path: str = str(IDENTITY_DIR / "model.json")
+    as_of: str = ""  # ISO date; empty means today
 
     @property
     def landing(self) -> Path:
@@ -22,3 +26,7 @@ class CdpConfig(dg.ConfigurableResource):
     @property
     def home(self) -> Home:
         return Home(Path(self.home_dir))
+
+    @property
+    def as_of_date(self) -> date:
+        return date.fromisoformat(self.as_of) if self.as_of else date.today()

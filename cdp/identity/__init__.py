@@ -1,0 +1,1 @@
+"""Identity resolution: tuples → Splink scoring → clusters → persistent CustomerIDs."""

@@ -1,0 +1,66 @@
+"""Accuracy of customer_xref against ground truth: pairwise and cluster precision / recall / F1."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Scores:
+    records: int
+    customers: int
+    true_persons: int
+    pairwise_precision: float
+    pairwise_recall: float
+    pairwise_f1: float
+    cluster_precision: float
+    cluster_recall: float
+    cluster_f1: float
+    duplicate_rate_after: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _pairs(counts: pl.Series) -> int:
+    n = counts.cast(pl.Int64)
+    return int((n * (n - 1) // 2).sum())
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def evaluate(xref: pl.DataFrame, truth: pl.DataFrame) -> Scores:
+    """Compare predicted customers with true persons over the records present in both.
+
+    Pairwise: every pair of records in the same predicted customer is a predicted match.
+    Cluster: a predicted customer is correct when it holds exactly one true person's records.
+    Duplicate rate after: share of resolved customers that are redundant copies of a person.
+    """
+    joined = xref.select("source", "record_key", "customer_id").join(
+        truth.select("source", "record_key", "person_id"), on=["source", "record_key"], how="inner"
+    )
+    both = _pairs(joined.group_by("customer_id", "person_id").len().get_column("len"))
+    predicted = _pairs(joined.group_by("customer_id").len().get_column("len"))
+    actual = _pairs(joined.group_by("person_id").len().get_column("len"))
+    precision = both / predicted if predicted else 1.0
+    recall = both / actual if actual else 1.0
+    exact = (
+        joined.group_by("customer_id").agg(pl.col("person_id").n_unique().alias("persons"), pl.len().alias("n"))
+        .join(joined.group_by("person_id").len("person_n").join(
+            joined.select("customer_id", "person_id").unique(), on="person_id"), on="customer_id")
+        .filter((pl.col("persons") == 1) & (pl.col("n") == pl.col("person_n")))
+    )
+    customers = joined.get_column("customer_id").n_unique()
+    persons = joined.get_column("person_id").n_unique()
+    c_precision = exact.height / customers if customers else 1.0
+    c_recall = exact.height / persons if persons else 1.0
+    return Scores(
+        records=joined.height, customers=customers, true_persons=persons,
+        pairwise_precision=precision, pairwise_recall=recall, pairwise_f1=_f1(precision, recall),
+        cluster_precision=c_precision, cluster_recall=c_recall, cluster_f1=_f1(c_precision, c_recall),
+        duplicate_rate_after=max(0.0, 1 - persons / customers) if customers else 0.0,
+    )

@@ -1,0 +1,37 @@
+"""Exact pre-deduplication: identical identity tuples are scored once, not once per order.
+
+Millions of repair orders come from a few hundred thousand people with the same name, phone
+and car on every visit; Splink only needs to see each distinct identity tuple per source.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MATCH_COLUMNS = ("name", "name_pinyin", "mobile", "id_number", "vin", "city", "gender", "is_company")
+
+
+def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return (tuples, record_map).
+
+    tuples: one row per (source, distinct identity tuple) with a stable `tuple_id` derived from
+    the values themselves, so the same tuple gets the same id in every run.
+    record_map: (source, record_key, tuple_id) for every record.
+    """
+    keyed = records.with_columns(
+        pl.concat_str(
+            [pl.col(c).cast(pl.Utf8).fill_null("\u2205") for c in ("source", *MATCH_COLUMNS)],
+            separator="\u241f",
+        )
+        .hash(seed=0)
+        .cast(pl.Utf8)
+        .str.zfill(20)
+        .alias("tuple_id")
+    )
+    record_map = keyed.select("source", "record_key", "tuple_id")
+    tuples = (
+        keyed.group_by("source", "tuple_id")
+        .agg(*[pl.col(c).first() for c in MATCH_COLUMNS], pl.len().alias("record_count"))
+        .sort("source", "tuple_id")
+    )
+    return tuples, record_map
