@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import yaml
 from splink import Linker
+from splink.internals.exceptions import EMTrainingException
 
 from cdp.paths import IDENTITY_DIR
 
@@ -18,6 +19,7 @@ SETTINGS_PATH = IDENTITY_DIR / "settings.yaml"
 MODEL_PATH = IDENTITY_DIR / "model.json"
 # Sections of settings.yaml that are cdp's, not Splink's.
 CDP_SECTIONS = ("training", "clustering", "backend")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path
     # EM on every blocked pair up to a cap, so small data is not sampled away.
     sample = min(1.0, training.get("em_max_records", 2_000_000) / max(len(tuples), 1))
     for rule in training["em_blocking_rules"]:
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=sample)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=sample)
+        except EMTrainingException as err:  # e.g. a source set with no ID numbers at all
+            log.warning("skipping EM session %r: %s", rule, str(err).splitlines()[0])
     out_path.parent.mkdir(parents=True, exist_ok=True)
     return linker.misc.save_model_to_json(str(out_path), overwrite=True)
