@@ -1,0 +1,185 @@
+"""The `cdp` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, PROJECT_DIR, Home
+
+app = typer.Typer(help="cdp — customer data platform for car dealership groups.", no_args_is_help=True)
+identity_app = typer.Typer(help="Identity resolution: train, evaluate.", no_args_is_help=True)
+quality_app = typer.Typer(help="Data quality: steward reports.", no_args_is_help=True)
+app.add_typer(identity_app, name="identity")
+app.add_typer(quality_app, name="quality")
+console = Console()
+
+DEMO_AS_OF = date(2026, 10, 31)
+HomeOption = typer.Option(DEFAULT_HOME, "--home", help="State folder: Parquet layers, warehouse.duckdb, reports.")
+
+
+@app.command("demo-data")
+def demo_data(
+    customers: int = typer.Option(2000, help="Number of buying customers (persons and companies)."),
+    seed: int = typer.Option(7, help="Random seed: same seed, same files."),
+    out: Path = typer.Option(DEFAULT_HOME / "landing", help="Folder to write the extracts into."),
+) -> None:
+    """Generate realistic dealer-group extracts (sales, after-sales, finance) with ground truth."""
+    from cdp.demo import generate
+
+    summary = generate(customers=customers, seed=seed, out=out, as_of=DEMO_AS_OF, progress=lambda m: console.print(f"  {m}"))
+    table = Table("source", "rows", title=f"demo data in {out}")
+    for source, rows in summary["rows"].items():
+        table.add_row(source, f"{rows:,}")
+    console.print(table)
+    console.print(f"ground truth: {out / '_truth' / 'truth.parquet'}")
+
+
+@app.command()
+def run(
+    landing: Optional[Path] = typer.Option(None, help="Folder of extract files. Default: demo data, generated on first use."),
+    home: Path = HomeOption,
+    customers: int = typer.Option(2000, help="Demo size when the demo data must be generated."),
+    seed: int = typer.Option(7, help="Demo seed when the demo data must be generated."),
+    as_of: Optional[str] = typer.Option(None, help="Business date (YYYY-MM-DD). Default: the demo's date for demo data, else today."),
+    retrain: bool = typer.Option(False, help="Re-estimate the Splink model before scoring."),
+) -> None:
+    """Materialize every asset (landing → raw → validated → identity → marts) and summarize."""
+    from cdp.runner import run_pipeline
+
+    business_date = date.fromisoformat(as_of) if as_of else None
+    if landing is None:
+        landing = home / "landing"
+        business_date = business_date or DEMO_AS_OF
+        if not any(landing.glob("*/*")):
+            console.print(f"[bold]No extracts in {landing}: generating demo data ({customers:,} customers, seed {seed})[/]")
+            demo_data(customers=customers, seed=seed, out=landing)
+    if not landing.is_dir():
+        console.print(f"[red]Landing folder {landing} does not exist.[/] Point --landing at the folder holding the extract files.")
+        raise typer.Exit(2)
+    console.print(f"[bold]cdp run[/] landing={landing} home={home}")
+    summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print)
+    _print_summary(summary)
+    if not summary.success:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary) -> None:
+    table = Table("source", "read", "quarantined", "loaded", "read = loaded + quarantined", title="Sources")
+    for s in summary.sources:
+        table.add_row(s.source, f"{s.read:,}", f"{s.quarantined:,}", f"{s.loaded:,}",
+                      "[green]yes[/]" if s.read == s.loaded + s.quarantined else "[red]NO[/]")
+    console.print(table)
+    console.print(
+        f"records resolved: {summary.records:,}   source profiles: {summary.profiles:,}   "
+        f"customers: {summary.customers:,}   duplicate rate (profiles that duplicate another): {summary.duplicate_rate:.1%}"
+    )
+    stages = Table("stage", "seconds", title="Time per stage")
+    for step, seconds in summary.step_seconds.items():
+        stages.add_row(step, f"{seconds:.1f}")
+    stages.add_row("[bold]total[/]", f"{summary.seconds:.1f}")
+    console.print(stages)
+    for check in summary.failed_checks:
+        console.print(f"[red]blocking check failed:[/] {check} — see the quality report; downstream assets were skipped")
+    if summary.skipped:
+        console.print(f"[yellow]skipped:[/] {', '.join(summary.skipped)}")
+    if summary.failed:
+        console.print(f"[red]failed:[/] {', '.join(summary.failed)}")
+    console.print(f"warehouse: {summary.home.warehouse}")
+    console.print(f"quality report: {summary.home.quality_reports / 'index.html'}")
+    console.print("[green]run succeeded[/]" if summary.success else "[red]run failed[/]")
+
+
+@identity_app.command("train")
+def identity_train(home: Path = HomeOption, model: Path = typer.Option(IDENTITY_DIR / "model.json", help="Where to write the trained model.")) -> None:
+    """Estimate the Splink model from the standardized records of the last run and save it."""
+    import polars as pl
+
+    from cdp.identity.model import IdentitySettings, train_model
+    from cdp.identity.tuples import build_tuples
+
+    records_path = Home(home).person_records
+    if not records_path.exists():
+        console.print(f"[red]{records_path} not found[/]: run `cdp run --home {home}` first.")
+        raise typer.Exit(2)
+    tuples, _ = build_tuples(pl.read_parquet(records_path))
+    train_model(tuples, IdentitySettings.load(), model)
+    console.print(f"trained on {tuples.height:,} identity tuples → {model}")
+
+
+@identity_app.command("evaluate")
+def identity_evaluate(
+    home: Path = HomeOption,
+    truth: Optional[Path] = typer.Option(None, help="Ground truth Parquet (source, record_key, person_id). Default: the demo's."),
+) -> None:
+    """Pairwise and cluster precision / recall / F1 of customer_xref against ground truth."""
+    import polars as pl
+
+    from cdp.identity.evaluate import evaluate
+
+    h = Home(home)
+    truth = truth or home / "landing" / "_truth" / "truth.parquet"
+    for path in (h.customer_xref, truth):
+        if not path.exists():
+            console.print(f"[red]{path} not found[/]")
+            raise typer.Exit(2)
+    scores = evaluate(pl.read_parquet(h.customer_xref), pl.read_parquet(truth))
+    table = Table("metric", "value", title=f"customer_xref vs {truth}")
+    for name, value in scores.as_dict().items():
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else f"{value:,}")
+    console.print(table)
+
+
+@quality_app.command("report")
+def quality_report(home: Path = HomeOption) -> None:
+    """Print where the steward quality report is."""
+    index = Home(home).quality_reports / "index.html"
+    if not index.exists():
+        console.print(f"[yellow]No quality report yet in {index.parent}[/]: run `cdp run --home {home}`.")
+        raise typer.Exit(1)
+    console.print(str(index))
+
+
+@app.command()
+def sql(query: str, home: Path = HomeOption) -> None:
+    """Run a read-only SQL query on the published warehouse and print the result."""
+    import duckdb
+
+    path = Home(home).warehouse
+    if not path.exists():
+        console.print(f"[red]{path} not found[/]: run `cdp run --home {home}` first.")
+        raise typer.Exit(2)
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            cursor = con.execute(query)
+        except duckdb.Error as err:
+            console.print(f"[red]{err}[/]")
+            raise typer.Exit(1)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+    console.print(f"{len(rows):,} rows")
+
+
+@app.command()
+def dev(home: Path = HomeOption) -> None:
+    """Start the Dagster UI on this project (dagster dev) with the instance from dagster.yaml."""
+    env = os.environ | {"DAGSTER_HOME": str(PROJECT_DIR), "CDP_DAGSTER_STORAGE": str(home.resolve() / "dagster"),
+                        "CDP_HOME": str(home.resolve())}
+    subprocess.run([sys.executable, "-m", "dagster", "dev", "-m", "cdp.definitions"], cwd=PROJECT_DIR, env=env, check=False)
+
+
+if __name__ == "__main__":
+    app()

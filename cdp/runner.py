@@ -1,0 +1,142 @@
+"""`cdp run`: materialize every asset in-process with progress, then summarize the run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+import dagster as dg
+import polars as pl
+
+from cdp.paths import PROJECT_DIR, SOURCES, Home
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class SourceCounts:
+    source: str
+    read: int
+    loaded: int
+    quarantined: int
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    success: bool
+    home: Home
+    sources: list[SourceCounts]
+    records: int = 0
+    customers: int = 0
+    profiles: int = 0
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def duplicate_rate(self) -> float:
+        """Share of source customer profiles (distinct identity tuples) that duplicate another."""
+        return 1 - self.customers / self.profiles if self.profiles else 0.0
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns Dagster step events into one short line each."""
+
+    def __init__(self, echo: Echo):
+        super().__init__()
+        self.echo = echo
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_meta", {}).get("dagster_event")
+        if event is None or not event.step_key:
+            return
+        step = event.step_key.replace("__", "/")
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            self.echo(f"  ▶ {step}")
+        elif kind == "STEP_SUCCESS":
+            self.echo(f"  ✓ {step} ({event.event_specific_data.duration_ms / 1000:.1f}s)")
+        elif kind == "STEP_SKIPPED":
+            self.echo(f"  ⏭ {step} skipped: an upstream gate failed")
+        elif kind == "STEP_FAILURE":
+            self.echo(f"  ✗ {step} failed: {event.event_specific_data.error.message.strip()}")
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                self.echo(f"  ✗ check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed")
+
+
+def _progress_logger(echo: Echo) -> dg.LoggerDefinition:
+    @dg.logger(description="cdp run progress lines")
+    def progress(_init_context):
+        logger = logging.Logger("cdp.progress", level=logging.DEBUG)
+        logger.addHandler(_ProgressHandler(echo))
+        return logger
+
+    return progress
+
+
+def dagster_instance(home: Home) -> dg.DagsterInstance:
+    """The instance from the project's dagster.yaml, its SQLite storage under the home folder."""
+    os.environ["CDP_DAGSTER_STORAGE"] = str(home.root.resolve() / "dagster")
+    return dg.DagsterInstance.from_config(str(PROJECT_DIR))
+
+
+def source_counts(home: Home) -> list[SourceCounts]:
+    def rows(path: Path) -> int:
+        return pl.scan_parquet(path).select(pl.len()).collect().item() if path.exists() else 0
+
+    return [
+        SourceCounts(s, rows(home.raw(s)), rows(home.validated(s)), rows(home.quarantine(s)))
+        for s in SOURCES
+        if home.raw(s).exists()
+    ]
+
+
+def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retrain: bool = False,
+                 echo: Echo = print) -> RunSummary:
+    from cdp.definitions import FULL_RUN_JOB, build_definitions
+    from cdp.resources import CdpConfig
+
+    home = Home(home_dir)
+    home_dir.mkdir(parents=True, exist_ok=True)
+    config = CdpConfig(landing_dir=str(landing.resolve()), home_dir=str(home_dir.resolve()),
+                       as_of=as_of.isoformat() if as_of else "")
+    defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
+    job = defs.resolve_job_def(FULL_RUN_JOB)
+    start = time.perf_counter()
+    with dagster_instance(home) as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"ops": {"identity__customer_xref": {"config": {"retrain": retrain}}}},
+        )
+    return _summarize(result, home, time.perf_counter() - start)
+
+
+def _summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> RunSummary:
+    summary = RunSummary(run_id=result.run_id, success=result.success, home=home, sources=source_counts(home),
+                         seconds=seconds)
+    for event in result.get_step_success_events():
+        summary.step_seconds[event.step_key.replace("__", "/")] = event.event_specific_data.duration_ms / 1000
+    summary.failed = sorted(k.replace("__", "/") for k in result.get_failed_step_keys())
+    summary.skipped = sorted(e.step_key.replace("__", "/") for e in result.get_step_skipped_events())
+    summary.failed_checks = [
+        f"{c.asset_key.to_user_string()}:{c.check_name}" for c in result.get_asset_check_evaluations() if not c.passed
+    ]
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key == dg.AssetKey(["identity", "customer_xref"]):
+            meta = materialization.metadata
+            summary.records = meta["records"].value
+            summary.customers = meta["customers"].value
+            summary.profiles = meta["distinct identity tuples"].value
+    return summary
