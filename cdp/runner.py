@@ -36,6 +36,7 @@ class RunSummary:
     customers: int = 0
     profiles: int = 0
     step_seconds: dict[str, float] = field(default_factory=dict)
+    step_windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall-clock start, end
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
@@ -119,7 +120,24 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
             raise_on_error=False,
             run_config={"ops": {"identity__customer_xref": {"config": {"retrain": retrain}}}},
         )
-    return _summarize(result, home, time.perf_counter() - start)
+        summary = _summarize(result, home, time.perf_counter() - start)
+        summary.step_windows = _step_windows(instance, result.run_id)
+    return summary
+
+
+def _step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
+    """Wall-clock (start, end) of every step, from the run's event log."""
+    starts, windows = {}, {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or not event.step_key:
+            continue
+        step = event.step_key.replace("__", "/")
+        if event.event_type_value == "STEP_START":
+            starts[step] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and step in starts:
+            windows[step] = (starts[step], entry.timestamp)
+    return windows
 
 
 def _summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> RunSummary:
