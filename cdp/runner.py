@@ -103,14 +103,15 @@ def source_counts(home: Home) -> list[SourceCounts]:
 
 
 def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retrain: bool = False,
-                 echo: Echo = print) -> RunSummary:
+                 echo: Echo = print, model_path: Path | None = None) -> RunSummary:
     from cdp.definitions import FULL_RUN_JOB, build_definitions
     from cdp.resources import CdpConfig
 
     home = Home(home_dir)
     home_dir.mkdir(parents=True, exist_ok=True)
     config = CdpConfig(landing_dir=str(landing.resolve()), home_dir=str(home_dir.resolve()),
-                       as_of=as_of.isoformat() if as_of else "")
+                       as_of=as_of.isoformat() if as_of else "",
+                       **({"model_path": str(model_path)} if model_path else {}))
     defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
     job = defs.resolve_job_def(FULL_RUN_JOB)
     start = time.perf_counter()

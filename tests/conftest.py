@@ -1,0 +1,31 @@
+"""Shared fixtures: one small demo landing and one full pipeline run per test session."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+DEMO_AS_OF = date(2026, 10, 31)
+DEMO_CUSTOMERS = 1500
+
+
+@pytest.fixture(scope="session")
+def demo_landing(tmp_path_factory):
+    from cdp.demo import generate
+
+    landing = tmp_path_factory.mktemp("demo") / "landing"
+    generate(customers=DEMO_CUSTOMERS, seed=11, out=landing, as_of=DEMO_AS_OF)
+    return landing
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_landing, tmp_path_factory):
+    """The whole platform on the demo data, training its own model into a temp folder."""
+    from cdp.runner import run_pipeline
+
+    root = tmp_path_factory.mktemp("run")
+    summary = run_pipeline(demo_landing, root / "home", as_of=DEMO_AS_OF, echo=lambda _: None,
+                           model_path=root / "model.json")
+    assert summary.success, f"failed={summary.failed} skipped={summary.skipped} checks={summary.failed_checks}"
+    return summary, root / "model.json"
