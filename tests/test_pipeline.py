@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import polars as pl
 import pytest
 
 from cdp.identity.evaluate import evaluate
-from tests.conftest import DEMO_AS_OF
+
+DEMO_AS_OF = date(2026, 10, 31)
 
 
 @pytest.fixture(scope="module")
