@@ -60,6 +60,7 @@ def customer_xref(context: dg.AssetExecutionContext, config: CdpConfig, run: Ide
             "records": result.records,
             "distinct identity tuples": result.tuples,
             "pairs scored": result.pairs_scored,
+            "pairs for steward review": result.review_pairs,
             "customers": result.customers,
             "duplicate rate before": round(1 - result.customers / max(result.tuples, 1), 4),
             "model trained this run": result.trained,

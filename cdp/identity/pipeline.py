@@ -9,7 +9,9 @@ from pathlib import Path
 import polars as pl
 
 from cdp.identity.model import IdentitySettings, train_model
-from cdp.identity.registry import CUSTOMER_SCHEMA, HISTORY_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids
+from cdp.identity.overrides import load_overrides
+from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids
+from cdp.identity.review import build_review_queue
 from cdp.identity.resolve import record_clusters, resolve
 from cdp.identity.tuples import build_tuples
 from cdp.paths import Home, ensure_parent
@@ -22,6 +24,7 @@ class IdentityRun:
     pairs_scored: int
     customers: int
     trained: bool
+    review_pairs: int = 0
     events: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -52,7 +55,8 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool 
         seconds["train"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    resolution = resolve(tuples, model_path, settings)
+    overrides = load_overrides(home.identity_dir / "overrides.parquet")
+    resolution = resolve(tuples, model_path, settings, record_map, overrides)
     clusters = record_clusters(record_map, resolution.tuple_clusters)
     seconds["score+cluster"] = time.perf_counter() - start
 
@@ -68,11 +72,14 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool 
     assignment.xref.write_parquet(home.customer_xref)
     _append(ident / "customer_id_history.parquet", assignment.history)
     resolution.edges.write_parquet(ident / "scored_pairs.parquet")
+    threshold = settings.clustering.get("match_probability_threshold", 0.95)
+    queue = build_review_queue(resolution.edges, record_map, overrides, threshold)
+    queue.write_parquet(ident / "review_queue.parquet")
     seconds["customer ids"] = time.perf_counter() - start
 
     events = assignment.history.group_by("event").len().rows()
     return IdentityRun(
         records=records.height, tuples=tuples.height, pairs_scored=resolution.pairs_scored,
-        customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained,
+        customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained, review_pairs=queue.height,
         events=dict(events), seconds=seconds,
     )

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
+from cdp.identity.overrides import apply_overrides
 
 
 @dataclass
@@ -29,7 +30,9 @@ def _gamma_of_label(model: dict[str, Any], comparison: str, label: str) -> int:
     raise ValueError(f"identity/settings.yaml: veto level {comparison}={label!r} is not a level of the model")
 
 
-def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings) -> Resolution:
+def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
+            record_map: pl.DataFrame | None = None, overrides: pl.DataFrame | None = None) -> Resolution:
+    """Score, cluster at the threshold (vetoed links never count), then honour steward overrides."""
     model = _as_dict(model_path)
     linker = make_linker(tuples, model, settings.backend)
     threshold = settings.clustering.get("match_probability_threshold", 0.95)
@@ -53,6 +56,13 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings) 
             f"SELECT *, ({vetoes}) AS vetoed FROM {{this}}"
         ).as_pyarrow_table()
     )
+    if overrides is not None and not overrides.is_empty() and record_map is not None:
+        links = edges.filter(~pl.col("vetoed") & (pl.col("match_probability") >= threshold)).select(
+            (pl.col("source_dataset_l") + "|" + pl.col("tuple_id_l")).alias("node_l"),
+            (pl.col("source_dataset_r") + "|" + pl.col("tuple_id_r")).alias("node_r"),
+            "match_probability",
+        )
+        tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
     return Resolution(tuple_clusters=tuple_clusters, edges=edges, pairs_scored=len(edges))
 
 

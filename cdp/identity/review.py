@@ -1,0 +1,40 @@
+"""The steward's review queue: uncertain pairs and pairs the name veto kept apart."""
+
+from __future__ import annotations
+
+import polars as pl
+
+EVIDENCE = ("name", "name_pinyin", "mobile", "id_number", "vin", "gender", "city")
+
+
+def build_review_queue(edges: pl.DataFrame, record_map: pl.DataFrame, overrides: pl.DataFrame,
+                       threshold: float) -> pl.DataFrame:
+    """One row per pair to review, each side shown as one representative record, with the
+    per-comparison match weights (Splink's mw_ columns) as evidence."""
+    uncertain = ~pl.col("vetoed") & (pl.col("match_probability") < threshold)
+    vetoed = pl.col("vetoed") & (pl.col("match_probability") >= threshold)
+    queue = edges.filter(uncertain | vetoed).with_columns(
+        pl.when(vetoed).then(pl.lit("names disagree but other evidence is strong"))
+        .otherwise(pl.lit("match probability in the review band")).alias("reason")
+    )
+    representative = record_map.group_by("source", "tuple_id").agg(pl.col("record_key").min())
+    for side in ("l", "r"):
+        queue = queue.join(
+            representative.rename({"source": f"source_dataset_{side}", "tuple_id": f"tuple_id_{side}",
+                                   "record_key": f"record_key_{side}"}),
+            on=[f"source_dataset_{side}", f"tuple_id_{side}"], how="left",
+        )
+    queue = queue.with_columns(
+        pl.col("source_dataset_l").alias("source_l"), pl.col("source_dataset_r").alias("source_r"),
+    ).with_columns(
+        (pl.col("source_l") + "|" + pl.col("record_key_l") + "~" + pl.col("source_r") + "|" + pl.col("record_key_r"))
+        .hash(seed=0).cast(pl.Utf8).str.slice(0, 12).alias("pair_id")
+    )
+    decided = overrides.select("source_l", "record_key_l", "source_r", "record_key_r")
+    queue = queue.join(decided, on=["source_l", "record_key_l", "source_r", "record_key_r"], how="anti")
+    shown = [c for f in EVIDENCE for c in (f"{f}_l", f"{f}_r") if c in queue.columns]
+    weights = [c for c in queue.columns if c.startswith("mw_")]
+    return queue.select(
+        "pair_id", "reason", "match_probability", "match_weight",
+        "source_l", "record_key_l", "source_r", "record_key_r", *shown, *weights,
+    ).sort("match_probability", descending=True)
