@@ -74,7 +74,10 @@ def apply_overrides(tuple_clusters: pl.DataFrame, links: pl.DataFrame, overrides
     if overrides.is_empty():
         return tuple_clusters
     node_of = dict(
-        record_map.select((pl.col("source") + "|" + pl.col("record_key")), pl.col("source") + "|" + pl.col("tuple_id")).iter_rows()
+        record_map.select(
+            (pl.col("source") + "|" + pl.col("record_key")).alias("record"),
+            (pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
+        ).iter_rows()
     )
     decisions = [
         (node_of[a], node_of[b], d) for a, b, d in _latest(overrides).select("a", "b", "decision").iter_rows()
