@@ -139,6 +139,55 @@ def identity_evaluate(
     console.print(table)
 
 
+@identity_app.command("review")
+def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help="Pairs to show.")) -> None:
+    """List pairs waiting for a steward: uncertain matches and strong evidence vetoed by disagreeing names."""
+    import polars as pl
+
+    path = Home(home).identity_dir / "review_queue.parquet"
+    if not path.exists():
+        console.print(f"[yellow]No review queue in {path.parent}[/]: run `cdp run --home {home}` first.")
+        raise typer.Exit(1)
+    queue = pl.read_parquet(path)
+    table = Table("pair", "p", "left", "right", "names", "mobiles", "reason", title=f"{queue.height:,} pairs to review")
+    for row in queue.head(limit).iter_rows(named=True):
+        table.add_row(
+            row["pair_id"], f"{row['match_probability']:.3f}",
+            f"{row['source_l']}:{row['record_key_l']}", f"{row['source_r']}:{row['record_key_r']}",
+            f"{row.get('name_l')} / {row.get('name_r')}", f"{row.get('mobile_l')} / {row.get('mobile_r')}", row["reason"],
+        )
+    console.print(table)
+    console.print("decide with: cdp identity decide PAIR same|different --by NAME")
+
+
+@identity_app.command("decide")
+def identity_decide(
+    pair: str = typer.Argument(..., help="pair id from `cdp identity review`"),
+    decision: str = typer.Argument(..., help="same | different"),
+    by: str = typer.Option(..., "--by", help="Who decides (kept in the audit trail)."),
+    note: str = typer.Option("", help="Why."),
+    home: Path = HomeOption,
+) -> None:
+    """Record a steward decision as a must-link / cannot-link override honoured by every later run."""
+    import polars as pl
+
+    from cdp.identity.overrides import record_decision
+
+    ident = Home(home).identity_dir
+    match = pl.read_parquet(ident / "review_queue.parquet").filter(pl.col("pair_id") == pair)
+    if match.is_empty():
+        console.print(f"[red]No pair {pair!r} in the review queue[/]: list pairs with `cdp identity review`.")
+        raise typer.Exit(2)
+    row = match.row(0, named=True)
+    try:
+        record_decision(ident / "overrides.parquet", (row["source_l"], row["record_key_l"]),
+                        (row["source_r"], row["record_key_r"]), decision, by, note)
+    except ValueError as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2)
+    console.print(f"recorded: {row['source_l']}:{row['record_key_l']} {decision} {row['source_r']}:{row['record_key_r']} — applied on the next run")
+
+
 @quality_app.command("report")
 def quality_report(home: Path = HomeOption) -> None:
     """Print where the steward quality report is."""
