@@ -13,6 +13,7 @@ _T2S = opencc.OpenCC("t2s")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z .'\-]*$")
 _SPACE = re.compile(r"\s+")
+PERSON_NAME_MAX_CHARS = 4  # compound surname + two-character given name (欧阳娜娜)
 
 # pypinyin reads characters, not surnames: these surnames have their own reading.
 SURNAME_READINGS = {
@@ -39,6 +40,7 @@ _PLACES = (
     "山东 济南 青岛 福建 福州 厦门 湖北 武汉 湖南 长沙 四川 成都 河南 郑州 河北 石家庄 陕西 西安"
 ).split()
 _PLACE_PREFIX = re.compile(r"^((" + "|".join(_PLACES) + r")(省|市)?)+")
+_PLACE_WITH_LEVEL = re.compile(r"^(" + "|".join(_PLACES) + r")(省|市)")
 
 
 def clean_text(value: str | None) -> str | None:
@@ -52,7 +54,14 @@ def clean_text(value: str | None) -> str | None:
 
 
 def is_company_name(name: str | None) -> bool:
-    return bool(name) and any(marker in name for marker in COMPANY_MARKERS)
+    """Legal-form words, a place prefix (广州市…), or more CJK characters than a person's name has."""
+    if not name:
+        return False
+    return (
+        any(marker in name for marker in COMPANY_MARKERS)
+        or bool(_PLACE_WITH_LEVEL.match(name))
+        or len(_CJK.findall(name)) > PERSON_NAME_MAX_CHARS
+    )
 
 
 def company_key(name: str) -> str:

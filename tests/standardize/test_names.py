@@ -46,3 +46,12 @@ def test_company_key_keeps_names_without_legal_form():
 def test_empty_names_are_null():
     assert standardize_name("  ") == (None, None, False)
     assert standardize_name(None) == (None, None, False)
+
+
+def test_company_exported_without_legal_form_is_still_a_company():
+    assert standardize_name("广州市中凯工程") == standardize_name("中凯工程有限公司")
+    assert standardize_name("广州市中凯工程")[2]
+
+
+def test_four_character_person_names_stay_persons():
+    assert standardize_name("欧阳娜娜")[2] is False
