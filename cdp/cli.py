@@ -139,6 +139,35 @@ def identity_evaluate(
     console.print(table)
 
 
+def _record_ref(value: str) -> tuple[str, str]:
+    source, sep, key = value.partition(":")
+    if not sep or not key:
+        raise typer.BadParameter(f"{value!r}: write a record as SOURCE:RECORD_KEY, e.g. sales:SO-S01-0000123")
+    return source, key
+
+
+@identity_app.command("explain")
+def identity_explain(
+    left: str = typer.Argument(..., help="SOURCE:RECORD_KEY"),
+    right: str = typer.Argument(..., help="SOURCE:RECORD_KEY"),
+    home: Path = HomeOption,
+    model: Path = typer.Option(IDENTITY_DIR / "model.json", help="Trained Splink model."),
+    html: Optional[Path] = typer.Option(None, help="Also write an offline waterfall chart here."),
+) -> None:
+    """Why two records are or are not the same customer: per-comparison match weights."""
+    from cdp.identity.explain import explain_pair
+
+    try:
+        explanation = explain_pair(Home(home), model, _record_ref(left), _record_ref(right))
+    except KeyError as err:
+        console.print(f"[red]{err.args[0]}[/]")
+        raise typer.Exit(2)
+    console.print(explanation.as_text(), markup=False, highlight=False)
+    if html:
+        html.write_text(explanation.html, encoding="utf-8")
+        console.print(f"waterfall chart: {html}")
+
+
 @identity_app.command("review")
 def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help="Pairs to show.")) -> None:
     """List pairs waiting for a steward: uncertain matches and strong evidence vetoed by disagreeing names."""
