@@ -14,6 +14,7 @@ import dagster as dg
 import polars as pl
 
 from cdp.paths import PROJECT_DIR, SOURCES, Home
+from cdp.reports.quality import render_quality_report
 
 Echo = Callable[[str], None]
 
@@ -123,6 +124,9 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
         )
         summary = _summarize(result, home, time.perf_counter() - start)
         summary.step_windows = _step_windows(instance, result.run_id)
+    # Rendered after the run, not as an asset: a failed gate skips downstream assets, and that
+    # is exactly when the steward needs the report.
+    render_quality_report(home, result.run_id, {s.source: (s.read, s.loaded, s.quarantined) for s in summary.sources})
     return summary
 
 

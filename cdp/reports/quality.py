@@ -1,0 +1,115 @@
+"""The steward's quality report: one self-contained HTML page per run plus an index over runs.
+
+Rendered from `dq_results` (every expectation result of every run) and the quarantine Parquet,
+not from GX Data Docs: it loads nothing from the internet (no CDN CSS/JS, no remote logo, no
+tracking), so it opens on an air-gapped steward's laptop.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import polars as pl
+
+from cdp.paths import SOURCES, Home
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI','Noto Sans CJK SC',sans-serif;margin:2rem;color:#1f2933}
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d9e2ec}
+table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #d9e2ec;padding:.3rem .6rem;text-align:left;vertical-align:top}
+th{background:#f0f4f8}.ok{color:#0b7a3e;font-weight:600}.bad{color:#b42318;font-weight:600}
+.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#627d98}code{font-size:.9em}
+"""
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{_esc(title)}</title>"
+            f"<style>{STYLE}</style></head><body>{body}</body></html>")
+
+
+def _sparkline(values: list[float], width: int = 120, height: int = 24) -> str:
+    """Inline SVG of unexpected % over runs (oldest → newest)."""
+    if len(values) < 2:
+        return ""
+    top = max(max(values), 1e-9)
+    step = width / (len(values) - 1)
+    points = " ".join(f"{i * step:.1f},{height - v / top * (height - 2) - 1:.1f}" for i, v in enumerate(values))
+    return (f"<svg width='{width}' height='{height}' role='img' aria-label='trend'>"
+            f"<polyline fill='none' stroke='#3e7bfa' stroke-width='1.5' points='{points}'/></svg>")
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, home: Home) -> str:
+    trend = (history.filter(pl.col("dataset") == dataset).sort("checked_at")
+             .group_by("expectation", "column", maintain_order=True).agg(pl.col("unexpected_percent").fill_null(0.0)))
+    trends = {(r["expectation"], r["column"]): r["unexpected_percent"] for r in trend.iter_rows(named=True)}
+    rows = []
+    for r in run.filter(pl.col("dataset") == dataset).sort("success", "expectation").iter_rows(named=True):
+        status = "<td class='ok'>pass</td>" if r["success"] else "<td class='bad'>FAIL</td>"
+        rows.append([
+            status, f"<td><code>{_esc(r['expectation'])}</code></td>", f"<td>{_esc(r['column'])}</td>",
+            f"<td class='num'>{_esc(r['unexpected_count'])}</td>",
+            f"<td class='num'>{(r['unexpected_percent'] or 0):.2f}%</td>", f"<td>{_esc(r['sample'])}</td>",
+            f"<td>{_sparkline(trends.get((r['expectation'], r['column']), []))}</td>",
+        ])
+    section = f"<h2 id='{_esc(dataset)}'>{_esc(dataset)}</h2>"
+    section += _table(["status", "expectation", "column", "unexpected", "%", "failing examples", "trend"], rows)
+    quarantine = home.quarantine(dataset)
+    if quarantine.exists():
+        q = pl.read_parquet(quarantine)
+        if q.height:
+            by_rule = q.group_by("_rule").len().sort("len", descending=True)
+            section += "<p>Quarantined rows by rule:</p>" + _table(
+                ["rule", "rows"], [[f"<td><code>{_esc(a)}</code></td>", f"<td class='num'>{b:,}</td>"] for a, b in by_rule.iter_rows()]
+            )
+            sample_cols = [c for c in ("_source_file", "_source_row", "_rule", "_reason") if c in q.columns]
+            section += "<p>Examples (file, row, rule, reason):</p>" + _table(
+                sample_cols, [[f"<td>{_esc(v)}</td>" for v in row] for row in q.select(sample_cols).head(10).iter_rows()]
+            )
+    return section
+
+
+def render_quality_report(home: Home, run_id: str, counts: dict[str, tuple[int, int, int]] | None = None) -> Path:
+    """Write reports/quality/run-<id>.html and refresh index.html; return the run page."""
+    out = home.quality_reports
+    out.mkdir(parents=True, exist_ok=True)
+    results = pl.read_parquet(home.dq_results) if home.dq_results.exists() else pl.DataFrame(
+        schema={"run_id": pl.Utf8, "checked_at": pl.Datetime, "dataset": pl.Utf8, "expectation": pl.Utf8,
+                "column": pl.Utf8, "success": pl.Boolean, "unexpected_count": pl.Int64,
+                "unexpected_percent": pl.Float64, "sample": pl.Utf8})
+    run = results.filter(pl.col("run_id") == run_id)
+    body = f"<h1>Data quality — run <code>{_esc(run_id)}</code></h1><p><a href='index.html'>all runs</a></p>"
+    if counts:
+        body += "<h2>Rows per source</h2>" + _table(
+            ["source", "read", "loaded", "quarantined", "read = loaded + quarantined"],
+            [[f"<td>{_esc(s)}</td>", f"<td class='num'>{r:,}</td>", f"<td class='num'>{l:,}</td>",
+              f"<td class='num'>{q:,}</td>", "<td class='ok'>yes</td>" if r == l + q else "<td class='bad'>NO</td>"]
+             for s, (r, l, q) in counts.items()])
+    for dataset in [s for s in SOURCES if s in set(run.get_column("dataset").to_list())]:
+        body += _dataset_section(dataset, run, results, home)
+    page = out / f"run-{run_id}.html"
+    page.write_text(_page(f"cdp quality {run_id}", body), encoding="utf-8")
+    _write_index(results, out)
+    return page
+
+
+def _write_index(results: pl.DataFrame, out: Path) -> None:
+    runs = (results.group_by("run_id").agg(pl.col("checked_at").max(), pl.len().alias("checks"),
+                                           (~pl.col("success")).sum().alias("failed"))
+            .sort("checked_at", descending=True))
+    rows = [[f"<td><a href='run-{_esc(r['run_id'])}.html'>{_esc(r['run_id'])}</a></td>", f"<td>{_esc(r['checked_at'])}</td>",
+             f"<td class='num'>{r['checks']}</td>",
+             f"<td class='{'bad' if r['failed'] else 'ok'} num'>{r['failed']}</td>"] for r in runs.iter_rows(named=True)]
+    body = "<h1>cdp data quality — all runs</h1>" + _table(["run", "checked at", "checks", "failed"], rows)
+    (out / "index.html").write_text(_page("cdp data quality", body), encoding="utf-8")
