@@ -59,28 +59,39 @@ def generate(customers: int, seed: int, out: Path, as_of: date = DEFAULT_AS_OF,
                                                                        compression="zstd") as truth:
         def render(source: str) -> Rendered:
             rendered = RENDERERS[source](rngs[source], simulated, traits, as_of)
+            setattr(simulated, source, None)  # the clean records are no longer needed: free them
             rows[source], logs[source] = rendered.frame.height, rendered.log
             truth.write_table(_truth_rows(rendered).to_arrow().cast(TRUTH_SCHEMA))
             return rendered
 
-        def run(jobs: list, label: str) -> None:
-            for future in [pool.submit(fn, path, payload) for fn, path, payload in jobs]:
+        # Writing one source's files overlaps rendering the next: wait for a batch only when the
+        # following batch is ready to go, so at most two sources' frames are alive.
+        pending: list = []
+
+        def finish_pending() -> None:
+            for future in pending:
                 future.result()
-            say(f"wrote {label}")
+            pending.clear()
+
+        def submit(jobs: list, label: str) -> None:
+            finish_pending()
+            pending.extend(pool.submit(fn, path, payload) for fn, path, payload in jobs)
+            say(f"writing {label}")
 
         sales = render("sales")
-        run(sales_jobs(sales.frame, out), f"sales: {rows['sales']:,} rows")
+        submit(sales_jobs(sales.frame, out), f"sales: {rows['sales']:,} rows")
         del sales
         repair_orders, complaints = render("repair_orders"), render("complaints")
-        run(after_sales_jobs(repair_orders.frame, complaints.frame, out),
-            f"after-sales: {rows['repair_orders']:,} repair orders, {rows['complaints']:,} complaints")
+        submit(after_sales_jobs(repair_orders.frame, complaints.frame, out),
+               f"after-sales: {rows['repair_orders']:,} repair orders, {rows['complaints']:,} complaints")
         del repair_orders, complaints
         receipts = render("receipts")
-        run(receipts_jobs(receipts.frame, out), f"receipts: {rows['receipts']:,} rows")
+        submit(receipts_jobs(receipts.frame, out), f"receipts: {rows['receipts']:,} rows")
         del receipts
         contracts = render("contracts")
-        run(contracts_jobs(contracts.frame, out), f"contracts: {rows['contracts']:,} rows")
+        submit(contracts_jobs(contracts.frame, out), f"contracts: {rows['contracts']:,} rows")
         del contracts
+        finish_pending()
 
     summary = _summary(customers, seed, as_of, rows, logs, simulated.hard_negatives,
                        time.perf_counter() - started)

@@ -122,7 +122,11 @@ def homophone_variants(name: str) -> list[str]:
     return [name[:i] + alt + name[i + 1:] for i in range(start, len(name)) for alt in cat.HOMOPHONES.get(name[i], "")]
 
 
-_SYLLABLE = {}
+def _has_homophone(name: str) -> bool:
+    return any(ch in cat.HOMOPHONES for ch in name[_surname_length(name):])
+
+
+_SYLLABLE: dict[str, str] = {}
 
 
 def _syllable(ch: str) -> str:
@@ -151,7 +155,7 @@ class NameTraits:
     @classmethod
     def of(cls, people: pl.DataFrame) -> "NameTraits":
         names = people["name"]
-        homophone_ok = _map_unique(names, lambda n: "1" if homophone_variants(n) else "0") == "1"
+        homophone_ok = _map_unique(names, lambda n: "1" if _has_homophone(n) else "0") == "1"
         return cls(
             homophone_ok=homophone_ok.to_numpy() & (people["kind"] == "person").to_numpy(),
             traditional_ok=(to_traditional(names) != names).to_numpy(),

@@ -28,15 +28,30 @@ def _year_start_days(years: np.ndarray) -> np.ndarray:
     return (years - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
 
 
+class TakenSet:
+    """Integers already handed out, kept sorted so membership of a new batch is a binary search."""
+
+    def __init__(self) -> None:
+        self._sorted = np.empty(0, np.int64)
+
+    def contains(self, values: np.ndarray) -> np.ndarray:
+        if not len(self._sorted):
+            return np.zeros(len(values), bool)
+        at = np.minimum(np.searchsorted(self._sorted, values), len(self._sorted) - 1)
+        return self._sorted[at] == values
+
+    def add(self, values: np.ndarray) -> None:
+        self._sorted = np.sort(np.concatenate([self._sorted, values]))
+
+
 @dataclass
 class People:
     """Everyone in the world, in the order they were added: row index = person index."""
 
     frames: list[pl.DataFrame] = field(default_factory=list)
     size: int = 0
-    _id_keys: list[np.ndarray] = field(default_factory=list)
-    _mobiles: list[np.ndarray] = field(default_factory=list)
-    _companies: int = 0
+    _id_keys: TakenSet = field(default_factory=TakenSet)
+    _mobiles: TakenSet = field(default_factory=TakenSet)
 
     def add(self, frame: pl.DataFrame) -> np.ndarray:
         """Append a batch; returns the person indices it received."""
@@ -54,19 +69,18 @@ class People:
             .otherwise(pl.format("P{}", person_no.cast(pl.String).str.zfill(8)))
         )
 
-    def taken_mobiles(self) -> np.ndarray:
-        return np.concatenate(self._mobiles) if self._mobiles else np.empty(0, np.int64)
-
     def new_mobiles(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        taken = self.taken_mobiles()
+        """n mobiles distinct from each other and from every mobile handed out before."""
         mobiles = make_mobiles(rng, n, cat.MOBILE_PREFIXES)
         for _ in range(50):
-            clash = np.isin(mobiles, taken)
+            clash = self._mobiles.contains(mobiles)
             if not clash.any():
                 break
             mobiles[clash] = make_mobiles(rng, int(clash.sum()), cat.MOBILE_PREFIXES)
             mobiles = _redraw_duplicates(mobiles, lambda k: make_mobiles(rng, k, cat.MOBILE_PREFIXES))
-        self._mobiles.append(mobiles)
+        else:
+            raise RuntimeError("could not draw distinct mobiles")
+        self._mobiles.add(mobiles)
         return mobiles
 
     # ------------------------------------------------------------------ persons
@@ -115,7 +129,6 @@ class People:
             unresolved = in_city & (region == 0)  # migrant prefix with no county code that year
             region[unresolved] = _pick_region(rng, c.id_prefix, year_idx[unresolved])
         ymd = pl.Series(birth_day.astype(np.int32)).cast(pl.Date).dt.strftime("%Y%m%d").cast(pl.Int64).to_numpy()
-        taken = np.concatenate(self._id_keys) if self._id_keys else np.empty(0, np.int64)
 
         def draw_sequence(k: int, where: np.ndarray) -> np.ndarray:
             return 2 * rng.integers(0, 500, k) + male[where].astype(np.int64)
@@ -123,12 +136,14 @@ class People:
         sequence = draw_sequence(n, np.arange(n))
         for _ in range(100):
             keys = (region * 10**8 + ymd) * 1000 + sequence
-            clash = _duplicated(keys) | np.isin(keys, taken)
+            clash = _duplicated(keys) | self._id_keys.contains(keys)
             if not clash.any():
                 break
             where = np.flatnonzero(clash)
             sequence[where] = draw_sequence(len(where), where)
-        self._id_keys.append(keys)
+        else:
+            raise RuntimeError("could not draw distinct resident IDs")
+        self._id_keys.add(keys)
         return make_resident_ids(region, birth_day, sequence)
 
     # ------------------------------------------------------------------ companies

@@ -34,8 +34,8 @@ DRIVER_VISIT_SHARE = {"person": 0.40, "company": 0.30}  # of those cars' visits,
 LOST_SERVICE_SHARE = 0.25  # cars never serviced here after the sale
 LOST_AFTER_RESALE_SHARE = 0.50
 VISITS_PER_YEAR = 1.7  # mean, Gamma-distributed per car
-TRADE_IN_RESALE_SHARE = 0.15  # replaced cars resold to another person
-RESALE_SHARE = 0.02  # other cars resold after 2-5 years
+TRADE_IN_RESALE_SHARE = 0.20  # replaced cars resold to another person
+RESALE_SHARE = 0.035  # other cars resold after 2-5 years (if that is before as_of)
 OTHER_STORE_SERVICE_SHARE = 0.10
 COMPLAINT_SHARE = 0.025  # of service visits
 COMPLAINT_RESOLVED_SHARE = 0.80
@@ -54,6 +54,8 @@ _SERIAL_MULTIPLIER = 3_141_593  # odd, not a multiple of 5: a bijection on [0, 1
 
 @dataclass
 class World:
+    """Clean records per source (the generator frees each once rendered), plus people and cars."""
+
     people: pl.DataFrame
     sales: pl.DataFrame
     cars: pl.DataFrame
@@ -405,7 +407,7 @@ def _plates(rng, cars: pl.DataFrame) -> pl.DataFrame:
     nev = np.r_[cars["nev"].to_numpy(), cars["nev"].to_numpy()[resold]]
     serial = make_plates(rng, prefix, nev)
     plates = plate_strings(serial, tuple(prefixes))
-    second_plate = pl.Series([None] * n, dtype=pl.String).scatter(np.flatnonzero(resold), plates[n:])
+    second_plate = pl.repeat(None, n, eager=True, dtype=pl.String).scatter(np.flatnonzero(resold), plates[n:])
     return cars.with_columns(plate=plates[:n], second_plate=second_plate)
 
 

@@ -85,22 +85,19 @@ def after_sales_jobs(repair_orders: pl.DataFrame, complaints: pl.DataFrame, out:
     """One workbook per store and year (split in parts if a sheet would pass Excel's row limit)."""
     jobs = []
     limit = MAX_ROWS - 1
-    years = sorted(set(repair_orders["_year"].unique().to_list()) | set(complaints["_year"].unique().to_list()))
-    for index, code in enumerate(cat.STORE_CODES):
-        fmt = cat.AFTER_SALES_DATE_FORMATS[index % len(cat.AFTER_SALES_DATE_FORMATS)]
-        for year in years:
-            ros = repair_orders.filter((pl.col("_store") == index) & (pl.col("_year") == year))
-            cps = complaints.filter((pl.col("_store") == index) & (pl.col("_year") == year))
-            if ros.height == 0 and cps.height == 0:
-                continue
-            ro_sheet = _export(ros, "repair_orders", index, fmt, False)
-            cp_sheet = _export(cps, "complaints", index, fmt, False)
-            parts = max(1, -(-ros.height // limit), -(-cps.height // limit))
-            for part in range(parts):
-                suffix = "" if part == 0 else f"_{part + 1}"
-                path = out / "after_sales" / f"售后_{code}_{year}{suffix}.xlsx"
-                sheets = [("维修工单", ro_sheet.slice(part * limit, limit)), ("投诉", cp_sheet.slice(part * limit, limit))]
-                jobs.append((write_workbook, path, sheets))
+    ro_parts = repair_orders.partition_by("_store", "_year", as_dict=True, maintain_order=True)
+    cp_parts = complaints.partition_by("_store", "_year", as_dict=True, maintain_order=True)
+    for store, year in sorted(set(ro_parts) | set(cp_parts)):
+        code = cat.STORE_CODES[store]
+        fmt = cat.AFTER_SALES_DATE_FORMATS[store % len(cat.AFTER_SALES_DATE_FORMATS)]
+        ro_sheet = _export(ro_parts.get((store, year), repair_orders.clear()), "repair_orders", store, fmt, False)
+        cp_sheet = _export(cp_parts.get((store, year), complaints.clear()), "complaints", store, fmt, False)
+        parts = max(1, -(-ro_sheet.height // limit), -(-cp_sheet.height // limit))
+        for part in range(parts):
+            suffix = "" if part == 0 else f"_{part + 1}"
+            path = out / "after_sales" / f"售后_{code}_{year}{suffix}.xlsx"
+            sheets = [("维修工单", ro_sheet.slice(part * limit, limit)), ("投诉", cp_sheet.slice(part * limit, limit))]
+            jobs.append((write_workbook, path, sheets))
     return jobs
 
 
