@@ -2,7 +2,7 @@
 
 VIN (ISO 3779 / GB 16735), resident ID (GB 11643, ISO 7064 MOD 11-2), unified social credit
 code (GB 32100), mainland mobiles and licence plates. Generators take numpy arrays and return
-polars String Series; check-digit helpers also accept single strings for tests.
+polars String Series (or packed integers where distinctness must be checked first).
 """
 
 from __future__ import annotations
@@ -61,13 +61,6 @@ def make_vins(wmi: np.ndarray, vds: np.ndarray, model_year: np.ndarray, plant: n
     return _to_strings(codes)
 
 
-def vin_is_valid(vin: str) -> bool:
-    if len(vin) != 17 or any(ch not in _VIN_VALUES for ch in vin):
-        return False
-    total = sum(_VIN_VALUES[ch] * int(w) for ch, w in zip(vin, _VIN_WEIGHTS)) % 11
-    return vin[8] == ("X" if total == 10 else str(total))
-
-
 def make_resident_ids(region: np.ndarray, birth_days: np.ndarray, sequence: np.ndarray) -> pl.Series:
     """Resident IDs: 6-digit region, birth date (days since 1970-01-01), 3-digit sequence (odd = male)."""
     birth = pl.Series(birth_days.astype(np.int32)).cast(pl.Date).dt.strftime("%Y%m%d").cast(pl.Int64).to_numpy()
@@ -81,11 +74,6 @@ def make_resident_ids(region: np.ndarray, birth_days: np.ndarray, sequence: np.n
     codes = digits + ord("0")
     codes[:, 17] = np.where(check == 10, ord("X"), ord("0") + check)
     return _to_strings(codes)
-
-
-def resident_id_check(body17: str) -> str:
-    check = (12 - sum(int(d) * int(w) for d, w in zip(body17, _RIC_WEIGHTS)) % 11) % 11
-    return "X" if check == 10 else str(check)
 
 
 def make_usccs(region: np.ndarray, org_body: np.ndarray) -> pl.Series:
@@ -128,9 +116,8 @@ def distinct(draw, n: int) -> np.ndarray:
     raise RuntimeError("could not draw distinct identifiers: value space too small")
 
 
-def make_plates(rng: np.random.Generator, prefix_codes: np.ndarray, nev: np.ndarray, taken: set[int] | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct plate serials per prefix: returns (serial ints, nev flags) encoded by `plate_strings`.
+def make_plates(rng: np.random.Generator, prefix_codes: np.ndarray, nev: np.ndarray) -> np.ndarray:
+    """Distinct plate serials (prefix index, new-energy flag and body packed in one int) for `plate_strings`.
 
     Ordinary plates: 3 letters-or-digits + 2 digits (34³·100 per prefix);
     new-energy plates: D (battery) / F (hybrid) + letter-or-digit + 4 digits.
