@@ -47,7 +47,7 @@ def _source_frame(source: str, primary_key: str, df: pl.DataFrame) -> pl.DataFra
     )
 
 
-def _map_distinct(df: pl.DataFrame, column: str, fn: Callable, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
+def map_distinct(df: pl.DataFrame, column: str, fn: Callable, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
     """Apply a Python standardizer once per distinct value of `column` and join the results back."""
     values = df.get_column(column).drop_nulls().unique().sort().to_list()
     results = [fn(v) for v in values]
@@ -64,15 +64,15 @@ def build_person_records(validated: Iterable[tuple[str, str, pl.DataFrame]]) -> 
     if not frames:
         return pl.DataFrame(schema=PERSON_RECORD_SCHEMA)
     df = pl.concat(frames, how="vertical")
-    df = _map_distinct(df, "raw_customer_name", standardize_name, {"name": pl.Utf8, "name_pinyin": pl.Utf8, "name_is_company": pl.Boolean})
-    df = _map_distinct(df, "raw_mobile", standardize_phone, {"phone": pl.Utf8, "phone_kind": pl.Utf8})
-    df = _map_distinct(
+    df = map_distinct(df, "raw_customer_name", standardize_name, {"name": pl.Utf8, "name_pinyin": pl.Utf8, "name_is_company": pl.Boolean})
+    df = map_distinct(df, "raw_mobile", standardize_phone, {"phone": pl.Utf8, "phone_kind": pl.Utf8})
+    df = map_distinct(
         df, "raw_id_number", standardize_id_number,
         {"id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "id_gender": pl.Utf8, "id_region": pl.Utf8},
     )
-    df = _map_distinct(df, "raw_vin", standardize_vin, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean})
-    df = _map_distinct(df, "raw_plate", standardize_plate, {"plate": pl.Utf8})
-    df = _map_distinct(df, "raw_address", split_address, {"province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8})
+    df = map_distinct(df, "raw_vin", standardize_vin, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean})
+    df = map_distinct(df, "raw_plate", standardize_plate, {"plate": pl.Utf8})
+    df = map_distinct(df, "raw_address", split_address, {"province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8})
     source_gender = pl.col("raw_gender").replace_strict({"男": "M", "女": "F"}, default=None, return_dtype=pl.Utf8)
     return df.select(
         "source", "record_key", "store_code", "event_date",

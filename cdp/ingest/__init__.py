@@ -1,0 +1,1 @@
+"""Ingest: source contracts and readers from landing files to raw Parquet."""

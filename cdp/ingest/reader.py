@@ -1,0 +1,119 @@
+"""Read every landing file of a contract into one all-string frame with lineage columns.
+
+Values stay strings here: typing, parsing and range checks are the quality gate's job, so a bad
+value quarantines its row instead of failing the load.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import polars as pl
+
+from cdp.ingest.contracts import Contract
+
+LINEAGE = ("_source_file", "_source_row", "_load_id")
+AUTO_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+class SourceFileError(Exception):
+    """A file that cannot be loaded; names the file, and the row and field where known."""
+
+    def __init__(self, file: Path | str, message: str, row: int | None = None, field: str | None = None):
+        self.file, self.row, self.field = str(file), row, field
+        where = ", ".join(p for p in (f"row {row}" if row else "", f"field {field!r}" if field else "") if p)
+        super().__init__(f"{file}{' (' + where + ')' if where else ''}: {message}")
+
+
+def _decode(path: Path, encoding: str) -> str:
+    data = path.read_bytes()
+    if not data.strip():
+        raise SourceFileError(path, "the file is empty; ask the store to export it again")
+    for candidate in (AUTO_ENCODINGS if encoding == "auto" else (encoding,)):
+        try:
+            return data.decode(candidate)
+        except UnicodeDecodeError as err:
+            failure = (candidate, err)
+    candidate, err = failure
+    row = data[: err.start].count(b"\n") + 1
+    raise SourceFileError(
+        path, f"bytes {data[err.start:err.start + 4]!r} are not valid {candidate}; "
+              f"fix the contract's encoding or re-export the file as {candidate}", row=row,
+    )
+
+
+def _read_file(contract: Contract, path: Path) -> tuple[pl.DataFrame, int]:
+    """Return (all-string frame with the file's own headers, number of the first data row)."""
+    if contract.format == "csv":
+        text = _decode(path, contract.encoding)
+        try:
+            return pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, truncate_ragged_lines=False), 2
+        except pl.exceptions.ComputeError as err:
+            raise SourceFileError(path, f"not a well-formed CSV ({str(err).splitlines()[0]}); is the file truncated?") from err
+    if contract.format == "excel":
+        if path.stat().st_size == 0:
+            raise SourceFileError(path, "the file is empty; ask the store to export it again")
+        try:
+            frame = pl.read_excel(path, sheet_name=contract.sheet, engine="calamine", infer_schema_length=0)
+        except Exception as err:  # calamine raises its own types for missing sheets and broken zips
+            raise SourceFileError(path, f"cannot read sheet {contract.sheet!r}: {err}") from err
+        # Number cells come back as "12345.0": integers are written without the trailing .0
+        return frame.with_columns(pl.all().cast(pl.Utf8).str.replace(r"^(-?\d+)\.0$", "${1}")), 2
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as err:
+        raise SourceFileError(path, f"not a readable Parquet file: {err}") from err
+    return frame.with_columns(pl.all().cast(pl.Utf8)), 1
+
+
+def _canonical(contract: Contract, path: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    aliases = contract.alias_map()
+    headers = {str(h).strip().lstrip("\ufeff"): h for h in frame.columns}
+    mapped = {}
+    for header, original in headers.items():
+        canonical = aliases.get(header)
+        if canonical and canonical not in mapped:
+            mapped[canonical] = original
+    missing = [f for f in contract.required if f not in mapped]
+    if missing:
+        expected = {f: list(contract.fields[f]) for f in missing}
+        raise SourceFileError(
+            path, f"required column missing: {expected} (one of the listed headers); "
+                  f"add the store's header name to assets/{contract.source}.yaml if it was renamed",
+            row=1, field=missing[0],
+        )
+    return frame.select(
+        [pl.col(mapped[f]).alias(f) if f in mapped else pl.lit(None, pl.Utf8).alias(f) for f in contract.fields]
+    )
+
+
+def read_file(contract: Contract, landing: Path, path: Path, load_id: str) -> pl.DataFrame:
+    frame, first_row = _read_file(contract, path)  # a header-only export (no activity) is valid
+    if not frame.columns:
+        raise SourceFileError(path, "the file has no header row; ask the store to export it again")
+    frame = _canonical(contract, path, frame).with_columns(
+        pl.all().str.strip_chars().replace("", None)
+    )
+    return frame.with_columns(
+        pl.lit(str(path.relative_to(landing))).alias("_source_file"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first_row).alias("_source_row"),
+        pl.lit(load_id).alias("_load_id"),
+    )
+
+
+def source_files(contract: Contract, landing: Path) -> list[Path]:
+    return sorted(p for p in landing.glob(contract.files) if p.is_file())
+
+
+def read_source(contract: Contract, landing: Path, load_id: str) -> pl.DataFrame:
+    """All files of one contract, concatenated in file-name order."""
+    files = source_files(contract, landing)
+    if not files:
+        raise SourceFileError(landing / contract.files, f"no files match {contract.files!r} in {landing}")
+    return pl.concat([read_file(contract, landing, path, load_id) for path in files], how="vertical")
+
+
+def write_raw(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path, compression="zstd")

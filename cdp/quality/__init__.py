@@ -1,0 +1,1 @@
+"""Quality gate: Great Expectations suites per dataset, row quarantine, batch verdicts."""

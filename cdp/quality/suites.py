@@ -1,0 +1,87 @@
+"""Expectation suites as data: quality/<dataset>.yaml, in Great Expectations' own expectation format.
+
+Columns a suite can name: every canonical field as delivered (string), and `<field>__value`, the
+field parsed to its dictionary type (dates, amounts, integers) or, for mobile / id_number / vin,
+the canonical identifier when it is valid. `meta.severity` decides what a failing row costs:
+`quarantine` takes the row out of the load, `warn` only reports it.
+`{"$PARAMETER": "as_of"}` is the run's business date.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from cdp.ingest.contracts import Contract
+from cdp.paths import QUALITY_DIR
+
+DEFAULT_BATCH = {"max_quarantine_share": 0.05, "min_rows": 1}
+# (later field, earlier field) pairs that must be in order.
+DATE_ORDER = [("close_date", "open_date"), ("resolved_date", "complaint_date"), ("end_date", "start_date")]
+IDENTIFIER_CHECKS = {
+    "mobile": "mainland mobile 1[3-9]xxxxxxxxx after removing +86 and separators",
+    "id_number": "resident ID check digit (GB 11643) or credit code check character (GB 32100)",
+    "vin": "VIN alphabet (no I/O/Q) and position-9 check digit (ISO 3779)",
+}
+
+
+def _exp(type_: str, severity: str, rule: str, **kwargs) -> dict:
+    return {"type": type_, "kwargs": kwargs, "meta": {"severity": severity, "rule": rule}}
+
+
+def default_suite(contract: Contract) -> dict:
+    """The suite a new dataset starts from: generated from its contract and the dictionary."""
+    expectations = [_exp("expect_column_values_to_not_be_null", "quarantine", f"{f}_present", column=f)
+                    for f in contract.required]
+    expectations.append(_exp("expect_column_values_to_be_unique", "quarantine",
+                             f"{contract.primary_key}_unique", column=contract.primary_key))
+    for name, spec in contract.types.items():
+        value = f"{name}__value"
+        if spec.type in ("date", "decimal", "integer"):
+            expectations.append(_exp("expect_column_values_to_not_be_null", "quarantine", f"{name}_parses",
+                                     column=value, row_condition=f"{name}.notnull()", condition_parser="pandas"))
+        if spec.type == "date":
+            expectations.append(_exp("expect_column_values_to_be_between", "quarantine", f"{name}_not_in_future",
+                                     column=value, max_value={"$PARAMETER": "as_of"}))
+        if spec.type in ("decimal", "integer") and (spec.min is not None or spec.max is not None):
+            expectations.append(_exp("expect_column_values_to_be_between", "quarantine", f"{name}_in_range",
+                                     column=value, min_value=spec.min, max_value=spec.max))
+        if spec.values:
+            expectations.append(_exp("expect_column_values_to_be_in_set", "warn", f"{name}_known_value",
+                                     column=name, value_set=list(spec.values)))
+        if name in IDENTIFIER_CHECKS:
+            expectations.append(_exp("expect_column_values_to_not_be_null", "warn", f"{name}_valid",
+                                     column=value, row_condition=f"{name}.notnull()", condition_parser="pandas"))
+    for later, earlier in DATE_ORDER:
+        if later in contract.fields and earlier in contract.fields:
+            expectations.append(_exp("expect_column_pair_values_a_to_be_greater_than_b", "quarantine",
+                                     f"{later}_after_{earlier}", column_A=f"{later}__value", column_B=f"{earlier}__value",
+                                     or_equal=True, ignore_row_if="either_value_is_missing"))
+    return {"dataset": contract.source, "batch": dict(DEFAULT_BATCH), "expectations": expectations}
+
+
+def suite_path(source: str, directory: Path = QUALITY_DIR) -> Path:
+    return directory / f"{source}.yaml"
+
+
+def load_suite(contract: Contract, directory: Path = QUALITY_DIR) -> dict:
+    """The dataset's suite file; a dataset without one is gated by its default suite."""
+    path = suite_path(contract.source, directory)
+    if not path.exists():
+        return default_suite(contract)
+    suite = yaml.safe_load(path.read_text(encoding="utf-8"))
+    suite.setdefault("batch", dict(DEFAULT_BATCH))
+    return suite
+
+
+def write_default_suites(contracts: dict[str, Contract], directory: Path = QUALITY_DIR) -> list[Path]:
+    written = []
+    for contract in contracts.values():
+        path = suite_path(contract.source, directory)
+        header = (f"# Great Expectations suite for {contract.source} ({contract.description}).\n"
+                  "# Edit freely: see cdp/quality/suites.py for the column conventions and severities.\n")
+        path.write_text(header + yaml.safe_dump(default_suite(contract), allow_unicode=True, sort_keys=False, width=120),
+                        encoding="utf-8")
+        written.append(path)
+    return written

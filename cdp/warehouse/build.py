@@ -1,0 +1,95 @@
+"""Build every SQL model in warehouse/ into a fresh DuckDB file, then swap it in.
+
+Inputs are loaded into schema `source` (validated Parquet per source) and `identity`
+(person records, customer_xref, review queue, ID history). Models run layer by layer —
+staging → intermediate → marts — and, within a layer, after the models they reference.
+The finished file replaces the published one with os.replace, so an analyst never opens a
+half-built mart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from cdp.paths import SOURCES, WAREHOUSE_DIR, Home
+
+LAYERS = ("staging", "intermediate", "marts")
+
+
+class ModelError(RuntimeError):
+    """A SQL model failed; the message names the file."""
+
+
+def discover_models(sql_dir: Path = WAREHOUSE_DIR) -> list[Path]:
+    """SQL files in build order: by layer, then so that referenced models come first."""
+    ordered: list[Path] = []
+    for layer in LAYERS:
+        files = {f"{layer}.{p.stem}": p for p in sorted((sql_dir / layer).glob("*.sql"))}
+        pending = dict(files)
+        while pending:
+            ready = [name for name, path in pending.items()
+                     if not any(ref in pending and ref != name for ref in _references(path))]
+            if not ready:
+                raise ModelError(f"circular references between {sorted(pending)}")
+            for name in ready:
+                ordered.append(pending.pop(name))
+    return ordered
+
+
+def _references(path: Path) -> set[str]:
+    return set(re.findall(r"\b((?:staging|intermediate|marts)\.[a-z_0-9]+)\b", path.read_text(encoding="utf-8")))
+
+
+def _load_inputs(con: duckdb.DuckDBPyConnection, home: Home) -> None:
+    con.execute("CREATE SCHEMA source; CREATE SCHEMA identity; CREATE SCHEMA staging; "
+                "CREATE SCHEMA intermediate; CREATE SCHEMA marts")
+    for source in SOURCES:
+        if home.validated(source).exists():
+            con.execute(f"CREATE TABLE source.{source} AS SELECT * FROM read_parquet(?)", [str(home.validated(source))])
+    identity = {
+        "person_records": home.person_records,
+        "customer_xref": home.customer_xref,
+        "customers": home.identity_dir / "customers.parquet",
+        "customer_id_history": home.identity_dir / "customer_id_history.parquet",
+        "review_queue": home.identity_dir / "review_queue.parquet",
+    }
+    for table, path in identity.items():
+        if path.exists():
+            con.execute(f"CREATE TABLE identity.{table} AS SELECT * FROM read_parquet(?)", [str(path)])
+
+
+def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHOUSE_DIR) -> dict[str, int]:
+    """Build all models into a new file, publish it, and return row counts per table."""
+    target = home.warehouse
+    building = target.with_name(target.name + ".building")
+    building.unlink(missing_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(building))
+    try:
+        con.execute("SET VARIABLE as_of = ?::DATE", [as_of.isoformat()])
+        con.execute("SET VARIABLE run_id = ?", [run_id])
+        _load_inputs(con, home)
+        for path in discover_models(sql_dir):
+            try:
+                con.execute(path.read_text(encoding="utf-8"))
+            except duckdb.Error as err:
+                raise ModelError(f"{path.relative_to(sql_dir.parent)}: {err}") from err
+        counts = {
+            f"{schema}.{table}": con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+            for schema, table in con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('staging','intermediate','marts','identity')"
+            ).fetchall()
+        }
+        con.execute("CHECKPOINT")
+    except BaseException:
+        con.close()
+        building.unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(building, target)
+    return counts
