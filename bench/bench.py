@@ -69,7 +69,7 @@ def bench(customers: int, seed: int, workdir: Path) -> None:
         print(f"{step:38} {e - s:9.1f} {sampler.peak(s, e):13.0f}")
     print(f"{'pipeline total':38} {summary.seconds:9.1f} {max((r for _, r in sampler.samples), default=0):13.0f}")
     scores = evaluate(pl.read_parquet(home.customer_xref), pl.read_parquet(landing / "_truth" / "truth.parquet"))
-    print(f"records {summary.records:,}  profiles {summary.profiles:,}  customers {summary.customers:,}  "
+    print(f"records {summary.records:,}  customer cards {summary.customer_cards:,}  customers {summary.customers:,}  "
           f"duplicate rate {summary.duplicate_rate:.1%}")
     print(f"pairwise P {scores.pairwise_precision:.4f} R {scores.pairwise_recall:.4f} F1 {scores.pairwise_f1:.4f} | "
           f"cluster P {scores.cluster_precision:.4f} R {scores.cluster_recall:.4f} F1 {scores.cluster_f1:.4f}")

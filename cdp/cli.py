@@ -80,8 +80,9 @@ def _print_summary(summary) -> None:
                       "[green]yes[/]" if s.read == s.loaded + s.quarantined else "[red]NO[/]")
     console.print(table)
     console.print(
-        f"records resolved: {summary.records:,}   source profiles: {summary.profiles:,}   "
-        f"customers: {summary.customers:,}   duplicate rate (profiles that duplicate another): {summary.duplicate_rate:.1%}"
+        f"records resolved: {summary.records:,}   customer cards in the sources (source × name × mobile): "
+        f"{summary.customer_cards:,}   customers: {summary.customers:,}\n"
+        f"duplicate rate before resolution: {summary.duplicate_rate:.1%} of cards duplicate another card of the same customer"
     )
     stages = Table("stage", "seconds", title="Time per stage")
     for step, seconds in summary.step_seconds.items():

@@ -27,7 +27,7 @@ def build_definitions(config: CdpConfig | None = None, loggers: dict | None = No
     return dg.Definitions(
         assets=[*ingest_assets, *identity_assets, *mart_assets],
         asset_checks=ingest_checks,
-        resources={"config": config or CdpConfig()},
+        resources={"cdp": config or CdpConfig()},
         jobs=[dg.define_asset_job(FULL_RUN_JOB, selection=dg.AssetSelection.all(), description="Landing → marts, every asset.")],
         schedules=[dg.ScheduleDefinition(name="daily_full_run", job_name=FULL_RUN_JOB, cron_schedule="0 2 * * *")],
         executor=executor_from_env(),

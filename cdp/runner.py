@@ -35,7 +35,7 @@ class RunSummary:
     sources: list[SourceCounts]
     records: int = 0
     customers: int = 0
-    profiles: int = 0
+    customer_cards: int = 0
     step_seconds: dict[str, float] = field(default_factory=dict)
     step_windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall-clock start, end
     failed: list[str] = field(default_factory=list)
@@ -45,8 +45,9 @@ class RunSummary:
 
     @property
     def duplicate_rate(self) -> float:
-        """Share of source customer profiles (distinct identity tuples) that duplicate another."""
-        return 1 - self.customers / self.profiles if self.profiles else 0.0
+        """Share of customer cards in the source systems (distinct source × name × mobile) that are
+        redundant copies of another card of the same customer."""
+        return 1 - self.customers / self.customer_cards if self.customer_cards else 0.0
 
 
 class _ProgressHandler(logging.Handler):
@@ -120,7 +121,8 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={"ops": {"identity__customer_xref": {"config": {"retrain": retrain}}}},
+            run_config={"ops": {"identity__customer_xref": {"config": {"retrain": retrain}}},
+                        "loggers": {"progress": {}}},  # replaces Dagster's default debug console
         )
         summary = _summarize(result, home, time.perf_counter() - start)
         summary.step_windows = _step_windows(instance, result.run_id)
@@ -161,5 +163,5 @@ def _summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) ->
             meta = materialization.metadata
             summary.records = meta["records"].value
             summary.customers = meta["customers"].value
-            summary.profiles = meta["distinct identity tuples"].value
+            summary.customer_cards = meta["customer cards"].value
     return summary

@@ -1,6 +1,5 @@
 """Standardized person records and identity resolution assets."""
 
-from __future__ import annotations
 
 from pathlib import Path
 
@@ -22,8 +21,8 @@ CONTRACTS = load_contracts()
     deps=[dg.AssetKey(["validated", source]) for source in CONTRACTS],
     description="One row per loaded source record with standardized name, pinyin, mobile, ID, VIN, plate and address.",
 )
-def person_records(context: dg.AssetExecutionContext, config: CdpConfig) -> dg.MaterializeResult:
-    home = config.home
+def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
+    home = cdp.home
     validated = [
         (source, contract.primary_key, pl.read_parquet(home.validated(source)))
         for source, contract in CONTRACTS.items()
@@ -52,8 +51,8 @@ class IdentityRunConfig(dg.Config):
     deps=[person_records],
     description="(source, record_key) → persistent customer_id, from Splink link-and-dedupe and the ID registry.",
 )
-def customer_xref(context: dg.AssetExecutionContext, config: CdpConfig, run: IdentityRunConfig) -> dg.MaterializeResult:
-    result = resolve_identities(config.home, Path(config.model_path), context.run_id, retrain=run.retrain)
+def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: IdentityRunConfig) -> dg.MaterializeResult:
+    result = resolve_identities(cdp.home, Path(cdp.model_path), context.run_id, retrain=config.retrain)
     context.log.info(f"identity: {result.records} records → {result.tuples} tuples → {result.customers} customers")
     return dg.MaterializeResult(
         metadata={
@@ -62,7 +61,8 @@ def customer_xref(context: dg.AssetExecutionContext, config: CdpConfig, run: Ide
             "pairs scored": result.pairs_scored,
             "pairs for steward review": result.review_pairs,
             "customers": result.customers,
-            "duplicate rate before": round(1 - result.customers / max(result.tuples, 1), 4),
+            "customer cards": result.customer_cards,
+            "duplicate rate before": round(1 - result.customers / max(result.customer_cards, 1), 4),
             "model trained this run": result.trained,
             **{f"ids {event}": n for event, n in result.events.items()},
             **{f"seconds {stage}": round(s, 2) for stage, s in result.seconds.items()},

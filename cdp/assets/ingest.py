@@ -6,7 +6,6 @@ validated/<source>  the GX gate: typed rows that pass, quarantined rows with rul
                     everything downstream when the batch as a whole fails.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl
@@ -30,14 +29,14 @@ def _append(path, rows: pl.DataFrame) -> None:
 def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
     @dg.asset(key=["raw", contract.source], group_name="ingest",
               description=f"{contract.description}: files {contract.files} as delivered, all strings, with lineage.")
-    def raw(context: dg.AssetExecutionContext, config: CdpConfig) -> dg.MaterializeResult:
-        frame = read_source(contract, config.landing, context.run_id)
-        write_raw(frame, config.home.raw(contract.source))
-        files = source_files(contract, config.landing)
+    def raw(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
+        frame = read_source(contract, cdp.landing, context.run_id)
+        write_raw(frame, cdp.home.raw(contract.source))
+        files = source_files(contract, cdp.landing)
         return dg.MaterializeResult(metadata={
             "rows read": frame.height, "files": len(files),
-            "file list": dg.MetadataValue.md("\n".join(f"- {p.relative_to(config.landing)}" for p in files)),
-            "path": dg.MetadataValue.path(str(config.home.raw(contract.source))),
+            "file list": dg.MetadataValue.md("\n".join(f"- {p.relative_to(cdp.landing)}" for p in files)),
+            "path": dg.MetadataValue.path(str(cdp.home.raw(contract.source))),
         })
 
     return raw
@@ -52,10 +51,10 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
         check_specs=[dg.AssetCheckSpec(BATCH_CHECK, asset=["validated", source], blocking=True,
                                        description="Batch-level verdict: quarantine share and row count within limits.")],
     )
-    def validated(context: dg.AssetExecutionContext, config: CdpConfig):
-        home = config.home
+    def validated(context: dg.AssetExecutionContext, cdp: CdpConfig):
+        home = cdp.home
         raw = pl.read_parquet(home.raw(source))
-        result = gate(contract, raw, load_suite(contract), config.as_of_date, context.run_id)
+        result = gate(contract, raw, load_suite(contract), cdp.as_of_date, context.run_id)
         result.valid.write_parquet(ensure_parent(home.validated(source)))
         result.quarantine.write_parquet(ensure_parent(home.quarantine(source)))
         _append(home.dq_results, result.results)

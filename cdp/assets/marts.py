@@ -1,7 +1,6 @@
 """The DuckDB warehouse: every SQL model is an asset; one step builds them all into a new file
 and publishes it atomically, so analysts never see a half-built mart."""
 
-from __future__ import annotations
 
 from pathlib import Path
 
@@ -30,12 +29,12 @@ def _model_specs(sql_dir: Path = WAREHOUSE_DIR) -> list[dg.AssetSpec]:
 
 
 @dg.multi_asset(specs=_model_specs(), name="warehouse", can_subset=False)
-def warehouse(context: dg.AssetExecutionContext, config: CdpConfig):
-    row_counts = build_warehouse(config.home, config.as_of_date, context.run_id)
+def warehouse(context: dg.AssetExecutionContext, cdp: CdpConfig):
+    row_counts = build_warehouse(cdp.home, cdp.as_of_date, context.run_id)
     for spec in context.assets_def.specs:
         table = ".".join(spec.key.path)
         yield dg.MaterializeResult(asset_key=spec.key, metadata={"rows": row_counts.get(table, 0),
-                                                                    "warehouse": str(config.home.warehouse)})
+                                                                    "warehouse": str(cdp.home.warehouse)})
 
 
 mart_assets = [warehouse]

@@ -56,7 +56,8 @@ def make_db_api(backend: str = "duckdb"):
     raise ValueError(f"identity/settings.yaml: unknown backend {backend!r}; use 'duckdb' or 'spark'")
 
 
-def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, backend: str = "duckdb") -> Linker:
+def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, backend: str = "duckdb",
+                log_level: int = logging.ERROR) -> Linker:
     """A link-and-dedupe Linker with one input table per source."""
     db_api = make_db_api(backend)
     frames = []
@@ -64,7 +65,7 @@ def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, bac
         frames.append(db_api.register(frame.drop("source", "record_count").to_arrow(), dataset_display_name=source))
     if len(frames) == 1:  # Splink needs two inputs to link; one source is plain deduplication
         settings = _as_dict(settings) | {"link_type": "dedupe_only"}
-    return Linker(frames, settings, log_level=logging.WARNING)
+    return Linker(frames, settings, log_level=log_level)
 
 
 def _as_dict(settings: dict[str, Any] | str | Path) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def _as_dict(settings: dict[str, Any] | str | Path) -> dict[str, Any]:
 
 def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path = MODEL_PATH) -> dict[str, Any]:
     """Estimate the prior, u (random sampling) and m (EM) and save the model as Splink JSON."""
-    linker = make_linker(tuples, settings.splink, settings.backend)
+    linker = make_linker(tuples, settings.splink, settings.backend, log_level=logging.WARNING)
     training = settings.training
     linker.training.estimate_probability_two_random_records_match(
         training["deterministic_rules"], recall=training.get("deterministic_recall", 0.7)

@@ -24,6 +24,7 @@ class IdentityRun:
     pairs_scored: int
     customers: int
     trained: bool
+    customer_cards: int = 0  # distinct (source, name as delivered, mobile): what each system keeps as a customer
     review_pairs: int = 0
     events: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -79,7 +80,8 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool 
 
     events = assignment.history.group_by("event").len().rows()
     return IdentityRun(
-        records=records.height, tuples=tuples.height, pairs_scored=resolution.pairs_scored,
+        records=records.height, tuples=tuples.height,
+        customer_cards=records.select("source", "name_raw", "mobile").unique().height, pairs_scored=resolution.pairs_scored,
         customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained, review_pairs=queue.height,
         events=dict(events), seconds=seconds,
     )

@@ -28,6 +28,7 @@ class FieldSpec:
     min: float | None = None
     max: float | None = None
     format: str | None = None
+    future_allowed: bool = False  # dates such as policy end dates lie ahead by nature
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def load_dictionary(path: Path = ASSETS_DIR / DICTIONARY_FILE) -> dict[str, Fiel
         specs[name] = FieldSpec(
             name=name, type=spec["type"], pii=spec.get("pii", "none"), meaning=spec.get("meaning", ""),
             values=tuple(spec.get("values", ())), min=spec.get("min"), max=spec.get("max"), format=spec.get("format"),
+            future_allowed=spec.get("future") == "allowed",
         )
     return specs
 
