@@ -52,7 +52,7 @@ class IdentityRunConfig(dg.Config):
     description="(source, record_key) → persistent customer_id, from Splink link-and-dedupe and the ID registry.",
 )
 def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: IdentityRunConfig) -> dg.MaterializeResult:
-    result = resolve_identities(cdp.home, Path(cdp.model_path), context.run_id, retrain=config.retrain)
+    result = resolve_identities(cdp.home, Path(cdp.model_path), context.run.run_id, retrain=config.retrain)
     context.log.info(f"identity: {result.records} records → {result.tuples} tuples → {result.customers} customers")
     return dg.MaterializeResult(
         metadata={

@@ -30,7 +30,7 @@ def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
     @dg.asset(key=["raw", contract.source], group_name="ingest",
               description=f"{contract.description}: files {contract.files} as delivered, all strings, with lineage.")
     def raw(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
-        frame = read_source(contract, cdp.landing, context.run_id)
+        frame = read_source(contract, cdp.landing, context.run.run_id)
         write_raw(frame, cdp.home.raw(contract.source))
         files = source_files(contract, cdp.landing)
         return dg.MaterializeResult(metadata={
@@ -54,7 +54,7 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
     def validated(context: dg.AssetExecutionContext, cdp: CdpConfig):
         home = cdp.home
         raw = pl.read_parquet(home.raw(source))
-        result = gate(contract, raw, load_suite(contract), cdp.as_of_date, context.run_id)
+        result = gate(contract, raw, load_suite(contract), cdp.as_of_date, context.run.run_id)
         result.valid.write_parquet(ensure_parent(home.validated(source)))
         result.quarantine.write_parquet(ensure_parent(home.quarantine(source)))
         _append(home.dq_results, result.results)

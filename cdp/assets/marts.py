@@ -30,7 +30,7 @@ def _model_specs(sql_dir: Path = WAREHOUSE_DIR) -> list[dg.AssetSpec]:
 
 @dg.multi_asset(specs=_model_specs(), name="warehouse", can_subset=False)
 def warehouse(context: dg.AssetExecutionContext, cdp: CdpConfig):
-    row_counts = build_warehouse(cdp.home, cdp.as_of_date, context.run_id)
+    row_counts = build_warehouse(cdp.home, cdp.as_of_date, context.run.run_id)
     for spec in context.assets_def.specs:
         table = ".".join(spec.key.path)
         yield dg.MaterializeResult(asset_key=spec.key, metadata={"rows": row_counts.get(table, 0),
