@@ -52,19 +52,24 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, home: Home) -> str:
     trend = (history.filter(pl.col("dataset") == dataset).sort("checked_at")
-             .group_by("expectation", "column", maintain_order=True).agg(pl.col("unexpected_percent").fill_null(0.0)))
-    trends = {(r["expectation"], r["column"]): r["unexpected_percent"] for r in trend.iter_rows(named=True)}
+             .group_by("rule", maintain_order=True).agg(pl.col("unexpected_percent").fill_null(0.0)))
+    trends = {r["rule"]: r["unexpected_percent"] for r in trend.iter_rows(named=True)}
     rows = []
-    for r in run.filter(pl.col("dataset") == dataset).sort("success", "expectation").iter_rows(named=True):
-        status = "<td class='ok'>pass</td>" if r["success"] else "<td class='bad'>FAIL</td>"
+    for r in run.filter(pl.col("dataset") == dataset).sort("success", "severity", "rule").iter_rows(named=True):
+        if r["success"]:
+            status = "<td class='ok'>pass</td>"
+        else:
+            status = "<td class='bad'>quarantined</td>" if r["severity"] == "quarantine" else "<td class='bad'>warning</td>"
         rows.append([
-            status, f"<td><code>{_esc(r['expectation'])}</code></td>", f"<td>{_esc(r['column'])}</td>",
+            status, f"<td><code>{_esc(r['rule'])}</code><br><span class='muted'>{_esc(r['expectation'])}</span></td>",
+            f"<td>{_esc(r['column'])}</td>",
             f"<td class='num'>{_esc(r['unexpected_count'])}</td>",
             f"<td class='num'>{(r['unexpected_percent'] or 0):.2f}%</td>", f"<td>{_esc(r['sample'])}</td>",
-            f"<td>{_sparkline(trends.get((r['expectation'], r['column']), []))}</td>",
+            f"<td>{_sparkline(trends.get(r['rule'], []))}</td>",
         ])
     section = f"<h2 id='{_esc(dataset)}'>{_esc(dataset)}</h2>"
-    section += _table(["status", "expectation", "column", "unexpected", "%", "failing examples", "trend"], rows)
+    section += _table(["status", "rule / GX expectation", "column", "unexpected", "%",
+                       "failing examples (file:row value)", "trend over runs"], rows)
     quarantine = home.quarantine(dataset)
     if quarantine.exists():
         q = pl.read_parquet(quarantine)
@@ -86,7 +91,7 @@ def render_quality_report(home: Home, run_id: str, counts: dict[str, tuple[int, 
     out.mkdir(parents=True, exist_ok=True)
     results = pl.read_parquet(home.dq_results) if home.dq_results.exists() else pl.DataFrame(
         schema={"run_id": pl.Utf8, "checked_at": pl.Datetime, "dataset": pl.Utf8, "expectation": pl.Utf8,
-                "column": pl.Utf8, "success": pl.Boolean, "unexpected_count": pl.Int64,
+                "rule": pl.Utf8, "severity": pl.Utf8, "column": pl.Utf8, "success": pl.Boolean, "unexpected_count": pl.Int64,
                 "unexpected_percent": pl.Float64, "sample": pl.Utf8})
     run = results.filter(pl.col("run_id") == run_id)
     body = f"<h1>Data quality — run <code>{_esc(run_id)}</code></h1><p><a href='index.html'>all runs</a></p>"
