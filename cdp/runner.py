@@ -153,7 +153,10 @@ def _summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) ->
     for event in result.get_step_success_events():
         summary.step_seconds[event.step_key.replace("__", "/")] = event.event_specific_data.duration_ms / 1000
     summary.failed = sorted(k.replace("__", "/") for k in result.get_failed_step_keys())
-    summary.skipped = sorted(e.step_key.replace("__", "/") for e in result.get_step_skipped_events())
+    # Steps that never ran because an upstream step or blocking check failed.
+    ran = set(summary.step_seconds) | set(summary.failed)
+    summary.skipped = sorted(name.replace("__", "/") for name in (n.name for n in result.job_def.nodes)
+                             if name.replace("__", "/") not in ran)
     summary.failed_checks = [
         f"{c.asset_key.to_user_string()}:{c.check_name}" for c in result.get_asset_check_evaluations() if not c.passed
     ]

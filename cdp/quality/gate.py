@@ -99,17 +99,20 @@ def _reason(config: dict, hit: dict, as_of: date) -> str:
     kwargs, kind = config["kwargs"], config["type"]
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = kwargs["column_A"], kwargs["column_B"]
-        return f"{a.removesuffix('__value')} {hit.get(a)} is before {b.removesuffix('__value')} {hit.get(b)}"
+        left, right = (hit.get(c).date() if hasattr(hit.get(c), "date") else hit.get(c) for c in (a, b))
+        return f"{a.removesuffix('__value')} {left} is before {b.removesuffix('__value')} {right}"
     column = kwargs["column"]
     field_name = column.removesuffix("__value")
     value = hit.get(column)
+    if hasattr(value, "date"):  # pandas timestamps of date fields
+        value = value.date()
     if kind == "expect_column_values_to_be_unique":
         return f"{field_name} {value!r} appears more than once in the batch"
     if kind == "expect_column_values_to_not_be_null":
         return f"{field_name} is empty" if column == field_name else f"{field_name} does not parse as its type"
     if kind == "expect_column_values_to_be_between":
         if kwargs.get("max_value") == {"$PARAMETER": "as_of"}:
-            return f"{field_name} {str(value)[:10]} is after the as-of date {as_of}"
+            return f"{field_name} {value} is after the as-of date {as_of}"
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return f"{field_name} {value} is outside [{kwargs.get('min_value')}, {kwargs.get('max_value')}]"
@@ -125,9 +128,11 @@ def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id
     failures: dict[int, tuple[list[str], list[str]]] = {}
     result_rows = []
     first_of_key = set(typed.select(pl.col(ROW_ID).min().over(contract.primary_key)).to_series().to_list())
+    declared = {e.get("meta", {}).get("rule"): e for e in suite["expectations"]}
     for result in validation.results:
         config = result.expectation_config.to_json_dict()
         meta, details = config.get("meta") or {}, result.result or {}
+        config = declared.get(meta.get("rule"), config)  # as written, before GX substitutes parameters
         hits = details.get("unexpected_index_list") or []
         if config["type"] == "expect_column_values_to_be_unique":  # the first copy of a key loads
             hits = [h for h in hits if h[ROW_ID] not in first_of_key]

@@ -1,0 +1,71 @@
+from datetime import date
+
+import polars as pl
+
+from cdp.ingest.contracts import load_contracts
+from cdp.quality.gate import gate
+from cdp.quality.suites import default_suite
+
+CONTRACT = load_contracts()["repair_orders"]
+AS_OF = date(2026, 10, 31)
+
+
+def raw(rows):
+    columns = list(CONTRACT.fields)
+    frame = pl.DataFrame([{c: r.get(c) for c in columns} for r in rows], schema={c: pl.Utf8 for c in columns})
+    return frame.with_columns(pl.lit("f.xlsx").alias("_source_file"),
+                              (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("_source_row"), pl.lit("l").alias("_load_id"))
+
+
+def good(n, **overrides):
+    row = {"ro_no": f"RO-{n}", "store_code": "S01", "open_date": "2025-01-02", "close_date": "2025-01-03",
+           "vin": "LSVAG2180E2100001", "customer_name": "张伟", "mobile": "13800138000", "odometer_km": "12000",
+           "service_type": "保养", "labour_amount": "300.00", "parts_amount": "500.00"}
+    return row | overrides
+
+
+def reasons(result):
+    return dict(result.quarantine.select("ro_no", "_reason").iter_rows())
+
+
+def test_each_rule_quarantines_its_row_with_a_reason():
+    rows = [good(i) for i in range(100)] + [
+        good("neg", labour_amount="-5.00"),
+        good("future", open_date="2027-01-01", close_date="2027-01-02"),
+        good("order", open_date="2025-02-01", close_date="2025-01-01"),
+        good("nodate", open_date="02/01/2025"),
+        good("novin", vin=None),
+        good(5),  # duplicate key: the second copy is quarantined
+    ]
+    result = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run")
+    found = reasons(result)
+    assert "labour_amount -5" in found["RO-neg"]
+    assert "after the as-of date" in found["RO-future"]
+    assert "close_date 2025-01-01" in found["RO-order"] and "before open_date" in found["RO-order"]
+    assert "open_date does not parse" in found["RO-nodate"]
+    assert found["RO-novin"] == "vin is empty"
+    assert "appears more than once" in found["RO-5"]
+    assert result.valid.height + result.quarantine.height == len(rows) == 106
+    assert result.valid.filter(pl.col("ro_no") == "RO-5").height == 1
+    assert result.quarantine.height == 6 and not result.batch_ok  # 6 of 106 rows is above 5%
+
+
+def test_typed_values_in_the_loaded_rows():
+    result = gate(CONTRACT, raw([good(1)]), default_suite(CONTRACT), AS_OF, "run")
+    row = result.valid.row(0, named=True)
+    assert row["open_date"] == date(2025, 1, 2) and row["odometer_km"] == 12000
+    assert str(row["labour_amount"]) == "300.00"
+
+
+def test_warnings_report_but_do_not_quarantine():
+    result = gate(CONTRACT, raw([good(1, mobile="1380013800")]), default_suite(CONTRACT), AS_OF, "run")
+    assert result.quarantine.is_empty()
+    mobile = result.results.filter(pl.col("rule") == "mobile_valid").row(0, named=True)
+    assert not mobile["success"] and mobile["unexpected_count"] == 1 and "1380013800" in mobile["sample"]
+
+
+def test_batch_fails_above_the_quarantine_share():
+    rows = [good(i) for i in range(10)] + [good(f"bad{i}", vin=None) for i in range(2)]
+    result = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run")
+    assert not result.batch_ok and "above the 5% limit" in result.batch_failures[0]
+    assert result.quarantine.height == 2

@@ -1,0 +1,32 @@
+"""A failing batch stops identity resolution and the marts; its quarantined rows stay inspectable."""
+
+import re
+import shutil
+from datetime import date
+
+import polars as pl
+
+from cdp.runner import run_pipeline
+
+
+def test_bad_batch_blocks_everything_downstream(demo_landing, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(demo_landing, landing)
+    store_file = landing / "sales" / "销售台账_S01.csv"
+    text = store_file.read_bytes().decode("gb18030")
+    store_file.write_bytes(re.sub(r"\b20\d\d-(\d\d)-(\d\d)\b", r"2099-\1-\2", text).encode("gb18030"))
+
+    summary = run_pipeline(landing, tmp_path / "home", as_of=date(2026, 10, 31), echo=lambda _: None,
+                           model_path=tmp_path / "model.json")
+
+    assert not summary.success
+    assert "validated/sales:batch_gate" in summary.failed_checks
+    assert {"standardized/person_records", "identity/customer_xref", "warehouse"} <= set(summary.skipped)
+    assert not summary.home.warehouse.exists() and not summary.home.customer_xref.exists()
+    quarantine = pl.read_parquet(summary.home.quarantine("sales"))
+    from_store = quarantine.filter(pl.col("_source_file") == "sales/销售台账_S01.csv")
+    assert from_store.height > 0
+    assert from_store.get_column("_reason").is_not_null().all()
+    assert from_store.get_column("_reason").str.contains("after the as-of date").mean() > 0.95
+    sales = next(s for s in summary.sources if s.source == "sales")
+    assert sales.loaded + sales.quarantined == sales.read
