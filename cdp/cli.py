@@ -255,8 +255,7 @@ def sql(query: str, home: Path = HomeOption) -> None:
 @app.command()
 def dev(home: Path = HomeOption) -> None:
     """Start the Dagster UI on this project (dagster dev) with the instance from dagster.yaml."""
-    env = os.environ | {"DAGSTER_HOME": str(PROJECT_DIR), "CDP_DAGSTER_STORAGE": str(home.resolve() / "dagster"),
-                        "CDP_HOME": str(home.resolve())}
+    env = os.environ | {"DAGSTER_HOME": str(PROJECT_DIR), "CDP_HOME": str(home.resolve())}
     subprocess.run([sys.executable, "-m", "dagster", "dev", "-m", "cdp.definitions"], cwd=PROJECT_DIR, env=env, check=False)
 
 

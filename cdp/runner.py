@@ -12,6 +12,7 @@ from typing import Callable
 
 import dagster as dg
 import polars as pl
+import yaml
 
 from cdp.paths import PROJECT_DIR, SOURCES, Home
 from cdp.reports.quality import render_quality_report
@@ -88,9 +89,23 @@ def _progress_logger(echo: Echo) -> dg.LoggerDefinition:
 
 
 def dagster_instance(home: Home) -> dg.DagsterInstance:
-    """The instance from the project's dagster.yaml, its SQLite storage under the home folder."""
-    os.environ["CDP_DAGSTER_STORAGE"] = str(home.root.resolve() / "dagster")
-    return dg.DagsterInstance.from_config(str(PROJECT_DIR))
+    """The instance configured by the project's dagster.yaml, local folders re-rooted under the home."""
+    config = yaml.safe_load((PROJECT_DIR / "dagster.yaml").read_text(encoding="utf-8"))
+    storage_dir = home.root.resolve() / "dagster"
+    _reroot_base_dirs(config, str(storage_dir))
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    (storage_dir / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return dg.DagsterInstance.from_config(str(storage_dir))
+
+
+def _reroot_base_dirs(node, base_dir: str) -> None:
+    """Point every relative `base_dir` (SQLite storage, artifacts, compute logs) at base_dir."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "base_dir" and isinstance(value, str) and not os.path.isabs(value):
+                node[key] = base_dir
+            else:
+                _reroot_base_dirs(value, base_dir)
 
 
 def source_counts(home: Home) -> list[SourceCounts]:
