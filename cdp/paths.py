@@ -66,3 +66,11 @@ class Home:
 def ensure_parent(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def append_parquet(path: Path, rows) -> None:
+    """Append rows (a polars frame) to a Parquet table kept as one file, e.g. dq_results or ID history."""
+    import polars as pl
+
+    combined = pl.concat([pl.read_parquet(path), rows], how="vertical_relaxed") if path.exists() else rows
+    combined.write_parquet(ensure_parent(path))

@@ -12,18 +12,12 @@ import polars as pl
 
 from cdp.ingest.contracts import Contract, load_contracts
 from cdp.ingest.reader import read_source, source_files, write_raw
-from cdp.paths import ensure_parent
+from cdp.paths import append_parquet, ensure_parent
 from cdp.quality.gate import gate
 from cdp.quality.suites import load_suite
 from cdp.resources import CdpConfig
 
 BATCH_CHECK = "batch_gate"
-
-
-def _append(path, rows: pl.DataFrame) -> None:
-    existing = pl.read_parquet(path) if path.exists() else None
-    combined = rows if existing is None else pl.concat([existing, rows], how="vertical_relaxed")
-    combined.write_parquet(ensure_parent(path))
 
 
 def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
@@ -57,7 +51,7 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
         result = gate(contract, raw, load_suite(contract), cdp.as_of_date, context.run.run_id)
         result.valid.write_parquet(ensure_parent(home.validated(source)))
         result.quarantine.write_parquet(ensure_parent(home.quarantine(source)))
-        _append(home.dq_results, result.results)
+        append_parquet(home.dq_results, result.results)
         yield dg.MaterializeResult(metadata={
             "rows read": raw.height, "rows loaded": result.valid.height, "rows quarantined": result.quarantine.height,
             "failed expectations": int((~result.results.get_column("success")).sum()),

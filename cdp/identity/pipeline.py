@@ -14,7 +14,7 @@ from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_custo
 from cdp.identity.review import build_review_queue
 from cdp.identity.resolve import record_clusters, resolve
 from cdp.identity.tuples import build_tuples
-from cdp.paths import Home, ensure_parent
+from cdp.paths import Home, append_parquet, ensure_parent
 
 
 @dataclass
@@ -32,12 +32,6 @@ class IdentityRun:
 
 def _read(path: Path, schema: dict) -> pl.DataFrame:
     return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=schema)
-
-
-def _append(path: Path, rows: pl.DataFrame) -> None:
-    existing = pl.read_parquet(path) if path.exists() else None
-    combined = rows if existing is None else pl.concat([existing, rows], how="vertical_relaxed")
-    combined.write_parquet(ensure_parent(path))
 
 
 def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool = False,
@@ -71,7 +65,7 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool 
     registry.sort("source", "record_key").write_parquet(ensure_parent(ident / "registry.parquet"))
     assignment.customers.write_parquet(ident / "customers.parquet")
     assignment.xref.write_parquet(home.customer_xref)
-    _append(ident / "customer_id_history.parquet", assignment.history)
+    append_parquet(ident / "customer_id_history.parquet", assignment.history)
     resolution.edges.write_parquet(ident / "scored_pairs.parquet")
     threshold = settings.clustering.get("match_probability_threshold", 0.95)
     queue = build_review_queue(resolution.edges, record_map, overrides, threshold)
