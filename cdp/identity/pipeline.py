@@ -51,7 +51,8 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool 
 
     start = time.perf_counter()
     overrides = load_overrides(home.identity_dir / "overrides.parquet")
-    resolution = resolve(tuples, model_path, settings, record_map, overrides)
+    resolution = resolve(tuples, model_path, settings, record_map, overrides,
+                         scored_pairs_path=home.identity_dir / "scored_pairs.parquet")
     clusters = record_clusters(record_map, resolution.tuple_clusters)
     seconds["score+cluster"] = time.perf_counter() - start
 
@@ -66,9 +67,8 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool 
     assignment.customers.write_parquet(ident / "customers.parquet")
     assignment.xref.write_parquet(home.customer_xref)
     append_parquet(ident / "customer_id_history.parquet", assignment.history)
-    resolution.edges.write_parquet(ident / "scored_pairs.parquet")
     threshold = settings.clustering.get("match_probability_threshold", 0.95)
-    queue = build_review_queue(resolution.edges, record_map, overrides, threshold)
+    queue = build_review_queue(resolution.review_candidates, record_map, overrides, threshold)
     queue.write_parquet(ident / "review_queue.parquet")
     seconds["customer ids"] = time.perf_counter() - start
 

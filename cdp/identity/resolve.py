@@ -15,7 +15,7 @@ from cdp.identity.overrides import apply_overrides
 @dataclass
 class Resolution:
     tuple_clusters: pl.DataFrame  # source, tuple_id, cluster_id
-    edges: pl.DataFrame  # scored pairs at or above the review floor, with per-comparison weights
+    review_candidates: pl.DataFrame  # uncertain or vetoed pairs, with values and per-comparison weights
     pairs_scored: int
 
 
@@ -31,8 +31,13 @@ def _gamma_of_label(model: dict[str, Any], comparison: str, label: str) -> int:
 
 
 def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
-            record_map: pl.DataFrame | None = None, overrides: pl.DataFrame | None = None) -> Resolution:
-    """Score, cluster at the threshold (vetoed links never count), then honour steward overrides."""
+            record_map: pl.DataFrame | None = None, overrides: pl.DataFrame | None = None,
+            scored_pairs_path: Path | None = None) -> Resolution:
+    """Score, cluster at the threshold (vetoed links never count), then honour steward overrides.
+
+    Scored pairs stay in the Splink backend: only the review band comes back to Python, and
+    the audit copy of every scored pair is written to Parquet by the backend itself.
+    """
     model = _as_dict(model_path)
     linker = make_linker(tuples, model, settings.backend)
     threshold = settings.clustering.get("match_probability_threshold", 0.95)
@@ -46,24 +51,30 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         linkable, threshold_match_probability=threshold
     )
-    tuple_clusters = pl.from_arrow(
-        clusters.query_sql(
-            "SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"
-        ).as_pyarrow_table()
-    )
-    edges = pl.from_arrow(
+    tuple_clusters = _to_polars(clusters.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"))
+    pairs_scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
+    gammas = ", ".join(c for c in (f"gamma_{comp['output_column_name']}" for comp in model["comparisons"]))
+    if scored_pairs_path is not None:
+        scored_pairs_path.parent.mkdir(parents=True, exist_ok=True)
         predictions.query_sql(
-            f"SELECT *, ({vetoes}) AS vetoed FROM {{this}}"
-        ).as_pyarrow_table()
-    )
+            f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r, match_weight, match_probability, "
+            f"{gammas}, ({vetoes}) AS vetoed FROM {{this}}"
+        ).to_parquet(str(scored_pairs_path), overwrite=True)
+    review_candidates = _to_polars(predictions.query_sql(
+        f"SELECT *, ({vetoes}) AS vetoed FROM {{this}} "
+        f"WHERE (match_probability < {threshold} AND NOT ({vetoes})) OR (match_probability >= {threshold} AND ({vetoes}))"
+    ))
     if overrides is not None and not overrides.is_empty() and record_map is not None:
-        links = edges.filter(~pl.col("vetoed") & (pl.col("match_probability") >= threshold)).select(
-            (pl.col("source_dataset_l") + "|" + pl.col("tuple_id_l")).alias("node_l"),
-            (pl.col("source_dataset_r") + "|" + pl.col("tuple_id_r")).alias("node_r"),
-            "match_probability",
-        )
+        links = _to_polars(linkable.query_sql(
+            "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
+            f"match_probability FROM {{this}} WHERE match_probability >= {threshold}"
+        ))
         tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
-    return Resolution(tuple_clusters=tuple_clusters, edges=edges, pairs_scored=len(edges))
+    return Resolution(tuple_clusters=tuple_clusters, review_candidates=review_candidates, pairs_scored=pairs_scored)
+
+
+def _to_polars(frame) -> pl.DataFrame:
+    return pl.from_arrow(frame.as_pyarrow_table())
 
 
 def record_clusters(record_map: pl.DataFrame, tuple_clusters: pl.DataFrame) -> pl.DataFrame:
