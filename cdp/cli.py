@@ -52,6 +52,7 @@ def run(
     seed: int = typer.Option(7, help="Demo seed when the demo data must be generated."),
     as_of: Optional[str] = typer.Option(None, help="Business date (YYYY-MM-DD). Default: the demo's date for demo data, else today."),
     retrain: bool = typer.Option(False, help="Re-estimate the Splink model before scoring."),
+    full_recluster: bool = typer.Option(False, help="Score every pair again instead of only pairs touching new records."),
 ) -> None:
     """Materialize every asset (landing → raw → validated → identity → marts) and summarize."""
     from cdp.runner import run_pipeline
@@ -67,7 +68,8 @@ def run(
         console.print(f"[red]Landing folder {landing} does not exist.[/] Point --landing at the folder holding the extract files.")
         raise typer.Exit(2)
     console.print(f"[bold]cdp run[/] landing={landing} home={home}")
-    summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print)
+    summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print,
+                           full_recluster=full_recluster)
     _print_summary(summary)
     if not summary.success:
         raise typer.Exit(1)
@@ -81,7 +83,7 @@ def _print_summary(summary) -> None:
     console.print(table)
     console.print(
         f"records resolved: {summary.records:,}   customer cards in the sources (source × name × mobile): "
-        f"{summary.customer_cards:,}   customers: {summary.customers:,}\n"
+        f"{summary.customer_cards:,}   customers: {summary.customers:,} ({summary.matching_mode} matching)\n"
         f"duplicate rate before resolution: {summary.duplicate_rate:.1%} of cards duplicate another card of the same customer"
     )
     stages = Table("stage", "seconds", title="Time per stage")

@@ -42,6 +42,7 @@ class RunSummary:
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    matching_mode: str = ""
     seconds: float = 0.0
 
     @property
@@ -120,7 +121,7 @@ def source_counts(home: Home) -> list[SourceCounts]:
 
 
 def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retrain: bool = False,
-                 echo: Echo = print, model_path: Path | None = None) -> RunSummary:
+                 echo: Echo = print, model_path: Path | None = None, full_recluster: bool = False) -> RunSummary:
     from cdp.definitions import FULL_RUN_JOB, build_definitions
     from cdp.resources import CdpConfig
 
@@ -136,7 +137,8 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={"ops": {"identity__customer_xref": {"config": {"retrain": retrain}}},
+            run_config={"ops": {"identity__customer_xref": {"config": {"retrain": retrain,
+                                                                        "full_recluster": full_recluster}}},
                         "loggers": {"progress": {}}},  # replaces Dagster's default debug console
         )
         summary = _summarize(result, home, time.perf_counter() - start)
@@ -182,4 +184,5 @@ def _summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) ->
             summary.records = meta["records"].value
             summary.customers = meta["customers"].value
             summary.customer_cards = meta["customer cards"].value
+            summary.matching_mode = meta["matching mode"].value
     return summary

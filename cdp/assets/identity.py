@@ -43,6 +43,7 @@ def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.Mate
 
 class IdentityRunConfig(dg.Config):
     retrain: bool = False  # re-estimate the Splink model even if identity/model.json exists
+    full_recluster: bool = False  # score every pair again instead of only pairs touching new records
 
 
 @dg.asset(
@@ -52,7 +53,8 @@ class IdentityRunConfig(dg.Config):
     description="(source, record_key) → persistent customer_id, from Splink link-and-dedupe and the ID registry.",
 )
 def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: IdentityRunConfig) -> dg.MaterializeResult:
-    result = resolve_identities(cdp.home, Path(cdp.model_path), context.run.run_id, retrain=config.retrain)
+    result = resolve_identities(cdp.home, Path(cdp.model_path), context.run.run_id, retrain=config.retrain,
+                                full_recluster=config.full_recluster)
     context.log.info(f"identity: {result.records} records → {result.tuples} tuples → {result.customers} customers")
     return dg.MaterializeResult(
         metadata={
@@ -64,6 +66,7 @@ def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Ide
             "customer cards": result.customer_cards,
             "duplicate rate before": round(1 - result.customers / max(result.customer_cards, 1), 4),
             "model trained this run": result.trained,
+            "matching mode": result.mode,
             **{f"ids {event}": n for event, n in result.events.items()},
             **{f"seconds {stage}": round(s, 2) for stage, s in result.seconds.items()},
         }

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from cdp.identity.incremental import incremental_resolve, violates
 from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.overrides import load_overrides
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids
@@ -26,6 +27,7 @@ class IdentityRun:
     trained: bool
     customer_cards: int = 0  # distinct (source, name as delivered, mobile): what each system keeps as a customer
     review_pairs: int = 0
+    mode: str = "full"
     events: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -35,7 +37,13 @@ def _read(path: Path, schema: dict) -> pl.DataFrame:
 
 
 def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool = False,
-                       settings: IdentitySettings | None = None) -> IdentityRun:
+                       settings: IdentitySettings | None = None, full_recluster: bool = False) -> IdentityRun:
+    """Resolve this run's records into customers.
+
+    Incremental by default once a resolved base exists: only pairs touching new identity tuples
+    are scored. A full re-cluster scores everything again; it runs on the first run, after
+    retraining, when asked for, and when the incremental result would break a steward's decision.
+    """
     settings = settings or IdentitySettings.load()
     seconds: dict[str, float] = {}
     start = time.perf_counter()
@@ -50,22 +58,30 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool 
         seconds["train"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    overrides = load_overrides(home.identity_dir / "overrides.parquet")
-    resolution = resolve(tuples, model_path, settings, record_map, overrides,
-                         scored_pairs_path=home.identity_dir / "scored_pairs.parquet")
-    clusters = record_clusters(record_map, resolution.tuple_clusters)
-    seconds["score+cluster"] = time.perf_counter() - start
-
-    start = time.perf_counter()
     ident = home.identity_dir
+    overrides = load_overrides(ident / "overrides.parquet")
     registry = _read(ident / "registry.parquet", REGISTRY_SCHEMA)
     customers = _read(ident / "customers.parquet", CUSTOMER_SCHEMA)
+    mode, resolution = "full", None
+    if not (full_recluster or trained or registry.is_empty() or not (ident / "tuples.parquet").exists()):
+        incremental = incremental_resolve(tuples, record_map, pl.read_parquet(ident / "tuples.parquet"),
+                                          registry, model_path, settings)
+        if not violates(incremental.tuple_clusters, record_map, overrides):
+            mode, resolution = "incremental", incremental
+    if resolution is None:
+        resolution = resolve(tuples, model_path, settings, record_map, overrides,
+                             scored_pairs_path=ident / "scored_pairs.parquet")
+    clusters = record_clusters(record_map, resolution.tuple_clusters)
+    seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
+
+    start = time.perf_counter()
     assignment = assign_customer_ids(clusters, registry, customers, run_id)
     # Records not loaded this run (quarantined, not delivered) keep their registry entry.
     registry = pl.concat([assignment.xref, registry.join(assignment.xref, on=["source", "record_key"], how="anti")])
     registry.sort("source", "record_key").write_parquet(ensure_parent(ident / "registry.parquet"))
     assignment.customers.write_parquet(ident / "customers.parquet")
     assignment.xref.write_parquet(home.customer_xref)
+    tuples.select("source", "tuple_id").write_parquet(ident / "tuples.parquet")
     append_parquet(ident / "customer_id_history.parquet", assignment.history)
     threshold = settings.clustering.get("match_probability_threshold", 0.95)
     queue = build_review_queue(resolution.review_candidates, record_map, overrides, threshold)
@@ -77,5 +93,6 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool 
         records=records.height, tuples=tuples.height,
         customer_cards=records.select("source", "name_raw", "mobile").unique().height, pairs_scored=resolution.pairs_scored,
         customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained, review_pairs=queue.height,
+        mode=mode,
         events=dict(events), seconds=seconds,
     )

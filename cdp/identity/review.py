@@ -5,12 +5,16 @@ from __future__ import annotations
 import polars as pl
 
 EVIDENCE = ("name", "name_pinyin", "mobile", "id_number", "vin", "gender", "city")
+EMPTY_QUEUE = {"pair_id": pl.Utf8, "reason": pl.Utf8, "match_probability": pl.Float64, "match_weight": pl.Float64,
+               "source_l": pl.Utf8, "record_key_l": pl.Utf8, "source_r": pl.Utf8, "record_key_r": pl.Utf8}
 
 
 def build_review_queue(edges: pl.DataFrame, record_map: pl.DataFrame, overrides: pl.DataFrame,
                        threshold: float) -> pl.DataFrame:
     """One row per pair to review, each side shown as one representative record, with the
     per-comparison match weights (Splink's mw_ columns) as evidence."""
+    if edges.is_empty():  # e.g. an incremental run with no new records
+        return pl.DataFrame(schema=EMPTY_QUEUE)
     uncertain = ~pl.col("vetoed") & (pl.col("match_probability") < threshold)
     vetoed = pl.col("vetoed") & (pl.col("match_probability") >= threshold)
     queue = edges.filter(uncertain | vetoed).with_columns(

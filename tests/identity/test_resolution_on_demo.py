@@ -6,6 +6,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from cdp.identity.evaluate import evaluate
 from cdp.identity.overrides import record_decision
 from cdp.runner import run_pipeline
 
@@ -67,6 +68,17 @@ def test_new_records_do_not_move_existing_customers(demo_run, demo_landing, tmp_
         lambda r: (r["customer_id"], r["customer_id_after"]) in merges, return_dtype=pl.Boolean))
     assert unexplained.is_empty(), unexplained.head()
     assert moved.height <= 0.01 * before.height
+    assert (first.matching_mode, second.matching_mode) == ("full", "incremental")
+
+    # The incremental result agrees with scoring everything again.
+    full_home = tmp_path / "full"
+    shutil.copytree(home, full_home)
+    full = run_pipeline(demo_landing, full_home, as_of=AS_OF, echo=lambda _: None, model_path=model, full_recluster=True)
+    assert full.matching_mode == "full"
+    truth = pl.read_parquet(demo_landing / "_truth" / "truth.parquet")
+    incremental_scores, full_scores = evaluate(after, truth), evaluate(_ids(full.home), truth)
+    assert incremental_scores.pairwise_precision >= 0.99 and incremental_scores.pairwise_recall >= 0.95
+    assert abs(incremental_scores.pairwise_f1 - full_scores.pairwise_f1) < 0.005
 
 
 def test_cannot_link_decision_survives_reclustering(demo_run, demo_landing, tmp_path):
