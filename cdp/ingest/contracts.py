@@ -92,8 +92,12 @@ def _contract_from(path: Path, raw: dict, dictionary: dict[str, FieldSpec]) -> C
     )
 
 
-def load_contracts(directory: Path = ASSETS_DIR) -> dict[str, Contract]:
-    dictionary = load_dictionary(directory / DICTIONARY_FILE)
+def load_contracts(directory: Path = ASSETS_DIR, dictionary_path: Path | None = None) -> dict[str, Contract]:
+    """Every contract in `directory`; types come from the dictionary beside them, else the project's."""
+    if dictionary_path is None:
+        beside = directory / DICTIONARY_FILE
+        dictionary_path = beside if beside.exists() else ASSETS_DIR / DICTIONARY_FILE
+    dictionary = load_dictionary(dictionary_path)
     contracts = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name == DICTIONARY_FILE:

@@ -21,7 +21,8 @@ EVENT_DATE = {
     "receipts": "invoice_date",
     "contracts": "start_date",
 }
-IDENTITY_COLUMNS = ("customer_name", "customer_type", "gender", "mobile", "id_number", "vin", "plate", "address")
+IDENTITY_COLUMNS = ("customer_name", "given_name", "family_name", "customer_type", "gender", "mobile", "id_number",
+                    "other_id", "vin", "plate", "address", "postcode")
 
 PERSON_RECORD_SCHEMA = {
     "source": pl.Utf8, "record_key": pl.Utf8, "store_code": pl.Utf8, "event_date": pl.Date,
@@ -30,6 +31,7 @@ PERSON_RECORD_SCHEMA = {
     "id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "gender": pl.Utf8, "id_region": pl.Utf8,
     "vin": pl.Utf8, "vin_valid": pl.Boolean, "plate": pl.Utf8,
     "address": pl.Utf8, "province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8,
+    "postcode": pl.Utf8, "other_id": pl.Utf8,
 }
 
 
@@ -42,8 +44,12 @@ def _source_frame(source: str, primary_key: str, df: pl.DataFrame) -> pl.DataFra
         pl.lit(source).alias("source"),
         pl.col(primary_key).cast(pl.Utf8).alias("record_key"),
         col("store_code").alias("store_code"),
-        (pl.col(EVENT_DATE[source]) if EVENT_DATE[source] in df.columns else pl.lit(None)).cast(pl.Date).alias("event_date"),
+        (pl.col(EVENT_DATE[source]) if EVENT_DATE.get(source) in df.columns else pl.lit(None)).cast(pl.Date).alias("event_date"),
         *[col(name).alias(f"raw_{name}") for name in IDENTITY_COLUMNS],
+        (pl.col("birth_date").cast(pl.Date) if "birth_date" in df.columns else pl.lit(None, pl.Date)).alias("raw_birth_date"),
+    ).with_columns(  # sources that split names: "given family", put in order by the name standardizer
+        pl.coalesce("raw_customer_name", pl.concat_str("raw_given_name", "raw_family_name", separator=" ", ignore_nulls=True)
+                    .replace("", None)).alias("raw_customer_name")
     )
 
 
@@ -80,8 +86,10 @@ def build_person_records(validated: Iterable[tuple[str, str, pl.DataFrame]]) -> 
         (pl.col("name_is_company").fill_null(False) | (pl.col("id_kind") == "uscc").fill_null(False)
          | (pl.col("raw_customer_type") == "企业").fill_null(False)).alias("is_company"),
         pl.when(pl.col("phone_kind") == "mobile").then(pl.col("phone")).alias("mobile"), "phone_kind",
-        "id_number", "id_kind", "birth_date",
+        "id_number", "id_kind", pl.coalesce("birth_date", "raw_birth_date").alias("birth_date"),
         pl.coalesce("id_gender", source_gender).alias("gender"), "id_region",
         pl.when(pl.col("vin_valid")).then(pl.col("vin_upper")).alias("vin"), pl.col("vin_valid").fill_null(False),
         "plate", pl.col("raw_address").alias("address"), "province", "city", "district",
+        pl.col("raw_postcode").alias("postcode"),
+        pl.col("raw_other_id").str.replace_all(r"[\s\-]", "").str.to_uppercase().alias("other_id"),
     ).sort("source", "record_key")
