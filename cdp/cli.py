@@ -135,9 +135,14 @@ def identity_evaluate(
         if not path.exists():
             console.print(f"[red]{path} not found[/]")
             raise typer.Exit(2)
-    scores = evaluate(pl.read_parquet(h.customer_xref), pl.read_parquet(truth))
+    truth_frame = pl.read_parquet(truth)
+    scores = evaluate(pl.read_parquet(h.customer_xref), truth_frame)
+    cards = pl.read_parquet(h.person_records).join(truth_frame, on=["source", "record_key"]).select(
+        "source", "name_raw", "mobile").unique().height
     table = Table("metric", "value", title=f"customer_xref vs {truth}")
-    for name, value in scores.as_dict().items():
+    rows = scores.as_dict() | {"customer_cards": cards,
+                               "duplicate_rate_before": 1 - scores.true_persons / cards if cards else 0.0}
+    for name, value in rows.items():
         table.add_row(name, f"{value:.4f}" if isinstance(value, float) else f"{value:,}")
     console.print(table)
 
@@ -151,16 +156,23 @@ def _record_ref(value: str) -> tuple[str, str]:
 
 @identity_app.command("explain")
 def identity_explain(
-    left: str = typer.Argument(..., help="SOURCE:RECORD_KEY"),
-    right: str = typer.Argument(..., help="SOURCE:RECORD_KEY"),
+    left: Optional[str] = typer.Argument(None, help="SOURCE:RECORD_KEY"),
+    right: Optional[str] = typer.Argument(None, help="SOURCE:RECORD_KEY"),
+    customer: Optional[str] = typer.Option(None, help="Explain a whole customer instead of two records."),
     home: Path = HomeOption,
     model: Path = typer.Option(IDENTITY_DIR / "model.json", help="Trained Splink model."),
     html: Optional[Path] = typer.Option(None, help="Also write an offline waterfall chart here."),
 ) -> None:
-    """Why two records are or are not the same customer: per-comparison match weights."""
-    from cdp.identity.explain import explain_pair
+    """Why two records are or are not the same customer (per-comparison match weights), or what
+    holds one customer together (--customer)."""
+    from cdp.identity.explain import explain_customer, explain_pair
 
     try:
+        if customer:
+            console.print(explain_customer(Home(home), model, customer), markup=False, highlight=False)
+            return
+        if not (left and right):
+            raise typer.BadParameter("give two records (SOURCE:RECORD_KEY SOURCE:RECORD_KEY) or --customer ID")
         explanation = explain_pair(Home(home), model, _record_ref(left), _record_ref(right))
     except KeyError as err:
         console.print(f"[red]{err.args[0]}[/]")

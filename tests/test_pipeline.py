@@ -81,3 +81,19 @@ def test_same_inputs_give_the_same_customer_xref(demo_run, demo_landing, tmp_pat
     assert pl.read_parquet(rerun.home.customer_xref).equals(first)
     history = pl.read_parquet(rerun.home.identity_dir / "customer_id_history.parquet")
     assert history.filter(pl.col("run_id") == rerun.run_id).is_empty()
+
+
+def test_explanations_for_a_pair_and_a_customer(demo_run):
+    import re
+
+    from cdp.identity.explain import explain_customer, explain_pair
+
+    summary, model = demo_run
+    xref = pl.read_parquet(summary.home.customer_xref)
+    biggest = xref.group_by("customer_id").len().sort("len", descending=True).row(0)[0]
+    (s1, k1), (s2, k2) = xref.filter(pl.col("customer_id") == biggest).select("source", "record_key").head(2).rows()
+    pair = explain_pair(summary.home, model, (s1, k1), (s2, k2))
+    assert pair.match_probability > 0.9 and "Final score" in pair.as_text()
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=\s*['\"]?https?:", pair.html)  # offline chart
+    text = explain_customer(summary.home, model, biggest)
+    assert text.startswith(biggest) and "scored links inside the customer" in text

@@ -52,3 +52,43 @@ def explain_pair(home: Home, model_path: Path, left: tuple[str, str], right: tup
         steps=steps, match_weight=scored["match_weight"], match_probability=scored["match_probability"],
         html=chart.to_html(inline=True),
     )
+
+
+def _level_labels(model: dict) -> dict[str, dict[int, str]]:
+    """gamma value → level label, per comparison (Splink numbers non-null levels from the top down)."""
+    labels = {}
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        labels[comp["output_column_name"]] = {len(levels) - 1 - i: lv["label_for_charts"] for i, lv in enumerate(levels)}
+        labels[comp["output_column_name"]][-1] = "null"
+    return labels
+
+
+def explain_customer(home: Home, model_path: Path, customer_id: str, limit: int = 15) -> str:
+    """The links that hold one customer together: its strongest scored pairs, level by level."""
+    xref = pl.read_parquet(home.customer_xref).filter(pl.col("customer_id") == customer_id)
+    if xref.is_empty():
+        raise KeyError(f"customer {customer_id} is not in the last run's customer_xref")
+    records = pl.read_parquet(home.person_records).join(xref, on=["source", "record_key"])
+    tuples, record_map = build_tuples(records)
+    lines = [f"{customer_id}: {records.height} records in {tuples.height} identity tuples from "
+             f"{', '.join(sorted(set(records.get_column('source'))))}"]
+    for row in records.group_by("name", "mobile", "id_number").len().sort("len", descending=True).head(8).iter_rows():
+        lines.append(f"  {row[3]:>5} × name {row[0]}  mobile {row[1]}  id {row[2]}")
+    pairs_path = home.identity_dir / "scored_pairs.parquet"
+    if not pairs_path.exists():
+        return "\n".join(lines + ["(no scored pairs: run a full re-cluster to record them)"])
+    own = record_map.select("source", "tuple_id", "record_key").group_by("source", "tuple_id").agg(pl.col("record_key").min())
+    pairs = pl.read_parquet(pairs_path)
+    for side in ("l", "r"):
+        pairs = pairs.join(own.rename({"source": f"source_dataset_{side}", "tuple_id": f"tuple_id_{side}",
+                                       "record_key": f"record_key_{side}"}),
+                           on=[f"source_dataset_{side}", f"tuple_id_{side}"])
+    labels = _level_labels(_as_dict(model_path))
+    lines.append(f"{pairs.height} scored links inside the customer; the strongest {min(limit, pairs.height)}:")
+    for row in pairs.sort("match_weight", descending=True).head(limit).iter_rows(named=True):
+        evidence = ", ".join(f"{c}: {labels[c].get(row[f'gamma_{c}'], '?')}" for c in labels if f"gamma_{c}" in row
+                             and row[f"gamma_{c}"] != -1)
+        lines.append(f"  {row['source_dataset_l']}:{row['record_key_l']} ~ {row['source_dataset_r']}:{row['record_key_r']}"
+                     f"  p={row['match_probability']:.4f}  ({evidence})")
+    return "\n".join(lines)

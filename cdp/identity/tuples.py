@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 MATCH_COLUMNS = ("name", "name_pinyin", "mobile", "id_number", "vin", "city", "gender", "is_company",
-                 "birth_date", "postcode", "other_id")
+                 "birth_date", "postcode", "other_id", "email")
 
 
 def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

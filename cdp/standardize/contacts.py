@@ -83,6 +83,18 @@ def standardize_vin(raw: str | None) -> tuple[str | None, bool]:
     return text, bool(Vin(text).verify_checksum())
 
 
+_EMAIL = re.compile(r"^[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}$")
+
+
+def standardize_email(raw: str | None) -> str | None:
+    """Lower-cased, trimmed, full-width folded; None unless it looks like an address."""
+    text = _nfkc(raw)
+    if text is None:
+        return None
+    text = text.replace(" ", "").lower()
+    return text if _EMAIL.match(text) else None
+
+
 def standardize_plate(raw: str | None) -> str | None:
     text = _nfkc(raw)
     if text is None:

@@ -10,7 +10,9 @@ from typing import Callable, Iterable
 
 import polars as pl
 
-from cdp.standardize.contacts import split_address, standardize_id_number, standardize_phone, standardize_plate, standardize_vin
+from cdp.standardize.contacts import (
+    split_address, standardize_email, standardize_id_number, standardize_phone, standardize_plate, standardize_vin,
+)
 from cdp.standardize.names import standardize_name
 
 # Which canonical date says when a record happened, per source.
@@ -22,7 +24,7 @@ EVENT_DATE = {
     "contracts": "start_date",
 }
 IDENTITY_COLUMNS = ("customer_name", "given_name", "family_name", "customer_type", "gender", "mobile", "id_number",
-                    "other_id", "vin", "plate", "address", "postcode")
+                    "other_id", "vin", "plate", "email", "address", "postcode")
 
 PERSON_RECORD_SCHEMA = {
     "source": pl.Utf8, "record_key": pl.Utf8, "store_code": pl.Utf8, "event_date": pl.Date,
@@ -31,7 +33,7 @@ PERSON_RECORD_SCHEMA = {
     "id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "gender": pl.Utf8, "id_region": pl.Utf8,
     "vin": pl.Utf8, "vin_valid": pl.Boolean, "plate": pl.Utf8,
     "address": pl.Utf8, "province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8,
-    "postcode": pl.Utf8, "other_id": pl.Utf8,
+    "postcode": pl.Utf8, "other_id": pl.Utf8, "email": pl.Utf8,
 }
 
 
@@ -78,6 +80,7 @@ def build_person_records(validated: Iterable[tuple[str, str, pl.DataFrame]]) -> 
     )
     df = map_distinct(df, "raw_vin", standardize_vin, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean})
     df = map_distinct(df, "raw_plate", standardize_plate, {"plate": pl.Utf8})
+    df = map_distinct(df, "raw_email", lambda v: (standardize_email(v),), {"email": pl.Utf8})
     df = map_distinct(df, "raw_address", split_address, {"province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8})
     source_gender = pl.col("raw_gender").replace_strict({"男": "M", "女": "F"}, default=None, return_dtype=pl.Utf8)
     return df.select(
@@ -91,5 +94,5 @@ def build_person_records(validated: Iterable[tuple[str, str, pl.DataFrame]]) -> 
         pl.when(pl.col("vin_valid")).then(pl.col("vin_upper")).alias("vin"), pl.col("vin_valid").fill_null(False),
         "plate", pl.col("raw_address").alias("address"), "province", "city", "district",
         pl.col("raw_postcode").alias("postcode"),
-        pl.col("raw_other_id").str.replace_all(r"[\s\-]", "").str.to_uppercase().alias("other_id"),
+        pl.col("raw_other_id").str.replace_all(r"[\s\-]", "").str.to_uppercase().alias("other_id"), "email",
     ).sort("source", "record_key")

@@ -53,3 +53,11 @@ def test_plate_normalized():
 def test_address_split():
     assert split_address("广东省广州市天河区体育西路1号") == ("广东", "广州", "天河区")
     assert split_address("上海市浦东新区世纪大道100号") == ("上海", "上海", "浦东新区")
+
+
+def test_email_lower_cased_and_validated():
+    from cdp.standardize.contacts import standardize_email
+
+    assert standardize_email(" Zhang.Wei@QQ.com ") == "zhang.wei@qq.com"
+    assert standardize_email("ｚｗ＠１６３．ｃｏｍ") == "zw@163.com"
+    assert standardize_email("not an email") is None
