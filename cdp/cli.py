@@ -243,11 +243,12 @@ def quality_report(home: Path = HomeOption) -> None:
 
 
 @app.command()
-def sql(query: str, home: Path = HomeOption) -> None:
+def sql(query: str, home: Path = HomeOption,
+        analyst: bool = typer.Option(False, "--analyst", help="Query analyst.duckdb: masked tables only.")) -> None:
     """Run a read-only SQL query on the published warehouse and print the result."""
     import duckdb
 
-    path = Home(home).warehouse
+    path = Home(home).analyst_warehouse if analyst else Home(home).warehouse
     if not path.exists():
         console.print(f"[red]{path} not found[/]: run `cdp run --home {home}` first.")
         raise typer.Exit(2)

@@ -59,6 +59,11 @@ class Home:
         return self.root / "warehouse.duckdb"
 
     @property
+    def analyst_warehouse(self) -> Path:
+        """Masked tables only: the file analysts open."""
+        return self.root / "analyst.duckdb"
+
+    @property
     def run_log(self) -> Path:
         return self.root / "runs"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import duckdb
@@ -97,3 +98,17 @@ def test_explanations_for_a_pair_and_a_customer(demo_run):
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=\s*['\"]?https?:", pair.html)  # offline chart
     text = explain_customer(summary.home, model, biggest)
     assert text.startswith(biggest) and "scored links inside the customer" in text
+
+
+def test_analyst_file_holds_masked_values_only(demo_run):
+    summary, _ = demo_run
+    with duckdb.connect(str(summary.home.analyst_warehouse), read_only=True) as con:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        mobiles = [m for (m,) in con.execute("SELECT mobile FROM dim_customer WHERE mobile IS NOT NULL").fetchall()]
+        ids = [i for (i,) in con.execute("SELECT id_number FROM dim_customer WHERE id_number IS NOT NULL").fetchall()]
+        person_names = [n for (n,) in con.execute(
+            "SELECT customer_name FROM dim_customer WHERE customer_kind = 'person'").fetchall()]
+    assert {"dim_customer", "customer_360", "fct_sales", "fct_service"} <= tables
+    assert mobiles and all(re.fullmatch(r"1\d\d\*{4}\d{4}", m) for m in mobiles)
+    assert ids and all(re.fullmatch(r"[0-9A-Z]{4}\*{10}[0-9A-Z]{4}", i) for i in ids)
+    assert person_names and all(n[1:] == "*" * (len(n) - 1) for n in person_names)

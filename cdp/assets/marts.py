@@ -8,19 +8,19 @@ import dagster as dg
 
 from cdp.paths import WAREHOUSE_DIR
 from cdp.resources import CdpConfig
-from cdp.warehouse.build import build_warehouse
+from cdp.warehouse.build import build_warehouse, discover_models
 
 UPSTREAM = [dg.AssetKey(["identity", "customer_xref"]), dg.AssetKey(["standardized", "person_records"])]
 
 
 def _model_specs(sql_dir: Path = WAREHOUSE_DIR) -> list[dg.AssetSpec]:
     specs = []
-    for path in sorted(sql_dir.rglob("*.sql")):
+    for path in discover_models(sql_dir):
         layer = path.parent.name
         specs.append(
             dg.AssetSpec(
                 key=[layer, path.stem],
-                group_name="marts" if layer == "marts" else "warehouse",
+                group_name=layer if layer in ("marts", "analyst") else "warehouse",
                 deps=UPSTREAM,
                 description=f"DuckDB table {layer}.{path.stem} ({path.relative_to(sql_dir.parent)})",
             )

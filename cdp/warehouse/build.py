@@ -18,7 +18,10 @@ import duckdb
 
 from cdp.paths import SOURCES, WAREHOUSE_DIR, Home
 
-LAYERS = ("staging", "intermediate", "marts")
+LAYERS = ("staging", "intermediate", "marts", "analyst")
+MACROS = "macros.sql"
+# Copied into analyst.duckdb: everything an analyst may open. Raw PII never leaves warehouse.duckdb.
+ANALYST_SCHEMA = "analyst"
 
 
 class ModelError(RuntimeError):
@@ -46,8 +49,7 @@ def _references(path: Path) -> set[str]:
 
 
 def _load_inputs(con: duckdb.DuckDBPyConnection, home: Home) -> None:
-    con.execute("CREATE SCHEMA source; CREATE SCHEMA identity; CREATE SCHEMA staging; "
-                "CREATE SCHEMA intermediate; CREATE SCHEMA marts")
+    con.execute("CREATE SCHEMA source; CREATE SCHEMA identity; " + " ".join(f"CREATE SCHEMA {s};" for s in LAYERS))
     for source in SOURCES:
         if home.validated(source).exists():
             con.execute(f"CREATE TABLE source.{source} AS SELECT * FROM read_parquet(?)", [str(home.validated(source))])
@@ -74,6 +76,8 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
         con.execute("SET VARIABLE as_of = ?::DATE", [as_of.isoformat()])
         con.execute("SET VARIABLE run_id = ?", [run_id])
         _load_inputs(con, home)
+        if (sql_dir / MACROS).exists():
+            con.execute((sql_dir / MACROS).read_text(encoding="utf-8"))
         for path in discover_models(sql_dir):
             try:
                 con.execute(path.read_text(encoding="utf-8"))
@@ -86,10 +90,29 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
             ).fetchall()
         }
         con.execute("CHECKPOINT")
+        analyst_building = _export_analyst(con, home.analyst_warehouse)
     except BaseException:
         con.close()
         building.unlink(missing_ok=True)
+        home.analyst_warehouse.with_name(home.analyst_warehouse.name + ".building").unlink(missing_ok=True)
         raise
     con.close()
     os.replace(building, target)
+    os.replace(analyst_building, home.analyst_warehouse)
     return counts
+
+
+def _export_analyst(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
+    """Materialize the masked analyst views into their own file: analysts get that file only."""
+    building = target.with_name(target.name + ".building")
+    building.unlink(missing_ok=True)
+    con.execute("ATTACH ? AS analyst_file", [str(building)])
+    views = con.execute("SELECT view_name, comment FROM duckdb_views() WHERE schema_name = ? AND NOT internal",
+                        [ANALYST_SCHEMA]).fetchall()
+    for view, comment in views:
+        con.execute(f"CREATE TABLE analyst_file.main.{view} AS SELECT * FROM {ANALYST_SCHEMA}.{view}")
+        if comment:
+            quoted = comment.replace("'", "''")
+            con.execute(f"COMMENT ON TABLE analyst_file.main.{view} IS '{quoted}'")
+    con.execute("DETACH analyst_file")
+    return building
