@@ -137,8 +137,8 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={"ops": {"identity__customer_xref": {"config": {"retrain": retrain,
-                                                                        "full_recluster": full_recluster}}},
+            run_config={"ops": {"identity__splink_model": {"config": {"retrain": retrain}},
+                                "identity__customer_xref": {"config": {"full_recluster": full_recluster}}},
                         "loggers": {"progress": {}}},  # replaces Dagster's default debug console
         )
         summary = _summarize(result, home, time.perf_counter() - start)

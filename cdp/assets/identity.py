@@ -1,12 +1,15 @@
 """Standardized person records and identity resolution assets."""
 
 
+import json
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.pipeline import resolve_identities
+from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import ensure_parent
 from cdp.resources import CdpConfig
@@ -41,19 +44,44 @@ def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.Mate
     )
 
 
+class TrainingConfig(dg.Config):
+    retrain: bool = False  # re-estimate the model even if identity/model.json exists
+
+
+@dg.asset(
+    key=["identity", "splink_model"],
+    group_name="identity",
+    deps=[person_records],
+    description="The trained Splink model (identity/model.json). Trains only when asked or when there is none, "
+                "so daily runs score with the reviewed model.",
+)
+def splink_model(context: dg.AssetExecutionContext, cdp: CdpConfig, config: TrainingConfig) -> dg.MaterializeResult:
+    model_path = Path(cdp.model_path)
+    trained = config.retrain or not model_path.exists()
+    if trained:
+        tuples, _ = build_tuples(pl.read_parquet(cdp.home.person_records))
+        train_model(tuples, IdentitySettings.load(), model_path)
+        context.log.info(f"trained the Splink model on {tuples.height} identity tuples → {model_path}")
+    model = json.loads(model_path.read_text(encoding="utf-8"))
+    return dg.MaterializeResult(metadata={
+        "trained this run": trained, "path": dg.MetadataValue.path(str(model_path)),
+        "comparisons": ", ".join(c["output_column_name"] for c in model["comparisons"]),
+        "prior match probability": model["probability_two_random_records_match"],
+    })
+
+
 class IdentityRunConfig(dg.Config):
-    retrain: bool = False  # re-estimate the Splink model even if identity/model.json exists
     full_recluster: bool = False  # score every pair again instead of only pairs touching new records
 
 
 @dg.asset(
     key=["identity", "customer_xref"],
     group_name="identity",
-    deps=[person_records],
+    deps=[person_records, splink_model],
     description="(source, record_key) → persistent customer_id, from Splink link-and-dedupe and the ID registry.",
 )
 def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: IdentityRunConfig) -> dg.MaterializeResult:
-    result = resolve_identities(cdp.home, Path(cdp.model_path), context.run.run_id, retrain=config.retrain,
+    result = resolve_identities(cdp.home, Path(cdp.model_path), context.run.run_id,
                                 full_recluster=config.full_recluster)
     context.log.info(f"identity: {result.records} records → {result.tuples} tuples → {result.customers} customers")
     return dg.MaterializeResult(
@@ -65,7 +93,7 @@ def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Ide
             "customers": result.customers,
             "customer cards": result.customer_cards,
             "duplicate rate before": round(1 - result.customers / max(result.customer_cards, 1), 4),
-            "model trained this run": result.trained,
+            "model newer than the resolved base": result.trained,
             "matching mode": result.mode,
             **{f"ids {event}": n for event, n in result.events.items()},
             **{f"seconds {stage}": round(s, 2) for stage, s in result.seconds.items()},
@@ -73,4 +101,4 @@ def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Ide
     )
 
 
-identity_assets = [person_records, customer_xref]
+identity_assets = [person_records, splink_model, customer_xref]

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from cdp.identity.incremental import incremental_resolve, violates
-from cdp.identity.model import IdentitySettings, train_model
+from cdp.identity.model import IdentitySettings
 from cdp.identity.overrides import load_overrides
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids
 from cdp.identity.review import build_review_queue
@@ -24,7 +24,7 @@ class IdentityRun:
     tuples: int
     pairs_scored: int
     customers: int
-    trained: bool
+    trained: bool  # the model changed since the last resolution (forces a full re-cluster)
     customer_cards: int = 0  # distinct (source, name as delivered, mobile): what each system keeps as a customer
     review_pairs: int = 0
     mode: str = "full"
@@ -36,8 +36,8 @@ def _read(path: Path, schema: dict) -> pl.DataFrame:
     return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=schema)
 
 
-def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool = False,
-                       settings: IdentitySettings | None = None, full_recluster: bool = False) -> IdentityRun:
+def resolve_identities(home: Home, model_path: Path, run_id: str, settings: IdentitySettings | None = None,
+                       full_recluster: bool = False) -> IdentityRun:
     """Resolve this run's records into customers.
 
     Incremental by default once a resolved base exists: only pairs touching new identity tuples
@@ -51,11 +51,11 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, retrain: bool 
     tuples, record_map = build_tuples(records)
     seconds["pre-dedupe"] = time.perf_counter() - start
 
-    trained = retrain or not model_path.exists()
-    if trained:
-        start = time.perf_counter()
-        train_model(tuples, settings, model_path)
-        seconds["train"] = time.perf_counter() - start
+    if not model_path.exists():
+        raise FileNotFoundError(f"{model_path}: no trained model; materialize identity/splink_model or run `cdp identity train`")
+    # A model newer than the resolved base means new weights: score everything again.
+    trained = (home.identity_dir / "tuples.parquet").exists() and \
+        model_path.stat().st_mtime > (home.identity_dir / "tuples.parquet").stat().st_mtime
 
     start = time.perf_counter()
     ident = home.identity_dir
