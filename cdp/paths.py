@@ -59,6 +59,11 @@ class Home:
         return self.root / "warehouse.duckdb"
 
     @property
+    def models_dir(self) -> Path:
+        """Model outputs the warehouse loads as schema `models` (e.g. service CLV)."""
+        return self.root / "models"
+
+    @property
     def analyst_warehouse(self) -> Path:
         """Masked tables only: the file analysts open."""
         return self.root / "analyst.duckdb"

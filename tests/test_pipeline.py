@@ -112,3 +112,17 @@ def test_analyst_file_holds_masked_values_only(demo_run):
     assert mobiles and all(re.fullmatch(r"1\d\d\*{4}\d{4}", m) for m in mobiles)
     assert ids and all(re.fullmatch(r"[0-9A-Z]{4}\*{10}[0-9A-Z]{4}", i) for i in ids)
     assert person_names and all(n[1:] == "*" * (len(n) - 1) for n in person_names)
+
+
+def test_ltv_and_grades_cover_every_customer(demo_run):
+    summary, _ = demo_run
+    with duckdb.connect(str(summary.home.warehouse), read_only=True) as con:
+        rows, nulls, platinum = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE ltv IS NULL OR service_clv_12m IS NULL), "
+            "avg((grade = 'platinum')::INT) FROM marts.customer_ltv").fetchone()
+        grades = {g for (g,) in con.execute("SELECT DISTINCT grade FROM marts.customer_ltv").fetchall()}
+        undocumented = con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'marts' AND comment IS NULL").fetchone()[0]
+    assert rows == summary.customers and nulls == 0
+    assert grades == {"platinum", "gold", "silver", "standard"} and 0.04 <= platinum <= 0.06
+    assert undocumented == 0

@@ -5,12 +5,35 @@ and publishes it atomically, so analysts never see a half-built mart."""
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
-from cdp.paths import WAREHOUSE_DIR
+from cdp.paths import WAREHOUSE_DIR, ensure_parent
+from cdp.value.clv import service_clv
 from cdp.resources import CdpConfig
 from cdp.warehouse.build import build_warehouse, discover_models
 
-UPSTREAM = [dg.AssetKey(["identity", "customer_xref"]), dg.AssetKey(["standardized", "person_records"])]
+UPSTREAM = [dg.AssetKey(["identity", "customer_xref"]), dg.AssetKey(["standardized", "person_records"]),
+            dg.AssetKey(["models", "service_clv"])]
+
+
+@dg.asset(key=["models", "service_clv"], group_name="marts", deps=[dg.AssetKey(["identity", "customer_xref"])],
+          description="BG/NBD + Gamma-Gamma (lifetimes) forecast of each customer's service value over 12 months.")
+def service_clv_model(cdp: CdpConfig) -> dg.MaterializeResult:
+    home = cdp.home
+    service = (pl.read_parquet(home.validated("repair_orders"))
+               .join(pl.read_parquet(home.customer_xref).filter(pl.col("source") == "repair_orders"),
+                     left_on="ro_no", right_on="record_key")
+               .select("customer_id", "open_date",
+                       (pl.col("labour_amount").fill_null(0) + pl.col("parts_amount").fill_null(0)).cast(pl.Float64)
+                       .alias("revenue")))
+    result = service_clv(service, cdp.as_of_date)
+    result.per_customer.write_parquet(ensure_parent(home.models_dir / "service_clv.parquet"))
+    return dg.MaterializeResult(metadata={
+        "customers": result.per_customer.height,
+        "BG/NBD parameters": dg.MetadataValue.json(result.bgnbd_params),
+        "Gamma-Gamma parameters": dg.MetadataValue.json(result.gamma_gamma_params),
+        "expected service revenue, next 12 months": round(float(result.per_customer.get_column("service_clv_12m").sum()), 2),
+    })
 
 
 def _model_specs(sql_dir: Path = WAREHOUSE_DIR) -> list[dg.AssetSpec]:
@@ -37,4 +60,4 @@ def warehouse(context: dg.AssetExecutionContext, cdp: CdpConfig):
                                                                     "warehouse": str(cdp.home.warehouse)})
 
 
-mart_assets = [warehouse]
+mart_assets = [service_clv_model, warehouse]

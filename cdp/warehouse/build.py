@@ -49,7 +49,10 @@ def _references(path: Path) -> set[str]:
 
 
 def _load_inputs(con: duckdb.DuckDBPyConnection, home: Home) -> None:
-    con.execute("CREATE SCHEMA source; CREATE SCHEMA identity; " + " ".join(f"CREATE SCHEMA {s};" for s in LAYERS))
+    con.execute("CREATE SCHEMA source; CREATE SCHEMA identity; CREATE SCHEMA models; "
+                + " ".join(f"CREATE SCHEMA {s};" for s in LAYERS))
+    for path in sorted(home.models_dir.glob("*.parquet")):
+        con.execute(f"CREATE TABLE models.{path.stem} AS SELECT * FROM read_parquet(?)", [str(path)])
     for source in SOURCES:
         if home.validated(source).exists():
             con.execute(f"CREATE TABLE source.{source} AS SELECT * FROM read_parquet(?)", [str(home.validated(source))])

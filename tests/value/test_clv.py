@@ -1,0 +1,46 @@
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+
+from cdp.value.clv import rfm_summary, service_clv
+
+
+def test_lifetimes_reproduces_the_published_cdnow_bgnbd_fit():
+    from lifetimes import BetaGeoFitter
+    from lifetimes.datasets import load_cdnow_summary
+
+    data = load_cdnow_summary(index_col=[0])
+    fit = BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"])
+    # Fader, Hardie & Lee (2005), table 1: r 0.243, alpha 4.414, a 0.793, b 2.426
+    assert fit.params_["r"] == pytest.approx(0.243, abs=0.001)
+    assert fit.params_["alpha"] == pytest.approx(4.414, abs=0.01)
+    assert fit.params_["a"] == pytest.approx(0.793, abs=0.001)
+    assert fit.params_["b"] == pytest.approx(2.426, abs=0.01)
+
+
+def test_rfm_summary_counts_repeat_visit_days():
+    as_of = date(2026, 1, 1)
+    service = pl.DataFrame({
+        "customer_id": ["a", "a", "a", "b"],
+        "open_date": [date(2025, 1, 1), date(2025, 1, 1), date(2025, 7, 1), date(2025, 12, 1)],
+        "revenue": [100.0, 50.0, 300.0, 80.0],
+    })
+    rows = {r["customer_id"]: r for r in rfm_summary(service, as_of).iter_rows(named=True)}
+    assert (rows["a"]["frequency"], rows["a"]["recency_days"], rows["a"]["t_days"]) == (1, 181, 365)
+    assert rows["a"]["avg_visit_value"] == 300.0  # the first visit day is not a repeat
+    assert (rows["b"]["frequency"], rows["b"]["avg_visit_value"]) == (0, 0.0)
+
+
+def test_frequent_recent_customers_are_worth_more():
+    as_of = date(2026, 1, 1)
+    rows = []
+    for i in range(60):  # regulars: a visit every ~3 months until recently
+        rows += [(f"reg{i}", as_of - timedelta(days=90 * k + i % 7), 500.0 + (k * 137 + i * 61) % 900) for k in range(1, 9)]
+    for i in range(60):  # lapsed: visited a few times years ago
+        rows += [(f"old{i}", as_of - timedelta(days=1400 - 60 * k - i % 7), 500.0 + (k * 137 + i * 61) % 900) for k in range(3)]
+    service = pl.DataFrame(rows, schema=["customer_id", "open_date", "revenue"], orient="row")
+    result = service_clv(service, as_of).per_customer
+    mean = result.group_by(pl.col("customer_id").str.slice(0, 3)).agg(pl.col("service_clv_12m").mean())
+    values = dict(mean.iter_rows())
+    assert values["reg"] > 5 * values["old"]

@@ -1,0 +1,48 @@
+-- Lifetime value: history by stream plus the BG/NBD + Gamma-Gamma forecast of service value
+-- (models.service_clv, fitted by cdp/value/clv.py), and a grade from value and frequency.
+-- Parameters: vehicle margin 8% of the deal price; grades by value percentile among customers:
+-- platinum top 5%, gold next 15%, silver next 30%, standard the rest; a customer with 4+ service
+-- visits in the last 12 months is at least gold (frequency earns the tier too).
+CREATE OR REPLACE TABLE marts.customer_ltv AS
+WITH params AS (SELECT 0.08 AS vehicle_margin_rate, 0.05 AS platinum_share, 0.20 AS gold_share,
+                       0.50 AS silver_share, 4 AS gold_visits_12m),
+recent AS (
+    SELECT customer_id, count(*) AS visits_12m FROM marts.fct_service
+    WHERE open_date > getvariable('as_of') - INTERVAL 12 MONTH GROUP BY customer_id
+),
+value AS (
+    SELECT c.customer_id,
+           (c.vehicle_revenue * p.vehicle_margin_rate)::DECIMAL(18, 2) AS vehicle_margin,
+           c.service_revenue, c.finance_revenue,
+           coalesce(m.expected_visits_12m, 0) AS expected_visits_12m,
+           coalesce(m.service_clv_12m, 0)::DECIMAL(18, 2) AS service_clv_12m,
+           coalesce(r.visits_12m, 0) AS visits_12m
+    FROM marts.customer_360 AS c CROSS JOIN params AS p
+    LEFT JOIN models.service_clv AS m USING (customer_id) LEFT JOIN recent AS r USING (customer_id)
+),
+ranked AS (
+    SELECT *, (vehicle_margin + service_revenue + finance_revenue + service_clv_12m)::DECIMAL(18, 2) AS ltv,
+           percent_rank() OVER (ORDER BY vehicle_margin + service_revenue + finance_revenue + service_clv_12m DESC,
+                                customer_id) AS value_rank
+    FROM value
+)
+SELECT r.customer_id, r.vehicle_margin, r.service_revenue, r.finance_revenue,
+       (r.vehicle_margin + r.service_revenue + r.finance_revenue)::DECIMAL(18, 2) AS historical_value,
+       r.expected_visits_12m, r.service_clv_12m, r.ltv, r.visits_12m,
+       CASE WHEN r.value_rank < p.platinum_share THEN 'platinum'
+            WHEN r.value_rank < p.gold_share OR r.visits_12m >= p.gold_visits_12m THEN 'gold'
+            WHEN r.value_rank < p.silver_share THEN 'silver'
+            ELSE 'standard' END AS grade
+FROM ranked AS r CROSS JOIN params AS p;
+
+COMMENT ON TABLE marts.customer_ltv IS 'Customer lifetime value: history by stream + 12-month service forecast (BG/NBD + Gamma-Gamma), and grade.';
+COMMENT ON COLUMN marts.customer_ltv.customer_id IS 'Persistent CustomerID';
+COMMENT ON COLUMN marts.customer_ltv.vehicle_margin IS 'Vehicle margin proxy: 8% of vehicle revenue, CNY';
+COMMENT ON COLUMN marts.customer_ltv.service_revenue IS 'Historical service revenue (labour + parts), CNY';
+COMMENT ON COLUMN marts.customer_ltv.finance_revenue IS 'Historical finance / insurance / accessories receipts, CNY';
+COMMENT ON COLUMN marts.customer_ltv.historical_value IS 'vehicle_margin + service_revenue + finance_revenue, CNY';
+COMMENT ON COLUMN marts.customer_ltv.expected_visits_12m IS 'BG/NBD expected service visits in the next 12 months';
+COMMENT ON COLUMN marts.customer_ltv.service_clv_12m IS 'Expected service revenue in the next 12 months (BG/NBD × Gamma-Gamma, 1%/month discount), CNY';
+COMMENT ON COLUMN marts.customer_ltv.ltv IS 'historical_value + service_clv_12m, CNY';
+COMMENT ON COLUMN marts.customer_ltv.visits_12m IS 'Service visits in the last 12 months';
+COMMENT ON COLUMN marts.customer_ltv.grade IS 'platinum (top 5% by ltv), gold (next 15%, or 4+ visits in 12 months), silver (next 30%), standard';
