@@ -126,3 +126,15 @@ def test_ltv_and_grades_cover_every_customer(demo_run):
     assert rows == summary.customers and nulls == 0
     assert grades == {"platinum", "gold", "silver", "standard"} and 0.04 <= platinum <= 0.06
     assert undocumented == 0
+
+
+def test_analytics_tables_reconcile(demo_run):
+    summary, _ = demo_run
+    with duckdb.connect(str(summary.home.warehouse), read_only=True) as con:
+        by_month = con.execute("SELECT sum(vehicle_revenue) FROM marts.agg_sales_by_channel_month").fetchone()[0]
+        sales = con.execute("SELECT sum(deal_price) FROM marts.fct_sales").fetchone()[0]
+        advisors = con.execute("SELECT sum(revenue) FROM marts.agg_advisor_performance WHERE role = 'service'").fetchone()[0]
+        service = con.execute("SELECT sum(revenue) FROM marts.fct_service").fetchone()[0]
+        retention = con.execute("SELECT min(retention), max(retention), count(*) FROM marts.agg_service_retention").fetchone()
+    assert by_month == sales and advisors == service
+    assert retention[2] > 0 and 0 < retention[0] <= retention[1] <= 1
