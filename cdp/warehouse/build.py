@@ -22,6 +22,11 @@ LAYERS = ("staging", "intermediate", "marts", "analyst")
 MACROS = "macros.sql"
 # Copied into analyst.duckdb: everything an analyst may open. Raw PII never leaves warehouse.duckdb.
 ANALYST_SCHEMA = "analyst"
+# Model outputs (cdp/value) the marts read, with their columns for runs where a model has not run.
+MODEL_TABLES = {
+    "service_clv": "customer_id VARCHAR, frequency BIGINT, recency_days BIGINT, t_days BIGINT, avg_visit_value DOUBLE, "
+                   "expected_visits_12m DOUBLE, expected_visit_value DOUBLE, service_clv_12m DOUBLE",
+}
 
 
 class ModelError(RuntimeError):
@@ -53,6 +58,8 @@ def _load_inputs(con: duckdb.DuckDBPyConnection, home: Home) -> None:
                 + " ".join(f"CREATE SCHEMA {s};" for s in LAYERS))
     for path in sorted(home.models_dir.glob("*.parquet")):
         con.execute(f"CREATE TABLE models.{path.stem} AS SELECT * FROM read_parquet(?)", [str(path)])
+    for table, columns in MODEL_TABLES.items():  # a model that has not run yet forecasts nothing
+        con.execute(f"CREATE TABLE IF NOT EXISTS models.{table} ({columns})")
     for source in SOURCES:
         if home.validated(source).exists():
             con.execute(f"CREATE TABLE source.{source} AS SELECT * FROM read_parquet(?)", [str(home.validated(source))])

@@ -1,0 +1,103 @@
+"""Mart rules on tiny hand-made inputs whose right answers are known."""
+
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+import pytest
+
+from cdp.ingest.contracts import load_contracts
+from cdp.paths import Home
+from cdp.standardize.records import PERSON_RECORD_SCHEMA
+from cdp.warehouse.build import build_warehouse
+
+AS_OF = date(2026, 10, 31)
+POLARS_TYPE = {"string": pl.Utf8, "date": pl.Date, "decimal": pl.Decimal(18, 2), "integer": pl.Int64}
+VIN_OLD, VIN_NEW = "LSVAG2180E2100001", "LFV3A23C0K3000002"
+
+
+def validated(contract, rows):
+    schema = {f: POLARS_TYPE[contract.types[f].type] for f in contract.fields}
+    frame = pl.DataFrame([{f: r.get(f) for f in contract.fields} for r in rows], schema=schema)
+    return frame.with_columns(pl.lit("hand.csv").alias("_source_file"),
+                              (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("_source_row"), pl.lit("l").alias("_load_id"))
+
+
+def sale(no, customer, day, purchase_type, vin, price=200000):
+    return {"order_no": no, "store_code": "S01", "sale_date": day, "customer_name": customer, "vin": vin,
+            "brand": "大众", "trim": "标准版", "list_price": price + 10000, "deal_price": price,
+            "payment_method": "全款", "purchase_type": purchase_type, "lead_channel": "官网"}
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    home = Home(tmp_path_factory.mktemp("marts"))
+    contracts = load_contracts()
+    three_years_ago = AS_OF - timedelta(days=3 * 365 + 30)
+    rows = {
+        "sales": [sale("SO-1", "A", date(2018, 5, 1), "首购", "LBVOLD00000000001"),
+                  sale("SO-2", "A", three_years_ago, "换购", VIN_OLD),
+                  sale("SO-3", "B", date(2025, 3, 1), "首购", VIN_NEW)]
+                 + [sale(f"SO-X{i}", f"X{i}", date(2024, 1, 1) + timedelta(days=30 * i), "首购", None, 100000 + 10000 * i)
+                    for i in range(10)],
+        "repair_orders": [
+            {"ro_no": "RO-1", "store_code": "S01", "open_date": AS_OF - timedelta(days=20), "close_date": AS_OF - timedelta(days=19),
+             "vin": VIN_OLD, "customer_name": "A", "odometer_km": 52000, "service_type": "保养",
+             "labour_amount": 300, "parts_amount": 500},
+            {"ro_no": "RO-2", "store_code": "S01", "open_date": AS_OF - timedelta(days=61), "close_date": AS_OF - timedelta(days=61),
+             "vin": VIN_NEW, "customer_name": "B", "odometer_km": 9000, "service_type": "维修",
+             "labour_amount": 200, "parts_amount": 100},
+        ],
+        "complaints": [{"complaint_no": "CP-1", "store_code": "S01", "complaint_date": AS_OF - timedelta(days=61),
+                        "status": "处理中", "customer_name": "B", "vin": VIN_NEW}],
+        "receipts": [], "contracts": [],
+    }
+    owner = {"A": "C1", "B": "C2"} | {f"X{i}": f"C{10 + i}" for i in range(10)}
+    xref, people = [], []
+    for source, source_rows in rows.items():
+        contract = contracts[source]
+        frame = validated(contract, source_rows)
+        frame.write_parquet(home.validated(source).parent.mkdir(parents=True, exist_ok=True) or home.validated(source))
+        for r in source_rows:
+            key, name = r[contract.primary_key], r["customer_name"]
+            xref.append((source, key, owner[name]))
+            event = r.get("sale_date") or r.get("open_date") or r.get("complaint_date")
+            vin = r.get("vin")
+            people.append({"source": source, "record_key": key, "event_date": event, "name_raw": name, "name": name,
+                           "vin": vin if vin in (VIN_OLD, VIN_NEW) else None, "store_code": "S01",
+                           "is_company": False, "vin_valid": vin in (VIN_OLD, VIN_NEW)})
+    pl.DataFrame(xref, schema=["source", "record_key", "customer_id"], orient="row").write_parquet(
+        home.customer_xref.parent.mkdir(parents=True, exist_ok=True) or home.customer_xref)
+    pl.DataFrame(people, schema=PERSON_RECORD_SCHEMA).write_parquet(
+        home.person_records.parent.mkdir(parents=True, exist_ok=True) or home.person_records)
+    build_warehouse(home, AS_OF, "test")
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        yield con
+
+
+def test_replacement_buyer_gets_the_tag(warehouse):
+    tags = warehouse.execute("SELECT tag, evidence FROM marts.customer_tags WHERE customer_id = 'C1'").fetchall()
+    assert ("replacement_buyer", "SO-2") in tags and ("first_time_buyer", "SO-1") in tags
+
+
+def test_three_year_old_car_at_52000_km_is_a_trade_in_candidate(warehouse):
+    rows = warehouse.execute("SELECT customer_id, vin FROM marts.lifecycle_lists WHERE list = 'trade_in_candidate'").fetchall()
+    assert rows == [("C1", VIN_OLD)]
+
+
+def test_open_complaint_and_61_days_away_is_a_churn_warning(warehouse):
+    rows = warehouse.execute("SELECT customer_id FROM marts.lifecycle_lists WHERE list = 'churn_warning'").fetchall()
+    assert rows == [("C2",)]
+
+
+def test_rfm_scores_are_quintiles(warehouse):
+    counts = dict(warehouse.execute("SELECT m_score, count(*) FROM marts.customer_rfm GROUP BY 1").fetchall())
+    assert sum(counts.values()) == 12 and set(counts) == {1, 2, 3, 4, 5}
+    assert sorted(counts.values()) == [2, 2, 2, 3, 3]  # ntile(5) over 12 customers
+    lowest, highest = warehouse.execute(
+        "SELECT min(monetary) FILTER (WHERE m_score = 1), max(monetary) FILTER (WHERE m_score = 5) FROM marts.customer_rfm").fetchone()
+    assert lowest < highest
+
+
+def test_service_revenue_reconciles(warehouse):
+    assert warehouse.execute("SELECT sum(revenue) FROM marts.fct_service").fetchone()[0] == 1100

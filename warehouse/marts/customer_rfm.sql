@@ -1,0 +1,47 @@
+-- RFM on after-sales activity with purchases weighted in (purchases are years apart, service is frequent).
+-- R = days since the last service visit or purchase; F = service visits + 3 × purchases;
+-- M = service revenue + 8% of vehicle revenue (margin proxy). Scores 1-5 by quintile (5 = best).
+-- Segments, first rule that applies:
+--   new        first activity within the last 180 days
+--   core       R >= 4, F >= 4, M >= 4
+--   potential  F >= 4, M >= 4, R <= 3   (valuable but not recent: win them back first)
+--   at_risk    R <= 2 and (F >= 3 or M >= 3)
+--   sleeping   R <= 2, F <= 2, M <= 2
+--   regular    everyone else
+CREATE OR REPLACE TABLE marts.customer_rfm AS
+WITH params AS (SELECT 3 AS purchase_weight, 0.08 AS vehicle_margin_rate, 180 AS new_days),
+base AS (
+    SELECT c.customer_id,
+           greatest(c.last_visit_date, c.last_purchase_date) AS last_activity,
+           least(c.first_purchase_date, d.first_seen) AS first_activity,
+           c.service_visits + p.purchase_weight * c.purchases AS frequency,
+           (c.service_revenue + p.vehicle_margin_rate * c.vehicle_revenue)::DECIMAL(18, 2) AS monetary
+    FROM marts.customer_360 AS c JOIN marts.dim_customer AS d USING (customer_id), params AS p
+),
+scored AS (
+    SELECT *, datediff('day', last_activity, getvariable('as_of')) AS recency_days,
+           ntile(5) OVER (ORDER BY last_activity NULLS FIRST, customer_id) AS r_score,
+           ntile(5) OVER (ORDER BY frequency, customer_id) AS f_score,
+           ntile(5) OVER (ORDER BY monetary, customer_id) AS m_score
+    FROM base
+)
+SELECT s.customer_id, s.recency_days, s.frequency, s.monetary, s.r_score, s.f_score, s.m_score,
+       s.r_score::VARCHAR || s.f_score::VARCHAR || s.m_score::VARCHAR AS rfm_cell,
+       CASE WHEN s.first_activity > getvariable('as_of') - to_days(p.new_days) THEN 'new'
+            WHEN s.r_score >= 4 AND s.f_score >= 4 AND s.m_score >= 4 THEN 'core'
+            WHEN s.f_score >= 4 AND s.m_score >= 4 THEN 'potential'
+            WHEN s.r_score <= 2 AND (s.f_score >= 3 OR s.m_score >= 3) THEN 'at_risk'
+            WHEN s.r_score <= 2 AND s.f_score <= 2 AND s.m_score <= 2 THEN 'sleeping'
+            ELSE 'regular' END AS segment
+FROM scored AS s, params AS p;
+
+COMMENT ON TABLE marts.customer_rfm IS 'RFM per customer on service activity with purchases weighted in; quintile scores and named segments (rules in warehouse/marts/customer_rfm.sql).';
+COMMENT ON COLUMN marts.customer_rfm.customer_id IS 'Persistent CustomerID';
+COMMENT ON COLUMN marts.customer_rfm.recency_days IS 'Days from the last service visit or purchase to the as-of date';
+COMMENT ON COLUMN marts.customer_rfm.frequency IS 'Service visits + 3 × vehicle purchases';
+COMMENT ON COLUMN marts.customer_rfm.monetary IS 'Service revenue + 8% of vehicle revenue, CNY';
+COMMENT ON COLUMN marts.customer_rfm.r_score IS 'Recency quintile, 5 = most recent';
+COMMENT ON COLUMN marts.customer_rfm.f_score IS 'Frequency quintile, 5 = most frequent';
+COMMENT ON COLUMN marts.customer_rfm.m_score IS 'Monetary quintile, 5 = highest value';
+COMMENT ON COLUMN marts.customer_rfm.rfm_cell IS 'The three scores as one code, e.g. 545';
+COMMENT ON COLUMN marts.customer_rfm.segment IS 'new, core, potential, at_risk, sleeping or regular';
