@@ -26,7 +26,10 @@ ANALYST_SCHEMA = "analyst"
 MODEL_TABLES = {
     "service_clv": "customer_id VARCHAR, frequency BIGINT, recency_days BIGINT, t_days BIGINT, avg_visit_value DOUBLE, "
                    "expected_visits_12m DOUBLE, expected_visit_value DOUBLE, service_clv_12m DOUBLE",
+    "segment_history": "run_id VARCHAR, as_of DATE, built_at TIMESTAMP, segment VARCHAR, customers BIGINT",
 }
+# Tables the warehouse keeps across runs: written back to home/models after each build.
+HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
 
 
 class ModelError(RuntimeError):
@@ -99,6 +102,10 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
                 "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('staging','intermediate','marts','identity')"
             ).fetchall()
         }
+        for name, table in HISTORY_TABLES.items():
+            history = home.models_dir / f"{name}.parquet"
+            history.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"COPY {table} TO '{history}' (FORMAT parquet)")
         con.execute("CHECKPOINT")
         analyst_building = _export_analyst(con, home.analyst_warehouse)
     except BaseException:
