@@ -17,7 +17,7 @@ import polars as pl
 
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.overrides import _UnionFind, _latest
-from cdp.identity.resolve import _gamma_of_label, _to_polars
+from cdp.identity.resolve import _to_polars, review_candidates, veto_sql
 
 
 @dataclass
@@ -52,15 +52,12 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
     if new_count:
         linker = make_linker(marked, model, settings.backend)
         predictions = linker.inference.predict(threshold_match_probability=review_floor)
-        vetoes = " OR ".join(f"gamma_{c} = {_gamma_of_label(model, c, label)}"
-                             for c, label in settings.clustering.get("veto_levels", {}).items()) or "FALSE"
+        vetoes = veto_sql(model, settings)
         scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
         links = _to_polars(predictions.query_sql(
             f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r, match_probability FROM {{this}} "
             f"WHERE match_probability >= {threshold} AND NOT ({vetoes})"))
-        review = _to_polars(predictions.query_sql(
-            f"SELECT *, ({vetoes}) AS vetoed FROM {{this}} WHERE (match_probability < {threshold} AND NOT ({vetoes})) "
-            f"OR (match_probability >= {threshold} AND ({vetoes}))"))
+        review = review_candidates(predictions, threshold, vetoes)
     return IncrementalResult(_join_onto_base(marked, old_customer, links), review, scored, new_count)
 
 

@@ -30,6 +30,22 @@ def _gamma_of_label(model: dict[str, Any], comparison: str, label: str) -> int:
     raise ValueError(f"identity/settings.yaml: veto level {comparison}={label!r} is not a level of the model")
 
 
+def veto_sql(model: dict[str, Any], settings: IdentitySettings) -> str:
+    """SQL that is true for a scored pair the settings' veto levels forbid to link."""
+    return " OR ".join(
+        f"gamma_{comparison} = {_gamma_of_label(model, comparison, label)}"
+        for comparison, label in settings.clustering.get("veto_levels", {}).items()
+    ) or "FALSE"
+
+
+def review_candidates(predictions, threshold: float, vetoes: str) -> pl.DataFrame:
+    """Pairs for a steward: uncertain ones, and strong ones the veto kept apart."""
+    return _to_polars(predictions.query_sql(
+        f"SELECT *, ({vetoes}) AS vetoed FROM {{this}} "
+        f"WHERE (match_probability < {threshold} AND NOT ({vetoes})) OR (match_probability >= {threshold} AND ({vetoes}))"
+    ))
+
+
 def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
             record_map: pl.DataFrame | None = None, overrides: pl.DataFrame | None = None,
             scored_pairs_path: Path | None = None) -> Resolution:
@@ -43,10 +59,7 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     threshold = settings.clustering.get("match_probability_threshold", 0.95)
     review_floor = min(settings.clustering.get("review_floor", 0.5), threshold)
     predictions = linker.inference.predict(threshold_match_probability=review_floor)
-    vetoes = " OR ".join(
-        f"gamma_{comparison} = {_gamma_of_label(model, comparison, label)}"
-        for comparison, label in settings.clustering.get("veto_levels", {}).items()
-    ) or "FALSE"
+    vetoes = veto_sql(model, settings)
     linkable = predictions.query_sql(f"SELECT * FROM {{this}} WHERE NOT ({vetoes})")
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         linkable, threshold_match_probability=threshold
@@ -60,17 +73,14 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
             f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r, match_weight, match_probability, "
             f"{gammas}, ({vetoes}) AS vetoed FROM {{this}}"
         ).to_parquet(str(scored_pairs_path), overwrite=True)
-    review_candidates = _to_polars(predictions.query_sql(
-        f"SELECT *, ({vetoes}) AS vetoed FROM {{this}} "
-        f"WHERE (match_probability < {threshold} AND NOT ({vetoes})) OR (match_probability >= {threshold} AND ({vetoes}))"
-    ))
+    review = review_candidates(predictions, threshold, vetoes)
     if overrides is not None and not overrides.is_empty() and record_map is not None:
         links = _to_polars(linkable.query_sql(
             "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
             f"match_probability FROM {{this}} WHERE match_probability >= {threshold}"
         ))
         tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
-    return Resolution(tuple_clusters=tuple_clusters, review_candidates=review_candidates, pairs_scored=pairs_scored)
+    return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=pairs_scored)
 
 
 def _to_polars(frame) -> pl.DataFrame:
