@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from cdp.ingest.contracts import ContractError, load_contracts
