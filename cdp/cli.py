@@ -80,6 +80,9 @@ def _print_summary(summary) -> None:
         table.add_row(s.source, f"{s.read:,}", f"{s.quarantined:,}", f"{s.loaded:,}",
                       "[green]yes[/]" if s.read == s.loaded + s.quarantined else "[red]NO[/]")
     console.print(table)
+    for s in summary.sources:
+        for message in s.rejected_files:
+            console.print(f"[red]file rejected ({s.source}):[/] {message}")
     console.print(
         f"records resolved: {summary.records:,}   customer cards in the sources (source × name × mobile): "
         f"{summary.customer_cards:,}   customers: {summary.customers:,} ({summary.matching_mode} matching)\n"

@@ -34,6 +34,10 @@ class Home:
     def quarantine(self, source: str) -> Path:
         return self.root / "quarantine" / f"{source}.parquet"
 
+    def rejected_files(self, source: str) -> Path:
+        """Files of the latest load of a source that could not be read, with the reason."""
+        return self.root / "quarantine" / f"{source}__rejected_files.parquet"
+
     @property
     def dq_results(self) -> Path:
         return self.root / "quality" / "dq_results.parquet"

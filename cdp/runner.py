@@ -26,6 +26,7 @@ class SourceCounts:
     read: int
     loaded: int
     quarantined: int
+    rejected_files: list[str] = field(default_factory=list)  # "file: reason" for files that could not be read
 
 
 @dataclass
@@ -113,8 +114,12 @@ def source_counts(home: Home) -> list[SourceCounts]:
     def rows(path: Path) -> int:
         return pl.scan_parquet(path).select(pl.len()).collect().item() if path.exists() else 0
 
+    def rejected(source: str) -> list[str]:
+        path = home.rejected_files(source)
+        return pl.read_parquet(path).get_column("message").to_list() if path.exists() else []
+
     return [
-        SourceCounts(s, rows(home.raw(s)), rows(home.validated(s)), rows(home.quarantine(s)))
+        SourceCounts(s, rows(home.raw(s)), rows(home.validated(s)), rows(home.quarantine(s)), rejected(s))
         for s in SOURCES
         if home.raw(s).exists()
     ]

@@ -30,3 +30,23 @@ def test_bad_batch_blocks_everything_downstream(demo_landing, tmp_path):
     assert from_store.get_column("_reason").str.contains("after the as-of date").mean() > 0.95
     sales = next(s for s in summary.sources if s.source == "sales")
     assert sales.loaded + sales.quarantined == sales.read
+
+
+def test_a_bad_file_is_rejected_alone_and_blocks_downstream(demo_landing, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(demo_landing, landing)
+    bad = landing / "sales" / "销售台账_S02.csv"
+    good_rows = sum(len(p.read_bytes().decode("gb18030").splitlines()) - 1
+                    for p in (landing / "sales").glob("*.csv") if p != bad)
+    bad.write_bytes(bad.read_bytes()[:200] + b"\xff\xfe\x00garbage\n")
+
+    summary = run_pipeline(landing, tmp_path / "home", as_of=date(2026, 10, 31), echo=lambda _: None,
+                           model_path=tmp_path / "model.json")
+
+    sales = next(s for s in summary.sources if s.source == "sales")
+    assert sales.read == good_rows and sales.loaded + sales.quarantined == sales.read
+    assert len(sales.rejected_files) == 1 and "销售台账_S02.csv" in sales.rejected_files[0]
+    assert "row" in sales.rejected_files[0] and "gb18030" in sales.rejected_files[0]
+    assert "validated/sales:batch_gate" in summary.failed_checks
+    assert "identity/customer_xref" in summary.skipped
+    assert all(not s.rejected_files for s in summary.sources if s.source != "sales")

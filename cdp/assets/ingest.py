@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 
 from cdp.ingest.contracts import Contract, load_contracts
-from cdp.ingest.reader import read_source, source_files, write_raw
+from cdp.ingest.reader import load_source, rejected_frame, source_files, write_raw
 from cdp.paths import append_parquet, ensure_parent
 from cdp.quality.gate import gate
 from cdp.quality.suites import load_suite
@@ -24,11 +24,16 @@ def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
     @dg.asset(key=["raw", contract.source], group_name="ingest",
               description=f"{contract.description}: files {contract.files} as delivered, all strings, with lineage.")
     def raw(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
-        frame = read_source(contract, cdp.landing, context.run.run_id)
+        frame, rejected = load_source(contract, cdp.landing, context.run.run_id)
         write_raw(frame, cdp.home.raw(contract.source))
+        rejected_frame(contract.source, rejected, context.run.run_id).write_parquet(
+            ensure_parent(cdp.home.rejected_files(contract.source)))
+        for err in rejected:
+            context.log.error(f"rejected file: {err}")
         files = source_files(contract, cdp.landing)
         return dg.MaterializeResult(metadata={
-            "rows read": frame.height, "files": len(files),
+            "rows read": frame.height, "files": len(files), "files rejected": len(rejected),
+            "rejections": dg.MetadataValue.md("\n".join(f"- {e}" for e in rejected) or "none"),
             "file list": dg.MetadataValue.md("\n".join(f"- {p.relative_to(cdp.landing)}" for p in files)),
             "path": dg.MetadataValue.path(str(cdp.home.raw(contract.source))),
         })
@@ -49,6 +54,10 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
         home = cdp.home
         raw = pl.read_parquet(home.raw(source))
         result = gate(contract, raw, load_suite(contract), cdp.as_of_date, context.run.run_id)
+        rejected_path = home.rejected_files(source)
+        rejected = pl.read_parquet(rejected_path) if rejected_path.exists() else pl.DataFrame()
+        batch_failures = result.batch_failures + [f"file rejected: {m}" for m in
+                                                  (rejected.get_column("message").to_list() if rejected.height else [])]
         result.valid.write_parquet(ensure_parent(home.validated(source)))
         result.quarantine.write_parquet(ensure_parent(home.quarantine(source)))
         append_parquet(home.dq_results, result.results)
@@ -57,9 +66,9 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
             "failed expectations": int((~result.results.get_column("success")).sum()),
         })
         yield dg.AssetCheckResult(
-            check_name=BATCH_CHECK, passed=result.batch_ok,
+            check_name=BATCH_CHECK, passed=not batch_failures,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in result.batch_failures) or "none"),
+            metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in batch_failures) or "none"),
                       "quarantined share": round(result.quarantine.height / max(raw.height, 1), 4)},
         )
 

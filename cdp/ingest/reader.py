@@ -106,12 +106,40 @@ def source_files(contract: Contract, landing: Path) -> list[Path]:
     return sorted(p for p in landing.glob(contract.files) if p.is_file())
 
 
-def read_source(contract: Contract, landing: Path, load_id: str) -> pl.DataFrame:
-    """All files of one contract, concatenated in file-name order."""
+def load_source(contract: Contract, landing: Path, load_id: str) -> tuple[pl.DataFrame, list[SourceFileError]]:
+    """Every readable file of one contract, in file-name order, and the files that could not be read.
+
+    A bad file fails only its own load: the others still load, and the rejection is reported.
+    """
     files = source_files(contract, landing)
     if not files:
         raise SourceFileError(landing / contract.files, f"no files match {contract.files!r} in {landing}")
-    return pl.concat([read_file(contract, landing, path, load_id) for path in files], how="vertical")
+    frames, rejected = [], []
+    for path in files:
+        try:
+            frames.append(read_file(contract, landing, path, load_id))
+        except SourceFileError as err:
+            rejected.append(err)
+    if not frames:
+        empty = {f: pl.Utf8 for f in contract.fields} | {"_source_file": pl.Utf8, "_source_row": pl.Int64, "_load_id": pl.Utf8}
+        return pl.DataFrame(schema=empty), rejected
+    return pl.concat(frames, how="vertical"), rejected
+
+
+def read_source(contract: Contract, landing: Path, load_id: str) -> pl.DataFrame:
+    """All files of one contract; raises on the first file that cannot be read."""
+    frame, rejected = load_source(contract, landing, load_id)
+    if rejected:
+        raise rejected[0]
+    return frame
+
+
+def rejected_frame(source: str, rejected: list[SourceFileError], load_id: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"source": source, "file": e.file, "row": e.row, "field": e.field, "message": str(e), "load_id": load_id}
+         for e in rejected],
+        schema={"source": pl.Utf8, "file": pl.Utf8, "row": pl.Int64, "field": pl.Utf8, "message": pl.Utf8, "load_id": pl.Utf8},
+    )
 
 
 def write_raw(frame: pl.DataFrame, path: Path) -> None:
