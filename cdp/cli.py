@@ -75,11 +75,14 @@ def run(
 
 
 def _print_summary(summary) -> None:
-    table = Table("source", "read", "quarantined", "loaded", "read = loaded + quarantined", title="Sources")
+    table = Table("source", "read", "quarantined", "loaded", "read = loaded + quarantined",
+                  title=f"Delivery {summary.delivery}: {summary.new_files} new file(s)")
     for s in summary.sources:
         table.add_row(s.source, f"{s.read:,}", f"{s.quarantined:,}", f"{s.loaded:,}",
                       "[green]yes[/]" if s.read == s.loaded + s.quarantined else "[red]NO[/]")
     console.print(table)
+    for file in summary.redelivered_files:
+        console.print(f"[yellow]re-delivered, not loaded again:[/] {file} (same content as a file already loaded)")
     for s in summary.sources:
         for message in s.rejected_files:
             console.print(f"[red]file rejected ({s.source}):[/] {message}")
@@ -242,6 +245,16 @@ def quality_report(home: Path = HomeOption) -> None:
         console.print(f"[yellow]No quality report yet in {index.parent}[/]: run `cdp run --home {home}`.")
         raise typer.Exit(1)
     console.print(str(index))
+
+
+@app.command()
+def docs() -> None:
+    """Regenerate docs/data-dictionary.md from assets/dictionary.yaml and the source contracts."""
+    from cdp.ingest.docs import DOC_PATH, render_project_docs
+
+    DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DOC_PATH.write_text(render_project_docs(), encoding="utf-8")
+    console.print(str(DOC_PATH))
 
 
 @app.command()

@@ -10,8 +10,7 @@ from cdp.assets.identity import identity_assets
 from cdp.assets.ingest import ingest_assets, ingest_checks
 from cdp.assets.marts import mart_assets
 from cdp.resources import CdpConfig
-
-FULL_RUN_JOB = "cdp_full_run"
+from cdp.triggers import FULL_RUN_JOB, daily_full_run, landing_sensor
 
 
 def executor_from_env() -> dg.ExecutorDefinition:
@@ -28,8 +27,10 @@ def build_definitions(config: CdpConfig | None = None, loggers: dict | None = No
         assets=[*ingest_assets, *identity_assets, *mart_assets],
         asset_checks=ingest_checks,
         resources={"cdp": config or CdpConfig()},
-        jobs=[dg.define_asset_job(FULL_RUN_JOB, selection=dg.AssetSelection.all(), description="Landing → marts, every asset.")],
-        schedules=[dg.ScheduleDefinition(name="daily_full_run", job_name=FULL_RUN_JOB, cron_schedule="0 2 * * *")],
+        jobs=[dg.define_asset_job(FULL_RUN_JOB, selection=dg.AssetSelection.all(),
+                                  description="One delivery landing → raw → validated, then identity and marts.")],
+        schedules=[daily_full_run],
+        sensors=[landing_sensor],
         executor=executor_from_env(),
         loggers=loggers,
     )

@@ -25,18 +25,37 @@ class Home:
 
     root: Path
 
-    def raw(self, source: str) -> Path:
-        return self.root / "raw" / f"{source}.parquet"
+    # Per delivery (the partition key): raw, validated and quarantined rows and rejected files.
+    def raw(self, source: str, delivery: str) -> Path:
+        return self.root / "raw" / source / f"delivery={delivery}.parquet"
+
+    def validated_delivery(self, source: str, delivery: str) -> Path:
+        return self.root / "validated" / source / f"delivery={delivery}.parquet"
+
+    def quarantine(self, source: str, delivery: str) -> Path:
+        return self.root / "quarantine" / source / f"delivery={delivery}.parquet"
+
+    def rejected_files(self, source: str, delivery: str) -> Path:
+        """Files of a delivery that could not be read, with the reason."""
+        return self.root / "quarantine" / source / f"delivery={delivery}__rejected_files.parquet"
 
     def validated(self, source: str) -> Path:
+        """The source's current rows: every delivery that passed its gate, the latest version of each record."""
         return self.root / "validated" / f"{source}.parquet"
 
-    def quarantine(self, source: str) -> Path:
-        return self.root / "quarantine" / f"{source}.parquet"
+    @property
+    def ledger(self) -> Path:
+        """Every landing file registered: source, name, SHA-256, delivery, re-delivery of what."""
+        return self.root / "ledger" / "files.parquet"
 
-    def rejected_files(self, source: str) -> Path:
-        """Files of the latest load of a source that could not be read, with the reason."""
-        return self.root / "quarantine" / f"{source}__rejected_files.parquet"
+    def archive(self, sha256: str, suffix: str) -> Path:
+        """The immutable copy of delivered content."""
+        return self.root / "archive" / sha256[:2] / f"{sha256}{suffix}"
+
+    @property
+    def batch_verdicts(self) -> Path:
+        """One row per gated (source, delivery, run): passed or not, and why."""
+        return self.root / "quality" / "batch_verdicts.parquet"
 
     @property
     def dq_results(self) -> Path:

@@ -45,6 +45,9 @@ class RunSummary:
     failed_checks: list[str] = field(default_factory=list)
     matching_mode: str = ""
     seconds: float = 0.0
+    delivery: str = ""  # the partition this run loaded
+    new_files: int = 0
+    redelivered_files: list[str] = field(default_factory=list)  # same content as a registered file: skipped
 
     @property
     def duplicate_rate(self) -> float:
@@ -110,47 +113,57 @@ def _reroot_base_dirs(node, base_dir: str) -> None:
                 _reroot_base_dirs(value, base_dir)
 
 
-def source_counts(home: Home) -> list[SourceCounts]:
+def source_counts(home: Home, delivery: str) -> list[SourceCounts]:
+    """Rows read, loaded and quarantined per source in one delivery."""
     def rows(path: Path) -> int:
         return pl.scan_parquet(path).select(pl.len()).collect().item() if path.exists() else 0
 
     def rejected(source: str) -> list[str]:
-        path = home.rejected_files(source)
+        path = home.rejected_files(source, delivery)
         return pl.read_parquet(path).get_column("message").to_list() if path.exists() else []
 
     return [
-        SourceCounts(s, rows(home.raw(s)), rows(home.validated(s)), rows(home.quarantine(s)), rejected(s))
+        SourceCounts(s, rows(home.raw(s, delivery)), rows(home.validated_delivery(s, delivery)),
+                     rows(home.quarantine(s, delivery)), rejected(s))
         for s in SOURCES
-        if home.raw(s).exists()
+        if home.raw(s, delivery).exists()
     ]
 
 
 def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retrain: bool = False,
                  echo: Echo = print, model_path: Path | None = None, full_recluster: bool = False) -> RunSummary:
+    """Register what landed as today's (or as_of's) delivery, then run that delivery end to end."""
     from cdp.definitions import FULL_RUN_JOB, build_definitions
+    from cdp.partitions import DELIVERIES
     from cdp.resources import CdpConfig
+    from cdp.triggers import register
 
     home = Home(home_dir)
     home_dir.mkdir(parents=True, exist_ok=True)
     config = CdpConfig(landing_dir=str(landing.resolve()), home_dir=str(home_dir.resolve()),
                        as_of=as_of.isoformat() if as_of else "",
                        **({"model_path": str(model_path)} if model_path else {}))
+    registration = register(config)
+    echo(registration.summary)
     defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
     job = defs.resolve_job_def(FULL_RUN_JOB)
     start = time.perf_counter()
     with dagster_instance(home) as instance:
+        instance.add_dynamic_partitions(DELIVERIES.name, [registration.delivery])
         result = job.execute_in_process(
             instance=instance,
+            partition_key=registration.delivery,
             raise_on_error=False,
             run_config={"ops": {"identity__splink_model": {"config": {"retrain": retrain}},
                                 "identity__customer_xref": {"config": {"full_recluster": full_recluster}}},
                         "loggers": {"progress": {}}},  # replaces Dagster's default debug console
         )
-        summary = _summarize(result, home, time.perf_counter() - start)
+        summary = _summarize(result, home, registration, time.perf_counter() - start)
         summary.step_windows = _step_windows(instance, result.run_id)
     # Rendered after the run, not as an asset: a failed gate skips downstream assets, and that
     # is exactly when the steward needs the report.
-    render_quality_report(home, result.run_id, {s.source: (s.read, s.loaded, s.quarantined) for s in summary.sources})
+    render_quality_report(home, result.run_id, {s.source: (s.read, s.loaded, s.quarantined) for s in summary.sources},
+                          delivery=registration.delivery)
     return summary
 
 
@@ -169,9 +182,11 @@ def _step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[
     return windows
 
 
-def _summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> RunSummary:
-    summary = RunSummary(run_id=result.run_id, success=result.success, home=home, sources=source_counts(home),
-                         seconds=seconds)
+def _summarize(result: dg.ExecuteInProcessResult, home: Home, registration, seconds: float) -> RunSummary:
+    summary = RunSummary(run_id=result.run_id, success=result.success, home=home,
+                         sources=source_counts(home, registration.delivery), seconds=seconds,
+                         delivery=registration.delivery, new_files=registration.new.height,
+                         redelivered_files=registration.duplicates.get_column("file").to_list())
     for event in result.get_step_success_events():
         summary.step_seconds[event.step_key.replace("__", "/")] = event.event_specific_data.duration_ms / 1000
     summary.failed = sorted(k.replace("__", "/") for k in result.get_failed_step_keys())

@@ -23,13 +23,15 @@ def test_bad_batch_blocks_everything_downstream(demo_landing, tmp_path):
     assert "validated/sales:batch_gate" in summary.failed_checks
     assert {"standardized/person_records", "identity/customer_xref", "warehouse"} <= set(summary.skipped)
     assert not summary.home.warehouse.exists() and not summary.home.customer_xref.exists()
-    quarantine = pl.read_parquet(summary.home.quarantine("sales"))
+    quarantine = pl.read_parquet(summary.home.quarantine("sales", summary.delivery))
     from_store = quarantine.filter(pl.col("_source_file") == "sales/销售台账_S01.csv")
     assert from_store.height > 0
     assert from_store.get_column("_reason").is_not_null().all()
     assert from_store.get_column("_reason").str.contains("after the as-of date").mean() > 0.95
     sales = next(s for s in summary.sources if s.source == "sales")
     assert sales.loaded + sales.quarantined == sales.read
+    page = (summary.home.quality_reports / f"run-{summary.run_id}.html").read_text(encoding="utf-8")
+    assert "Batch failed: delivery 2026-10-31 held back" in page and "above the 5% limit" in page
 
 
 def test_a_bad_file_is_rejected_alone_and_blocks_downstream(demo_landing, tmp_path):

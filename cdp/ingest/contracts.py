@@ -50,6 +50,11 @@ class Contract:
         """Header (as exported) → canonical field."""
         return {alias: canonical for canonical, aliases in self.fields.items() for alias in aliases}
 
+    @property
+    def event_date(self) -> str | None:
+        """The date a record happened on: the first required date field (freshness, ordering)."""
+        return next((f for f in self.required if self.types[f].type == "date"), None)
+
     def fields_of_type(self, type_name: str) -> list[str]:
         return [f for f in self.fields if self.types[f].type == type_name]
 

@@ -8,10 +8,12 @@ rows, too few rows) fail the blocking asset check so nothing downstream runs.
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
@@ -27,6 +29,12 @@ for _message in ("Passing a string to the row_condition", "The condition_parser 
     warnings.filterwarnings("ignore", message=_message, category=DeprecationWarning)
 
 ROW_ID = "_row_id"
+VALUE_ID = "_value_id"
+# Expectations whose verdict depends on how often a value occurs: validated over every row.
+COUNTING = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
+            "expect_multicolumn_values_to_be_unique"}
+DEFAULT_MAX_AGE_DAYS = 45
+DEFAULT_PREVIOUS_SHARE = 0.5
 DECIMAL = pl.Decimal(18, 2)
 RESULT_SCHEMA = {
     "run_id": pl.Utf8, "checked_at": pl.Datetime("us", "UTC"), "dataset": pl.Utf8, "expectation": pl.Utf8,
@@ -70,7 +78,26 @@ def typed_values(contract: Contract, raw: pl.DataFrame) -> pl.DataFrame:
             exprs.append(col.str.replace_all(",", "").str.to_decimal(scale=2).cast(DECIMAL, strict=False).alias(f"{name}__value"))
         elif spec.type == "integer":
             exprs.append(col.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False).alias(f"{name}__value"))
-    return _identifier_values(raw.with_row_index(ROW_ID).with_columns(exprs))
+    return _previous_readings(contract, _identifier_values(raw.with_row_index(ROW_ID).with_columns(exprs)))
+
+
+def _until_as_of(contract: Contract, typed: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """<event date>__until_as_of: the event date unless it lies after as_of, so that a mistyped
+    future date does not make a stale extract look fresh."""
+    if not contract.event_date:
+        return typed
+    value = pl.col(f"{contract.event_date}__value")
+    return typed.with_columns(pl.when(value <= as_of).then(value).alias(f"{contract.event_date}__until_as_of"))
+
+
+def _previous_readings(contract: Contract, typed: pl.DataFrame) -> pl.DataFrame:
+    """odometer_km__previous: the same VIN's reading on its previous record (by event date) in the batch."""
+    if not {"odometer_km", "vin"} <= set(contract.fields) or not contract.event_date:
+        return typed
+    vin = pl.coalesce("vin__value", pl.col("vin").str.to_uppercase())
+    order = [f"{contract.event_date}__value", ROW_ID]
+    return typed.with_columns(
+        pl.col("odometer_km__value").shift(1).over(vin, order_by=order).alias("odometer_km__previous"))
 
 
 def _for_gx(frame: pl.DataFrame):
@@ -82,37 +109,113 @@ def _for_gx(frame: pl.DataFrame):
     return converted.to_pandas()
 
 
-def _validate(suite: dict, frame, as_of: date):
+@dataclass
+class _Batch:
+    """The columns a group of expectations reads, as one narrow frame for GX.
+
+    Row-wise expectations (a row's verdict depends only on its own values) are validated once
+    per distinct value tuple — `_value_id` maps tuples back to rows. Expectations that count
+    (uniqueness, row count, column max) see every row. This is what makes the gate cost seconds
+    per million rows: GX re-slices its whole frame for every expectation.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    per_value: bool
+    expectations: list[dict]
+    frame: pl.DataFrame | None = None  # the frame GX sees: VALUE_ID or ROW_ID + columns
+    rows: pl.DataFrame | None = None  # per_value only: VALUE_ID, the tuple, and the list of its ROW_IDs
+
+    @property
+    def index(self) -> str:
+        return VALUE_ID if self.per_value else ROW_ID
+
+    def build(self, typed: pl.DataFrame) -> "_Batch":
+        if self.per_value:
+            self.rows = typed.group_by(self.columns).agg(ROW_ID).with_row_index(VALUE_ID)
+            self.frame = self.rows.drop(ROW_ID)
+        else:
+            self.frame = typed.select(ROW_ID, *self.columns)
+        return self
+
+    def hit_rows(self, ids: list[int]) -> pl.DataFrame:
+        """ROW_ID (and VALUE_ID when per value) of the rows behind GX's unexpected indices."""
+        if not self.per_value:
+            return pl.DataFrame({ROW_ID: ids}, schema={ROW_ID: pl.UInt32})
+        return self.rows.filter(pl.col(VALUE_ID).is_in(ids)).explode(ROW_ID).select(ROW_ID, VALUE_ID)
+
+
+def _columns_of(expectation: dict, available: list[str]) -> tuple[str, ...]:
+    kwargs = expectation["kwargs"]
+    named = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs] + list(kwargs.get("column_list", []))
+    condition = kwargs.get("row_condition")
+    if isinstance(condition, str):  # pandas syntax: the columns it mentions
+        named += [w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", condition) if w in available]
+    missing = [c for c in named if c not in available]
+    if missing:
+        rule = (expectation.get("meta") or {}).get("rule", expectation["type"])
+        raise ValueError(f"expectation {rule!r} names columns {missing} that the batch does not have; "
+                         f"available: {sorted(available)}")
+    return tuple(dict.fromkeys(named))
+
+
+def _row_wise(expectation_type: str) -> bool:
+    from great_expectations.expectations.expectation import (
+        ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    if expectation_type in COUNTING:
+        return False
+    impl = get_expectation_impl(expectation_type)
+    return issubclass(impl, (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation))
+
+
+def _batches(suite: dict, typed: pl.DataFrame, primary_key: str) -> list[_Batch]:
+    """One narrow batch per field (a field's raw and typed columns travel together)."""
+    grouped: dict[tuple, list[tuple[dict, tuple[str, ...]]]] = {}
+    for expectation in suite["expectations"]:
+        columns = _columns_of(expectation, typed.columns)
+        # Keys are distinct anyway: validating them per row saves the grouping.
+        per_value = _row_wise(expectation["type"]) and primary_key not in columns
+        fields = tuple(sorted({_field(c) for c in columns}))
+        grouped.setdefault((per_value, fields), []).append((expectation, columns))
+    batches = []
+    for i, ((per_value, _), members) in enumerate(grouped.items()):
+        columns = tuple(dict.fromkeys(c for _, cols in members for c in cols))
+        batches.append(_Batch(f"{suite['dataset']}_{i}", columns, per_value, [e for e, _ in members]).build(typed))
+    return batches
+
+
+def _validate(batches: list[_Batch], parameters: dict) -> list[tuple[_Batch, object]]:
+    """Validate every narrow batch with its part of the suite: (batch, GX result) per expectation."""
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_definition = (context.data_sources.add_pandas("cdp").add_dataframe_asset(suite["dataset"])
-                        .add_batch_definition_whole_dataframe("batch"))
-    gx_suite = context.suites.add(ExpectationSuite(name=suite["dataset"], expectations=suite["expectations"]))
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    return batch.validate(
-        gx_suite,
-        expectation_parameters={"as_of": datetime.combine(as_of, datetime.min.time())},
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_ID],
-                       "partial_unexpected_count": 5, "return_unexpected_index_query": False},
-    )
+    source = context.data_sources.add_pandas("cdp")
+    out = []
+    for batch in batches:
+        definition = source.add_dataframe_asset(batch.name).add_batch_definition_whole_dataframe("batch")
+        suite = context.suites.add(ExpectationSuite(name=batch.name, expectations=batch.expectations))
+        validation = definition.get_batch(batch_parameters={"dataframe": _for_gx(batch.frame)}).validate(
+            suite, expectation_parameters=parameters,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [batch.index],
+                           "partial_unexpected_count": 5, "return_unexpected_index_query": False},
+        )
+        out.extend((batch, result) for result in validation.results)
+    return out
 
 
 def _reason(config: dict, hit: dict, as_of: date) -> str:
     kwargs, kind = config["kwargs"], config["type"]
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = kwargs["column_A"], kwargs["column_B"]
-        left, right = (hit.get(c).date() if hasattr(hit.get(c), "date") else hit.get(c) for c in (a, b))
-        return f"{a.removesuffix('__value')} {left} is before {b.removesuffix('__value')} {right}"
+        return f"{_field(a)} {hit.get(a)} is before {_field(b)} {hit.get(b)}"
     column = kwargs["column"]
-    field_name = column.removesuffix("__value")
+    field_name = _field(column)
     value = hit.get(column)
-    if hasattr(value, "date"):  # pandas timestamps of date fields
-        value = value.date()
     if kind == "expect_column_values_to_be_unique":
         return f"{field_name} {value!r} appears more than once in the batch"
     if kind == "expect_column_values_to_not_be_null":
@@ -120,49 +223,67 @@ def _reason(config: dict, hit: dict, as_of: date) -> str:
     if kind == "expect_column_values_to_be_between":
         if kwargs.get("max_value") == {"$PARAMETER": "as_of"}:
             return f"{field_name} {value} is after the as-of date {as_of}"
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
         return f"{field_name} {value} is outside [{kwargs.get('min_value')}, {kwargs.get('max_value')}]"
     if kind == "expect_column_values_to_be_in_set":
         return f"{field_name} {value!r} is not one of {kwargs['value_set']}"
+    if kind == "expect_column_values_to_match_regex":
+        return f"{field_name} {value!r} does not match {kwargs['regex']}"
     return f"{kind} failed on {field_name} = {value!r}"
 
 
-def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id: str) -> GateResult:
-    typed = typed_values(contract, raw)
-    validation = _validate(suite, _for_gx(typed.drop(*LINEAGE)), as_of)
-    now = datetime.now(timezone.utc)
-    failures: dict[int, tuple[list[str], list[str]]] = {}
-    result_rows = []
-    first_of_key = set(typed.select(pl.col(ROW_ID).min().over(contract.primary_key)).to_series().to_list())
+def _field(column: str) -> str:
+    return column.split("__")[0]
+
+
+def _parameters(suite: dict, as_of: date, previous_rows: int | None) -> dict:
+    """Values a suite refers to as {"$PARAMETER": name}."""
+    batch = suite.get("batch", {})
+    share = batch.get("min_share_of_previous_delivery", DEFAULT_PREVIOUS_SHARE)
+    return {
+        "as_of": datetime.combine(as_of, datetime.min.time()),
+        "fresh_since": datetime.combine(as_of - timedelta(days=batch.get("max_age_days", DEFAULT_MAX_AGE_DAYS)),
+                                        datetime.min.time()),
+        "previous_delivery_min_rows": math.ceil(previous_rows * share) if previous_rows else 0,
+    }
+
+
+def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id: str,
+         previous_rows: int | None = None) -> GateResult:
+    """Validate one delivered batch. `previous_rows`: the size of the source's previous delivery, if any."""
+    typed = _until_as_of(contract, typed_values(contract, raw), as_of)
     declared = {e.get("meta", {}).get("rule"): e for e in suite["expectations"]}
-    for result in validation.results:
-        config = result.expectation_config.to_json_dict()
-        meta, details = config.get("meta") or {}, result.result or {}
-        config = declared.get(meta.get("rule"), config)  # as written, before GX substitutes parameters
-        hits = details.get("unexpected_index_list") or []
+    first_of_key = typed.select(pl.col(ROW_ID).min().over(contract.primary_key)).unique().to_series()
+    now = datetime.now(timezone.utc)
+    hits, result_rows, batch_failures = [], [], []
+    for batch, result in _validate(_batches(suite, typed, contract.primary_key), _parameters(suite, as_of, previous_rows)):
+        substituted = result.expectation_config.to_json_dict()
+        meta, details = substituted.get("meta") or {}, result.result or {}
+        rule, severity = meta.get("rule", substituted["type"]), meta.get("severity", "quarantine")
+        config = declared.get(meta.get("rule"), substituted)  # as written, before GX substitutes parameters
+        ids = [int(h[batch.index]) for h in details.get("unexpected_index_list") or []]
+        rows = batch.hit_rows(ids)
         if config["type"] == "expect_column_values_to_be_unique":  # the first copy of a key loads
-            hits = [h for h in hits if h[ROW_ID] not in first_of_key]
-        if meta.get("severity", "quarantine") == "quarantine":
-            for hit in hits:
-                rules, reasons = failures.setdefault(int(hit[ROW_ID]), ([], []))
-                rules.append(meta.get("rule", config["type"]))
-                reasons.append(_reason(config, hit, as_of))
+            rows = rows.filter(~pl.col(ROW_ID).is_in(first_of_key.implode()))
+        success = bool(result.success) if config["type"] != "expect_column_values_to_be_unique" else rows.is_empty()
+        if "mostly" in config["kwargs"] and batch.per_value:  # GX counted distinct values, not rows
+            success = rows.height <= (1 - config["kwargs"]["mostly"]) * raw.height
+        if rows.height and severity == "quarantine":
+            hits.append(_reasons(batch, rows, config, rule, as_of))
+        if not success and severity == "batch":
+            batch_failures.append(_batch_reason(rule, substituted, details))
         kwargs = config["kwargs"]
-        sample = _sample(raw, kwargs, hits) if hits else (details.get("partial_unexpected_list") or [])[:5]
+        is_map = _row_wise(config["type"]) or config["type"] in COUNTING
         result_rows.append({
             "run_id": run_id, "checked_at": now, "dataset": contract.source, "expectation": config["type"],
-            "rule": meta.get("rule", config["type"]), "severity": meta.get("severity", "quarantine"),
-            "column": kwargs.get("column") or f"{kwargs.get('column_A')},{kwargs.get('column_B')}",
-            "success": bool(result.success), "unexpected_count": details.get("unexpected_count"),
-            "unexpected_percent": details.get("unexpected_percent"),
-            "sample": ", ".join(str(v) for v in sample),
+            "rule": rule, "severity": severity,
+            "column": kwargs.get("column") or (f"{kwargs.get('column_A')},{kwargs.get('column_B')}" if "column_A" in kwargs else None),
+            "success": success, "unexpected_count": rows.height if is_map else None,
+            "unexpected_percent": 100 * rows.height / raw.height if is_map and raw.height else None,
+            "sample": ", ".join(_sample(raw, kwargs, rows.get_column(ROW_ID).head(5).to_list())) if rows.height
+            else _plain(details.get("observed_value", "")) if not is_map else "",
         })
-    bad = pl.DataFrame(
-        {ROW_ID: list(failures), "_rule": ["; ".join(r) for r, _ in failures.values()],
-         "_reason": ["; ".join(r) for _, r in failures.values()]},
-        schema={ROW_ID: pl.UInt32, "_rule": pl.Utf8, "_reason": pl.Utf8},
-    )
+    bad = (pl.concat(hits).group_by(ROW_ID).agg(pl.col("_rule").str.join("; "), pl.col("_reason").str.join("; "))
+           if hits else pl.DataFrame(schema={ROW_ID: pl.UInt32, "_rule": pl.Utf8, "_reason": pl.Utf8}))
     indexed = raw.with_row_index(ROW_ID)
     quarantine = indexed.join(bad, on=ROW_ID, how="inner").sort(ROW_ID).drop(ROW_ID)
     valid_rows = typed.join(bad, on=ROW_ID, how="anti").sort(ROW_ID)
@@ -171,16 +292,44 @@ def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id
          else pl.col(f) for f in contract.fields] + list(LINEAGE)
     )
     assert valid.height + quarantine.height == raw.height, "gate lost rows"
-    batch_failures = _batch_failures(suite.get("batch", {}), raw.height, quarantine.height)
+    batch_failures += _batch_failures(suite.get("batch", {}), raw.height, quarantine.height)
     return GateResult(valid=valid, quarantine=quarantine, results=pl.DataFrame(result_rows, schema=RESULT_SCHEMA),
                       batch_ok=not batch_failures, batch_failures=batch_failures)
 
 
-def _sample(raw: pl.DataFrame, kwargs: dict, hits: list[dict], size: int = 5) -> list[str]:
+def _reasons(batch: _Batch, rows: pl.DataFrame, config: dict, rule: str, as_of: date) -> pl.DataFrame:
+    """(ROW_ID, rule, reason) for failing rows; a reason is written once per distinct failing value."""
+    if batch.per_value:
+        values = batch.frame.filter(pl.col(VALUE_ID).is_in(rows.get_column(VALUE_ID).unique().implode()))
+        reasons = pl.DataFrame({VALUE_ID: values.get_column(VALUE_ID),
+                                "_reason": [_reason(config, v, as_of) for v in values.iter_rows(named=True)]},
+                               schema={VALUE_ID: pl.UInt32, "_reason": pl.Utf8})
+        with_reason = rows.join(reasons, on=VALUE_ID).select(ROW_ID, "_reason")
+    else:
+        values = batch.frame.filter(pl.col(ROW_ID).is_in(rows.get_column(ROW_ID).implode()))
+        with_reason = pl.DataFrame({ROW_ID: values.get_column(ROW_ID),
+                                    "_reason": [_reason(config, v, as_of) for v in values.iter_rows(named=True)]},
+                                   schema={ROW_ID: pl.UInt32, "_reason": pl.Utf8})
+    return with_reason.select(ROW_ID, pl.lit(rule).alias("_rule"), "_reason")
+
+
+def _batch_reason(rule: str, substituted: dict, details: dict) -> str:
+    kwargs = substituted["kwargs"]
+    bounds = ", ".join(f"{k.removesuffix('_value')} {_plain(kwargs[k])}" for k in ("min_value", "max_value")
+                       if kwargs.get(k) is not None)
+    return f"{rule}: observed {_plain(details.get('observed_value'))}, expected {bounds}"
+
+
+def _plain(value) -> str:
+    text = str(value)
+    return text.removesuffix("T00:00:00").removesuffix(" 00:00:00")
+
+
+def _sample(raw: pl.DataFrame, kwargs: dict, row_ids: list[int]) -> list[str]:
     """Failing examples as the user delivered them: file, row and raw value(s)."""
-    columns = [kwargs[k].removesuffix("__value") for k in ("column", "column_A", "column_B") if k in kwargs]
-    rows = raw.select("_source_file", "_source_row", *columns).with_row_index(ROW_ID)
-    picked = rows.filter(pl.col(ROW_ID).is_in([h[ROW_ID] for h in hits[:size]]))
+    columns = [_field(kwargs[k]) for k in ("column", "column_A", "column_B") if k in kwargs]
+    columns = [c for c in dict.fromkeys(columns) if c in raw.columns]
+    picked = raw.select("_source_file", "_source_row", *columns).with_row_index(ROW_ID).filter(pl.col(ROW_ID).is_in(row_ids))
     return [f"{r['_source_file']}:{r['_source_row']} " + " / ".join(repr(r[c]) for c in columns)
             for r in picked.iter_rows(named=True)]
 

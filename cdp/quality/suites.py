@@ -4,7 +4,12 @@ Columns a suite can name: every canonical field as delivered (string), and `<fie
 field parsed to its dictionary type (dates, amounts, integers) or, for mobile / id_number / vin,
 the canonical identifier when it is valid. `meta.severity` decides what a failing row costs:
 `quarantine` takes the row out of the load, `warn` only reports it.
-`{"$PARAMETER": "as_of"}` is the run's business date.
+`<field>__previous` is the reading of the same VIN's previous record (odometer_km);
+`<event date>__until_as_of` the record's event date unless it lies after as_of.
+`meta.severity` `batch` fails the whole batch (freshness, row count) instead of single rows.
+Parameters ({"$PARAMETER": name}): `as_of`, the run's business date; `fresh_since`, as_of minus
+batch.max_age_days; `previous_delivery_min_rows`, batch.min_share_of_previous_delivery of the
+rows the source's previous delivery had (0 for a first delivery).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import yaml
 from cdp.ingest.contracts import Contract
 from cdp.paths import QUALITY_DIR
 
-DEFAULT_BATCH = {"max_quarantine_share": 0.05, "min_rows": 1}
+# Batch-level limits: a batch beyond them fails the blocking check. max_age_days and
+# min_share_of_previous_delivery feed the `fresh_since` and `previous_delivery_min_rows` parameters.
+DEFAULT_BATCH = {"max_quarantine_share": 0.05, "min_rows": 1, "max_age_days": 45, "min_share_of_previous_delivery": 0.5}
 # (later field, earlier field) pairs that must be in order.
 DATE_ORDER = [("close_date", "open_date"), ("resolved_date", "complaint_date"), ("end_date", "start_date")]
 IDENTIFIER_CHECKS = {
@@ -50,6 +57,9 @@ def default_suite(contract: Contract) -> dict:
         if spec.values:
             expectations.append(_exp("expect_column_values_to_be_in_set", "warn", f"{name}_known_value",
                                      column=name, value_set=list(spec.values)))
+        if spec.format:
+            expectations.append(_exp("expect_column_values_to_match_regex", "warn", f"{name}_format",
+                                     column=name, regex=f"^(?:{spec.format})$"))
         if name in IDENTIFIER_CHECKS:
             expectations.append(_exp("expect_column_values_to_not_be_null", "warn", f"{name}_valid",
                                      column=value, row_condition=f"{name}.notnull()", condition_parser="pandas"))
@@ -58,6 +68,15 @@ def default_suite(contract: Contract) -> dict:
             expectations.append(_exp("expect_column_pair_values_a_to_be_greater_than_b", "quarantine",
                                      f"{later}_after_{earlier}", column_A=f"{later}__value", column_B=f"{earlier}__value",
                                      or_equal=True, ignore_row_if="either_value_is_missing"))
+    if "odometer_km" in contract.fields and "vin" in contract.fields:
+        expectations.append(_exp("expect_column_pair_values_a_to_be_greater_than_b", "warn", "odometer_km_not_decreasing",
+                                 column_A="odometer_km__value", column_B="odometer_km__previous",
+                                 or_equal=True, ignore_row_if="either_value_is_missing"))
+    if contract.event_date:
+        expectations.append(_exp("expect_column_max_to_be_between", "batch", f"{contract.event_date}_fresh",
+                                 column=f"{contract.event_date}__until_as_of", min_value={"$PARAMETER": "fresh_since"}))
+    expectations.append(_exp("expect_table_row_count_to_be_between", "batch", "row_count_vs_previous_delivery",
+                             min_value={"$PARAMETER": "previous_delivery_min_rows"}))
     return {"dataset": contract.source, "batch": dict(DEFAULT_BATCH), "expectations": expectations}
 
 

@@ -1,6 +1,7 @@
 """The steward's quality report: one self-contained HTML page per run plus an index over runs.
 
-Rendered from `dq_results` (every expectation result of every run) and the quarantine Parquet,
+Rendered from `dq_results` (every expectation result of every run), the batch verdicts, the
+file ledger and the delivery's quarantine Parquet,
 not from GX Data Docs: it loads nothing from the internet (no CDN CSS/JS, no remote logo, no
 tracking), so it opens on an air-gapped steward's laptop.
 """
@@ -50,7 +51,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, home: Home) -> str:
+def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, home: Home, delivery: str) -> str:
     trend = (history.filter(pl.col("dataset") == dataset).sort("checked_at")
              .group_by("rule", maintain_order=True).agg(pl.col("unexpected_percent").fill_null(0.0)))
     trends = {r["rule"]: r["unexpected_percent"] for r in trend.iter_rows(named=True)}
@@ -59,7 +60,8 @@ def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, hom
         if r["success"]:
             status = "<td class='ok'>pass</td>"
         else:
-            status = "<td class='bad'>quarantined</td>" if r["severity"] == "quarantine" else "<td class='bad'>warning</td>"
+            status = {"quarantine": "<td class='bad'>quarantined</td>", "batch": "<td class='bad'>batch failed</td>"}.get(
+                r["severity"], "<td class='bad'>warning</td>")
         rows.append([
             status, f"<td><code>{_esc(r['rule'])}</code><br><span class='muted'>{_esc(r['expectation'])}</span></td>",
             f"<td>{_esc(r['column'])}</td>",
@@ -67,10 +69,15 @@ def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, hom
             f"<td class='num'>{(r['unexpected_percent'] or 0):.2f}%</td>", f"<td>{_esc(r['sample'])}</td>",
             f"<td>{_sparkline(trends.get(r['rule'], []))}</td>",
         ])
-    section = f"<h2 id='{_esc(dataset)}'>{_esc(dataset)}</h2>"
+    section = f"<h2 id='{_esc(dataset)}'>{_esc(dataset)}</h2>" + _verdict(home, dataset, delivery, run)
     section += _table(["status", "rule / GX expectation", "column", "unexpected", "%",
                        "failing examples (file:row value)", "trend over runs"], rows)
-    quarantine = home.quarantine(dataset)
+    rejected = home.rejected_files(dataset, delivery)
+    if rejected.exists() and (files := pl.read_parquet(rejected)).height:
+        section += "<p class='bad'>Files rejected (not loaded; fix and deliver again):</p>" + _table(
+            ["file", "row", "field", "reason"],
+            [[f"<td>{_esc(v)}</td>" for v in row] for row in files.select("file", "row", "field", "message").iter_rows()])
+    quarantine = home.quarantine(dataset, delivery)
     if quarantine.exists():
         q = pl.read_parquet(quarantine)
         if q.height:
@@ -85,7 +92,36 @@ def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, hom
     return section
 
 
-def render_quality_report(home: Home, run_id: str, counts: dict[str, tuple[int, int, int]] | None = None) -> Path:
+def _verdict(home: Home, dataset: str, delivery: str, run: pl.DataFrame) -> str:
+    """The batch verdict of this run's gate: published, or held back and why."""
+    if not home.batch_verdicts.exists():
+        return ""
+    run_ids = run.get_column("run_id").unique().to_list()
+    verdicts = pl.read_parquet(home.batch_verdicts).filter(
+        (pl.col("source") == dataset) & (pl.col("delivery") == delivery) & pl.col("run_id").is_in(run_ids))
+    if verdicts.is_empty():
+        return ""
+    verdict = verdicts.row(-1, named=True)
+    if verdict["passed"]:
+        return f"<p class='ok'>Batch passed: delivery {_esc(delivery)} published to the current table.</p>"
+    items = "".join(f"<li>{_esc(line)}</li>" for line in verdict["failures"].splitlines())
+    return (f"<p class='bad'>Batch failed: delivery {_esc(delivery)} held back, nothing downstream ran.</p>"
+            f"<ul>{items}</ul>")
+
+
+def _ledger_section(home: Home, delivery: str) -> str:
+    if not home.ledger.exists():
+        return ""
+    files = pl.read_parquet(home.ledger).filter(pl.col("delivery") == delivery).sort("source", "file")
+    rows = [[f"<td>{_esc(r['source'])}</td>", f"<td>{_esc(r['file'])}</td>", f"<td class='num'>{r['bytes']:,}</td>",
+             f"<td><code>{_esc(r['sha256'][:12])}</code></td>",
+             f"<td>{_esc('re-delivery of ' + r['duplicate_of'] + ': not loaded again') if r['duplicate_of'] else 'loaded'}</td>"]
+            for r in files.iter_rows(named=True)]
+    return "<h2>Files received in this delivery</h2>" + _table(["source", "file", "bytes", "SHA-256", "status"], rows)
+
+
+def render_quality_report(home: Home, run_id: str, counts: dict[str, tuple[int, int, int]] | None = None,
+                          delivery: str = "") -> Path:
     """Write reports/quality/run-<id>.html and refresh index.html; return the run page."""
     out = home.quality_reports
     out.mkdir(parents=True, exist_ok=True)
@@ -94,15 +130,17 @@ def render_quality_report(home: Home, run_id: str, counts: dict[str, tuple[int, 
                 "rule": pl.Utf8, "severity": pl.Utf8, "column": pl.Utf8, "success": pl.Boolean, "unexpected_count": pl.Int64,
                 "unexpected_percent": pl.Float64, "sample": pl.Utf8})
     run = results.filter(pl.col("run_id") == run_id)
-    body = f"<h1>Data quality — run <code>{_esc(run_id)}</code></h1><p><a href='index.html'>all runs</a></p>"
+    body = (f"<h1>Data quality — delivery {_esc(delivery)}, run <code>{_esc(run_id)}</code></h1>"
+            "<p><a href='index.html'>all runs</a></p>")
     if counts:
         body += "<h2>Rows per source</h2>" + _table(
             ["source", "read", "loaded", "quarantined", "read = loaded + quarantined"],
             [[f"<td>{_esc(s)}</td>", f"<td class='num'>{r:,}</td>", f"<td class='num'>{l:,}</td>",
               f"<td class='num'>{q:,}</td>", "<td class='ok'>yes</td>" if r == l + q else "<td class='bad'>NO</td>"]
              for s, (r, l, q) in counts.items()])
+    body += _ledger_section(home, delivery)
     for dataset in [s for s in SOURCES if s in set(run.get_column("dataset").to_list())]:
-        body += _dataset_section(dataset, run, results, home)
+        body += _dataset_section(dataset, run, results, home, delivery)
     page = out / f"run-{run_id}.html"
     page.write_text(_page(f"cdp quality {run_id}", body), encoding="utf-8")
     _write_index(results, out)
@@ -110,11 +148,16 @@ def render_quality_report(home: Home, run_id: str, counts: dict[str, tuple[int, 
 
 
 def _write_index(results: pl.DataFrame, out: Path) -> None:
-    runs = (results.group_by("run_id").agg(pl.col("checked_at").max(), pl.len().alias("checks"),
-                                           (~pl.col("success")).sum().alias("failed"))
+    if "delivery" not in results.columns:
+        results = results.with_columns(pl.lit(None, pl.Utf8).alias("delivery"))
+    runs = (results.group_by("run_id").agg(pl.col("checked_at").max(), pl.col("delivery").max(), pl.len().alias("checks"),
+                                           (~pl.col("success")).sum().alias("failed"),
+                                           ((~pl.col("success")) & (pl.col("severity") == "batch")).sum().alias("batch"))
             .sort("checked_at", descending=True))
-    rows = [[f"<td><a href='run-{_esc(r['run_id'])}.html'>{_esc(r['run_id'])}</a></td>", f"<td>{_esc(r['checked_at'])}</td>",
-             f"<td class='num'>{r['checks']}</td>",
-             f"<td class='{'bad' if r['failed'] else 'ok'} num'>{r['failed']}</td>"] for r in runs.iter_rows(named=True)]
-    body = "<h1>cdp data quality — all runs</h1>" + _table(["run", "checked at", "checks", "failed"], rows)
+    rows = [[f"<td><a href='run-{_esc(r['run_id'])}.html'>{_esc(r['run_id'])}</a></td>", f"<td>{_esc(r['delivery'])}</td>",
+             f"<td>{_esc(r['checked_at'])}</td>", f"<td class='num'>{r['checks']}</td>",
+             f"<td class='{'bad' if r['failed'] else 'ok'} num'>{r['failed']}</td>",
+             f"<td class='{'bad' if r['batch'] else 'ok'} num'>{r['batch']}</td>"] for r in runs.iter_rows(named=True)]
+    body = "<h1>cdp data quality — all runs</h1>" + _table(
+        ["run", "delivery", "checked at", "checks", "failed checks", "batch-level failures"], rows)
     (out / "index.html").write_text(_page("cdp data quality", body), encoding="utf-8")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from cdp.ingest.contracts import load_dictionary
 from cdp.paths import SOURCES, WAREHOUSE_DIR, Home
 
 LAYERS = ("staging", "intermediate", "marts", "analyst")
@@ -30,6 +31,15 @@ MODEL_TABLES = {
 }
 # Tables the warehouse keeps across runs: written back to home/models after each build.
 HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
+
+
+LINEAGE_COMMENTS = {
+    "_source_file": "Landing file the row was delivered in (path under the landing folder)",
+    "_source_row": "Row of that file as a user sees it in a spreadsheet (header = row 1)",
+    "_load_id": "Dagster run that loaded the row",
+    "_delivery": "Delivery (partition key, YYYY-MM-DD) whose version of the record is current",
+    "customer_id": "Persistent CustomerID from identity.customer_xref",
+}
 
 
 class ModelError(RuntimeError):
@@ -96,6 +106,7 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
                 con.execute(path.read_text(encoding="utf-8"))
             except duckdb.Error as err:
                 raise ModelError(f"{path.relative_to(sql_dir.parent)}: {err}") from err
+        _document_columns(con)
         counts = {
             f"{schema}.{table}": con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
             for schema, table in con.execute(
@@ -117,6 +128,19 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
     os.replace(building, target)
     os.replace(analyst_building, home.analyst_warehouse)
     return counts
+
+
+def _document_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Comment every source and staging column the SQL left undocumented: the dictionary's
+    meaning, type and PII class, or what a lineage column records."""
+    dictionary = load_dictionary()
+    columns = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                          "WHERE schema_name IN ('source', 'staging') AND comment IS NULL").fetchall()
+    for schema, table, column in columns:
+        spec = dictionary.get(column)
+        text = LINEAGE_COMMENTS.get(column) or (f"{spec.meaning} ({spec.type}; PII: {spec.pii})" if spec else None)
+        if text:
+            con.execute(f'COMMENT ON COLUMN "{schema}"."{table}"."{column}" IS ' + "'" + text.replace("'", "''") + "'")
 
 
 def _export_analyst(con: duckdb.DuckDBPyConnection, target: Path) -> Path:

@@ -18,7 +18,7 @@ def raw(rows):
 
 
 def good(n, **overrides):
-    row = {"ro_no": f"RO-{n}", "store_code": "S01", "open_date": "2025-01-02", "close_date": "2025-01-03",
+    row = {"ro_no": f"RO-{n}", "store_code": "S01", "open_date": "2026-10-02", "close_date": "2026-10-03",
            "vin": "LSVAG2180E2100001", "customer_name": "张伟", "mobile": "13800138000", "odometer_km": "12000",
            "service_type": "保养", "labour_amount": "300.00", "parts_amount": "500.00"}
     return row | overrides
@@ -33,6 +33,7 @@ def test_each_rule_quarantines_its_row_with_a_reason():
         good("neg", labour_amount="-5.00"),
         good("future", open_date="2027-01-01", close_date="2027-01-02"),
         good("order", open_date="2025-02-01", close_date="2025-01-01"),
+        good("neg2", labour_amount="-5.00"),  # the same bad value on two rows: both quarantined
         good("nodate", open_date="02/01/2025"),
         good("novin", vin=None),
         good(5),  # duplicate key: the second copy is quarantined
@@ -45,15 +46,18 @@ def test_each_rule_quarantines_its_row_with_a_reason():
     assert "open_date does not parse" in found["RO-nodate"]
     assert found["RO-novin"] == "vin is empty"
     assert "appears more than once" in found["RO-5"]
-    assert result.valid.height + result.quarantine.height == len(rows) == 106
+    assert "labour_amount -5" in found["RO-neg2"]
+    assert result.valid.height + result.quarantine.height == len(rows) == 107
     assert result.valid.filter(pl.col("ro_no") == "RO-5").height == 1
-    assert result.quarantine.height == 6 and not result.batch_ok  # 6 of 106 rows is above 5%
+    assert result.quarantine.height == 7 and not result.batch_ok  # 7 of 107 rows is above 5%
+    counts = dict(result.results.select("rule", "unexpected_count").iter_rows())
+    assert counts["labour_amount_in_range"] == 2 and counts["ro_no_unique"] == 1 and counts["vin_present"] == 1
 
 
 def test_typed_values_in_the_loaded_rows():
     result = gate(CONTRACT, raw([good(1)]), default_suite(CONTRACT), AS_OF, "run")
     row = result.valid.row(0, named=True)
-    assert row["open_date"] == date(2025, 1, 2) and row["odometer_km"] == 12000
+    assert row["open_date"] == date(2026, 10, 2) and row["odometer_km"] == 12000
     assert str(row["labour_amount"]) == "300.00"
 
 
@@ -67,5 +71,33 @@ def test_warnings_report_but_do_not_quarantine():
 def test_batch_fails_above_the_quarantine_share():
     rows = [good(i) for i in range(10)] + [good(f"bad{i}", vin=None) for i in range(2)]
     result = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run")
-    assert not result.batch_ok and "above the 5% limit" in result.batch_failures[0]
+    assert result.batch_failures == ["2 of 12 rows (16.7%) quarantined, above the 5% limit"]
     assert result.quarantine.height == 2
+
+
+def test_a_stale_batch_fails_freshness_even_with_a_mistyped_future_date():
+    rows = [good(i, open_date="2026-06-01", close_date="2026-06-01") for i in range(50)]
+    rows.append(good("typo", open_date="2027-06-01", close_date="2027-06-01"))  # quarantined, not "fresh"
+    result = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run")
+    assert any(f.startswith("open_date_fresh: observed 2026-06-01, expected min 2026-09-16") for f in result.batch_failures)
+    assert result.quarantine.height == 1  # freshness fails the batch, not rows
+
+
+def test_row_count_collapse_against_the_previous_delivery_fails_the_batch():
+    rows = [good(i) for i in range(40)]
+    assert gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run", previous_rows=80).batch_ok
+    collapsed = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run", previous_rows=100)
+    assert collapsed.batch_failures == ["row_count_vs_previous_delivery: observed 40, expected min 50"]
+
+
+def test_odometer_going_backwards_and_bad_plates_are_reported():
+    rows = [good(1, open_date="2026-01-05", odometer_km="20000", plate="粤A12345"),
+            good(2, open_date="2026-05-05", odometer_km="15000", plate="粤A12345"),  # rolled back
+            good(3, open_date="2026-09-05", odometer_km="30000", plate="A12345"),  # no province
+            good(4, open_date="2026-09-05", odometer_km="10", vin="LFV2A21K657000001", plate="沪AD12345")]
+    result = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run")
+    verdicts = {r["rule"]: r for r in result.results.iter_rows(named=True)}
+    assert verdicts["odometer_km_not_decreasing"]["unexpected_count"] == 1
+    assert "f.xlsx:3 '15000'" in verdicts["odometer_km_not_decreasing"]["sample"]
+    assert verdicts["plate_format"]["unexpected_count"] == 1 and "'A12345'" in verdicts["plate_format"]["sample"]
+    assert result.quarantine.is_empty()  # both are warnings

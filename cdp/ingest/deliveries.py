@@ -1,0 +1,137 @@
+"""Deliveries: which landing files arrived when, identified by content hash.
+
+Every file a contract matches in the landing folder is registered once in the ledger
+(home/ledger/files.parquet) under a delivery — the partition key, the date it was received.
+Registering copies the file to a content-addressed archive (home/archive/<sha256>), so a re-run
+of a delivery reads exactly what was delivered even if the landing file has changed since.
+
+A file whose content is already registered for its source (same SHA-256, under any name, in any
+delivery) is a re-delivery: the ledger records it with `duplicate_of` and it is never loaded again. A file at a
+known path with new content is a new version of that file and loads in the new delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from cdp.ingest.contracts import Contract
+from cdp.ingest.reader import source_files
+from cdp.paths import Home, ensure_parent
+
+LEDGER_SCHEMA = {
+    "source": pl.Utf8, "file": pl.Utf8, "sha256": pl.Utf8, "bytes": pl.Int64, "mtime_ns": pl.Int64,
+    "delivery": pl.Utf8, "registered_at": pl.Datetime("us", "UTC"), "duplicate_of": pl.Utf8,
+}
+
+
+@dataclass(frozen=True)
+class DeliveredFile:
+    source: str
+    file: str  # path relative to the landing folder, as delivered: the lineage name
+    archived: Path  # the immutable copy that is read
+
+
+@dataclass
+class Registration:
+    delivery: str
+    new: pl.DataFrame  # ledger rows of files to load
+    duplicates: pl.DataFrame  # ledger rows of re-delivered content
+
+    @property
+    def summary(self) -> str:
+        return (f"delivery {self.delivery}: {self.new.height} new file(s), "
+                f"{self.duplicates.height} re-delivered (same content, not loaded again)")
+
+
+def read_ledger(home: Home) -> pl.DataFrame:
+    return pl.read_parquet(home.ledger) if home.ledger.exists() else pl.DataFrame(schema=LEDGER_SCHEMA)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Home, delivery: str) -> Registration:
+    """Register every landing file not seen before under `delivery`; archive the new content."""
+    ledger = read_ledger(home)
+    # Unchanged files (same path, size and modification time) are not hashed again.
+    # One workbook can feed several sources (sheets), so everything is keyed per source.
+    seen = set(ledger.select("source", "file", "bytes", "mtime_ns").iter_rows())
+    first_by_hash = {(source, sha): (file, d) for source, sha, file, d in ledger.filter(pl.col("duplicate_of").is_null())
+                     .select("source", "sha256", "file", "delivery").iter_rows()}
+    known_versions = set(ledger.select("source", "file", "sha256").iter_rows())
+    now = datetime.now(timezone.utc)
+    rows = []
+    for contract in contracts.values():
+        for path in source_files(contract, landing):
+            name, stat = str(path.relative_to(landing)), path.stat()
+            source = contract.source
+            if (source, name, stat.st_size, stat.st_mtime_ns) in seen:
+                continue
+            sha = sha256_of(path)
+            if (source, name, sha) in known_versions:  # touched but unchanged
+                continue
+            duplicate_of = None
+            if (source, sha) in first_by_hash:
+                first_file, first_delivery = first_by_hash[source, sha]
+                duplicate_of = f"{first_file} (delivery {first_delivery})"
+            else:
+                archived = home.archive(sha, path.suffix)
+                if not archived.exists():
+                    shutil.copyfile(path, ensure_parent(archived))
+                first_by_hash[source, sha] = (name, delivery)
+            known_versions.add((source, name, sha))
+            rows.append({"source": source, "file": name, "sha256": sha, "bytes": stat.st_size,
+                         "mtime_ns": stat.st_mtime_ns, "delivery": delivery, "registered_at": now,
+                         "duplicate_of": duplicate_of})
+    added = pl.DataFrame(rows, schema=LEDGER_SCHEMA)
+    if added.height:
+        pl.concat([ledger, added]).write_parquet(ensure_parent(home.ledger))
+    return Registration(delivery, added.filter(pl.col("duplicate_of").is_null()),
+                        added.filter(pl.col("duplicate_of").is_not_null()))
+
+
+def deliveries(home: Home) -> list[str]:
+    return sorted(read_ledger(home).get_column("delivery").unique().to_list())
+
+
+def delivered_files(home: Home, source: str, delivery: str) -> list[DeliveredFile]:
+    """The files of one source to load for one delivery, in file-name order."""
+    rows = read_ledger(home).filter((pl.col("source") == source) & (pl.col("delivery") == delivery)
+                                    & pl.col("duplicate_of").is_null()).sort("file")
+    return [DeliveredFile(source, r["file"], home.archive(r["sha256"], Path(r["file"]).suffix))
+            for r in rows.iter_rows(named=True)]
+
+
+def redelivered_files(home: Home, source: str, delivery: str) -> pl.DataFrame:
+    return read_ledger(home).filter((pl.col("source") == source) & (pl.col("delivery") == delivery)
+                                    & pl.col("duplicate_of").is_not_null())
+
+
+def previous_version_rows(home: Home, source: str, delivery: str, files: list[str]) -> int | None:
+    """Rows the previous versions of these files had (None when none of them was delivered before).
+
+    Extracts are compared file by file — a store's ledger against that store's previous ledger —
+    so a delivery that carries only some stores is not mistaken for a collapse.
+    """
+    ledger = read_ledger(home).filter((pl.col("source") == source) & (pl.col("delivery") < delivery)
+                                      & pl.col("duplicate_of").is_null() & pl.col("file").is_in(files))
+    if ledger.is_empty():
+        return None
+    latest = ledger.sort("delivery").group_by("file").agg(pl.col("delivery").last())
+    total = 0
+    for file, previous in latest.iter_rows():
+        raw = home.raw(source, previous)
+        if raw.exists():
+            total += pl.scan_parquet(raw).filter(pl.col("_source_file") == file).select(pl.len()).collect().item()
+    return total

@@ -1,0 +1,107 @@
+"""Deliveries: a file delivered twice loads once, a re-run replaces a delivery's rows, a new version
+of a file supersedes its records, a collapsed re-export is held back, and the sensor starts runs."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from cdp.assets.ingest import ingest_assets
+from cdp.partitions import DELIVERIES
+from cdp.paths import Home
+from cdp.resources import CdpConfig
+from cdp.triggers import landing_sensor, register
+
+HEADER = "订单号,门店编码,销售日期,客户姓名,车架号,成交价\n"
+SALES = [a for a in ingest_assets if a.key.path[-1] == "sales"]
+
+
+def sales_file(landing: Path, store: str, n: int, price: str = "150000.00", name: str | None = None) -> Path:
+    rows = "".join(f"SO-{store}-{i},{store},2026-10-{1 + i % 28:02d},张伟{i},LSVAG2180E21{i:05d},{price}\n" for i in range(n))
+    path = landing / "sales" / (name or f"销售台账_{store}.csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((HEADER + rows).encode("gb18030"))
+    return path
+
+
+@pytest.fixture
+def env(tmp_path):
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    landing.mkdir()
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield landing, Home(home), instance
+
+
+def deliver(env, delivery: str) -> tuple:
+    landing, home, instance = env
+    config = CdpConfig(landing_dir=str(landing), home_dir=str(home.root), as_of=delivery)
+    registration = register(config)
+    instance.add_dynamic_partitions(DELIVERIES.name, [delivery])
+    result = dg.materialize(SALES, partition_key=delivery, resources={"cdp": config}, instance=instance,
+                            raise_on_error=False)
+    return registration, result
+
+
+def current(home: Home) -> pl.DataFrame:
+    return pl.read_parquet(home.validated("sales"))
+
+
+def test_a_file_delivered_twice_loads_once(env):
+    landing, home, _ = env
+    first = sales_file(landing, "S01", 40)
+    deliver(env, "2026-10-31")
+    (landing / "sales" / "销售台账_S01 (copy).csv").write_bytes(first.read_bytes())
+    sales_file(landing, "S02", 30)
+    registration, result = deliver(env, "2026-11-01")
+    assert result.success
+    assert registration.new.get_column("file").to_list() == ["sales/销售台账_S02.csv"]
+    assert registration.duplicates.get_column("duplicate_of").to_list() == ["sales/销售台账_S01.csv (delivery 2026-10-31)"]
+    assert pl.read_parquet(home.raw("sales", "2026-11-01")).height == 30
+    assert current(home).height == 70 and current(home).get_column("order_no").is_unique().all()
+
+
+def test_rerunning_a_delivery_replaces_its_rows(env):
+    landing, home, _ = env
+    sales_file(landing, "S01", 40)
+    deliver(env, "2026-10-31")
+    _, again = deliver(env, "2026-10-31")
+    assert again.success
+    assert pl.read_parquet(home.raw("sales", "2026-10-31")).height == 40
+    assert pl.read_parquet(home.validated_delivery("sales", "2026-10-31")).height == 40
+    assert current(home).height == 40
+
+
+def test_a_new_version_of_a_file_supersedes_its_records(env):
+    landing, home, _ = env
+    sales_file(landing, "S01", 40)
+    deliver(env, "2026-10-31")
+    sales_file(landing, "S01", 45, price="149000.00")  # re-exported with corrected prices and 5 more orders
+    registration, result = deliver(env, "2026-11-01")
+    assert result.success and registration.new.height == 1
+    table = current(home)
+    assert table.height == 45 and (table.get_column("deal_price").cast(pl.Float64) == 149000.0).all()
+    assert set(table.get_column("_delivery")) == {"2026-11-01"}
+
+
+def test_a_collapsed_re_export_is_held_back(env):
+    landing, home, _ = env
+    sales_file(landing, "S01", 40)
+    deliver(env, "2026-10-31")
+    sales_file(landing, "S01", 10)  # the store's ledger shrank from 40 rows to 10
+    _, result = deliver(env, "2026-11-01")
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "batch_gate")
+    assert not check.passed
+    assert "row_count_vs_previous_delivery: observed 10, expected min 20" in check.metadata["failures"].value
+    assert current(home).height == 40 and set(current(home).get_column("_delivery")) == {"2026-10-31"}
+
+
+def test_the_sensor_requests_a_run_for_new_files_only(env):
+    landing, home, instance = env
+    sales_file(landing, "S01", 5)
+    config = CdpConfig(landing_dir=str(landing), home_dir=str(home.root), as_of="2026-10-31")
+    result = landing_sensor(dg.build_sensor_context(instance=instance, resources={"cdp": config}))
+    assert [r.partition_key for r in result.run_requests] == ["2026-10-31"]
+    assert result.dynamic_partitions_requests[0].partition_keys == ["2026-10-31"]
+    again = landing_sensor(dg.build_sensor_context(instance=instance, resources={"cdp": config}))
+    assert isinstance(again, dg.SkipReason) and "0 new file(s)" in again.skip_message
