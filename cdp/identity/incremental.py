@@ -50,7 +50,7 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
                                  "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
     review, scored = pl.DataFrame(), 0
     if new_count:
-        linker = make_linker(marked, model, settings.backend)
+        linker = make_linker(marked, model, settings.backend, backend_options=settings.duckdb)
         predictions = linker.inference.predict(threshold_match_probability=review_floor)
         vetoes = veto_sql(model, settings)
         scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()

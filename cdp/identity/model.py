@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from cdp.paths import IDENTITY_DIR
 SETTINGS_PATH = IDENTITY_DIR / "settings.yaml"
 MODEL_PATH = IDENTITY_DIR / "model.json"
 # Sections of settings.yaml that are cdp's, not Splink's.
-CDP_SECTIONS = ("training", "clustering", "backend")
+CDP_SECTIONS = ("training", "clustering", "backend", "duckdb")
 log = logging.getLogger(__name__)
 
 
@@ -28,6 +31,7 @@ class IdentitySettings:
     training: dict[str, Any]
     clustering: dict[str, Any]
     backend: str
+    duckdb: dict[str, Any] = field(default_factory=dict)  # DuckDB backend options: memory_limit, materialisation
 
     @classmethod
     def load(cls, path: Path = SETTINGS_PATH) -> "IdentitySettings":
@@ -37,15 +41,31 @@ class IdentitySettings:
             training=raw.get("training", {}),
             clustering=raw.get("clustering", {}),
             backend=raw.get("backend", "duckdb"),
+            duckdb=raw.get("duckdb") or {},
         )
 
 
-def make_db_api(backend: str = "duckdb"):
-    """Splink backend from the settings: DuckDB on one machine, Spark for the largest groups."""
+def make_db_api(backend: str = "duckdb", options: dict[str, Any] | None = None):
+    """Splink backend from the settings: DuckDB on one machine, Spark for the largest groups.
+
+    DuckDB options: `memory_limit` (e.g. "8GB"; DuckDB spills to a temporary folder above it) and
+    `materialisation: parquet` (Splink writes intermediate tables as Parquet files instead of
+    keeping them in the database — for groups whose scored pairs do not fit in memory).
+    """
     if backend == "duckdb":
+        import duckdb
         from splink import DuckDBAPI
 
-        return DuckDBAPI()
+        options = options or {}
+        connection = duckdb.connect()
+        if options.get("memory_limit"):
+            connection.execute(f"SET memory_limit = '{options['memory_limit']}'")
+        if options.get("materialisation", "table") == "parquet":
+            folder = tempfile.mkdtemp(prefix="cdp-splink-")
+            api = DuckDBAPI(connection, materialisation="parquet", materialisation_dir=folder)
+            weakref.finalize(api, shutil.rmtree, folder, True)
+            return api
+        return DuckDBAPI(connection)
     if backend == "spark":
         try:
             from pyspark.sql import SparkSession
@@ -57,9 +77,9 @@ def make_db_api(backend: str = "duckdb"):
 
 
 def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, backend: str = "duckdb",
-                log_level: int = logging.ERROR) -> Linker:
+                log_level: int = logging.ERROR, backend_options: dict[str, Any] | None = None) -> Linker:
     """A link-and-dedupe Linker with one input table per source."""
-    db_api = make_db_api(backend)
+    db_api = make_db_api(backend, backend_options)
     frames = []
     for (source,), frame in tuples.partition_by("source", as_dict=True, maintain_order=True).items():
         frames.append(db_api.register(frame.drop("source", "record_count").to_arrow(), dataset_display_name=source))
@@ -74,7 +94,8 @@ def _as_dict(settings: dict[str, Any] | str | Path) -> dict[str, Any]:
 
 def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path = MODEL_PATH) -> dict[str, Any]:
     """Estimate the prior, u (random sampling) and m (EM) and save the model as Splink JSON."""
-    linker = make_linker(tuples, settings.splink, settings.backend, log_level=logging.WARNING)
+    linker = make_linker(tuples, settings.splink, settings.backend, log_level=logging.WARNING,
+                         backend_options=settings.duckdb)
     training = settings.training
     linker.training.estimate_probability_two_random_records_match(
         training["deterministic_rules"], recall=training.get("deterministic_recall", 0.7)

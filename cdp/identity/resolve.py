@@ -55,7 +55,7 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     the audit copy of every scored pair is written to Parquet by the backend itself.
     """
     model = _as_dict(model_path)
-    linker = make_linker(tuples, model, settings.backend)
+    linker = make_linker(tuples, model, settings.backend, backend_options=settings.duckdb)
     threshold = settings.clustering.get("match_probability_threshold", 0.95)
     review_floor = min(settings.clustering.get("review_floor", 0.5), threshold)
     predictions = linker.inference.predict(threshold_match_probability=review_floor)

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from cdp.ingest.contracts import load_dictionary
 from cdp.paths import SOURCES, WAREHOUSE_DIR, Home
@@ -44,6 +45,34 @@ LINEAGE_COMMENTS = {
 
 class ModelError(RuntimeError):
     """A SQL model failed; the message names the file."""
+
+
+SURVIVORSHIP = "survivorship.yaml"
+SURVIVORSHIP_RULES = ("most_frequent", "latest", "most_trusted")
+GOLDEN_ATTRIBUTES = ("customer_name", "mobile", "id_number", "city")
+
+
+def _load_survivorship(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """warehouse/survivorship.yaml → config.survivorship (attribute, rule, why) and
+    config.source_trust (attribute, source, trust_rank)."""
+    attributes = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("attributes") or {}
+    rules, trust = [], []
+    for attribute in GOLDEN_ATTRIBUTES:
+        spec = attributes.get(attribute)
+        if not spec or spec.get("rule") not in SURVIVORSHIP_RULES:
+            raise ModelError(f"{path}: attribute {attribute!r} needs a rule, one of {SURVIVORSHIP_RULES}")
+        if spec["rule"] == "most_trusted" and not spec.get("trust"):
+            raise ModelError(f"{path}: {attribute}: rule most_trusted needs a 'trust' list of sources")
+        rules.append((attribute, spec["rule"], spec.get("why", "")))
+        trust += [(attribute, source, rank) for rank, source in enumerate(spec.get("trust") or [], start=1)]
+    unknown = sorted(set(attributes) - set(GOLDEN_ATTRIBUTES))
+    if unknown:
+        raise ModelError(f"{path}: unknown attributes {unknown}; the golden record has {GOLDEN_ATTRIBUTES}")
+    con.execute("CREATE SCHEMA config; CREATE TABLE config.survivorship (attribute VARCHAR, rule VARCHAR, why VARCHAR);"
+                "CREATE TABLE config.source_trust (attribute VARCHAR, source VARCHAR, trust_rank INTEGER)")
+    con.executemany("INSERT INTO config.survivorship VALUES (?, ?, ?)", rules)
+    if trust:
+        con.executemany("INSERT INTO config.source_trust VALUES (?, ?, ?)", trust)
 
 
 def discover_models(sql_dir: Path = WAREHOUSE_DIR) -> list[Path]:
@@ -99,6 +128,7 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
         con.execute("SET VARIABLE as_of = ?::DATE", [as_of.isoformat()])
         con.execute("SET VARIABLE run_id = ?", [run_id])
         _load_inputs(con, home)
+        _load_survivorship(con, sql_dir / SURVIVORSHIP)
         if (sql_dir / MACROS).exists():
             con.execute((sql_dir / MACROS).read_text(encoding="utf-8"))
         for path in discover_models(sql_dir):

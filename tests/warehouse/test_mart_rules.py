@@ -1,5 +1,6 @@
 """Mart rules on tiny hand-made inputs whose right answers are known."""
 
+import shutil
 from datetime import date, timedelta
 
 import duckdb
@@ -7,7 +8,7 @@ import polars as pl
 import pytest
 
 from cdp.ingest.contracts import load_contracts
-from cdp.paths import Home
+from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.standardize.records import PERSON_RECORD_SCHEMA
 from cdp.warehouse.build import build_warehouse
 
@@ -29,9 +30,13 @@ def sale(no, customer, day, purchase_type, vin, price=200000):
             "payment_method": "全款", "purchase_type": purchase_type, "lead_channel": "官网"}
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    home = Home(tmp_path_factory.mktemp("marts"))
+# Customer A's contact details over time: (source, key, date, spelling, mobile, ID number).
+A_CONTACTS = {"SO-1": ("13800000001", "110101199003074514"), "SO-2": ("13800000001", None),
+              "RO-1": ("13900000002", None)}
+A_RECEIPT = ("receipts", "RC-1", date(2026, 1, 5), "章伟", None, "11010119900307803X")
+
+
+def write_inputs(home: Home) -> None:
     contracts = load_contracts()
     three_years_ago = AS_OF - timedelta(days=3 * 365 + 30)
     rows = {
@@ -63,16 +68,51 @@ def warehouse(tmp_path_factory):
             xref.append((source, key, owner[name]))
             event = r.get("sale_date") or r.get("open_date") or r.get("complaint_date")
             vin = r.get("vin")
+            mobile, id_number = A_CONTACTS.get(key, (None, None))
             people.append({"source": source, "record_key": key, "event_date": event, "name_raw": name, "name": name,
+                           "mobile": mobile, "id_number": id_number, "id_kind": "resident" if id_number else None,
                            "vin": vin if vin in (VIN_OLD, VIN_NEW) else None, "store_code": "S01",
                            "is_company": False, "vin_valid": vin in (VIN_OLD, VIN_NEW)})
+    source, key, day, spelling, mobile, id_number = A_RECEIPT  # a receipt record only identity knows of
+    xref.append((source, key, "C1"))
+    people.append({"source": source, "record_key": key, "event_date": day, "name_raw": spelling, "name": spelling,
+                   "mobile": mobile, "id_number": id_number, "id_kind": "resident", "is_company": False})
     pl.DataFrame(xref, schema=["source", "record_key", "customer_id"], orient="row").write_parquet(
         home.customer_xref.parent.mkdir(parents=True, exist_ok=True) or home.customer_xref)
     pl.DataFrame(people, schema=PERSON_RECORD_SCHEMA).write_parquet(
         home.person_records.parent.mkdir(parents=True, exist_ok=True) or home.person_records)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    home = Home(tmp_path_factory.mktemp("marts"))
+    write_inputs(home)
     build_warehouse(home, AS_OF, "test")
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         yield con
+
+
+def golden_a(con) -> tuple:
+    return con.execute("SELECT customer_name, mobile, mobile_source, id_number, id_number_source "
+                       "FROM marts.dim_customer WHERE customer_id = 'C1'").fetchone()
+
+
+def test_survivorship_rules_pick_each_golden_value(warehouse):
+    # name: 'A' on three records beats '章伟' on one; mobile: the latest; ID: sales outranks receipts
+    assert golden_a(warehouse) == ("A", "13900000002", "repair_orders", "110101199003074514", "sales")
+
+
+def test_survivorship_rules_are_data(tmp_path):
+    sql_dir = tmp_path / "warehouse"
+    shutil.copytree(WAREHOUSE_DIR, sql_dir)
+    rules = sql_dir / "survivorship.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("trust: [sales, contracts, receipts]",
+                                                                "trust: [receipts, sales, contracts]"), encoding="utf-8")
+    home = Home(tmp_path / "home")
+    write_inputs(home)
+    build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        assert golden_a(con)[3:] == ("11010119900307803X", "receipts")
 
 
 def test_replacement_buyer_gets_the_tag(warehouse):
