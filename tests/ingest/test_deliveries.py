@@ -11,7 +11,7 @@ from cdp.assets.ingest import ingest_assets
 from cdp.partitions import DELIVERIES
 from cdp.paths import Home
 from cdp.resources import CdpConfig
-from cdp.triggers import landing_sensor, register
+from cdp.triggers import daily_full_run, landing_sensor, register
 
 HEADER = "订单号,门店编码,销售日期,客户姓名,车架号,成交价\n"
 SALES = [a for a in ingest_assets if a.key.path[-1] == "sales"]
@@ -105,3 +105,12 @@ def test_the_sensor_requests_a_run_for_new_files_only(env):
     assert result.dynamic_partitions_requests[0].partition_keys == ["2026-10-31"]
     again = landing_sensor(dg.build_sensor_context(instance=instance, resources={"cdp": config}))
     assert isinstance(again, dg.SkipReason) and "0 new file(s)" in again.skip_message
+
+
+def test_the_daily_schedule_runs_todays_delivery_even_without_new_files(tmp_path):
+    (tmp_path / "landing").mkdir()
+    config = CdpConfig(landing_dir=str(tmp_path / "landing"), home_dir=str(tmp_path / "home"), as_of="2026-11-02")
+    with dg.instance_for_test() as instance:  # schedules reach the instance through its ref
+        request = daily_full_run(dg.build_schedule_context(instance=instance, resources={"cdp": config}))
+        assert request.partition_key == "2026-11-02"
+        assert instance.get_dynamic_partitions(DELIVERIES.name) == ["2026-11-02"]
