@@ -55,15 +55,31 @@ def _source_frame(source: str, primary_key: str, df: pl.DataFrame) -> pl.DataFra
     )
 
 
-def map_distinct(df: pl.DataFrame, column: str, fn: Callable, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Apply a Python standardizer once per distinct value of `column` and join the results back."""
-    values = df.get_column(column).drop_nulls().unique().sort().to_list()
-    results = [fn(v) for v in values]
-    lookup = pl.DataFrame(
-        {column: values, **{name: [r[i] for r in results] for i, name in enumerate(outputs)}},
+def distinct_lookup(values: pl.Series, column: str, fn: Callable, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
+    """`column` → outputs of a Python standardizer, computed once per distinct non-null value."""
+    distinct = values.drop_nulls().unique().sort().to_list()
+    results = [fn(v) for v in distinct]
+    return pl.DataFrame(
+        {column: distinct, **{name: [r[i] for r in results] for i, name in enumerate(outputs)}},
         schema={column: pl.Utf8, **outputs},
     )
-    return df.join(lookup, on=column, how="left")
+
+
+def map_distinct(df: pl.DataFrame, column: str, fn: Callable, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Apply a Python standardizer once per distinct value of `column` and join the results back."""
+    return df.join(distinct_lookup(df.get_column(column), column, fn, outputs), on=column, how="left")
+
+
+STANDARDIZERS = [  # (raw column, standardizer, its outputs)
+    ("raw_customer_name", standardize_name, {"name": pl.Utf8, "name_pinyin": pl.Utf8, "name_is_company": pl.Boolean}),
+    ("raw_mobile", standardize_phone, {"phone": pl.Utf8, "phone_kind": pl.Utf8}),
+    ("raw_id_number", standardize_id_number,
+     {"id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "id_gender": pl.Utf8, "id_region": pl.Utf8}),
+    ("raw_vin", standardize_vin, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean}),
+    ("raw_plate", standardize_plate, {"plate": pl.Utf8}),
+    ("raw_email", lambda v: (standardize_email(v),), {"email": pl.Utf8}),
+    ("raw_address", split_address, {"province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8}),
+]
 
 
 def build_person_records(validated: Iterable[tuple[str, str, pl.DataFrame]]) -> pl.DataFrame:
@@ -72,18 +88,12 @@ def build_person_records(validated: Iterable[tuple[str, str, pl.DataFrame]]) -> 
     if not frames:
         return pl.DataFrame(schema=PERSON_RECORD_SCHEMA)
     df = pl.concat(frames, how="vertical")
-    df = map_distinct(df, "raw_customer_name", standardize_name, {"name": pl.Utf8, "name_pinyin": pl.Utf8, "name_is_company": pl.Boolean})
-    df = map_distinct(df, "raw_mobile", standardize_phone, {"phone": pl.Utf8, "phone_kind": pl.Utf8})
-    df = map_distinct(
-        df, "raw_id_number", standardize_id_number,
-        {"id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "id_gender": pl.Utf8, "id_region": pl.Utf8},
-    )
-    df = map_distinct(df, "raw_vin", standardize_vin, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean})
-    df = map_distinct(df, "raw_plate", standardize_plate, {"plate": pl.Utf8})
-    df = map_distinct(df, "raw_email", lambda v: (standardize_email(v),), {"email": pl.Utf8})
-    df = map_distinct(df, "raw_address", split_address, {"province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8})
+    # One lazy plan joins every lookup and keeps only the output columns: no wide intermediate copies.
+    joined = df.lazy()
+    for column, fn, outputs in STANDARDIZERS:
+        joined = joined.join(distinct_lookup(df.get_column(column), column, fn, outputs).lazy(), on=column, how="left")
     source_gender = pl.col("raw_gender").replace_strict({"男": "M", "女": "F"}, default=None, return_dtype=pl.Utf8)
-    return df.select(
+    return joined.select(
         "source", "record_key", "store_code", "event_date",
         pl.col("raw_customer_name").alias("name_raw"), "name", "name_pinyin",
         (pl.col("name_is_company").fill_null(False) | (pl.col("id_kind") == "uscc").fill_null(False)
@@ -95,4 +105,4 @@ def build_person_records(validated: Iterable[tuple[str, str, pl.DataFrame]]) -> 
         "plate", pl.col("raw_address").alias("address"), "province", "city", "district",
         pl.col("raw_postcode").alias("postcode"),
         pl.col("raw_other_id").str.replace_all(r"[\s\-]", "").str.to_uppercase().alias("other_id"), "email",
-    ).sort("source", "record_key")
+    ).sort("source", "record_key").collect()
