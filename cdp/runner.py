@@ -146,9 +146,11 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
     registration = register(config)
     echo(registration.summary)
     defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
-    job = defs.resolve_job_def(FULL_RUN_JOB)
     start = time.perf_counter()
     with dagster_instance(home) as instance:
+        # Resolved inside the instance's scope: Dagster reads definitions state from the
+        # instance that is current, never from one a caller has already closed.
+        job = defs.resolve_job_def(FULL_RUN_JOB)
         instance.add_dynamic_partitions(DELIVERIES.name, [registration.delivery])
         result = job.execute_in_process(
             instance=instance,

@@ -111,6 +111,8 @@ def test_the_daily_schedule_runs_todays_delivery_even_without_new_files(tmp_path
     (tmp_path / "landing").mkdir()
     config = CdpConfig(landing_dir=str(tmp_path / "landing"), home_dir=str(tmp_path / "home"), as_of="2026-11-02")
     with dg.instance_for_test() as instance:  # schedules reach the instance through its ref
-        request = daily_full_run(dg.build_schedule_context(instance=instance, resources={"cdp": config}))
+        # Entered, so the instance the context opens from the ref is closed with it.
+        with dg.build_schedule_context(instance=instance, resources={"cdp": config}) as context:
+            request = daily_full_run(context)
         assert request.partition_key == "2026-11-02"
         assert instance.get_dynamic_partitions(DELIVERIES.name) == ["2026-11-02"]

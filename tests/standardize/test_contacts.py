@@ -1,6 +1,8 @@
+import random
 from datetime import date
 
 import pytest
+from stdnum.cn import ric
 
 from cdp.standardize.contacts import (
     split_address,
@@ -33,6 +35,33 @@ def test_resident_id_gives_birth_date_gender_and_region():
 
 def test_resident_id_with_bad_check_digit_is_not_a_key():
     assert standardize_id_number("110105194912310021")[:2] == (None, "invalid")
+
+
+def test_resident_id_in_an_unknown_county_is_invalid_not_an_error():
+    # stdnum's ric.is_valid raises KeyError here (province 11 known, county 110001 not)
+    assert standardize_id_number("110001199001011231")[:2] == (None, "invalid")
+
+
+def _stdnum_valid(number: str) -> bool:
+    try:
+        return ric.is_valid(number)
+    except KeyError:  # stdnum fails on region codes of a province or city: no county, not a valid ID
+        return False
+
+
+def test_resident_id_check_agrees_with_stdnum():
+    """The cached region lookup gives stdnum's verdict: valid, bad check digit, bad date, unknown
+    region, and a county code used only in some years (330106 before/after its range)."""
+    rng = random.Random(11)
+    candidates = []
+    for _ in range(3000):
+        body = (f"{rng.choice(['110105', '330106', '440106', '999999', '632801', str(rng.randint(110000, 659999))])}"
+                f"{rng.randint(1900, 2020)}{rng.randint(1, 13):02d}{rng.randint(1, 31):02d}{rng.randint(0, 999):03d}")
+        digit = ric.calc_check_digit(body + "0")
+        candidates += [body + digit, body + ("0" if digit != "0" else "1")]
+    verdicts = [(standardize_id_number(c)[1] == "resident", _stdnum_valid(c)) for c in candidates]
+    assert all(ours == theirs for ours, theirs in verdicts)
+    assert 100 < sum(theirs for _, theirs in verdicts) < len(verdicts) - 100  # both outcomes exercised
 
 
 def test_credit_code_is_recognised():
