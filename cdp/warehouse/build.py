@@ -75,6 +75,33 @@ def _load_survivorship(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         con.executemany("INSERT INTO config.source_trust VALUES (?, ?, ?)", trust)
 
 
+PARAMETERS = "parameters.yaml"
+
+
+def _load_parameters(con: duckdb.DuckDBPyConnection, path: Path, sql_dir: Path) -> None:
+    """warehouse/parameters.yaml → one-row table config.<model> per section (a column per
+    parameter, commented with its meaning) and the long table config.parameters."""
+    sections = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    models = {p.stem for p in (sql_dir / "marts").glob("*.sql")}
+    con.execute("CREATE TABLE config.parameters (model VARCHAR, parameter VARCHAR, value DOUBLE, means VARCHAR)")
+    for model, parameters in sections.items():
+        if model not in models:
+            raise ModelError(f"{path}: section {model!r} is not a mart; marts: {sorted(models)}")
+        columns, rows = [], []
+        for name, spec in (parameters or {}).items():
+            value = spec.get("value") if isinstance(spec, dict) else None
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)) or isinstance(value, bool) \
+                    or not isinstance(value, (int, float)):
+                raise ModelError(f"{path}: {model}.{name}: needs a snake_case name and a numeric 'value', got {spec!r}")
+            columns.append(f"{value!r}::{'INTEGER' if isinstance(value, int) else 'DOUBLE'} AS {name}")
+            rows.append((model, name, value, spec.get("means", "")))
+        con.execute(f"CREATE TABLE config.{model} AS SELECT {', '.join(columns)}")
+        con.executemany("INSERT INTO config.parameters VALUES (?, ?, ?, ?)", rows)
+        for _, name, _, means in rows:
+            con.execute(f"COMMENT ON COLUMN config.{model}.{name} IS {_quoted(means)}")
+        con.execute(f"COMMENT ON TABLE config.{model} IS 'Parameters of marts.{model}, from warehouse/{PARAMETERS}'")
+
+
 def discover_models(sql_dir: Path = WAREHOUSE_DIR) -> list[Path]:
     """SQL files in build order: by layer, then so that referenced models come first."""
     ordered: list[Path] = []
@@ -129,6 +156,7 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
         con.execute("SET VARIABLE run_id = ?", [run_id])
         _load_inputs(con, home)
         _load_survivorship(con, sql_dir / SURVIVORSHIP)
+        _load_parameters(con, sql_dir / PARAMETERS, sql_dir)
         if (sql_dir / MACROS).exists():
             con.execute((sql_dir / MACROS).read_text(encoding="utf-8"))
         for path in discover_models(sql_dir):
@@ -170,7 +198,12 @@ def _document_columns(con: duckdb.DuckDBPyConnection) -> None:
         spec = dictionary.get(column)
         text = LINEAGE_COMMENTS.get(column) or (f"{spec.meaning} ({spec.type}; PII: {spec.pii})" if spec else None)
         if text:
-            con.execute(f'COMMENT ON COLUMN "{schema}"."{table}"."{column}" IS ' + "'" + text.replace("'", "''") + "'")
+            con.execute(f'COMMENT ON COLUMN "{schema}"."{table}"."{column}" IS {_quoted(text)}')
+
+
+def _quoted(text: str) -> str:
+    """A SQL string literal (COMMENT ON takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _export_analyst(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
@@ -183,7 +216,6 @@ def _export_analyst(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
     for view, comment in views:
         con.execute(f"CREATE TABLE analyst_file.main.{view} AS SELECT * FROM {ANALYST_SCHEMA}.{view}")
         if comment:
-            quoted = comment.replace("'", "''")
-            con.execute(f"COMMENT ON TABLE analyst_file.main.{view} IS '{quoted}'")
+            con.execute(f"COMMENT ON TABLE analyst_file.main.{view} IS {_quoted(comment)}")
     con.execute("DETACH analyst_file")
     return building

@@ -10,7 +10,7 @@ import pytest
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.standardize.records import PERSON_RECORD_SCHEMA
-from cdp.warehouse.build import build_warehouse
+from cdp.warehouse.build import ModelError, build_warehouse
 
 AS_OF = date(2026, 10, 31)
 POLARS_TYPE = {"string": pl.Utf8, "date": pl.Date, "decimal": pl.Decimal(18, 2), "integer": pl.Int64}
@@ -123,6 +123,36 @@ def test_replacement_buyer_gets_the_tag(warehouse):
 def test_three_year_old_car_at_52000_km_is_a_trade_in_candidate(warehouse):
     rows = warehouse.execute("SELECT customer_id, vin FROM marts.lifecycle_lists WHERE list = 'trade_in_candidate'").fetchall()
     assert rows == [("C1", VIN_OLD)]
+
+
+def test_thresholds_are_parameters(tmp_path):
+    """Raising trade_in_km in warehouse/parameters.yaml takes the 52,000 km car off the list."""
+    sql_dir = tmp_path / "warehouse"
+    shutil.copytree(WAREHOUSE_DIR, sql_dir)
+    parameters = sql_dir / "parameters.yaml"
+    text = parameters.read_text(encoding="utf-8")
+    parameters.write_text(text.replace("trade_in_km: {value: 50000", "trade_in_km: {value: 60000")
+                          .replace("fleet_min_cars: {value: 3", "fleet_min_cars: {value: 2"), encoding="utf-8")
+    home = Home(tmp_path / "home")
+    write_inputs(home)
+    build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.lifecycle_lists WHERE list = 'trade_in_candidate'").fetchone() == (0,)
+        assert con.execute("SELECT trade_in_km FROM config.lifecycle_lists").fetchone() == (60000,)
+        fleet_rule = con.execute("SELECT DISTINCT rule FROM marts.customer_tags WHERE tag = 'fleet_customer'").fetchall()
+        assert fleet_rule == [("a company, or a buyer of 2+ cars",)]
+
+
+def test_a_parameter_that_is_not_a_number_is_refused(tmp_path):
+    sql_dir = tmp_path / "warehouse"
+    shutil.copytree(WAREHOUSE_DIR, sql_dir)
+    parameters = sql_dir / "parameters.yaml"
+    parameters.write_text(parameters.read_text(encoding="utf-8").replace("trade_in_km: {value: 50000",
+                                                                         "trade_in_km: {value: fifty"), encoding="utf-8")
+    home = Home(tmp_path / "home")
+    write_inputs(home)
+    with pytest.raises(ModelError, match=r"lifecycle_lists\.trade_in_km: needs a snake_case name and a numeric 'value'"):
+        build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
 
 
 def test_open_complaint_and_61_days_away_is_a_churn_warning(warehouse):

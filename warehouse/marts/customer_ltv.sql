@@ -1,11 +1,12 @@
 -- Lifetime value: history by stream plus the BG/NBD + Gamma-Gamma forecast of service value
 -- (models.service_clv, fitted by cdp/value/clv.py), and a grade from value and frequency.
--- Parameters: vehicle margin 8% of the deal price; grades by value percentile among customers:
--- platinum top 5%, gold next 15%, silver next 30%, standard the rest; a customer with 4+ service
--- visits in the last 12 months is at least gold (frequency earns the tier too).
+-- Parameters (warehouse/parameters.yaml, config.customer_ltv; defaults in brackets): vehicle margin
+-- vehicle_margin_rate of the deal price [8%]; grades by value percentile among customers: platinum
+-- the top platinum_share [5%], gold up to gold_share [20%], silver up to silver_share [50%], standard
+-- the rest; a customer with gold_visits_12m [4]+ service visits in the last 12 months is at least
+-- gold (frequency earns the tier too).
 CREATE OR REPLACE TABLE marts.customer_ltv AS
-WITH params AS (SELECT 0.08 AS vehicle_margin_rate, 0.05 AS platinum_share, 0.20 AS gold_share,
-                       0.50 AS silver_share, 4 AS gold_visits_12m),
+WITH params AS (SELECT * FROM config.customer_ltv),
 recent AS (
     SELECT customer_id, count(*) AS visits_12m FROM marts.fct_service
     WHERE open_date > getvariable('as_of') - INTERVAL 12 MONTH GROUP BY customer_id
@@ -37,7 +38,7 @@ FROM ranked AS r CROSS JOIN params AS p;
 
 COMMENT ON TABLE marts.customer_ltv IS 'Customer lifetime value: history by stream + 12-month service forecast (BG/NBD + Gamma-Gamma), and grade.';
 COMMENT ON COLUMN marts.customer_ltv.customer_id IS 'Persistent CustomerID';
-COMMENT ON COLUMN marts.customer_ltv.vehicle_margin IS 'Vehicle margin proxy: 8% of vehicle revenue, CNY';
+COMMENT ON COLUMN marts.customer_ltv.vehicle_margin IS 'Vehicle margin proxy: vehicle_margin_rate (config.customer_ltv) × vehicle revenue, CNY';
 COMMENT ON COLUMN marts.customer_ltv.service_revenue IS 'Historical service revenue (labour + parts), CNY';
 COMMENT ON COLUMN marts.customer_ltv.finance_revenue IS 'Historical finance / insurance / accessories receipts, CNY';
 COMMENT ON COLUMN marts.customer_ltv.historical_value IS 'vehicle_margin + service_revenue + finance_revenue, CNY';

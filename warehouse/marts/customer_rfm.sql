@@ -1,15 +1,16 @@
 -- RFM on after-sales activity with purchases weighted in (purchases are years apart, service is frequent).
--- R = days since the last service visit or purchase; F = service visits + 3 × purchases;
--- M = service revenue + 8% of vehicle revenue (margin proxy). Scores 1-5 by quintile (5 = best).
+-- R = days since the last service visit or purchase; F = service visits + purchase_weight × purchases;
+-- M = service revenue + vehicle_margin_rate × vehicle revenue (margin proxy). Scores 1-5 by quintile (5 = best).
+-- Parameters: warehouse/parameters.yaml (config.customer_rfm; the margin rate is customer_ltv's).
 -- Segments, first rule that applies:
---   new        first activity within the last 180 days
+--   new        first activity within the last new_days days
 --   core       R >= 4, F >= 4, M >= 4
 --   potential  F >= 4, M >= 4, R <= 3   (valuable but not recent: win them back first)
 --   at_risk    R <= 2 and (F >= 3 or M >= 3)
 --   sleeping   R <= 2, F <= 2, M <= 2
 --   regular    everyone else
 CREATE OR REPLACE TABLE marts.customer_rfm AS
-WITH params AS (SELECT 3 AS purchase_weight, 0.08 AS vehicle_margin_rate, 180 AS new_days),
+WITH params AS (SELECT r.*, l.vehicle_margin_rate FROM config.customer_rfm AS r, config.customer_ltv AS l),
 base AS (
     SELECT c.customer_id,
            greatest(c.last_visit_date, c.last_purchase_date) AS last_activity,
@@ -39,7 +40,7 @@ COMMENT ON TABLE marts.customer_rfm IS 'RFM per customer on service activity wit
 COMMENT ON COLUMN marts.customer_rfm.customer_id IS 'Persistent CustomerID';
 COMMENT ON COLUMN marts.customer_rfm.recency_days IS 'Days from the last service visit or purchase to the as-of date';
 COMMENT ON COLUMN marts.customer_rfm.frequency IS 'Service visits + 3 × vehicle purchases';
-COMMENT ON COLUMN marts.customer_rfm.monetary IS 'Service revenue + 8% of vehicle revenue, CNY';
+COMMENT ON COLUMN marts.customer_rfm.monetary IS 'Service revenue + vehicle_margin_rate (config.customer_ltv) × vehicle revenue, CNY';
 COMMENT ON COLUMN marts.customer_rfm.r_score IS 'Recency quintile, 5 = most recent';
 COMMENT ON COLUMN marts.customer_rfm.f_score IS 'Frequency quintile, 5 = most frequent';
 COMMENT ON COLUMN marts.customer_rfm.m_score IS 'Monetary quintile, 5 = highest value';

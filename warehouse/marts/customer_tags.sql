@@ -1,10 +1,7 @@
 -- Rule-based, explainable tags: one row per customer × tag, with the rule and the evidence.
--- Every threshold is in `params`; every rule is one SELECT below.
+-- Every threshold comes from warehouse/parameters.yaml (config.customer_tags); every rule is one SELECT below.
 CREATE OR REPLACE TABLE marts.customer_tags AS
-WITH params AS (
-    SELECT 25000 AS high_mileage_km_per_year, 180 AS min_days_owned, 0.08 AS price_sensitive_discount,
-           0.8 AS loyal_year_share, 60 AS renewal_window_days, 3 AS fleet_min_cars
-),
+WITH params AS (SELECT * FROM config.customer_tags),
 sales AS (SELECT * FROM marts.fct_sales),
 owned AS (
     SELECT v.owner_customer_id AS customer_id, v.vin, v.latest_odometer_km,
@@ -29,28 +26,29 @@ tags AS (
     SELECT customer_id, 'replacement_buyer', 'replaced a car (换购)', string_agg(order_no, ', ' ORDER BY order_no)
     FROM sales WHERE purchase_type = '换购' GROUP BY customer_id
     UNION ALL
-    SELECT d.customer_id, 'fleet_customer', 'a company, or a buyer of 3+ cars',
+    SELECT d.customer_id, 'fleet_customer', 'a company, or a buyer of ' || p.fleet_min_cars || '+ cars',
            d.customer_kind || ', ' || coalesce(c.purchases, 0) || ' cars bought'
     FROM marts.dim_customer AS d JOIN marts.customer_360 AS c USING (customer_id), params AS p
     WHERE d.customer_kind = 'company' OR c.purchases >= p.fleet_min_cars
     UNION ALL
-    SELECT o.customer_id, 'high_mileage', 'an owned car runs 25,000+ km a year',
+    SELECT o.customer_id, 'high_mileage', 'an owned car runs ' || format('{:,}', p.high_mileage_km_per_year) || '+ km a year',
            string_agg(o.vin || ': ' || round(o.latest_odometer_km * 365.25 / o.days_owned) || ' km/year', ', ')
     FROM owned AS o, params AS p
     WHERE o.days_owned >= p.min_days_owned AND o.latest_odometer_km * 365.25 / o.days_owned >= p.high_mileage_km_per_year
-    GROUP BY o.customer_id
+    GROUP BY o.customer_id, p.high_mileage_km_per_year
     UNION ALL
     SELECT y.customer_id,
            CASE WHEN y.years_serviced = 0 THEN 'lost_service'
                 WHEN y.years_serviced >= p.loyal_year_share * y.years_since THEN 'loyal_service'
                 ELSE 'partial_service' END,
            CASE WHEN y.years_serviced = 0 THEN 'bought here, never serviced here'
-                WHEN y.years_serviced >= p.loyal_year_share * y.years_since THEN 'serviced here in 80%+ of the years since buying'
+                WHEN y.years_serviced >= p.loyal_year_share * y.years_since
+                THEN 'serviced here in ' || round(100 * p.loyal_year_share)::INT || '%+ of the years since buying'
                 ELSE 'serviced here in some years since buying' END,
            y.years_serviced || ' of ' || y.years_since || ' years since ' || y.first_sale
     FROM service_years AS y, params AS p
     UNION ALL
-    SELECT s.customer_id, 'price_sensitive', 'average discount of 8%+ of list price',
+    SELECT s.customer_id, 'price_sensitive', 'average discount of ' || format('{:g}', round(100 * p.price_sensitive_discount, 1)) || '%+ of list price',
            round(100 * avg(s.discount / nullif(s.list_price, 0)), 1) || '% average discount'
     FROM sales AS s, params AS p GROUP BY s.customer_id, p.price_sensitive_discount
     HAVING avg(s.discount / nullif(s.list_price, 0)) >= p.price_sensitive_discount
@@ -63,12 +61,12 @@ tags AS (
           UNION ALL SELECT customer_id, record_key FROM marts.fct_finance WHERE record_kind = 'loan')
     GROUP BY customer_id
     UNION ALL
-    SELECT f.customer_id, 'insurance_renewal_due', 'an insurance policy ends within 60 days',
+    SELECT f.customer_id, 'insurance_renewal_due', 'an insurance policy ends within ' || p.renewal_window_days || ' days',
            string_agg(f.record_key || ' ends ' || f.end_date, ', ')
     FROM marts.fct_finance AS f, params AS p
     WHERE f.record_kind = 'insurance'
       AND f.end_date BETWEEN getvariable('as_of') AND getvariable('as_of') + to_days(p.renewal_window_days)
-    GROUP BY f.customer_id
+    GROUP BY f.customer_id, p.renewal_window_days
     UNION ALL
     SELECT customer_id, 'age_' || (10 * floor(datediff('year', birth_date, getvariable('as_of')) / 10))::INT || 's',
            'age band from the resident ID birth date', 'born ' || birth_date
@@ -76,7 +74,7 @@ tags AS (
 )
 SELECT * FROM tags ORDER BY customer_id, tag;
 
-COMMENT ON TABLE marts.customer_tags IS 'Customer tags: one row per customer and tag, with the rule in words and the evidence that triggered it. Thresholds in the params CTE of warehouse/marts/customer_tags.sql.';
+COMMENT ON TABLE marts.customer_tags IS 'Customer tags: one row per customer and tag, with the rule in words and the evidence that triggered it. Thresholds: warehouse/parameters.yaml, published as config.customer_tags.';
 COMMENT ON COLUMN marts.customer_tags.customer_id IS 'Persistent CustomerID';
 COMMENT ON COLUMN marts.customer_tags.tag IS 'first_time_buyer, additional_car_buyer, replacement_buyer, fleet_customer, high_mileage, loyal_service, partial_service, lost_service, price_sensitive, premium_trim, loan_customer, insurance_renewal_due, age_<decade>s';
 COMMENT ON COLUMN marts.customer_tags.rule IS 'The rule, in words';

@@ -1,9 +1,6 @@
 -- Lists that drive daily work: one row per customer × list (× vehicle where the list is about a car).
 CREATE OR REPLACE TABLE marts.lifecycle_lists AS
-WITH params AS (
-    SELECT 5000 AS service_interval_km, 180 AS service_interval_days, 3 AS trade_in_years, 50000 AS trade_in_km,
-           60 AS churn_days_without_visit, 730 AS sleeping_days, 60 AS renewal_window_days
-),
+WITH params AS (SELECT * FROM config.lifecycle_lists),  -- thresholds: warehouse/parameters.yaml
 owned AS (
     SELECT v.*, v.latest_odometer_km / greatest(datediff('day', v.first_sale_date, v.last_service_date), 1) AS km_per_day
     FROM marts.dim_vehicle AS v WHERE v.owner_customer_id IS NOT NULL
@@ -48,9 +45,9 @@ lists AS (
 )
 SELECT * FROM lists ORDER BY list, customer_id, vin;
 
-COMMENT ON TABLE marts.lifecycle_lists IS 'Daily work lists: maintenance due, trade-in candidates, churn warning, sleeping, insurance renewal due, birthdays this month. Thresholds in the params CTE of warehouse/marts/lifecycle_lists.sql.';
+COMMENT ON TABLE marts.lifecycle_lists IS 'Daily work lists: maintenance due, trade-in candidates, churn warning, sleeping, insurance renewal due, birthdays this month. Thresholds: warehouse/parameters.yaml, published as config.lifecycle_lists.';
 COMMENT ON COLUMN marts.lifecycle_lists.customer_id IS 'Persistent CustomerID (for vehicle lists: the registered owner)';
 COMMENT ON COLUMN marts.lifecycle_lists.list IS 'maintenance_due, trade_in_candidate, churn_warning, sleeping, insurance_renewal_due, birthday_this_month';
 COMMENT ON COLUMN marts.lifecycle_lists.vin IS 'The vehicle concerned, for vehicle lists';
 COMMENT ON COLUMN marts.lifecycle_lists.reason IS 'Why the customer is on the list';
-COMMENT ON COLUMN marts.lifecycle_lists.due_date IS 'When the action is due (maintenance: 5,000 km or 180 days after the last service; renewal: policy end)';
+COMMENT ON COLUMN marts.lifecycle_lists.due_date IS 'When the action is due (maintenance: service_interval_km or service_interval_days after the last service, whichever comes first; renewal: policy end)';
