@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from cdp.identity.evaluate import evaluate
+from cdp.paths import PROJECT_DIR
 
 DEMO_AS_OF = date(2026, 10, 31)
 
@@ -139,3 +140,23 @@ def test_analytics_tables_reconcile(demo_run):
         retention = con.execute("SELECT min(retention), max(retention), count(*) FROM marts.agg_service_retention").fetchone()
     assert by_month == sales and advisors == service
     assert retention[2] > 0 and 0 < retention[0] <= retention[1] <= 1
+
+
+def _readme_queries() -> list[tuple[str, str]]:
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    return re.findall(r'^cdp sql (--analyst )?"(.+)"$', readme, flags=re.MULTILINE)
+
+
+def test_readme_analyst_queries_answer_on_the_demo(demo_run):
+    """The README's example queries run through `cdp sql` on the demo's published files, and answer."""
+    from typer.testing import CliRunner
+
+    from cdp.cli import app
+
+    summary, _ = demo_run
+    queries = _readme_queries()
+    assert len(queries) >= 6  # five on the marts, one on the analyst file
+    for analyst, query in queries:
+        result = CliRunner().invoke(app, ["sql", query, "--home", str(summary.home.root), *(["--analyst"] if analyst else [])])
+        assert result.exit_code == 0, f"{query}\n{result.output}"
+        assert not re.search(r"^0 rows$", result.output, flags=re.MULTILINE), f"no rows: {query}"

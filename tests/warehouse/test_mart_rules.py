@@ -171,3 +171,18 @@ def test_rfm_scores_are_quintiles(warehouse):
 
 def test_service_revenue_reconciles(warehouse):
     assert warehouse.execute("SELECT sum(revenue) FROM marts.fct_service").fetchone()[0] == 1100
+
+
+def test_an_open_published_file_survives_the_next_build(tmp_path):
+    """An analyst's read-only connection keeps reading whole marts while the next run publishes."""
+    home = Home(tmp_path / "home")
+    write_inputs(home)
+    build_warehouse(home, AS_OF, "first")
+    with duckdb.connect(str(home.warehouse), read_only=True) as analyst:
+        before = analyst.execute("SELECT count(*) FROM marts.customer_360").fetchone()
+        build_warehouse(home, AS_OF + timedelta(days=1), "second")
+        assert analyst.execute("SELECT count(*) FROM marts.customer_360").fetchone() == before
+        assert analyst.execute("SELECT DISTINCT run_id FROM marts.agg_segment_sizes").fetchall() == [("first",)]
+    with duckdb.connect(str(home.warehouse), read_only=True) as fresh:
+        assert ("second",) in fresh.execute("SELECT DISTINCT run_id FROM marts.agg_segment_sizes").fetchall()
+    assert not list(home.warehouse.parent.glob("*.building"))
