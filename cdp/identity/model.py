@@ -58,6 +58,7 @@ def make_db_api(backend: str = "duckdb", options: dict[str, Any] | None = None):
 
         options = options or {}
         connection = duckdb.connect()
+        connection.execute("SET enable_progress_bar = false")  # Dagster logs progress; terminal bars flood it
         if options.get("memory_limit"):
             connection.execute(f"SET memory_limit = '{options['memory_limit']}'")
         if options.get("materialisation", "table") == "parquet":

@@ -152,6 +152,7 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
     target.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(building))
     try:
+        con.execute("SET enable_progress_bar = false")  # the run log reports progress; terminal bars flood it
         con.execute("SET VARIABLE as_of = ?::DATE", [as_of.isoformat()])
         con.execute("SET VARIABLE run_id = ?", [run_id])
         _load_inputs(con, home)
