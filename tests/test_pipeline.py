@@ -51,6 +51,9 @@ def test_xref_covers_every_loaded_record_once(demo_run):
         ("sales", "sum(deal_price)", "SELECT sum(deal_price) FROM marts.fct_sales"),
         ("repair_orders", "sum(coalesce(labour_amount, 0) + coalesce(parts_amount, 0))",
          "SELECT sum(revenue) FROM marts.fct_service"),
+        ("receipts", "sum(amount)", "SELECT sum(amount) FROM marts.fct_finance WHERE record_kind = 'receipt'"),
+        ("contracts", "sum(coalesce(principal, 0) + coalesce(premium, 0))",
+         "SELECT sum(coalesce(principal, 0) + coalesce(premium, 0)) FROM marts.fct_finance WHERE record_kind <> 'receipt'"),
     ],
 )
 def test_mart_revenue_equals_loaded_source_revenue(demo_run, source, amount_sql, mart_sql):
