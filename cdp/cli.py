@@ -75,11 +75,13 @@ def run(
 
 
 def _print_summary(summary) -> None:
-    table = Table("source", "read", "quarantined", "loaded", "read = loaded + quarantined",
+    erasures = any(s.erased for s in summary.sources)
+    table = Table("source", "read", "quarantined", *(["erased on request"] if erasures else []), "loaded",
+                  f"read = loaded + quarantined{' + erased' if erasures else ''}",
                   title=f"Delivery {summary.delivery}: {summary.new_files} new file(s)")
     for s in summary.sources:
-        table.add_row(s.source, f"{s.read:,}", f"{s.quarantined:,}", f"{s.loaded:,}",
-                      "[green]yes[/]" if s.read == s.loaded + s.quarantined else "[red]NO[/]")
+        table.add_row(s.source, f"{s.read:,}", f"{s.quarantined:,}", *([f"{s.erased:,}"] if erasures else []),
+                      f"{s.loaded:,}", "[green]yes[/]" if s.balanced else "[red]NO[/]")
     console.print(table)
     for file in summary.redelivered_files:
         console.print(f"[yellow]re-delivered, not loaded again:[/] {file} (same content as a file already loaded)")
@@ -245,6 +247,33 @@ def quality_report(home: Path = HomeOption) -> None:
         console.print(f"[yellow]No quality report yet in {index.parent}[/]: run `cdp run --home {home}`.")
         raise typer.Exit(1)
     console.print(str(index))
+
+
+@app.command()
+def erase(
+    customer_id: str = typer.Argument(..., help="The CustomerID to erase (marts.dim_customer.customer_id)."),
+    request: str = typer.Option(..., "--request", help="The erasure request's reference, kept in the register."),
+    by: str = typer.Option(..., "--by", help="Who carries out the request (kept in the register)."),
+    home: Path = HomeOption,
+    landing: Optional[Path] = typer.Option(None, help="Landing folder whose files still hold the person. "
+                                                      "Default: <home>/landing when it exists."),
+) -> None:
+    """Erase a customer from every layer (PIPL) and keep them out of later loads."""
+    from cdp.privacy.erasure import ErasureError, erase_customer
+
+    landing = landing or (home / "landing" if (home / "landing").is_dir() else None)
+    try:
+        report = erase_customer(Home(home), customer_id, request, by, landing=landing,
+                                echo=lambda m: console.print(f"  {m}"))
+    except ErasureError as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2)
+    table = Table("layer", "removed / rewritten", title=f"Erasure {request}: {customer_id} ({report.records} records)")
+    for layer, count in report.removed.items():
+        table.add_row(layer, f"{count:,}")
+    console.print(table)
+    console.print(f"[green]{customer_id} erased[/]; later deliveries holding the person are dropped at ingest "
+                  f"(register: {Home(home).privacy_dir / 'erasure_register.parquet'})")
 
 
 @app.command()

@@ -92,6 +92,15 @@ class Home:
         return self.root / "analyst.duckdb"
 
     @property
+    def privacy_dir(self) -> Path:
+        """Restricted: the erasure register and the secret key its hashes are made with."""
+        return self.root / "privacy"
+
+    def erased_rows(self, source: str, delivery: str) -> Path:
+        """Rows of a delivery dropped at ingest because they belong to an erased person (lineage only)."""
+        return self.root / "quarantine" / source / f"delivery={delivery}__erased_rows.parquet"
+
+    @property
     def run_log(self) -> Path:
         return self.root / "runs"
 

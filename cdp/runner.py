@@ -26,7 +26,13 @@ class SourceCounts:
     read: int
     loaded: int
     quarantined: int
+    erased: int = 0  # rows of persons erased on request, dropped at ingest
     rejected_files: list[str] = field(default_factory=list)  # "file: reason" for files that could not be read
+
+    @property
+    def balanced(self) -> bool:
+        """Nothing lost: every row read was loaded, quarantined or erased on request."""
+        return self.read == self.loaded + self.quarantined + self.erased
 
 
 @dataclass
@@ -123,8 +129,9 @@ def source_counts(home: Home, delivery: str) -> list[SourceCounts]:
         return pl.read_parquet(path).get_column("message").to_list() if path.exists() else []
 
     return [
-        SourceCounts(s, rows(home.raw(s, delivery)), rows(home.validated_delivery(s, delivery)),
-                     rows(home.quarantine(s, delivery)), rejected(s))
+        SourceCounts(s, rows(home.raw(s, delivery)) + rows(home.erased_rows(s, delivery)),
+                     rows(home.validated_delivery(s, delivery)), rows(home.quarantine(s, delivery)),
+                     rows(home.erased_rows(s, delivery)), rejected(s))
         for s in SOURCES
         if home.raw(s, delivery).exists()
     ]
@@ -164,8 +171,7 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
         summary.step_windows = _step_windows(instance, result.run_id)
     # Rendered after the run, not as an asset: a failed gate skips downstream assets, and that
     # is exactly when the steward needs the report.
-    render_quality_report(home, result.run_id, {s.source: (s.read, s.loaded, s.quarantined) for s in summary.sources},
-                          delivery=registration.delivery)
+    render_quality_report(home, result.run_id, summary.sources, delivery=registration.delivery)
     return summary
 
 

@@ -18,6 +18,7 @@ from cdp.ingest.current import publish_current, record_verdict
 from cdp.ingest.deliveries import delivered_files, previous_version_rows, redelivered_files
 from cdp.ingest.reader import load_files, rejected_frame, write_raw
 from cdp.partitions import DELIVERIES
+from cdp.privacy.register import drop_erased
 from cdp.paths import append_parquet, ensure_parent
 from cdp.quality.gate import gate
 from cdp.quality.suites import load_suite
@@ -38,6 +39,12 @@ def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
         home, delivery = cdp.home, context.partition_key
         files = delivered_files(home, contract.source, delivery)
         frame, rejected = load_files(contract, [(f.archived, f.file) for f in files], context.run.run_id)
+        # Rows of persons erased on request never reach a layer: only their lineage is kept, as proof.
+        frame, erased = drop_erased(home, contract.source, contract.primary_key, frame)
+        copies = pl.DataFrame({"_source_file": [f.file for f in files], "_archived": [f.archived.stem for f in files]},
+                              schema={"_source_file": pl.Utf8, "_archived": pl.Utf8})
+        erased.select("_source_file", "_source_row").join(copies, on="_source_file", how="left").write_parquet(
+            ensure_parent(home.erased_rows(contract.source, delivery)))
         write_raw(frame, home.raw(contract.source, delivery))
         rejected_frame(contract.source, rejected, context.run.run_id).write_parquet(
             ensure_parent(home.rejected_files(contract.source, delivery)))
@@ -45,7 +52,7 @@ def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
             context.log.error(f"rejected file: {err}")
         again = redelivered_files(home, contract.source, delivery)
         return dg.MaterializeResult(metadata={
-            "rows read": frame.height, "files": len(files), "files rejected": len(rejected),
+            "rows read": frame.height + erased.height, "rows erased on request": erased.height, "files": len(files), "files rejected": len(rejected),
             "rejections": _md_list(rejected),
             "file list": _md_list(f.file for f in files),
             "re-delivered, not loaded again": _md_list(f"{f} = {d}" for f, d in again.select("file", "duplicate_of").iter_rows()),

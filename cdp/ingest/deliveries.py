@@ -8,6 +8,10 @@ of a delivery reads exactly what was delivered even if the landing file has chan
 A file whose content is already registered for its source (same SHA-256, under any name, in any
 delivery) is a re-delivery: the ledger records it with `duplicate_of` and it is never loaded again. A file at a
 known path with new content is a new version of that file and loads in the new delivery.
+
+An erasure request (cdp.privacy) rewrites archived files without the erased person's rows; the
+ledger keeps the delivered hash and records the redacted copy's hash in `archived_sha256`. Both
+count as known content, so a landing copy redacted the same way is not registered again.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from cdp.paths import Home, ensure_parent
 LEDGER_SCHEMA = {
     "source": pl.Utf8, "file": pl.Utf8, "sha256": pl.Utf8, "bytes": pl.Int64, "mtime_ns": pl.Int64,
     "delivery": pl.Utf8, "registered_at": pl.Datetime("us", "UTC"), "duplicate_of": pl.Utf8,
+    "archived_sha256": pl.Utf8,  # set when an erasure replaced the archived copy with a redacted one
 }
 
 
@@ -50,7 +55,17 @@ class Registration:
 
 
 def read_ledger(home: Home) -> pl.DataFrame:
-    return pl.read_parquet(home.ledger) if home.ledger.exists() else pl.DataFrame(schema=LEDGER_SCHEMA)
+    if not home.ledger.exists():
+        return pl.DataFrame(schema=LEDGER_SCHEMA)
+    ledger = pl.read_parquet(home.ledger)
+    if "archived_sha256" not in ledger.columns:  # ledgers written before erasure existed
+        ledger = ledger.with_columns(pl.lit(None, pl.Utf8).alias("archived_sha256"))
+    return ledger
+
+
+def archived_sha(row: dict) -> str:
+    """The hash of the archived copy a ledger row reads: the redacted one after an erasure."""
+    return row["archived_sha256"] or row["sha256"]
 
 
 def sha256_of(path: Path) -> str:
@@ -67,9 +82,12 @@ def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Hom
     # Unchanged files (same path, size and modification time) are not hashed again.
     # One workbook can feed several sources (sheets), so everything is keyed per source.
     seen = set(ledger.select("source", "file", "bytes", "mtime_ns").iter_rows())
-    first_by_hash = {(source, sha): (file, d) for source, sha, file, d in ledger.filter(pl.col("duplicate_of").is_null())
-                     .select("source", "sha256", "file", "delivery").iter_rows()}
-    known_versions = set(ledger.select("source", "file", "sha256").iter_rows())
+    firsts = ledger.filter(pl.col("duplicate_of").is_null())
+    first_by_hash = {(source, sha): (file, d) for column in ("sha256", "archived_sha256")
+                     for source, sha, file, d in firsts.select("source", column, "file", "delivery").iter_rows()
+                     if sha is not None}
+    known_versions = {(source, file, sha) for column in ("sha256", "archived_sha256")
+                      for source, file, sha in ledger.select("source", "file", column).iter_rows() if sha is not None}
     now = datetime.now(timezone.utc)
     rows = []
     for contract in contracts.values():
@@ -93,7 +111,7 @@ def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Hom
             known_versions.add((source, name, sha))
             rows.append({"source": source, "file": name, "sha256": sha, "bytes": stat.st_size,
                          "mtime_ns": stat.st_mtime_ns, "delivery": delivery, "registered_at": now,
-                         "duplicate_of": duplicate_of})
+                         "duplicate_of": duplicate_of, "archived_sha256": None})
     added = pl.DataFrame(rows, schema=LEDGER_SCHEMA)
     if added.height:
         pl.concat([ledger, added]).write_parquet(ensure_parent(home.ledger))
@@ -109,7 +127,7 @@ def delivered_files(home: Home, source: str, delivery: str) -> list[DeliveredFil
     """The files of one source to load for one delivery, in file-name order."""
     rows = read_ledger(home).filter((pl.col("source") == source) & (pl.col("delivery") == delivery)
                                     & pl.col("duplicate_of").is_null()).sort("file")
-    return [DeliveredFile(source, r["file"], home.archive(r["sha256"], Path(r["file"]).suffix))
+    return [DeliveredFile(source, r["file"], home.archive(archived_sha(r), Path(r["file"]).suffix))
             for r in rows.iter_rows(named=True)]
 
 

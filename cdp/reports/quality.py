@@ -120,9 +120,11 @@ def _ledger_section(home: Home, delivery: str) -> str:
     return "<h2>Files received in this delivery</h2>" + _table(["source", "file", "bytes", "SHA-256", "status"], rows)
 
 
-def render_quality_report(home: Home, run_id: str, counts: dict[str, tuple[int, int, int]] | None = None,
-                          delivery: str = "") -> Path:
-    """Write reports/quality/run-<id>.html and refresh index.html; return the run page."""
+def render_quality_report(home: Home, run_id: str, counts: list | None = None, delivery: str = "") -> Path:
+    """Write reports/quality/run-<id>.html and refresh index.html; return the run page.
+
+    `counts`: the delivery's cdp.runner.SourceCounts (read, loaded, quarantined, erased per source).
+    """
     out = home.quality_reports
     out.mkdir(parents=True, exist_ok=True)
     results = pl.read_parquet(home.dq_results) if home.dq_results.exists() else pl.DataFrame(
@@ -134,10 +136,11 @@ def render_quality_report(home: Home, run_id: str, counts: dict[str, tuple[int, 
             "<p><a href='index.html'>all runs</a></p>")
     if counts:
         body += "<h2>Rows per source</h2>" + _table(
-            ["source", "read", "loaded", "quarantined", "read = loaded + quarantined"],
-            [[f"<td>{_esc(s)}</td>", f"<td class='num'>{r:,}</td>", f"<td class='num'>{l:,}</td>",
-              f"<td class='num'>{q:,}</td>", "<td class='ok'>yes</td>" if r == l + q else "<td class='bad'>NO</td>"]
-             for s, (r, l, q) in counts.items()])
+            ["source", "read", "loaded", "quarantined", "erased on request", "read = loaded + quarantined + erased"],
+            [[f"<td>{_esc(c.source)}</td>", *(f"<td class='num'>{n:,}</td>" for n in (c.read, c.loaded, c.quarantined, c.erased)),
+              "<td class='ok'>yes</td>" if c.balanced else "<td class='bad'>NO</td>"]
+             for c in counts])
+    body += _erasure_note(home)
     body += _ledger_section(home, delivery)
     for dataset in [s for s in SOURCES if s in set(run.get_column("dataset").to_list())]:
         body += _dataset_section(dataset, run, results, home, delivery)
@@ -145,6 +148,28 @@ def render_quality_report(home: Home, run_id: str, counts: dict[str, tuple[int, 
     page.write_text(_page(f"cdp quality {run_id}", body), encoding="utf-8")
     _write_index(results, out)
     return page
+
+
+def _erasure_note(home: Home) -> str:
+    from cdp.privacy.register import read_register
+
+    requests = read_register(home).get_column("request_id").n_unique()
+    if not requests:
+        return ""
+    return (f"<p class='muted'>{requests} erasure request(s) carried out so far: erased persons' rows and "
+            "failing examples appear neither here nor in any layer, and the counts leave them out.</p>")
+
+
+def rerender_quality_reports(home: Home) -> int:
+    """Render every run's page again from the stored results (after an erasure); return pages written."""
+    from cdp.runner import source_counts
+
+    if not home.dq_results.exists():
+        return 0
+    runs = pl.read_parquet(home.dq_results).group_by("run_id").agg(pl.col("delivery").max()).sort("run_id")
+    for run_id, delivery in runs.iter_rows():
+        render_quality_report(home, run_id, source_counts(home, delivery), delivery=delivery)
+    return runs.height
 
 
 def _write_index(results: pl.DataFrame, out: Path) -> None:

@@ -1,0 +1,1 @@
+"""Personal-data rights: erasure on request, kept out of later loads."""

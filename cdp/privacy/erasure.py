@@ -1,0 +1,315 @@
+"""Erase one customer from every layer on request, and keep them out of later loads.
+
+`erase_customer` takes a CustomerID (what a steward finds in marts.dim_customer):
+1. the subject: the customer's records (identity registry) and identifiers (standardized resident
+   ID numbers and name + mobile pairs) become keyed hashes in the erasure register;
+2. every layer drops the rows those hashes match — the archived delivered files (rewritten in
+   their own format; the ledger points at the redacted copy) and the landing files still identical
+   to them, raw / validated / quarantined deliveries and the current tables, failing examples in
+   the quality results, standardized records, identity state (registry, cross-reference, tuples,
+   scored pairs, review queue, steward decisions), model outputs;
+3. the warehouse and the analyst file are rebuilt and published, the quality reports re-rendered.
+The CustomerID is retired with status `erased` and never reissued. Ingest drops rows matching the
+register before anything is written (cdp.privacy.register.drop_erased), so the dealer's next
+export does not bring the person back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from cdp.identity.registry import HISTORY_SCHEMA
+from cdp.identity.tuples import build_tuples
+from cdp.ingest.contracts import Contract, load_contracts
+from cdp.ingest.current import passed_deliveries, publish_current
+from cdp.ingest.deliveries import read_ledger, sha256_of
+from cdp.paths import Home, append_parquet, ensure_parent
+from cdp.privacy.redact import redact_file
+from cdp.privacy.register import REGISTER_SCHEMA, append_register, erased_mask, secret_key, tokens_of, \
+    identity_tokens, read_register
+
+LINEAGE = ["_source_file", "_source_row"]
+
+
+class ErasureError(ValueError):
+    """The request cannot be carried out as asked; the message says what to do instead."""
+
+
+@dataclass
+class ErasureReport:
+    request_id: str
+    customer_id: str
+    records: int = 0  # the customer's source records
+    removed: dict[str, int] = field(default_factory=dict)  # layer → rows (or files) removed / rewritten
+
+    def add(self, layer: str, count: int) -> None:
+        if count:
+            self.removed[layer] = self.removed.get(layer, 0) + count
+
+
+def _write(frame: pl.DataFrame, path: Path) -> None:
+    """Replace a Parquet file whole: readers see the old version or the new one."""
+    partial = path.with_name(path.name + ".tmp")
+    frame.write_parquet(partial)
+    os.replace(partial, path)
+
+
+def _subject(home: Home, customer_id: str) -> pl.DataFrame:
+    """The customer's records with their standardized identifiers."""
+    registry_path = home.identity_dir / "registry.parquet"
+    if not registry_path.exists():
+        raise ErasureError(f"{registry_path} not found: nothing has been resolved in {home.root} yet")
+    customers = pl.read_parquet(home.identity_dir / "customers.parquet").filter(pl.col("customer_id") == customer_id)
+    if customers.is_empty():
+        raise ErasureError(f"{customer_id} is not a CustomerID of {home.root}; look it up in marts.dim_customer")
+    status, merged_into = customers.row(0)[3], customers.row(0)[4]
+    if status == "retired":
+        raise ErasureError(f"{customer_id} was merged into {merged_into}: erase {merged_into}")
+    if status == "erased":
+        raise ErasureError(f"{customer_id} has already been erased")
+    records = pl.read_parquet(registry_path).filter(pl.col("customer_id") == customer_id).select("source", "record_key")
+    people = pl.read_parquet(home.person_records) if home.person_records.exists() else pl.DataFrame()
+    return records.join(people.select("source", "record_key", "name", "mobile", "id_number"),
+                        on=["source", "record_key"], how="left")
+
+
+def _register_subject(home: Home, subject: pl.DataFrame, customer_id: str, request_id: str, by: str) -> pl.DataFrame:
+    tokens = tokens_of(secret_key(home, create=True), subject)
+    now = datetime.now(timezone.utc)
+    rows = pl.concat([tokens.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("token")) for kind in tokens.columns])
+    rows = rows.drop_nulls().unique(maintain_order=True).select(
+        pl.lit(request_id).alias("request_id"), pl.lit(by).alias("requested_by"), pl.lit(now).alias("erased_at"),
+        pl.lit(customer_id).alias("customer_id"), "kind", "token").cast(REGISTER_SCHEMA)
+    append_register(home, rows)
+    return read_register(home)
+
+
+def _scrub_deliveries(home: Home, contracts: dict[str, Contract], register: pl.DataFrame,
+                      report: ErasureReport) -> pl.DataFrame:
+    """Drop matching rows from raw, validated and quarantined deliveries; return their lineage."""
+    key, erased = secret_key(home), []
+    for source, contract in contracts.items():
+        for raw_path in sorted((home.root / "raw" / source).glob("delivery=*.parquet")):
+            delivery = raw_path.stem.removeprefix("delivery=")
+            raw = pl.read_parquet(raw_path)
+            mask = erased_mask(identity_tokens(key, source, contract.primary_key, raw), register)
+            if not mask.any():
+                continue
+            lineage = raw.filter(mask).select(*LINEAGE).unique()
+            erased.append(lineage.select(pl.lit(source).alias("source"), pl.lit(delivery).alias("delivery"), *LINEAGE))
+            for layer, path in (("raw", raw_path), ("validated", home.validated_delivery(source, delivery)),
+                                ("quarantine", home.quarantine(source, delivery))):
+                if path.exists():
+                    rows = pl.read_parquet(path)
+                    kept = rows.join(lineage, on=LINEAGE, how="anti")
+                    _write(kept, path)
+                    report.add(f"{layer} rows", rows.height - kept.height)
+        if home.validated(source).exists() and passed_deliveries(home, source):
+            before = pl.scan_parquet(home.validated(source)).select(pl.len()).collect().item()
+            report.add("current table rows", before - publish_current(home, contract).rows)
+    schema = {"source": pl.Utf8, "delivery": pl.Utf8, "_source_file": pl.Utf8, "_source_row": pl.Int64}
+    return pl.concat(erased) if erased else pl.DataFrame(schema=schema)
+
+
+def redact_archive(home: Home, contracts: dict[str, Contract], erased: pl.DataFrame, landing: Path | None,
+                   report: ErasureReport) -> None:
+    """Rewrite every archived file that held erased rows; point the ledger at the redacted copies.
+
+    `erased`: source, delivery, _source_file, _source_row — and `_archived`, the hash of the copy the
+    rows were read from, when that may be older than the ledger: row numbers are only meaningful in
+    the copy they were read from, so a copy redacted since is left alone.
+    """
+    ledger = read_ledger(home)
+    firsts = ledger.filter(pl.col("duplicate_of").is_null()).with_columns(
+        pl.coalesce("archived_sha256", "sha256").alias("archived"))
+    hits = erased.join(firsts.select("source", "delivery", pl.col("file").alias("_source_file"), "archived"),
+                       on=["source", "delivery", "_source_file"])
+    if "_archived" in hits.columns:
+        hits = hits.filter(pl.col("_archived") == pl.col("archived"))
+    for (archived,), group in hits.group_by(["archived"], maintain_order=True):
+        name = group.get_column("_source_file")[0]
+        suffix = Path(name).suffix
+        path = home.archive(archived, suffix)
+        drops = {source: set(rows.get_column("_source_row").to_list())
+                 for (source,), rows in group.group_by(["source"], maintain_order=True)}
+        content = redact_file(path, name, drops, contracts)
+        redacted = hashlib.sha256(content).hexdigest()
+        new_path = home.archive(redacted, suffix)
+        ensure_parent(new_path).write_bytes(content)
+        if new_path != path:
+            path.unlink()
+        ledger = ledger.with_columns(
+            pl.when(pl.coalesce("archived_sha256", "sha256") == archived).then(pl.lit(redacted))
+            .otherwise(pl.col("archived_sha256")).alias("archived_sha256"))
+        report.add("archived files rewritten", 1)
+        report.add("landing files rewritten", _redact_landing(landing, ledger, archived, redacted, content))
+    _write(ledger, home.ledger)
+
+
+def _redact_landing(landing: Path | None, ledger: pl.DataFrame, archived: str, redacted: str, content: bytes) -> int:
+    """Landing files still holding exactly the content that was just redacted get the redacted copy."""
+    if landing is None:
+        return 0
+    rewritten = 0
+    originals = ledger.filter(pl.col("archived_sha256") == redacted)
+    for file in originals.get_column("file").unique().to_list():
+        path = landing / file
+        if path.is_file() and sha256_of(path) in {archived, *originals.get_column("sha256").to_list()}:
+            partial = path.with_name(path.name + ".erasing")
+            partial.write_bytes(content)
+            os.replace(partial, path)
+            rewritten += 1
+    return rewritten
+
+
+def _scrub_samples(home: Home, erased: pl.DataFrame, report: ErasureReport) -> None:
+    """Failing examples in dq_results quote values as 'file:row value': drop the erased rows' examples."""
+    if erased.is_empty() or not home.dq_results.exists():
+        return
+    results = pl.read_parquet(home.dq_results)
+    refs = {(s, d, f"{f}:{r} ") for s, d, f, r in erased.iter_rows()}
+    changed = 0
+
+    def scrub(row: dict) -> str | None:
+        nonlocal changed
+        sample = row["sample"]
+        if not sample:
+            return sample
+        parts = _split_sample(sample, {ref for s, d, ref in refs if s == row["dataset"] and d == row["delivery"]})
+        if parts is None:
+            return sample
+        changed += 1
+        return parts
+
+    scrubbed = results.with_columns(
+        pl.struct("dataset", "delivery", "sample").map_elements(scrub, return_dtype=pl.Utf8).alias("sample"))
+    _write(scrubbed, home.dq_results)
+    report.add("quality examples removed", changed)
+
+
+def _split_sample(sample: str, refs: set[str]) -> str | None:
+    """The sample with every example starting with one of `refs` replaced; None if none does."""
+    starts = sorted(i for ref in refs for i in _occurrences(sample, ref))
+    if not starts:
+        return None
+    out, position = [], 0
+    for start in starts:
+        out.append(sample[position:start])
+        end = sample.find(", ", start)
+        # an example runs to the next ', file:row ' boundary (values are quoted with repr)
+        while end != -1 and not _starts_example(sample, end + 2):
+            end = sample.find(", ", end + 2)
+        ref = next(r for r in refs if sample.startswith(r, start))
+        out.append(f"{ref}[erased on request]")
+        position = len(sample) if end == -1 else end
+    out.append(sample[position:])
+    return "".join(out)
+
+
+def _occurrences(text: str, ref: str) -> list[int]:
+    found, start = [], text.find(ref)
+    while start != -1:
+        if start == 0 or text.startswith(", ", start - 2):
+            found.append(start)
+        start = text.find(ref, start + 1)
+    return found
+
+
+def _starts_example(text: str, at: int) -> bool:
+    head = text[at:].split(" ", 1)[0]
+    file, _, row = head.rpartition(":")
+    return bool(file) and row.isdigit()
+
+
+def _scrub_identity(home: Home, subject: pl.DataFrame, register: pl.DataFrame, customer_id: str,
+                    request_id: str, report: ErasureReport) -> None:
+    ident = home.identity_dir
+    records = pl.read_parquet(home.person_records)
+    mask = erased_mask(tokens_of(secret_key(home), records.select("source", "record_key", "name", "mobile", "id_number")),
+                       register)
+    gone = records.filter(mask)
+    _write(records.filter(~mask), home.person_records)
+    report.add("standardized records", gone.height)
+    keys = pl.concat([subject.select("source", "record_key"), gone.select("source", "record_key")]).unique()
+    for name in ("registry", "customer_xref"):
+        path = ident / f"{name}.parquet"
+        if path.exists():
+            rows = pl.read_parquet(path)
+            kept = rows.join(keys, on=["source", "record_key"], how="anti")
+            _write(kept, path)
+            report.add(f"identity {name} rows", rows.height - kept.height)
+    tuples = build_tuples(gone)[0].select("source", "tuple_id") if gone.height else pl.DataFrame(
+        schema={"source": pl.Utf8, "tuple_id": pl.Utf8})
+    _drop_pairs(ident / "tuples.parquet", tuples, [("source", "tuple_id")], "identity tuples", report)
+    _drop_pairs(ident / "scored_pairs.parquet", tuples, [("source_dataset_l", "tuple_id_l"), ("source_dataset_r", "tuple_id_r")],
+                "scored pairs", report)
+    for name in ("review_queue", "overrides"):
+        _drop_pairs(ident / f"{name}.parquet", keys, [("source_l", "record_key_l"), ("source_r", "record_key_r")],
+                    name.replace("_", " "), report)
+    customers = pl.read_parquet(ident / "customers.parquet")
+    _write(customers.with_columns(pl.when(pl.col("customer_id") == customer_id).then(pl.lit("erased"))
+                                  .otherwise(pl.col("status")).alias("status")), ident / "customers.parquet")
+    append_parquet(ident / "customer_id_history.parquet", pl.DataFrame([{
+        "run_id": request_id, "at": datetime.now(timezone.utc), "event": "erased", "customer_id": customer_id,
+        "related_id": None, "records": keys.height, "reason": f"erasure request {request_id}"}], schema=HISTORY_SCHEMA))
+
+
+def _drop_pairs(path: Path, keys: pl.DataFrame, sides: list[tuple[str, str]], layer: str, report: ErasureReport) -> None:
+    """Drop rows of `path` whose (source, key) on any side is in `keys`."""
+    if not path.exists() or keys.is_empty():
+        return
+    rows = pl.read_parquet(path)
+    kept = rows
+    for source_col, key_col in sides:
+        kept = kept.join(keys.rename({keys.columns[0]: source_col, keys.columns[1]: key_col}),
+                         on=[source_col, key_col], how="anti")
+    _write(kept, path)
+    report.add(layer, rows.height - kept.height)
+
+
+def _scrub_models(home: Home, customer_id: str, report: ErasureReport) -> None:
+    for path in sorted(home.models_dir.glob("*.parquet")):
+        rows = pl.read_parquet(path)
+        if "customer_id" in rows.columns:
+            kept = rows.filter(pl.col("customer_id") != customer_id)
+            _write(kept, path)
+            report.add(f"models/{path.stem} rows", rows.height - kept.height)
+
+
+def _last_as_of(home: Home) -> date:
+    """The business date the published marts were built for (lifecycle lists depend on it)."""
+    history = home.models_dir / "segment_history.parquet"
+    if history.exists() and (rows := pl.read_parquet(history)).height:
+        return rows.sort("built_at").get_column("as_of")[-1]
+    return date.today()
+
+
+def erase_customer(home: Home, customer_id: str, request_id: str, requested_by: str,
+                   landing: Path | None = None, echo=print) -> ErasureReport:
+    """Carry out one erasure request end to end; see the module docstring."""
+    from cdp.reports.quality import rerender_quality_reports
+    from cdp.warehouse.build import build_warehouse
+
+    contracts = load_contracts()
+    subject = _subject(home, customer_id)
+    report = ErasureReport(request_id, customer_id, records=subject.height)
+    register = _register_subject(home, subject, customer_id, request_id, requested_by)
+    echo(f"erasing {customer_id}: {subject.height} record(s); register holds "
+         f"{register.filter(pl.col('request_id') == request_id).height} keyed hash(es) for request {request_id}")
+    erased = _scrub_deliveries(home, contracts, register, report)
+    redact_archive(home, contracts, erased, landing, report)
+    _scrub_samples(home, erased, report)
+    _scrub_identity(home, subject, register, customer_id, request_id, report)
+    _scrub_models(home, customer_id, report)
+    if home.warehouse.exists():
+        echo("rebuilding the warehouse and the analyst file without them")
+        build_warehouse(home, _last_as_of(home), f"erasure {request_id}")
+        report.add("warehouse files rebuilt", 2)
+    report.add("quality report pages re-rendered", rerender_quality_reports(home))
+    return report

@@ -1,0 +1,106 @@
+"""Rewrite a delivered file without some of its rows, in its own format.
+
+The archive keeps files as delivered so that a delivery can be re-run; after an erasure it must
+keep them without the erased person. CSV keeps its encoding, BOM and line ends; a workbook loses
+the rows from the contract's sheet only (one workbook can feed several sources); Parquet keeps its
+schema. Rows are numbered as the reader numbers them (`_source_row`), and every redaction is
+verified by reading the result back through the contract before it is used.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import polars as pl
+
+from cdp.ingest.contracts import Contract
+from cdp.ingest.reader import AUTO_ENCODINGS, read_file
+
+
+class RedactionError(RuntimeError):
+    """A delivered file could not be rewritten exactly; names the file."""
+
+
+def _csv(data: bytes, contract: Contract, rows: set[int]) -> bytes:
+    encodings = AUTO_ENCODINGS if contract.encoding == "auto" else (contract.encoding,)
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise RedactionError(f"cannot decode as {', '.join(encodings)}")
+    if encoding == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8"
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    # The reader numbers the header row 1 and data rows from 2; blank lines are not rows.
+    kept, number = [], 1
+    for index, record in enumerate(records):
+        if index and record:
+            number += 1
+            if number in rows:
+                continue
+        kept.append(record)
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(kept)
+    return out.getvalue().encode(encoding)
+
+
+def _excel(path: Path, sheets: dict[str | None, set[int]]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path)
+    for sheet, rows in sheets.items():
+        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
+        for row in sorted(rows, reverse=True):  # bottom up, so the numbers above stay valid
+            worksheet.delete_rows(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _parquet(path: Path, rows: set[int]) -> bytes:
+    frame = pl.read_parquet(path)  # rows are numbered from 1 in Parquet files
+    kept = frame.with_row_index("_n", offset=1).filter(~pl.col("_n").is_in(sorted(rows))).drop("_n")
+    out = io.BytesIO()
+    kept.write_parquet(out)
+    return out.getvalue()
+
+
+def redact_file(path: Path, name: str, drops: dict[str, set[int]], contracts: dict[str, Contract]) -> bytes:
+    """The content of `path` without the rows in `drops` (source → `_source_row` numbers).
+
+    `name` is the file as delivered, for messages. Raises RedactionError unless reading the result
+    through each contract gives exactly the original rows minus the dropped ones.
+    """
+    first = contracts[next(iter(drops))]
+    try:
+        if first.format == "csv":
+            content = _csv(path.read_bytes(), first, drops[first.source])
+        elif first.format == "excel":
+            content = _excel(path, {contracts[source].sheet: rows for source, rows in drops.items()})
+        else:
+            content = _parquet(path, drops[first.source])
+    except RedactionError as err:
+        raise RedactionError(f"{name}: {err}") from err
+    _verify(path, content, name, drops, contracts)
+    return content
+
+
+def _verify(path: Path, content: bytes, name: str, drops: dict[str, set[int]], contracts: dict[str, Contract]) -> None:
+    redacted = path.with_name(path.name + ".redacted" + path.suffix)
+    redacted.write_bytes(content)
+    try:
+        for source, rows in drops.items():
+            contract = contracts[source]
+            before = read_file(contract, path, name, "erasure").filter(~pl.col("_source_row").is_in(sorted(rows)))
+            after = read_file(contract, redacted, name, "erasure")
+            fields = list(contract.fields)
+            if not before.select(fields).equals(after.select(fields)):
+                raise RedactionError(f"{name}: rewriting the file without {len(rows)} row(s) of {source} "
+                                     "did not give the other rows back unchanged; nothing was changed")
+    finally:
+        redacted.unlink(missing_ok=True)

@@ -1,0 +1,158 @@
+"""Erasure on request: the person leaves every layer and does not come back with later loads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from datetime import date
+from types import SimpleNamespace
+
+import duckdb
+import polars as pl
+import pytest
+
+from cdp.ingest.contracts import load_contracts
+from cdp.paths import Home
+from cdp.privacy.erasure import ErasureError, _split_sample, erase_customer
+from cdp.runner import run_pipeline
+
+DEMO_AS_OF = date(2026, 10, 31)
+REQUEST = "PIPL-2026-0042"
+
+
+def _subject_id(home: Home) -> str:
+    """A person with records in CSV (sales), Excel (repair orders) and Parquet (contracts) deliveries."""
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        return con.execute("""
+            SELECT customer_id FROM identity.customer_xref JOIN marts.dim_customer USING (customer_id)
+            WHERE customer_kind = 'person' GROUP BY customer_id
+            HAVING count(*) FILTER (source = 'sales') > 0 AND count(*) FILTER (source = 'repair_orders') > 0
+               AND count(*) FILTER (source = 'contracts') > 0
+            ORDER BY count(*) DESC, customer_id LIMIT 1""").fetchone()[0]
+
+
+def _delivered_identifiers(home: Home, customer_id: str) -> tuple[set[str], pl.DataFrame]:
+    """Mobiles and ID numbers exactly as the sources delivered them for this customer, and their records."""
+    records = pl.read_parquet(home.customer_xref).filter(pl.col("customer_id") == customer_id)
+    needles = set()
+    for source, contract in load_contracts().items():
+        keys = records.filter(pl.col("source") == source).get_column("record_key")
+        raw = pl.read_parquet(home.raw(source, DEMO_AS_OF.isoformat())).filter(pl.col(contract.primary_key).is_in(keys.implode()))
+        for column in ("mobile", "id_number"):
+            if column in raw.columns:
+                needles |= {v for v in raw.get_column(column).drop_nulls().to_list() if len(v) >= 11}
+    return needles, records
+
+
+@pytest.fixture(scope="module")
+def erased(demo_run, demo_landing, tmp_path_factory):
+    summary, model = demo_run
+    root = tmp_path_factory.mktemp("erasure")
+    shutil.copytree(summary.home.root, root / "home")
+    shutil.copytree(demo_landing, root / "landing")
+    shutil.copy(model, root / "model.json")
+    home = Home(root / "home")
+    customer_id = _subject_id(home)
+    needles, records = _delivered_identifiers(home, customer_id)
+    sale_keys = records.filter(pl.col("source") == "sales").get_column("record_key").implode()
+    sale = pl.read_parquet(home.raw("sales", DEMO_AS_OF.isoformat())).filter(pl.col("order_no").is_in(sale_keys)).row(0, named=True)
+    xref_before = pl.read_parquet(home.customer_xref)
+    report = erase_customer(home, customer_id, REQUEST, "steward Li", landing=root / "landing", echo=lambda _: None)
+    return SimpleNamespace(root=root, home=home, customer_id=customer_id, needles=needles, records=records,
+                           sale=sale, xref_before=xref_before, report=report)
+
+
+def test_the_person_is_gone_from_every_layer(erased, files_holding):
+    home, customer_id = erased.home, erased.customer_id
+    assert erased.records.height >= 3 and len(erased.needles) >= 2
+    # Parquet layers, archive, DuckDB files, reports, Dagster's storage; and the landing folder
+    assert files_holding(home.root, erased.needles, skip=()) == {}
+    assert files_holding(erased.root / "landing", erased.needles, skip=()) == {}
+    for layer in ("raw rows", "validated rows", "current table rows", "archived files rewritten",
+                  "landing files rewritten", "standardized records", "identity registry rows", "identity tuples"):
+        assert erased.report.removed.get(layer, 0) > 0, (layer, erased.report.removed)
+    assert erased.report.removed["raw rows"] >= erased.records.height
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.dim_customer WHERE customer_id = ?", [customer_id]).fetchone() == (0,)
+        assert con.execute("SELECT status FROM identity.customers WHERE customer_id = ?", [customer_id]).fetchone() == ("erased",)
+    with duckdb.connect(str(home.analyst_warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM analyst.dim_customer WHERE customer_id = ?", [customer_id]).fetchone() == (0,)
+
+
+def test_the_register_keeps_keyed_hashes_only(erased):
+    register = pl.read_parquet(erased.home.privacy_dir / "erasure_register.parquet")
+    assert set(register.get_column("request_id")) == {REQUEST}
+    assert set(register.get_column("kind")) == {"record", "id_number", "name_mobile"}
+    assert register.filter(pl.col("kind") == "record").height == erased.records.height
+    assert register.get_column("token").str.contains(r"^[0-9a-f]{64}$").all()
+    assert (erased.home.privacy_dir / "erasure.key").stat().st_mode & 0o077 == 0  # readable by its owner only
+
+
+def test_redacted_archive_files_replace_the_originals(erased):
+    home = erased.home
+    ledger = pl.read_parquet(home.ledger).filter(pl.col("archived_sha256").is_not_null())
+    assert {f.rsplit(".", 1)[1] for f in ledger.get_column("file")} == {"csv", "xlsx", "parquet"}
+    for row in ledger.iter_rows(named=True):
+        suffix = "." + row["file"].rsplit(".", 1)[1]
+        assert not home.archive(row["sha256"], suffix).exists() and home.archive(row["archived_sha256"], suffix).exists()
+
+
+def test_a_rerun_keeps_other_customers_ids_and_does_not_bring_the_person_back(erased, files_holding):
+    home, customer_id = erased.home, erased.customer_id
+    summary = run_pipeline(erased.root / "landing", home.root, as_of=DEMO_AS_OF, echo=lambda _: None,
+                           model_path=erased.root / "model.json")
+    assert summary.success and summary.new_files == 0  # the redacted landing files are known content
+    assert all(s.balanced for s in summary.sources)
+    xref = pl.read_parquet(home.customer_xref)
+    others = erased.xref_before.filter(pl.col("customer_id") != customer_id)
+    assert customer_id not in set(xref.get_column("customer_id")) and xref.height == others.height
+    kept = others.join(xref, on=["source", "record_key"], suffix="_now")
+    assert kept.height == others.height and (kept.get_column("customer_id") == kept.get_column("customer_id_now")).all()
+    assert files_holding(home.root, erased.needles, skip=()) == {}
+
+
+def test_a_new_export_holding_the_person_is_dropped_at_ingest(erased, files_holding):
+    home, landing = erased.home, erased.root / "landing"
+    contract = load_contracts()["sales"]
+    store_file = sorted((landing / "sales").glob("*.csv"))[0]
+    rows = list(csv.reader(io.StringIO(store_file.read_bytes().decode("gb18030"), newline="")))
+    header = rows[0]
+    field_of = {h: f for f, aliases in contract.fields.items() for h in aliases}
+    mobile = erased.sale["mobile"]
+    # The person's sale again in a later export: new order number, the mobile written another way.
+    person = {**erased.sale, "order_no": "ERASURE-NEW-1", "sale_date": "2026-10-30",
+              "mobile": f"+86 {mobile[:3]}-{mobile[3:7]}-{mobile[7:]}"}
+    other = dict(zip([field_of.get(h) for h in header], rows[1]), order_no="ERASURE-NEW-2", sale_date="2026-10-30")
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows([header, *[[row.get(field_of.get(h)) or "" for h in header] for row in (person, other)]])
+    (landing / "sales" / "销售台账_补录.csv").write_bytes(out.getvalue().encode("gb18030"))
+
+    summary = run_pipeline(landing, home.root, as_of=date(2026, 11, 1), echo=lambda _: None,
+                           model_path=erased.root / "model.json")
+
+    sales = next(s for s in summary.sources if s.source == "sales")
+    assert summary.success, summary.failed_checks
+    assert (sales.read, sales.loaded, sales.quarantined, sales.erased) == (2, 1, 0, 1)
+    assert pl.read_parquet(home.erased_rows("sales", "2026-11-01")).select("_source_file", "_source_row").rows() == [
+        ("sales/销售台账_补录.csv", 2)]
+    assert {"ERASURE-NEW-2"} == {"ERASURE-NEW-1", "ERASURE-NEW-2"} & set(pl.read_parquet(home.validated("sales")).get_column("order_no"))
+    assert erased.customer_id not in set(pl.read_parquet(home.customer_xref).get_column("customer_id"))
+    # The new file's archived copy (and its landing copy) lost the person's row too.
+    assert files_holding(home.root, erased.needles, skip=()) == {}
+    assert files_holding(landing, erased.needles, skip=()) == {}
+
+
+def test_erasing_an_unknown_or_merged_customer_says_what_to_do(demo_run, tmp_path):
+    summary, _ = demo_run
+    shutil.copytree(summary.home.root / "identity", tmp_path / "identity")
+    home = Home(tmp_path)
+    with pytest.raises(ErasureError, match="not a CustomerID.*marts.dim_customer"):
+        erase_customer(home, "C999999999", REQUEST, "steward Li", echo=lambda _: None)
+
+
+def test_failing_examples_of_erased_rows_are_removed_and_others_kept():
+    sample = "sales/a.csv:3 '138', sales/a.csv:7 'x, y', sales/b.csv:3 '139'"
+    assert _split_sample(sample, {"sales/a.csv:7 "}) == "sales/a.csv:3 '138', sales/a.csv:7 [erased on request], sales/b.csv:3 '139'"
+    assert _split_sample(sample, {"sales/a.csv:3 "}) == "sales/a.csv:3 [erased on request], sales/a.csv:7 'x, y', sales/b.csv:3 '139'"
+    assert _split_sample(sample, {"sales/c.csv:3 "}) is None
