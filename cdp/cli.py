@@ -251,28 +251,32 @@ def quality_report(home: Path = HomeOption) -> None:
 
 @app.command()
 def erase(
-    customer_id: str = typer.Argument(..., help="The CustomerID to erase (marts.dim_customer.customer_id)."),
+    customer_ids: list[str] = typer.Argument(..., help="CustomerID(s) to erase (marts.dim_customer.customer_id)."),
     request: str = typer.Option(..., "--request", help="The erasure request's reference, kept in the register."),
     by: str = typer.Option(..., "--by", help="Who carries out the request (kept in the register)."),
     home: Path = HomeOption,
     landing: Optional[Path] = typer.Option(None, help="Landing folder whose files still hold the person. "
                                                       "Default: <home>/landing when it exists."),
 ) -> None:
-    """Erase a customer from every layer (PIPL) and keep them out of later loads."""
-    from cdp.privacy.erasure import ErasureError, erase_customer
+    """Erase customers from every layer (PIPL) and keep them out of later loads.
+
+    Give a day's requests together: the rewrites are shared.
+    """
+    from cdp.privacy.erasure import ErasureError, erase_customers
 
     landing = landing or (home / "landing" if (home / "landing").is_dir() else None)
     try:
-        report = erase_customer(Home(home), customer_id, request, by, landing=landing,
+        report = erase_customers(Home(home), customer_ids, request, by, landing=landing,
                                 echo=lambda m: console.print(f"  {m}"))
     except ErasureError as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(2)
-    table = Table("layer", "removed / rewritten", title=f"Erasure {request}: {customer_id} ({report.records} records)")
+    erased = ", ".join(customer_ids)
+    table = Table("layer", "removed / rewritten", title=f"Erasure {request}: {erased} ({report.records} records)")
     for layer, count in report.removed.items():
         table.add_row(layer, f"{count:,}")
     console.print(table)
-    console.print(f"[green]{customer_id} erased[/]; later deliveries holding the person are dropped at ingest "
+    console.print(f"[green]{erased} erased[/] in {sum(report.seconds.values()):.0f}s; later deliveries holding the person are dropped at ingest "
                   f"(register: {Home(home).privacy_dir / 'erasure_register.parquet'})")
 
 

@@ -25,7 +25,7 @@ def archive_redaction(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.M
     erased = [pl.read_parquet(path).with_columns(pl.lit(source).alias("source"), pl.lit(delivery).alias("delivery"))
               for source in CONTRACTS if (path := home.erased_rows(source, delivery)).exists()]
     erased = pl.concat(erased, how="diagonal_relaxed") if erased else pl.DataFrame()
-    report = ErasureReport(request_id="ingest", customer_id="")
+    report = ErasureReport(request_id="ingest", customer_ids=[])
     if erased.height:
         redact_archive(home, CONTRACTS, erased, cdp.landing if cdp.landing.is_dir() else None, report)
         context.log.info(f"{erased.height} row(s) of erased persons dropped at ingest; rewrote {report.removed}")

@@ -1,6 +1,6 @@
 """Erase one customer from every layer on request, and keep them out of later loads.
 
-`erase_customer` takes a CustomerID (what a steward finds in marts.dim_customer):
+`erase_customers` takes CustomerIDs (what a steward finds in marts.dim_customer):
 1. the subject: the customer's records (identity registry) and identifiers (standardized resident
    ID numbers and name + mobile pairs) become keyed hashes in the erasure register;
 2. every layer drops the rows those hashes match — the archived delivered files (rewritten in
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -44,13 +46,22 @@ class ErasureError(ValueError):
 @dataclass
 class ErasureReport:
     request_id: str
-    customer_id: str
+    customer_ids: list[str]
     records: int = 0  # the customer's source records
     removed: dict[str, int] = field(default_factory=dict)  # layer → rows (or files) removed / rewritten
+
+    seconds: dict[str, float] = field(default_factory=dict)  # step → seconds
 
     def add(self, layer: str, count: int) -> None:
         if count:
             self.removed[layer] = self.removed.get(layer, 0) + count
+
+    @contextmanager
+    def timed(self, step: str, echo):
+        start = time.perf_counter()
+        yield
+        self.seconds[step] = time.perf_counter() - start
+        echo(f"{step}: {self.seconds[step]:.1f}s")
 
 
 def _write(frame: pl.DataFrame, path: Path) -> None:
@@ -60,32 +71,35 @@ def _write(frame: pl.DataFrame, path: Path) -> None:
     os.replace(partial, path)
 
 
-def _subject(home: Home, customer_id: str) -> pl.DataFrame:
-    """The customer's records with their standardized identifiers."""
+def _subject(home: Home, customer_ids: list[str]) -> pl.DataFrame:
+    """The customers' records (customer_id, source, record_key) with their standardized identifiers."""
     registry_path = home.identity_dir / "registry.parquet"
     if not registry_path.exists():
         raise ErasureError(f"{registry_path} not found: nothing has been resolved in {home.root} yet")
-    customers = pl.read_parquet(home.identity_dir / "customers.parquet").filter(pl.col("customer_id") == customer_id)
-    if customers.is_empty():
-        raise ErasureError(f"{customer_id} is not a CustomerID of {home.root}; look it up in marts.dim_customer")
-    status, merged_into = customers.row(0)[3], customers.row(0)[4]
-    if status == "retired":
-        raise ErasureError(f"{customer_id} was merged into {merged_into}: erase {merged_into}")
-    if status == "erased":
-        raise ErasureError(f"{customer_id} has already been erased")
-    records = pl.read_parquet(registry_path).filter(pl.col("customer_id") == customer_id).select("source", "record_key")
+    customers = pl.read_parquet(home.identity_dir / "customers.parquet")
+    status = dict(customers.select("customer_id", "status").iter_rows())
+    merged_into = dict(customers.select("customer_id", "merged_into").iter_rows())
+    for customer_id in customer_ids:
+        if customer_id not in status:
+            raise ErasureError(f"{customer_id} is not a CustomerID of {home.root}; look it up in marts.dim_customer")
+        if status[customer_id] == "retired":
+            raise ErasureError(f"{customer_id} was merged into {merged_into[customer_id]}: erase {merged_into[customer_id]}")
+        if status[customer_id] == "erased":
+            raise ErasureError(f"{customer_id} has already been erased")
+    records = pl.read_parquet(registry_path).filter(pl.col("customer_id").is_in(customer_ids))
     people = pl.read_parquet(home.person_records) if home.person_records.exists() else pl.DataFrame()
     return records.join(people.select("source", "record_key", "name", "mobile", "id_number"),
                         on=["source", "record_key"], how="left")
 
 
-def _register_subject(home: Home, subject: pl.DataFrame, customer_id: str, request_id: str, by: str) -> pl.DataFrame:
-    tokens = tokens_of(secret_key(home, create=True), subject)
+def _register_subject(home: Home, subject: pl.DataFrame, request_id: str, by: str) -> pl.DataFrame:
+    tokens = tokens_of(secret_key(home, create=True), subject).with_columns(subject.get_column("customer_id"))
     now = datetime.now(timezone.utc)
-    rows = pl.concat([tokens.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("token")) for kind in tokens.columns])
+    rows = pl.concat([tokens.select("customer_id", pl.lit(kind).alias("kind"), pl.col(kind).alias("token"))
+                      for kind in ("record", "id_number", "name_mobile")])
     rows = rows.drop_nulls().unique(maintain_order=True).select(
         pl.lit(request_id).alias("request_id"), pl.lit(by).alias("requested_by"), pl.lit(now).alias("erased_at"),
-        pl.lit(customer_id).alias("customer_id"), "kind", "token").cast(REGISTER_SCHEMA)
+        "customer_id", "kind", "token").cast(REGISTER_SCHEMA)
     append_register(home, rows)
     return read_register(home)
 
@@ -227,7 +241,7 @@ def _starts_example(text: str, at: int) -> bool:
     return bool(file) and row.isdigit()
 
 
-def _scrub_identity(home: Home, subject: pl.DataFrame, register: pl.DataFrame, customer_id: str,
+def _scrub_identity(home: Home, subject: pl.DataFrame, register: pl.DataFrame, customer_ids: list[str],
                     request_id: str, report: ErasureReport) -> None:
     ident = home.identity_dir
     records = pl.read_parquet(home.person_records)
@@ -253,11 +267,13 @@ def _scrub_identity(home: Home, subject: pl.DataFrame, register: pl.DataFrame, c
         _drop_pairs(ident / f"{name}.parquet", keys, [("source_l", "record_key_l"), ("source_r", "record_key_r")],
                     name.replace("_", " "), report)
     customers = pl.read_parquet(ident / "customers.parquet")
-    _write(customers.with_columns(pl.when(pl.col("customer_id") == customer_id).then(pl.lit("erased"))
+    _write(customers.with_columns(pl.when(pl.col("customer_id").is_in(customer_ids)).then(pl.lit("erased"))
                                   .otherwise(pl.col("status")).alias("status")), ident / "customers.parquet")
+    records_of = dict(subject.group_by("customer_id").len().iter_rows())
     append_parquet(ident / "customer_id_history.parquet", pl.DataFrame([{
         "run_id": request_id, "at": datetime.now(timezone.utc), "event": "erased", "customer_id": customer_id,
-        "related_id": None, "records": keys.height, "reason": f"erasure request {request_id}"}], schema=HISTORY_SCHEMA))
+        "related_id": None, "records": records_of.get(customer_id, 0), "reason": f"erasure request {request_id}"}
+        for customer_id in customer_ids], schema=HISTORY_SCHEMA))
 
 
 def _drop_pairs(path: Path, keys: pl.DataFrame, sides: list[tuple[str, str]], layer: str, report: ErasureReport) -> None:
@@ -273,11 +289,11 @@ def _drop_pairs(path: Path, keys: pl.DataFrame, sides: list[tuple[str, str]], la
     report.add(layer, rows.height - kept.height)
 
 
-def _scrub_models(home: Home, customer_id: str, report: ErasureReport) -> None:
+def _scrub_models(home: Home, customer_ids: list[str], report: ErasureReport) -> None:
     for path in sorted(home.models_dir.glob("*.parquet")):
         rows = pl.read_parquet(path)
         if "customer_id" in rows.columns:
-            kept = rows.filter(pl.col("customer_id") != customer_id)
+            kept = rows.filter(~pl.col("customer_id").is_in(customer_ids))
             _write(kept, path)
             report.add(f"models/{path.stem} rows", rows.height - kept.height)
 
@@ -290,26 +306,34 @@ def _last_as_of(home: Home) -> date:
     return date.today()
 
 
-def erase_customer(home: Home, customer_id: str, request_id: str, requested_by: str,
-                   landing: Path | None = None, echo=print) -> ErasureReport:
-    """Carry out one erasure request end to end; see the module docstring."""
+def erase_customers(home: Home, customer_ids: list[str], request_id: str, requested_by: str,
+                    landing: Path | None = None, echo=print) -> ErasureReport:
+    """Carry out an erasure request end to end; see the module docstring.
+
+    Several customers in one call share the rewrites (most of the cost): batch a day's requests.
+    """
     from cdp.reports.quality import rerender_quality_reports
     from cdp.warehouse.build import build_warehouse
 
     contracts = load_contracts()
-    subject = _subject(home, customer_id)
-    report = ErasureReport(request_id, customer_id, records=subject.height)
-    register = _register_subject(home, subject, customer_id, request_id, requested_by)
-    echo(f"erasing {customer_id}: {subject.height} record(s); register holds "
+    customer_ids = list(dict.fromkeys(customer_ids))
+    subject = _subject(home, customer_ids)
+    report = ErasureReport(request_id, customer_ids, records=subject.height)
+    register = _register_subject(home, subject, request_id, requested_by)
+    echo(f"erasing {', '.join(customer_ids)}: {subject.height} record(s); register holds "
          f"{register.filter(pl.col('request_id') == request_id).height} keyed hash(es) for request {request_id}")
-    erased = _scrub_deliveries(home, contracts, register, report)
-    redact_archive(home, contracts, erased, landing, report)
-    _scrub_samples(home, erased, report)
-    _scrub_identity(home, subject, register, customer_id, request_id, report)
-    _scrub_models(home, customer_id, report)
+    with report.timed("deliveries (raw, validated, quarantine, current)", echo):
+        erased = _scrub_deliveries(home, contracts, register, report)
+    with report.timed("archived and landing files", echo):
+        redact_archive(home, contracts, erased, landing, report)
+    with report.timed("quality results, standardized records, identity, models", echo):
+        _scrub_samples(home, erased, report)
+        _scrub_identity(home, subject, register, customer_ids, request_id, report)
+        _scrub_models(home, customer_ids, report)
     if home.warehouse.exists():
-        echo("rebuilding the warehouse and the analyst file without them")
-        build_warehouse(home, _last_as_of(home), f"erasure {request_id}")
-        report.add("warehouse files rebuilt", 2)
-    report.add("quality report pages re-rendered", rerender_quality_reports(home))
+        with report.timed("warehouse and analyst file rebuilt", echo):
+            build_warehouse(home, _last_as_of(home), f"erasure {request_id}")
+            report.add("warehouse files rebuilt", 2)
+    with report.timed("quality reports re-rendered", echo):
+        report.add("quality report pages re-rendered", rerender_quality_reports(home))
     return report

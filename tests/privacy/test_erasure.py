@@ -14,7 +14,7 @@ import pytest
 
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import Home
-from cdp.privacy.erasure import ErasureError, _split_sample, erase_customer
+from cdp.privacy.erasure import ErasureError, _split_sample, erase_customers
 from cdp.runner import run_pipeline
 
 DEMO_AS_OF = date(2026, 10, 31)
@@ -58,7 +58,7 @@ def erased(demo_run, demo_landing, tmp_path_factory):
     sale_keys = records.filter(pl.col("source") == "sales").get_column("record_key").implode()
     sale = pl.read_parquet(home.raw("sales", DEMO_AS_OF.isoformat())).filter(pl.col("order_no").is_in(sale_keys)).row(0, named=True)
     xref_before = pl.read_parquet(home.customer_xref)
-    report = erase_customer(home, customer_id, REQUEST, "steward Li", landing=root / "landing", echo=lambda _: None)
+    report = erase_customers(home, [customer_id], REQUEST, "steward Li", landing=root / "landing", echo=lambda _: None)
     return SimpleNamespace(root=root, home=home, customer_id=customer_id, needles=needles, records=records,
                            sale=sale, xref_before=xref_before, report=report)
 
@@ -148,7 +148,7 @@ def test_erasing_an_unknown_or_merged_customer_says_what_to_do(demo_run, tmp_pat
     shutil.copytree(summary.home.root / "identity", tmp_path / "identity")
     home = Home(tmp_path)
     with pytest.raises(ErasureError, match="not a CustomerID.*marts.dim_customer"):
-        erase_customer(home, "C999999999", REQUEST, "steward Li", echo=lambda _: None)
+        erase_customers(home, ["C999999999"], REQUEST, "steward Li", echo=lambda _: None)
 
 
 def test_failing_examples_of_erased_rows_are_removed_and_others_kept():
