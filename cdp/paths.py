@@ -110,6 +110,13 @@ def ensure_parent(path: Path) -> Path:
     return path
 
 
+def replace_parquet(frame, path: Path) -> None:
+    """Write a Parquet file whole: readers see the old version or the new one, never half of one."""
+    partial = ensure_parent(path).with_name(path.name + ".tmp")
+    frame.write_parquet(partial)
+    os.replace(partial, path)
+
+
 def append_parquet(path: Path, rows) -> None:
     """Append rows (a polars frame) to a Parquet table kept as one file, e.g. dq_results or ID history."""
     import polars as pl

@@ -128,13 +128,13 @@ def source_counts(home: Home, delivery: str) -> list[SourceCounts]:
         path = home.rejected_files(source, delivery)
         return pl.read_parquet(path).get_column("message").to_list() if path.exists() else []
 
-    return [
-        SourceCounts(s, rows(home.raw(s, delivery)) + rows(home.erased_rows(s, delivery)),
-                     rows(home.validated_delivery(s, delivery)), rows(home.quarantine(s, delivery)),
-                     rows(home.erased_rows(s, delivery)), rejected(s))
-        for s in SOURCES
-        if home.raw(s, delivery).exists()
-    ]
+    counts = []
+    for s in SOURCES:
+        if home.raw(s, delivery).exists():
+            erased = rows(home.erased_rows(s, delivery))
+            counts.append(SourceCounts(s, rows(home.raw(s, delivery)) + erased, rows(home.validated_delivery(s, delivery)),
+                                       rows(home.quarantine(s, delivery)), erased, rejected(s)))
+    return counts
 
 
 def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retrain: bool = False,

@@ -8,14 +8,13 @@ for each record key — a corrected re-export of an order replaces the earlier o
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import polars as pl
 
 from cdp.ingest.contracts import Contract
-from cdp.paths import Home, append_parquet, ensure_parent
+from cdp.paths import Home, append_parquet, replace_parquet
 
 VERDICT_SCHEMA = {"source": pl.Utf8, "delivery": pl.Utf8, "run_id": pl.Utf8, "gated_at": pl.Datetime("us", "UTC"),
                   "passed": pl.Boolean, "failures": pl.Utf8}
@@ -49,8 +48,5 @@ def publish_current(home: Home, contract: Contract) -> Current:
               for d in passed]
     rows = pl.concat(frames, how="diagonal_relaxed")
     current = rows.unique(subset=[contract.primary_key], keep="last", maintain_order=True)
-    target = ensure_parent(home.validated(source))
-    partial = target.with_suffix(".parquet.tmp")
-    current.write_parquet(partial)
-    os.replace(partial, target)  # readers see the old table or the new one, never half of one
+    replace_parquet(current, home.validated(source))
     return Current(current.height, rows.height - current.height, tuple(passed))

@@ -63,9 +63,8 @@ def read_ledger(home: Home) -> pl.DataFrame:
     return ledger
 
 
-def archived_sha(row: dict) -> str:
-    """The hash of the archived copy a ledger row reads: the redacted one after an erasure."""
-    return row["archived_sha256"] or row["sha256"]
+# The hash of the archived copy a ledger row reads: the redacted one after an erasure.
+ARCHIVED_SHA = pl.coalesce("archived_sha256", "sha256")
 
 
 def sha256_of(path: Path) -> str:
@@ -127,8 +126,8 @@ def delivered_files(home: Home, source: str, delivery: str) -> list[DeliveredFil
     """The files of one source to load for one delivery, in file-name order."""
     rows = read_ledger(home).filter((pl.col("source") == source) & (pl.col("delivery") == delivery)
                                     & pl.col("duplicate_of").is_null()).sort("file")
-    return [DeliveredFile(source, r["file"], home.archive(archived_sha(r), Path(r["file"]).suffix))
-            for r in rows.iter_rows(named=True)]
+    return [DeliveredFile(source, file, home.archive(sha, Path(file).suffix))
+            for file, sha in rows.select("file", ARCHIVED_SHA).iter_rows()]
 
 
 def redelivered_files(home: Home, source: str, delivery: str) -> pl.DataFrame:

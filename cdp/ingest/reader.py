@@ -31,9 +31,14 @@ def _decode(path: Path, name: str, encoding: str) -> str:
     data = path.read_bytes()
     if not data.strip():
         raise SourceFileError(name, "the file is empty; ask the store to export it again")
+    return decode(data, name, encoding)[0]
+
+
+def decode(data: bytes, name: str, encoding: str) -> tuple[str, str]:
+    """(text, the encoding that read it): the contract's encoding, or the first of AUTO_ENCODINGS that fits."""
     for candidate in (AUTO_ENCODINGS if encoding == "auto" else (encoding,)):
         try:
-            return data.decode(candidate)
+            return data.decode(candidate), candidate
         except UnicodeDecodeError as err:
             failure = (candidate, err)
     candidate, err = failure

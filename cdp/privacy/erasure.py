@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,8 +31,8 @@ from cdp.identity.registry import HISTORY_SCHEMA
 from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import Contract, load_contracts
 from cdp.ingest.current import passed_deliveries, publish_current
-from cdp.ingest.deliveries import read_ledger, sha256_of
-from cdp.paths import Home, append_parquet, ensure_parent
+from cdp.ingest.deliveries import ARCHIVED_SHA, read_ledger, sha256_of
+from cdp.paths import Home, append_parquet, ensure_parent, replace_parquet
 from cdp.privacy.redact import redact_file
 from cdp.privacy.register import REGISTER_SCHEMA, append_register, erased_mask, secret_key, tokens_of, \
     identity_tokens, read_register
@@ -62,13 +63,6 @@ class ErasureReport:
         yield
         self.seconds[step] = time.perf_counter() - start
         echo(f"{step}: {self.seconds[step]:.1f}s")
-
-
-def _write(frame: pl.DataFrame, path: Path) -> None:
-    """Replace a Parquet file whole: readers see the old version or the new one."""
-    partial = path.with_name(path.name + ".tmp")
-    frame.write_parquet(partial)
-    os.replace(partial, path)
 
 
 def _subject(home: Home, customer_ids: list[str]) -> pl.DataFrame:
@@ -122,7 +116,7 @@ def _scrub_deliveries(home: Home, contracts: dict[str, Contract], register: pl.D
                 if path.exists():
                     rows = pl.read_parquet(path)
                     kept = rows.join(lineage, on=LINEAGE, how="anti")
-                    _write(kept, path)
+                    replace_parquet(kept, path)
                     report.add(f"{layer} rows", rows.height - kept.height)
         if home.validated(source).exists() and passed_deliveries(home, source):
             before = pl.scan_parquet(home.validated(source)).select(pl.len()).collect().item()
@@ -140,8 +134,7 @@ def redact_archive(home: Home, contracts: dict[str, Contract], erased: pl.DataFr
     the copy they were read from, so a copy redacted since is left alone.
     """
     ledger = read_ledger(home)
-    firsts = ledger.filter(pl.col("duplicate_of").is_null()).with_columns(
-        pl.coalesce("archived_sha256", "sha256").alias("archived"))
+    firsts = ledger.filter(pl.col("duplicate_of").is_null()).with_columns(ARCHIVED_SHA.alias("archived"))
     hits = erased.join(firsts.select("source", "delivery", pl.col("file").alias("_source_file"), "archived"),
                        on=["source", "delivery", "_source_file"])
     if "_archived" in hits.columns:
@@ -159,11 +152,11 @@ def redact_archive(home: Home, contracts: dict[str, Contract], erased: pl.DataFr
         if new_path != path:
             path.unlink()
         ledger = ledger.with_columns(
-            pl.when(pl.coalesce("archived_sha256", "sha256") == archived).then(pl.lit(redacted))
+            pl.when(ARCHIVED_SHA == archived).then(pl.lit(redacted))
             .otherwise(pl.col("archived_sha256")).alias("archived_sha256"))
         report.add("archived files rewritten", 1)
         report.add("landing files rewritten", _redact_landing(landing, ledger, archived, redacted, content))
-    _write(ledger, home.ledger)
+    replace_parquet(ledger, home.ledger)
 
 
 def _redact_landing(landing: Path | None, ledger: pl.DataFrame, archived: str, redacted: str, content: bytes) -> int:
@@ -187,58 +180,30 @@ def _scrub_samples(home: Home, erased: pl.DataFrame, report: ErasureReport) -> N
     if erased.is_empty() or not home.dq_results.exists():
         return
     results = pl.read_parquet(home.dq_results)
-    refs = {(s, d, f"{f}:{r} ") for s, d, f, r in erased.iter_rows()}
-    changed = 0
+    refs: dict[tuple[str, str], set[str]] = {}
+    for source, delivery, file, row in erased.iter_rows():
+        refs.setdefault((source, delivery), set()).add(f"{file}:{row} ")
 
     def scrub(row: dict) -> str | None:
-        nonlocal changed
-        sample = row["sample"]
-        if not sample:
-            return sample
-        parts = _split_sample(sample, {ref for s, d, ref in refs if s == row["dataset"] and d == row["delivery"]})
-        if parts is None:
-            return sample
-        changed += 1
-        return parts
+        sample, mine = row["sample"], refs.get((row["dataset"], row["delivery"]))
+        return (_split_sample(sample, mine) or sample) if sample and mine else sample
 
     scrubbed = results.with_columns(
         pl.struct("dataset", "delivery", "sample").map_elements(scrub, return_dtype=pl.Utf8).alias("sample"))
-    _write(scrubbed, home.dq_results)
-    report.add("quality examples removed", changed)
+    replace_parquet(scrubbed, home.dq_results)
+    report.add("quality examples removed", int((scrubbed.get_column("sample") != results.get_column("sample")).sum()))
+
+
+# Examples are joined by ", " and each starts "file:row " (values are quoted with repr).
+EXAMPLE_START = re.compile(r", (?=\S[^,]*?:\d+ )")
 
 
 def _split_sample(sample: str, refs: set[str]) -> str | None:
     """The sample with every example starting with one of `refs` replaced; None if none does."""
-    starts = sorted(i for ref in refs for i in _occurrences(sample, ref))
-    if not starts:
-        return None
-    out, position = [], 0
-    for start in starts:
-        out.append(sample[position:start])
-        end = sample.find(", ", start)
-        # an example runs to the next ', file:row ' boundary (values are quoted with repr)
-        while end != -1 and not _starts_example(sample, end + 2):
-            end = sample.find(", ", end + 2)
-        ref = next(r for r in refs if sample.startswith(r, start))
-        out.append(f"{ref}[erased on request]")
-        position = len(sample) if end == -1 else end
-    out.append(sample[position:])
-    return "".join(out)
-
-
-def _occurrences(text: str, ref: str) -> list[int]:
-    found, start = [], text.find(ref)
-    while start != -1:
-        if start == 0 or text.startswith(", ", start - 2):
-            found.append(start)
-        start = text.find(ref, start + 1)
-    return found
-
-
-def _starts_example(text: str, at: int) -> bool:
-    head = text[at:].split(" ", 1)[0]
-    file, _, row = head.rpartition(":")
-    return bool(file) and row.isdigit()
+    examples = EXAMPLE_START.split(sample)
+    scrubbed = [next((f"{ref}[erased on request]" for ref in refs if example.startswith(ref)), example)
+                for example in examples]
+    return None if scrubbed == examples else ", ".join(scrubbed)
 
 
 def _scrub_identity(home: Home, subject: pl.DataFrame, register: pl.DataFrame, customer_ids: list[str],
@@ -248,7 +213,7 @@ def _scrub_identity(home: Home, subject: pl.DataFrame, register: pl.DataFrame, c
     mask = erased_mask(tokens_of(secret_key(home), records.select("source", "record_key", "name", "mobile", "id_number")),
                        register)
     gone = records.filter(mask)
-    _write(records.filter(~mask), home.person_records)
+    replace_parquet(records.filter(~mask), home.person_records)
     report.add("standardized records", gone.height)
     keys = pl.concat([subject.select("source", "record_key"), gone.select("source", "record_key")]).unique()
     for name in ("registry", "customer_xref"):
@@ -256,7 +221,7 @@ def _scrub_identity(home: Home, subject: pl.DataFrame, register: pl.DataFrame, c
         if path.exists():
             rows = pl.read_parquet(path)
             kept = rows.join(keys, on=["source", "record_key"], how="anti")
-            _write(kept, path)
+            replace_parquet(kept, path)
             report.add(f"identity {name} rows", rows.height - kept.height)
     tuples = build_tuples(gone)[0].select("source", "tuple_id") if gone.height else pl.DataFrame(
         schema={"source": pl.Utf8, "tuple_id": pl.Utf8})
@@ -267,7 +232,7 @@ def _scrub_identity(home: Home, subject: pl.DataFrame, register: pl.DataFrame, c
         _drop_pairs(ident / f"{name}.parquet", keys, [("source_l", "record_key_l"), ("source_r", "record_key_r")],
                     name.replace("_", " "), report)
     customers = pl.read_parquet(ident / "customers.parquet")
-    _write(customers.with_columns(pl.when(pl.col("customer_id").is_in(customer_ids)).then(pl.lit("erased"))
+    replace_parquet(customers.with_columns(pl.when(pl.col("customer_id").is_in(customer_ids)).then(pl.lit("erased"))
                                   .otherwise(pl.col("status")).alias("status")), ident / "customers.parquet")
     records_of = dict(subject.group_by("customer_id").len().iter_rows())
     append_parquet(ident / "customer_id_history.parquet", pl.DataFrame([{
@@ -285,7 +250,7 @@ def _drop_pairs(path: Path, keys: pl.DataFrame, sides: list[tuple[str, str]], la
     for source_col, key_col in sides:
         kept = kept.join(keys.rename({keys.columns[0]: source_col, keys.columns[1]: key_col}),
                          on=[source_col, key_col], how="anti")
-    _write(kept, path)
+    replace_parquet(kept, path)
     report.add(layer, rows.height - kept.height)
 
 
@@ -294,7 +259,7 @@ def _scrub_models(home: Home, customer_ids: list[str], report: ErasureReport) ->
         rows = pl.read_parquet(path)
         if "customer_id" in rows.columns:
             kept = rows.filter(~pl.col("customer_id").is_in(customer_ids))
-            _write(kept, path)
+            replace_parquet(kept, path)
             report.add(f"models/{path.stem} rows", rows.height - kept.height)
 
 

@@ -16,23 +16,15 @@ from pathlib import Path
 import polars as pl
 
 from cdp.ingest.contracts import Contract
-from cdp.ingest.reader import AUTO_ENCODINGS, read_file
+from cdp.ingest.reader import SourceFileError, decode, read_file
 
 
 class RedactionError(RuntimeError):
     """A delivered file could not be rewritten exactly; names the file."""
 
 
-def _csv(data: bytes, contract: Contract, rows: set[int]) -> bytes:
-    encodings = AUTO_ENCODINGS if contract.encoding == "auto" else (contract.encoding,)
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise RedactionError(f"cannot decode as {', '.join(encodings)}")
+def _csv(data: bytes, name: str, contract: Contract, rows: set[int]) -> bytes:
+    text, encoding = decode(data, name, contract.encoding)
     if encoding == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8"
     records = list(csv.reader(io.StringIO(text, newline="")))
@@ -79,13 +71,13 @@ def redact_file(path: Path, name: str, drops: dict[str, set[int]], contracts: di
     first = contracts[next(iter(drops))]
     try:
         if first.format == "csv":
-            content = _csv(path.read_bytes(), first, drops[first.source])
+            content = _csv(path.read_bytes(), name, first, drops[first.source])
         elif first.format == "excel":
             content = _excel(path, {contracts[source].sheet: rows for source, rows in drops.items()})
         else:
             content = _parquet(path, drops[first.source])
-    except RedactionError as err:
-        raise RedactionError(f"{name}: {err}") from err
+    except SourceFileError as err:
+        raise RedactionError(str(err)) from err
     _verify(path, content, name, drops, contracts)
     return content
 

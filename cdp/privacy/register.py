@@ -20,7 +20,7 @@ import polars as pl
 from cdp.paths import Home, append_parquet
 from cdp.standardize.contacts import standardize_id_number, standardize_phone
 from cdp.standardize.names import standardize_name
-from cdp.standardize.records import distinct_lookup
+from cdp.standardize.records import distinct_lookup, person_name
 
 REGISTER_SCHEMA = {
     "request_id": pl.Utf8, "requested_by": pl.Utf8, "erased_at": pl.Datetime("us", "UTC"),
@@ -64,13 +64,6 @@ def _token(key: bytes, kind: str, value: str) -> str:
     return hmac.new(key, f"{kind}\x1f{value}".encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _person_name(frame: pl.DataFrame) -> pl.Expr:
-    given = [c for c in ("given_name", "family_name") if c in frame.columns]
-    split = pl.concat_str(given, separator=" ", ignore_nulls=True).replace("", None) if given else pl.lit(None, pl.Utf8)
-    return pl.coalesce(pl.col("customer_name").cast(pl.Utf8) if "customer_name" in frame.columns else pl.lit(None, pl.Utf8),
-                       split)
-
-
 def _lookup(values: pl.Series, fn, column: str, output: str) -> pl.DataFrame:
     return distinct_lookup(values, column, lambda v: (fn(v)[0],), {output: pl.Utf8})
 
@@ -84,7 +77,7 @@ def identity_tokens(key: bytes, source: str, primary_key: str, frame: pl.DataFra
     def text(column: str) -> pl.Expr:
         return pl.col(column).cast(pl.Utf8) if column in frame.columns else pl.lit(None, pl.Utf8)
 
-    rows = frame.select(text(primary_key).alias("record_key"), _person_name(frame).alias("raw_name"),
+    rows = frame.select(text(primary_key).alias("record_key"), person_name(frame).alias("raw_name"),
                         text("mobile").alias("raw_mobile"), text("id_number").alias("raw_id"))
     rows = (rows.with_row_index("_row")
             .join(_lookup(rows.get_column("raw_name"), standardize_name, "raw_name", "name"), on="raw_name", how="left")

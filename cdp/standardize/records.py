@@ -37,6 +37,16 @@ PERSON_RECORD_SCHEMA = {
 }
 
 
+def person_name(frame: pl.DataFrame) -> pl.Expr:
+    """The customer's name as delivered; sources that split names give "given family" (the name
+    standardizer puts it in order)."""
+    def col(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.Utf8) if name in frame.columns else pl.lit(None, pl.Utf8)
+
+    return pl.coalesce(col("customer_name"), pl.concat_str(col("given_name"), col("family_name"), separator=" ",
+                                                           ignore_nulls=True).replace("", None))
+
+
 def _source_frame(source: str, primary_key: str, df: pl.DataFrame) -> pl.DataFrame:
     """Project one validated source onto the shared raw identity columns."""
     def col(name: str) -> pl.Expr:
@@ -47,11 +57,8 @@ def _source_frame(source: str, primary_key: str, df: pl.DataFrame) -> pl.DataFra
         pl.col(primary_key).cast(pl.Utf8).alias("record_key"),
         col("store_code").alias("store_code"),
         (pl.col(EVENT_DATE[source]) if EVENT_DATE.get(source) in df.columns else pl.lit(None)).cast(pl.Date).alias("event_date"),
-        *[col(name).alias(f"raw_{name}") for name in IDENTITY_COLUMNS],
+        *[(person_name(df) if name == "customer_name" else col(name)).alias(f"raw_{name}") for name in IDENTITY_COLUMNS],
         (pl.col("birth_date").cast(pl.Date) if "birth_date" in df.columns else pl.lit(None, pl.Date)).alias("raw_birth_date"),
-    ).with_columns(  # sources that split names: "given family", put in order by the name standardizer
-        pl.coalesce("raw_customer_name", pl.concat_str("raw_given_name", "raw_family_name", separator=" ", ignore_nulls=True)
-                    .replace("", None)).alias("raw_customer_name")
     )
 
 

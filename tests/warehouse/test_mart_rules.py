@@ -1,6 +1,7 @@
 """Mart rules on tiny hand-made inputs whose right answers are known."""
 
 import shutil
+from pathlib import Path
 from datetime import date, timedelta
 
 import duckdb
@@ -102,14 +103,23 @@ def test_survivorship_rules_pick_each_golden_value(warehouse):
     assert golden_a(warehouse) == ("A", "13900000002", "repair_orders", "110101199003074514", "sales")
 
 
-def test_survivorship_rules_are_data(tmp_path):
+def edited_project(tmp_path, file: str, *replacements: tuple[str, str]) -> tuple[Path, Home]:
+    """A copy of warehouse/ with `file` edited, and a home holding the hand-made inputs."""
     sql_dir = tmp_path / "warehouse"
     shutil.copytree(WAREHOUSE_DIR, sql_dir)
-    rules = sql_dir / "survivorship.yaml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("trust: [sales, contracts, receipts]",
-                                                                "trust: [receipts, sales, contracts]"), encoding="utf-8")
+    text = (sql_dir / file).read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    (sql_dir / file).write_text(text, encoding="utf-8")
     home = Home(tmp_path / "home")
     write_inputs(home)
+    return sql_dir, home
+
+
+def test_survivorship_rules_are_data(tmp_path):
+    sql_dir, home = edited_project(tmp_path, "survivorship.yaml",
+                                   ("trust: [sales, contracts, receipts]", "trust: [receipts, sales, contracts]"))
     build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert golden_a(con)[3:] == ("11010119900307803X", "receipts")
@@ -127,14 +137,9 @@ def test_three_year_old_car_at_52000_km_is_a_trade_in_candidate(warehouse):
 
 def test_thresholds_are_parameters(tmp_path):
     """Raising trade_in_km in warehouse/parameters.yaml takes the 52,000 km car off the list."""
-    sql_dir = tmp_path / "warehouse"
-    shutil.copytree(WAREHOUSE_DIR, sql_dir)
-    parameters = sql_dir / "parameters.yaml"
-    text = parameters.read_text(encoding="utf-8")
-    parameters.write_text(text.replace("trade_in_km: {value: 50000", "trade_in_km: {value: 60000")
-                          .replace("fleet_min_cars: {value: 3", "fleet_min_cars: {value: 2"), encoding="utf-8")
-    home = Home(tmp_path / "home")
-    write_inputs(home)
+    sql_dir, home = edited_project(tmp_path, "parameters.yaml",
+                                   ("trade_in_km: {value: 50000", "trade_in_km: {value: 60000"),
+                                   ("fleet_min_cars: {value: 3", "fleet_min_cars: {value: 2"))
     build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM marts.lifecycle_lists WHERE list = 'trade_in_candidate'").fetchone() == (0,)
@@ -144,13 +149,7 @@ def test_thresholds_are_parameters(tmp_path):
 
 
 def test_a_parameter_that_is_not_a_number_is_refused(tmp_path):
-    sql_dir = tmp_path / "warehouse"
-    shutil.copytree(WAREHOUSE_DIR, sql_dir)
-    parameters = sql_dir / "parameters.yaml"
-    parameters.write_text(parameters.read_text(encoding="utf-8").replace("trade_in_km: {value: 50000",
-                                                                         "trade_in_km: {value: fifty"), encoding="utf-8")
-    home = Home(tmp_path / "home")
-    write_inputs(home)
+    sql_dir, home = edited_project(tmp_path, "parameters.yaml", ("trade_in_km: {value: 50000", "trade_in_km: {value: fifty"))
     with pytest.raises(ModelError, match=r"lifecycle_lists\.trade_in_km: needs a snake_case name and a numeric 'value'"):
         build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
 
