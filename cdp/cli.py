@@ -54,6 +54,7 @@ def run(
     full_recluster: bool = typer.Option(False, help="Score every pair again instead of only pairs touching new records."),
 ) -> None:
     """Materialize every asset (landing → raw → validated → identity → marts) and summarize."""
+    from cdp.ingest.reader import NoInputError
     from cdp.runner import run_pipeline
 
     business_date = date.fromisoformat(as_of) if as_of else None
@@ -67,8 +68,12 @@ def run(
         console.print(f"[red]Landing folder {landing} does not exist.[/] Point --landing at the folder holding the extract files.")
         raise typer.Exit(2)
     console.print(f"[bold]cdp run[/] landing={landing} home={home}")
-    summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print,
-                           full_recluster=full_recluster)
+    try:
+        summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print,
+                               full_recluster=full_recluster)
+    except NoInputError as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2)
     _print_summary(summary)
     if not summary.success:
         raise typer.Exit(1)

@@ -13,6 +13,7 @@ import dagster as dg
 
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.deliveries import Registration, register_deliveries
+from cdp.ingest.reader import NoInputError
 from cdp.partitions import DELIVERIES
 from cdp.resources import CdpConfig
 
@@ -26,7 +27,10 @@ def register(cdp: CdpConfig) -> Registration:
 @dg.sensor(job_name=FULL_RUN_JOB, minimum_interval_seconds=60,
            description="Registers new files in the landing folder and runs their delivery.")
 def landing_sensor(context: dg.SensorEvaluationContext, cdp: CdpConfig):
-    registration = register(cdp)
+    try:
+        registration = register(cdp)
+    except NoInputError as err:
+        return dg.SkipReason(str(err))
     if registration.new.is_empty():
         return dg.SkipReason(f"no new files in {cdp.landing}: {registration.summary}")
     content = hashlib.sha256("".join(sorted(registration.new.get_column("sha256"))).encode()).hexdigest()[:16]
@@ -42,6 +46,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, cdp: CdpConfig):
              description="Every night: register what landed and rebuild everything as of today "
                          "(lifecycle lists move with the date even when no file arrives).")
 def daily_full_run(context: dg.ScheduleEvaluationContext, cdp: CdpConfig):
-    registration = register(cdp)
+    try:
+        registration = register(cdp)
+    except NoInputError as err:
+        return dg.SkipReason(str(err))
     context.instance.add_dynamic_partitions(DELIVERIES.name, [registration.delivery])
     return dg.RunRequest(partition_key=registration.delivery, tags={"cdp/new_files": str(registration.new.height)})

@@ -16,7 +16,7 @@ import polars as pl
 from cdp.ingest.contracts import Contract, load_contracts
 from cdp.ingest.current import publish_current, record_verdict
 from cdp.ingest.deliveries import delivered_files, previous_version_rows, redelivered_files
-from cdp.ingest.reader import load_files, rejected_frame, write_raw
+from cdp.ingest.reader import load_files, read_refused, rejected_frame, write_raw
 from cdp.partitions import DELIVERIES
 from cdp.privacy.register import drop_erased
 from cdp.paths import append_parquet, ensure_parent
@@ -39,6 +39,7 @@ def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
         home, delivery = cdp.home, context.partition_key
         files = delivered_files(home, contract.source, delivery)
         frame, rejected = load_files(contract, [(f.archived, f.file) for f in files], context.run.run_id)
+        rejected = read_refused(home.rejected_files(contract.source, delivery), delivery) + rejected  # refused at registration
         # Rows of persons erased on request never reach a layer: only their lineage is kept, as proof.
         frame, erased = drop_erased(home, contract.source, contract.primary_key, frame)
         copies = pl.DataFrame({"_source_file": [f.file for f in files], "_archived": [f.archived.stem for f in files]},
@@ -77,7 +78,7 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
         raw = pl.read_parquet(home.raw(source, delivery))
         rejected = pl.read_parquet(home.rejected_files(source, delivery))
         files = [f.file for f in delivered_files(home, source, delivery)]
-        if not files:  # this delivery carries nothing for the source: nothing to gate or publish
+        if not files and rejected.is_empty():  # this delivery carries nothing for the source: nothing to gate or publish
             yield dg.MaterializeResult(metadata={"rows read": 0, "note": "no files for this source in the delivery"})
             yield dg.AssetCheckResult(check_name=BATCH_CHECK, passed=True, metadata={"failures": "none"})
             return

@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from cdp.ingest.contracts import Contract
-from cdp.ingest.reader import source_files
+from cdp.ingest.reader import NoInputError, no_input_message, scan_landing, write_refused
 from cdp.paths import Home, ensure_parent
 
 LEDGER_SCHEMA = {
@@ -88,9 +88,11 @@ def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Hom
     known_versions = {(source, file, sha) for column in ("sha256", "archived_sha256")
                       for source, file, sha in ledger.select("source", "file", column).iter_rows() if sha is not None}
     now = datetime.now(timezone.utc)
-    rows = []
+    rows, refused, matched = [], {}, 0
     for contract in contracts.values():
-        for path in source_files(contract, landing):
+        scan = scan_landing(contract, landing)  # symlinks, non-files and files over max_bytes are refused unread
+        refused[contract.source], matched = scan.refused, matched + len(scan.files)
+        for path in scan.files:
             name, stat = str(path.relative_to(landing)), path.stat()
             source = contract.source
             if (source, name, stat.st_size, stat.st_mtime_ns) in seen:
@@ -112,6 +114,11 @@ def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Hom
                          "mtime_ns": stat.st_mtime_ns, "delivery": delivery, "registered_at": now,
                          "duplicate_of": duplicate_of, "archived_sha256": None})
     added = pl.DataFrame(rows, schema=LEDGER_SCHEMA)
+    if added.is_empty() and not any(refused.values()) and ledger.filter(pl.col("delivery") == delivery).is_empty() \
+            and not any(home.validated(source).exists() for source in contracts):
+        raise NoInputError(no_input_message(contracts, landing, matched))  # not a Splink error deep in identity
+    for source, errors in refused.items():
+        write_refused(home.rejected_files(source, delivery), delivery, source, errors)
     if added.height:
         pl.concat([ledger, added]).write_parquet(ensure_parent(home.ledger))
     return Registration(delivery, added.filter(pl.col("duplicate_of").is_null()),

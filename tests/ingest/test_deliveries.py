@@ -9,7 +9,7 @@ import pytest
 
 from cdp.assets.ingest import ingest_assets
 from cdp.partitions import DELIVERIES
-from cdp.paths import Home
+from cdp.paths import Home, ensure_parent
 from cdp.resources import CdpConfig
 from cdp.triggers import daily_full_run, landing_sensor, register
 
@@ -112,6 +112,12 @@ def test_the_daily_schedule_runs_todays_delivery_even_without_new_files(tmp_path
     config = CdpConfig(landing_dir=str(tmp_path / "landing"), home_dir=str(tmp_path / "home"), as_of="2026-11-02")
     with dg.instance_for_test() as instance:  # schedules reach the instance through its ref
         # Entered, so the instance the context opens from the ref is closed with it.
+        with dg.build_schedule_context(instance=instance, resources={"cdp": config}) as context:
+            skipped = daily_full_run(context)  # a fresh home and an empty landing folder: nothing to run
+        assert isinstance(skipped, dg.SkipReason) and "no files matching any contract" in skipped.skip_message
+        assert instance.get_dynamic_partitions(DELIVERIES.name) == []
+        # Once a delivery has loaded, the nightly run rebuilds as of today without new files.
+        pl.DataFrame({"order_no": ["SO-1"]}).write_parquet(ensure_parent(Home(tmp_path / "home").validated("sales")))
         with dg.build_schedule_context(instance=instance, resources={"cdp": config}) as context:
             request = daily_full_run(context)
         assert request.partition_key == "2026-11-02"
