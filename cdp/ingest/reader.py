@@ -91,7 +91,18 @@ def decode(data: bytes, name: str, encoding: str) -> tuple[str, str]:
     raise SourceFileError(
         name, f"bytes {data[err.start:err.start + 4]!r} are not valid {candidate}; "
               f"fix the contract's encoding or re-export the file as {candidate}", row=row,
+        field=_field_at(data, err.start, candidate),
     )
+
+
+def _field_at(data: bytes, offset: int, encoding: str) -> str | None:
+    """The header of the CSV column a byte offset falls in (for an undecodable byte), if it can be told."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    if line_start == 0:
+        return None
+    header = next(csv.reader([data[: data.find(b"\n")].decode(encoding, "replace").lstrip("\ufeff")]), [])
+    before = next(csv.reader([data[line_start:offset].decode(encoding, "replace")]), [""])
+    return header[len(before) - 1].strip() if 0 < len(before) <= len(header) else None
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -223,7 +234,8 @@ def _read_excel(contract: Contract, path: Path, name: str) -> _Read:
         frame = sheet.to_polars()
         positions = {c.name: c.absolute_index for c in sheet.selected_columns}
     except Exception as err:  # calamine raises its own types for missing sheets and broken zips
-        raise SourceFileError(name, f"cannot read sheet {contract.sheet!r}: {err}") from err
+        raise SourceFileError(name, f"cannot read sheet {contract.sheet!r} ({str(err).splitlines()[0]}); "
+                                    f"{_sheet_advice(path, contract)}") from err
     # Number cells may come back as "12345.0": integers are written without the trailing .0
     frame = frame.with_columns(pl.all().cast(pl.Utf8).str.replace(r"^(-?\d+)\.0$", "${1}"))
     header_row = scan.header_row if scan and scan.header_row else 1
@@ -231,6 +243,15 @@ def _read_excel(contract: Contract, path: Path, name: str) -> _Read:
     if scan and scan.formulas:
         _apply_formulas(read, scan.formulas, header_row, positions, name)
     return read
+
+
+def _sheet_advice(path: Path, contract: Contract) -> str:
+    try:
+        sheets = fastexcel.read_excel(path).sheet_names
+    except Exception:  # not a workbook at all
+        return "the file is not a readable workbook — ask the store to export it again"
+    return (f"the workbook has sheets {sheets}: if the store renamed the sheet, change 'sheet' in "
+            f"assets/{contract.source}.yaml, else ask the store to export it again")
 
 
 def _apply_formulas(read: _Read, formulas: list, header_row: int, positions: dict[str, int], name: str) -> None:
@@ -264,7 +285,7 @@ def _read_parquet(path: Path, name: str) -> _Read:
     try:
         frame = pl.read_parquet(path)
     except Exception as err:
-        raise SourceFileError(name, f"not a readable Parquet file: {err}") from err
+        raise SourceFileError(name, f"not a readable Parquet file ({err}); ask the store to export it again") from err
     frame = frame.with_columns(pl.all().cast(pl.Utf8))
     return _Read(frame, pl.int_range(frame.height, dtype=pl.Int64, eager=True) + 1)
 
