@@ -124,9 +124,11 @@ def _csv_records(text: str) -> pl.DataFrame | None:
         open_after = (quotes.cum_sum() % 2) == 1
         if open_after[-1]:
             return None
-        starts = open_after.shift(1, fill_value=False).not_()
-        records = (pl.DataFrame({"record": starts.cum_sum(), "text": lines})
-                   .group_by("record", maintain_order=True).agg(pl.col("text").str.join("\n")).drop("record"))
+        records = lines.to_frame("text")
+        if open_after.any():  # quoted line breaks: join the lines of each record
+            starts = open_after.shift(1, fill_value=False).not_()
+            records = (records.with_columns(starts.cum_sum().alias("record"))
+                       .group_by("record", maintain_order=True).agg(pl.col("text").str.join("\n")).drop("record"))
         # A well-formed quoted value is "…" with "" for a quote inside; anything else is irregular.
         unquoted = pl.col("text").str.replace_all(r'"[^"]*"', "\x00")
         if records.select(unquoted.str.contains(r'[^,\n\r]\x00|\x00[^,\n\r]').any()).item():
