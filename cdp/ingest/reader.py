@@ -70,6 +70,7 @@ class _Read:
     issues: list[tuple[int, str | None, str, str]] = field(default_factory=list)
     ragged: list[tuple[int, list[str] | int]] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
+    suspects: tuple[bool, bool] = (True, True)  # may hold (a control character, an "="): False skips the column checks
 
 
 def _decode(path: Path, name: str, encoding: str) -> str:
@@ -107,39 +108,42 @@ def _field_at(data: bytes, offset: int, encoding: str) -> str | None:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-def _csv_records(text: str) -> pl.DataFrame | None:
+def _csv_lines(data: bytes, text: str) -> pl.Series:
+    """The physical lines of a CSV (line ends removed), split by polars' parallel reader."""
+    if "\x00" in text:  # NUL is the separator below: split in Python instead
+        lines = pl.Series("line", text.split("\n"))
+        return (lines.slice(0, lines.len() - 1) if text.endswith("\n") else lines).str.strip_suffix("\r")
+    return pl.read_csv(io.BytesIO(data), has_header=False, separator="\x00", quote_char=None, infer_schema=False,
+                       new_columns=["line"], truncate_ragged_lines=True, empty_string_is_null=False).to_series()
+
+
+def _csv_records(lines: pl.Series) -> pl.DataFrame | None:
     """Field count and text of every CSV record (the header first), computed on whole columns.
 
     Lines are joined into records while a quote is open; separators inside quotes do not count.
     None when the quoting is irregular (a stray quote inside a value, a quote never closed): the
     caller then parses the file exactly, record by record.
     """
-    lines = pl.Series("line", [text]).str.split("\n").explode()
-    if text.endswith("\n"):
-        lines = lines.slice(0, lines.len() - 1)
     quotes = lines.str.count_matches('"', literal=True)
+    records = lines.to_frame("text")
     if quotes.sum() == 0:
-        records = lines.to_frame("text")
+        counted = pl.col("text")
     else:
         open_after = (quotes.cum_sum() % 2) == 1
         if open_after[-1]:
             return None
-        records = lines.to_frame("text")
         if open_after.any():  # quoted line breaks: join the lines of each record
             starts = open_after.shift(1, fill_value=False).not_()
             records = (records.with_columns(starts.cum_sum().alias("record"))
                        .group_by("record", maintain_order=True).agg(pl.col("text").str.join("\n")).drop("record"))
         # A well-formed quoted value is "…" with "" for a quote inside; anything else is irregular.
-        unquoted = pl.col("text").str.replace_all(r'"[^"]*"', "\x00")
-        if records.select(unquoted.str.contains(r'[^,\n\r]\x00|\x00[^,\n\r]').any()).item():
+        counted = pl.col("text").str.replace_all(r'"[^"]*"', "\x00")
+        records = records.with_columns(counted.alias("_unquoted"))
+        if records.select(pl.col("_unquoted").str.contains(r'[^,\n\r]\x00|\x00[^,\n\r]').any()).item():
             return None
-        records = records.with_columns(unquoted.alias("_unquoted"))
-    counted = "_unquoted" if "_unquoted" in records.columns else "text"
+        counted = pl.col("_unquoted")
     return records.select(
-        "text",
-        (pl.col(counted).str.count_matches(",", literal=True) + 1).alias("fields"),
-        (pl.col("text").str.strip_chars("\r") == "").alias("blank"),
-    )
+        "text", (counted.str.count_matches(",", literal=True) + 1).alias("fields"), (pl.col("text") == "").alias("blank"))
 
 
 def _csv_exact(text: str, name: str) -> tuple[list[str], list[list[str]]]:
@@ -151,15 +155,15 @@ def _csv_exact(text: str, name: str) -> tuple[list[str], list[list[str]]]:
             records.append(record)
     except csv.Error as err:
         raise SourceFileError(
-            name, f"the quoting is broken ({err}) in the row that starts here: a quoted value is never closed "
-                  "or a quote stands where it cannot; the file may be truncated — ask the store for a complete export",
+            name, f"the quoting is broken ({err}): a quoted value that opens in this row is never closed, or a "
+                  "quote stands where it cannot; the file may be truncated — ask the store for a complete export",
             row=len(records) + 1) from err
     return records[0] if records else [], records[1:]
 
 
-def _check_complete(text: str, name: str, header: list[str], last_fields: int, last_row: int) -> None:
+def _check_complete(ended: bool, name: str, header: list[str], last_fields: int, last_row: int) -> None:
     """A CSV cut off mid-row (no final line end, fewer fields than the header) is truncated."""
-    if text.endswith(("\n", "\r")) or last_row < 2 or last_fields >= len(header):
+    if ended or last_row < 2 or last_fields >= len(header):
         return
     raise SourceFileError(name, f"the file ends mid-row ({last_fields} of {len(header)} fields, no line end): "
                                 "it looks truncated; ask the store for the complete export",
@@ -168,34 +172,49 @@ def _check_complete(text: str, name: str, header: list[str], last_fields: int, l
 
 def _read_csv(contract: Contract, path: Path, name: str) -> _Read:
     text = _decode(path, name, contract.encoding)
-    records = _csv_records(text)
-    frame = None
-    if records is not None:
-        try:
-            frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, truncate_ragged_lines=True)
-        except pl.exceptions.PolarsError:
-            frame = None
-    if frame is None or records.height != frame.height + 1:
-        return _read_csv_exactly(text, name)
+    data, ended = text.encode("utf-8"), text.endswith(("\n", "\r"))
+    lines = _csv_lines(data, text)
+    suspects = (lines.str.contains(CONTROL_CHARACTERS).any(), lines.str.contains("=", literal=True).any())
+    del text  # the file is held as UTF-8 bytes from here on: a third of the memory of a str of Chinese text
+    records = _csv_records(lines)
+    del lines
+    try:
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=True)
+    except pl.exceptions.PolarsError:
+        frame = None
+    if frame is None or records is None or records.height != frame.height + 1:
+        return _read_csv_exactly(data.decode("utf-8"), name, frame, suspects)
     header = next(csv.reader([records.item(0, "text")]))
-    _check_complete(text, name, header, records.item(-1, "fields"), records.height)
-    data = records.slice(1).with_row_index("_i")
-    bad = data.filter(~pl.col("blank") & (pl.col("fields") != len(header)))
+    _check_complete(ended, name, header, records.item(-1, "fields"), records.height)
+    body = records.slice(1).with_row_index("_i")
+    bad = body.filter(~pl.col("blank") & (pl.col("fields") != len(header)))
     ragged = [(i, next(csv.reader([t]), [])) for i, t in bad.head(_CSV_FAST_LIMIT).select("_i", "text").iter_rows()]
     ragged += bad.slice(_CSV_FAST_LIMIT).select("_i", "fields").rows()
-    return _Read(frame, pl.int_range(frame.height, dtype=pl.Int64, eager=True) + 2, ragged=ragged, header=header)
+    return _Read(frame, pl.int_range(frame.height, dtype=pl.Int64, eager=True) + 2, ragged=ragged, header=header,
+                 suspects=suspects)
 
 
-def _read_csv_exactly(text: str, name: str) -> _Read:
+def _read_csv_exactly(text: str, name: str, frame: pl.DataFrame | None, suspects: tuple[bool, bool]) -> _Read:
+    """Records by Python's csv module; polars' frame is kept when it holds the same records."""
     header, records = _csv_exact(text, name)
-    _check_complete(text, name, header, len(records[-1]) if records else len(header), len(records) + 1)
+    _check_complete(text.endswith(("\n", "\r")), name, header, len(records[-1]) if records else len(header),
+                    len(records) + 1)
     width = len(header)
-    columns = _unique_headers(header)
-    padded = [(r + [None] * width)[:width] if r else [None] * width for r in records]
-    frame = pl.DataFrame([list(c) for c in zip(*padded)] if padded else [[] for _ in columns],
-                         schema={c: pl.Utf8 for c in columns}, orient="col")
+    if not _same_records(frame, records, width):
+        columns = _unique_headers(header)
+        padded = [(r + [None] * width)[:width] if r else [None] * width for r in records]
+        frame = pl.DataFrame([list(c) for c in zip(*padded)] if padded else [[] for _ in columns],
+                             schema={c: pl.Utf8 for c in columns}, orient="col")
     ragged = [(i, r) for i, r in enumerate(records) if r and len(r) != width]
-    return _Read(frame, pl.int_range(frame.height, dtype=pl.Int64, eager=True) + 2, ragged=ragged, header=header)
+    return _Read(frame, pl.int_range(frame.height, dtype=pl.Int64, eager=True) + 2, ragged=ragged, header=header,
+                 suspects=suspects)
+
+
+def _same_records(frame: pl.DataFrame | None, records: list[list[str]], width: int) -> bool:
+    if frame is None or frame.height != len(records) or frame.width != width or not width:
+        return False
+    first = pl.Series([r[0] if r and r[0] != "" else None for r in records], dtype=pl.Utf8)
+    return frame.to_series(0).equals(first)
 
 
 def _unique_headers(header: list[str]) -> list[str]:
@@ -388,7 +407,7 @@ def _formula_text_issues(frame: pl.DataFrame, mapped: dict[str, str], name: str,
                          formulas: pl.Series) -> pl.Series:
     """A value typed as text that starts with "=" would run as a formula in any spreadsheet it reaches."""
     fields = list(mapped)
-    flags = frame.select(pl.col(f).str.strip_chars().str.starts_with("=").fill_null(False).alias(f) for f in fields)
+    flags = frame.select(pl.col(f).str.starts_with("=").fill_null(False).alias(f) for f in fields)
     hit = flags.select(pl.any_horizontal(pl.all())).to_series() if fields else pl.Series([False] * frame.height)
     texts = formulas.to_list()
     for i in hit.arg_true().to_list():
@@ -407,12 +426,15 @@ def read_file(contract: Contract, path: Path, name: str, load_id: str) -> pl.Dat
         raise SourceFileError(name, "the file has no header row; ask the store to export it again")
     mapped = _mapping(contract, name, read.frame)
     issues = _issue_columns(read, mapped, name)
-    blank = read.frame.select(pl.all_horizontal(pl.all().str.strip_chars().replace("", None).is_null())).to_series()
+    blank = read.frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
     canonical = read.frame.select(
         [pl.col(mapped[f]).alias(f) if f in mapped else pl.lit(None, pl.Utf8).alias(f) for f in contract.fields])
-    control = _control_issues(canonical, mapped, name, read.rows)  # before stripping: a trailing control counts
+    may_control, may_formula = read.suspects
+    # Before stripping: a trailing control character counts.
+    control = _control_issues(canonical, mapped if may_control else {}, name, read.rows)
     canonical = canonical.with_columns(pl.all().str.strip_chars().replace("", None))
-    formulas = _formula_text_issues(canonical, mapped, name, read.rows, issues.get_column("_issue_formula"))
+    formulas = _formula_text_issues(canonical, mapped if may_formula else {}, name, read.rows,
+                                    issues.get_column("_issue_formula"))
     frame = canonical.with_columns(
         pl.lit(name).alias("_source_file"), read.rows.alias("_source_row"), pl.lit(load_id).alias("_load_id"),
         issues.get_column("_issue_ragged"), formulas, control,

@@ -144,6 +144,7 @@ class _Patterns:
         p = re.escape(prefix)
         self.row_end = b"</" + prefix + b"row>"
         self.row_start = b"<" + prefix + b"row"
+        self.cell_start = b"<" + prefix + b"c"
         self.formula = re.compile(b"<" + p + rb"f[\s>/]")
         self.row = re.compile(b"<" + p + rb"row\b([^>]*?)(/?)>")
         self.cell = re.compile(b"<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.DOTALL)
@@ -179,14 +180,28 @@ def _scan_xml(book: zipfile.ZipFile, part: str, sheet: str | None, limit: int) -
 
 
 def _scan_piece(piece: bytes, patterns: _Patterns, scan: SheetScan, shared: dict, last_row: int) -> int:
-    """Advance the row count over a piece of whole rows; record the header row and formulas."""
+    """Advance the row count over a piece of whole rows; record the header row and formulas.
+
+    Formulas are found from their `<f>` tags back to their cell's reference, so a piece costs a
+    byte search plus work per formula; rows are walked one by one only before the header row is
+    found and when cells carry no reference.
+    """
+    if scan.header_row is None:
+        return _walk_rows(piece, patterns, scan, shared, last_row)
+    if patterns.formula.search(piece) is not None:
+        found = _formulas_by_reference(piece, patterns, shared)
+        if found is None:
+            return _walk_rows(piece, patterns, scan, shared, last_row)
+        scan.formulas += found
+    last = _last_tag(piece, patterns.row_start, patterns.row, len(piece))
+    number = _attr(last.group(1), b"r") if last else None
+    if number:
+        return int(number)
+    return last_row + len(patterns.row.findall(piece))  # rows without numbers: count them
+
+
+def _walk_rows(piece: bytes, patterns: _Patterns, scan: SheetScan, shared: dict, last_row: int) -> int:
     has_formula = patterns.formula.search(piece) is not None
-    if not has_formula and scan.header_row is not None:
-        last = _last_row_tag(piece, patterns)
-        number = _attr(last.group(1), b"r") if last else None
-        if number:
-            return int(number)
-        return last_row + len(patterns.row.findall(piece))  # rows without numbers: count them
     starts = list(patterns.row.finditer(piece))
     for i, row in enumerate(starts):
         number = _attr(row.group(1), b"r")
@@ -201,10 +216,25 @@ def _scan_piece(piece: bytes, patterns: _Patterns, scan: SheetScan, shared: dict
     return last_row
 
 
-def _last_row_tag(piece: bytes, patterns: _Patterns) -> re.Match | None:
-    start = len(piece)
-    while (start := piece.rfind(patterns.row_start, 0, start)) >= 0:
-        match = patterns.row.match(piece, start)
+def _formulas_by_reference(piece: bytes, patterns: _Patterns, shared: dict) -> list[Formula] | None:
+    """Every formula of the piece, located by its cell's `r` reference; None if a cell has none."""
+    found = []
+    for tag in patterns.formula.finditer(piece):
+        cell = _last_tag(piece, patterns.cell_start, patterns.cell, tag.start())
+        ref = _attr(cell.group(1), b"r") if cell else None
+        match = _REF.match(ref.decode()) if ref else None
+        if match is None:
+            return None
+        formula = patterns.f.match(piece, tag.start())
+        found.append(_formula(formula, int(match.group(2)), column_index(match.group(1)), shared))
+    return found
+
+
+def _last_tag(piece: bytes, start_bytes: bytes, pattern: re.Pattern, before: int) -> re.Match | None:
+    """The last element `pattern` matches that starts before `before` (rfind, then a regex match)."""
+    start = before
+    while (start := piece.rfind(start_bytes, 0, start)) >= 0:
+        match = pattern.match(piece, start)
         if match:
             return match
     return None
@@ -216,19 +246,22 @@ def _row_formulas(body: bytes, row: int, patterns: _Patterns, scan: SheetScan, s
         ref = _attr(cell.group(1), b"r")
         match = _REF.match(ref.decode()) if ref else None
         column = column_index(match.group(1)) if match else column + 1
-        content = cell.group(2) or b""
-        formula = patterns.f.search(content)
-        if formula is None:
-            continue
-        text = html.unescape((formula.group(2) or b"").decode("utf-8", "replace"))
-        index = _attr(formula.group(1), b"si")
-        cell_ref = f"{column_letters(column)}{row}"
-        if text and index is not None:
-            shared[index] = (text, cell_ref)
-        elif not text and index is not None and index in shared:
-            master, master_ref = shared[index]
-            text = f"{master} (shared formula of {master_ref})"
-        scan.formulas.append(Formula(row=row, column=column, cell=cell_ref, text=f"={text}"))
+        formula = patterns.f.search(cell.group(2) or b"")
+        if formula is not None:
+            scan.formulas.append(_formula(formula, row, column, shared))
+
+
+def _formula(formula: re.Match, row: int, column: int, shared: dict) -> Formula:
+    """A Formula from an `<f>` element; a shared formula's followers take the text of its first cell."""
+    text = html.unescape((formula.group(2) or b"").decode("utf-8", "replace"))
+    index = _attr(formula.group(1), b"si")
+    cell_ref = f"{column_letters(column)}{row}"
+    if text and index is not None:
+        shared[index] = (text, cell_ref)
+    elif not text and index is not None and index in shared:
+        master, master_ref = shared[index]
+        text = f"{master} (shared formula of {master_ref})"
+    return Formula(row=row, column=column, cell=cell_ref, text=f"={text}")
 
 
 def _attr(attrs: bytes, name: bytes) -> bytes | None:
