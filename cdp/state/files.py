@@ -81,6 +81,7 @@ def finish(tmp: Path, path: Path, label: str, mode: int = FILE_MODE) -> None:
     """fsync a fully written temporary file and rename it over `path` (atomic), then fsync the folder."""
     os.chmod(tmp, mode)
     fsync_file(tmp)
+    faults.point(f"{label} (written, not yet in place)")
     os.replace(tmp, path)
     fsync_dir(path.parent)
     faults.point(label)
