@@ -131,7 +131,7 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
                        as_of=as_of.isoformat() if as_of else "",
                        **({"model_path": str(model_path)} if model_path else {}))
     defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
-    with home_lock(home.root, f"cdp run of delivery {delivery}"):
+    with home_lock(home.root, f"cdp run of delivery {delivery}", same_owner_waits=False):
         before = read_ledger(home.snapshot())
         start = time.perf_counter()
         with dagster_instance(home) as instance:

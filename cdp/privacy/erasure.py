@@ -380,7 +380,7 @@ def erase_customers(home: Home, customer_ids: list[str], request_id: str, reques
     contracts = load_contracts()
     customer_ids = list(dict.fromkeys(customer_ids))
     report = ErasureReport(request_id, customer_ids)
-    with home_lock(home.root, f"erasure {request_id}"):  # one job changes the home at a time
+    with home_lock(home.root, f"cdp erase, request {request_id}", same_owner_waits=False):  # one job changes the home at a time
         done = journal(home.snapshot(), request_id)
         if all(step in done for step in STEPS):
             raise ErasureError(f"request {request_id} was carried out on {done['reports']:%Y-%m-%d %H:%M}; "

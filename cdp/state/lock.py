@@ -59,8 +59,13 @@ def _describe(info: dict) -> str:
 
 
 @contextmanager
-def home_lock(root: Path, owner: str) -> Iterator[None]:
-    """Hold the home's lock for the block. `owner`: a run id or a command, shown to anyone refused."""
+def home_lock(root: Path, owner: str, same_owner_waits: bool = True) -> Iterator[None]:
+    """Hold the home's lock for the block. `owner`: a run id or a command, shown to anyone refused.
+
+    `same_owner_waits`: a holder with the same owner is another step of this run (multiprocess
+    executor): wait for it. Whole commands (`cdp run`, `cdp erase`) pass False: a second one is
+    refused even though it would name itself the same way.
+    """
     key = root.resolve()
     if key in _held:
         _held[key].depth += 1
@@ -73,7 +78,7 @@ def home_lock(root: Path, owner: str) -> Iterator[None]:
     secure_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        _acquire(fd, key, owner)
+        _acquire(fd, key, owner, same_owner_waits)
     except BaseException:
         os.close(fd)
         raise
@@ -90,14 +95,14 @@ def home_lock(root: Path, owner: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _acquire(fd: int, root: Path, owner: str) -> None:
+def _acquire(fd: int, root: Path, owner: str, same_owner_waits: bool) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return
     except BlockingIOError:
         pass
     info = holder(root)
-    if info.get("owner") != owner:
+    if info.get("owner") != owner or not same_owner_waits:
         raise HomeLocked(f"{root} is in use by {_describe(info)}: wait for it to finish "
                          f"(or stop it), then run again")
     deadline = time.monotonic() + SAME_RUN_WAIT_SECONDS  # a sibling step of the same run

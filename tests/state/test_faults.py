@@ -6,12 +6,9 @@ over every write point is `python bench/faults.py`.
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 import pytest
 
-from cdp.demo import generate
 from cdp.paths import Home
 from cdp.state import tables
 from cdp.state.harness import Harness, KillPoint, Scenario, by_kind, same_as_reference, state_problems
@@ -21,10 +18,8 @@ AS_OF = "2026-10-31"
 
 
 @pytest.fixture(scope="module")
-def landing(tmp_path_factory):
-    out = tmp_path_factory.mktemp("faults") / "landing"
-    generate(customers=200, seed=5, out=out, as_of=date.fromisoformat(AS_OF))
-    return out
+def landing(small_landing):
+    return small_landing
 
 
 @pytest.fixture(scope="module")
