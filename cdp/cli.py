@@ -13,7 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cdp.ingest.reader import NoInputError
 from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, PROJECT_DIR, Home
+from cdp.state import tables
+from cdp.state.files import finish, restrict_process, temporary_path
+from cdp.state.lock import HomeLocked
 
 app = typer.Typer(help="cdp — customer data platform for car dealership groups.", no_args_is_help=True)
 identity_app = typer.Typer(help="Identity resolution: train, evaluate.", no_args_is_help=True)
@@ -21,6 +25,12 @@ quality_app = typer.Typer(help="Data quality: steward reports.", no_args_is_help
 app.add_typer(identity_app, name="identity")
 app.add_typer(quality_app, name="quality")
 console = Console()
+
+
+@app.callback()
+def _restricted() -> None:
+    """Everything cdp writes under a home is its owner's only (umask 077)."""
+    restrict_process()
 
 DEMO_AS_OF = date(2026, 10, 31)
 HomeOption = typer.Option(DEFAULT_HOME, "--home", help="State folder: Parquet layers, warehouse.duckdb, reports.")
@@ -54,7 +64,6 @@ def run(
     full_recluster: bool = typer.Option(False, help="Score every pair again instead of only pairs touching new records."),
 ) -> None:
     """Materialize every asset (landing → raw → validated → identity → marts) and summarize."""
-    from cdp.ingest.reader import NoInputError
     from cdp.runner import run_pipeline
 
     business_date = date.fromisoformat(as_of) if as_of else None
@@ -71,7 +80,7 @@ def run(
     try:
         summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print,
                                full_recluster=full_recluster)
-    except NoInputError as err:
+    except (HomeLocked, NoInputError) as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(2)
     _print_summary(summary)
@@ -122,12 +131,14 @@ def identity_train(home: Path = HomeOption, model: Path = typer.Option(IDENTITY_
     from cdp.identity.model import IdentitySettings, train_model
     from cdp.identity.tuples import build_tuples
 
-    records_path = Home(home).person_records
-    if not records_path.exists():
-        console.print(f"[red]{records_path} not found[/]: run `cdp run --home {home}` first.")
+    state = Home(home).snapshot()
+    if not state.has(tables.PERSON_RECORDS):
+        console.print(f"[red]no standardized records in {home}[/]: run `cdp run --home {home}` first.")
         raise typer.Exit(2)
-    tuples, _ = build_tuples(pl.read_parquet(records_path))
-    train_model(tuples, IdentitySettings.load(), model)
+    tuples, _ = build_tuples(state.read(tables.PERSON_RECORDS))
+    staging = temporary_path(model)
+    train_model(tuples, IdentitySettings.load(), staging)
+    finish(staging, model, "trained model", mode=0o644)
     console.print(f"trained on {tuples.height:,} identity tuples → {model}")
 
 
@@ -141,15 +152,17 @@ def identity_evaluate(
 
     from cdp.identity.evaluate import evaluate
 
-    h = Home(home)
+    state = Home(home).snapshot()
     truth = truth or home / "landing" / "_truth" / "truth.parquet"
-    for path in (h.customer_xref, truth):
-        if not path.exists():
-            console.print(f"[red]{path} not found[/]")
-            raise typer.Exit(2)
+    if not state.has(tables.CUSTOMER_XREF):
+        console.print(f"[red]nothing resolved in {home}[/]: run `cdp run --home {home}` first.")
+        raise typer.Exit(2)
+    if not truth.exists():
+        console.print(f"[red]{truth} not found[/]")
+        raise typer.Exit(2)
     truth_frame = pl.read_parquet(truth)
-    scores = evaluate(pl.read_parquet(h.customer_xref), truth_frame)
-    cards = pl.read_parquet(h.person_records).join(truth_frame, on=["source", "record_key"]).select(
+    scores = evaluate(state.read(tables.CUSTOMER_XREF), truth_frame)
+    cards = state.read(tables.PERSON_RECORDS).join(truth_frame, on=["source", "record_key"]).select(
         "source", "name_raw", "mobile").unique().height
     table = Table("metric", "value", title=f"customer_xref vs {truth}")
     rows = scores.as_dict() | {"customer_cards": cards,
@@ -200,11 +213,11 @@ def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help=
     """List pairs waiting for a steward: uncertain matches and strong evidence vetoed by disagreeing names."""
     import polars as pl
 
-    path = Home(home).identity_dir / "review_queue.parquet"
-    if not path.exists():
-        console.print(f"[yellow]No review queue in {path.parent}[/]: run `cdp run --home {home}` first.")
+    state = Home(home).snapshot()
+    if not state.has(tables.REVIEW_QUEUE):
+        console.print(f"[yellow]No review queue in {home}[/]: run `cdp run --home {home}` first.")
         raise typer.Exit(1)
-    queue = pl.read_parquet(path)
+    queue = state.read(tables.REVIEW_QUEUE)
     table = Table("pair", "p", "left", "right", "names", "mobiles", "reason", title=f"{queue.height:,} pairs to review")
     for row in queue.head(limit).iter_rows(named=True):
         table.add_row(
@@ -229,16 +242,15 @@ def identity_decide(
 
     from cdp.identity.overrides import record_decision
 
-    ident = Home(home).identity_dir
-    match = pl.read_parquet(ident / "review_queue.parquet").filter(pl.col("pair_id") == pair)
+    match = Home(home).snapshot().read(tables.REVIEW_QUEUE).filter(pl.col("pair_id") == pair)
     if match.is_empty():
         console.print(f"[red]No pair {pair!r} in the review queue[/]: list pairs with `cdp identity review`.")
         raise typer.Exit(2)
     row = match.row(0, named=True)
     try:
-        record_decision(ident / "overrides.parquet", (row["source_l"], row["record_key_l"]),
+        record_decision(Home(home), (row["source_l"], row["record_key_l"]),
                         (row["source_r"], row["record_key_r"]), decision, by, note)
-    except ValueError as err:
+    except (ValueError, HomeLocked) as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(2)
     console.print(f"recorded: {row['source_l']}:{row['record_key_l']} {decision} {row['source_r']}:{row['record_key_r']} — applied on the next run")
@@ -273,7 +285,7 @@ def erase(
     try:
         report = erase_customers(Home(home), customer_ids, request, by, landing=landing,
                                 echo=lambda m: console.print(f"  {m}"))
-    except ErasureError as err:
+    except (ErasureError, HomeLocked) as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(2)
     erased = ", ".join(customer_ids)
@@ -281,8 +293,8 @@ def erase(
     for layer, count in report.removed.items():
         table.add_row(layer, f"{count:,}")
     console.print(table)
-    console.print(f"[green]{erased} erased[/] in {sum(report.seconds.values()):.0f}s; later deliveries holding the person are dropped at ingest "
-                  f"(register: {Home(home).privacy_dir / 'erasure_register.parquet'})")
+    console.print(f"[green]{erased} erased[/] in {sum(report.seconds.values()):.0f}s; later deliveries holding the person "
+                  f"are dropped at ingest (state table {tables.ERASURE_REGISTER})")
 
 
 @app.command()
@@ -322,8 +334,10 @@ def sql(query: str, home: Path = HomeOption,
 
 @app.command()
 def dev(home: Path = HomeOption) -> None:
-    """Start the Dagster UI on this project (dagster dev) with the instance from dagster.yaml."""
-    env = os.environ | {"DAGSTER_HOME": str(PROJECT_DIR), "CDP_HOME": str(home.resolve())}
+    """Start the Dagster UI on this project (dagster dev) with this home's instance (runs stored under it)."""
+    from cdp.runner import instance_dir
+
+    env = os.environ | {"DAGSTER_HOME": str(instance_dir(Home(home))), "CDP_HOME": str(home.resolve())}
     subprocess.run([sys.executable, "-m", "dagster", "dev", "-m", "cdp.definitions"], cwd=PROJECT_DIR, env=env, check=False)
 
 

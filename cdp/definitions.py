@@ -7,7 +7,7 @@ import os
 import dagster as dg
 
 from cdp.assets.identity import identity_assets
-from cdp.assets.ingest import ingest_assets, ingest_checks
+from cdp.assets.ingest import ingest_assets
 from cdp.assets.marts import mart_assets
 from cdp.assets.privacy import privacy_assets
 from cdp.resources import CdpConfig
@@ -26,7 +26,6 @@ def executor_from_env() -> dg.ExecutorDefinition:
 def build_definitions(config: CdpConfig | None = None, loggers: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*ingest_assets, *privacy_assets, *identity_assets, *mart_assets],
-        asset_checks=ingest_checks,
         resources={"cdp": config or CdpConfig()},
         jobs=[dg.define_asset_job(FULL_RUN_JOB, selection=dg.AssetSelection.all(),
                                   description="One delivery landing → raw → validated, then identity and marts.")],

@@ -497,6 +497,9 @@ def source_files(contract: Contract, landing: Path) -> list[Path]:
 def no_input_message(contracts: dict[str, Contract], landing: Path, matched: int = 0) -> str:
     """Why a run has nothing to load: the patterns expected and the files seen instead, or, when every
     file was delivered before, that no earlier delivery passed its gate (so there is nothing to resolve)."""
+    if not landing.is_dir():
+        return (f"the landing folder {landing} does not exist: point --landing (or landing_dir) at the folder the "
+                "stores' extracts are delivered to")
     if matched:
         return (f"nothing to run: the {matched} file(s) in {landing} were all delivered before, and no delivery has "
                 "passed its quality gate yet, so there are no records to resolve; see the quality report for what held "
@@ -571,34 +574,6 @@ def rejected_frame(source: str, rejected: list[SourceFileError], load_id: str) -
     return pl.DataFrame(
         [{"source": source, "file": e.file, "row": e.row, "field": e.field, "message": str(e), "load_id": load_id}
          for e in rejected], schema=REJECTED_SCHEMA)
-
-
-def refused_path(rejected_files: Path, delivery: str) -> Path:
-    """Where registration keeps the files it refused for a delivery, beside the delivery's rejected files."""
-    return rejected_files.with_name(f"delivery={delivery}__refused_files.parquet")
-
-
-def write_refused(rejected_files: Path, delivery: str, source: str, refused: list[SourceFileError]) -> None:
-    """Record the landing files refused for (source, delivery); the raw asset reports them as rejected."""
-    path = refused_path(rejected_files, delivery)
-    if refused:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        rejected_frame(source, refused, "registration").write_parquet(path)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def read_refused(rejected_files: Path, delivery: str) -> list[SourceFileError]:
-    path = refused_path(rejected_files, delivery)
-    if not path.exists():
-        return []
-    return [_refused_error(r) for r in pl.read_parquet(path).iter_rows(named=True)]
-
-
-def _refused_error(row: dict) -> SourceFileError:
-    err = SourceFileError(row["file"], "", row["row"], row["field"])
-    err.args = (row["message"],)
-    return err
 
 
 def write_raw(frame: pl.DataFrame, path: Path) -> None:

@@ -9,16 +9,20 @@ half-built mart.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import yaml
 
+from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish
+
 from cdp.ingest.contracts import load_dictionary
-from cdp.paths import SOURCES, WAREHOUSE_DIR, Home
+from cdp.paths import WAREHOUSE_DIR, Home
+from cdp.state import tables
+from cdp.warehouse.inputs import warehouse_inputs
 
 LAYERS = ("staging", "intermediate", "marts", "analyst")
 MACROS = "macros.sql"
@@ -125,23 +129,13 @@ def _references(path: Path) -> set[str]:
 def _load_inputs(con: duckdb.DuckDBPyConnection, home: Home) -> None:
     con.execute("CREATE SCHEMA source; CREATE SCHEMA identity; CREATE SCHEMA models; "
                 + " ".join(f"CREATE SCHEMA {s};" for s in LAYERS))
-    for path in sorted(home.models_dir.glob("*.parquet")):
-        con.execute(f"CREATE TABLE models.{path.stem} AS SELECT * FROM read_parquet(?)", [str(path)])
+    for name, paths in warehouse_inputs(home).items():
+        schema, table = name.split(".")
+        schema = "source" if schema == "validated" else schema
+        con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM read_parquet(?, union_by_name = true)",
+                    [[str(p) for p in paths]])
     for table, columns in MODEL_TABLES.items():  # a model that has not run yet forecasts nothing
         con.execute(f"CREATE TABLE IF NOT EXISTS models.{table} ({columns})")
-    for source in SOURCES:
-        if home.validated(source).exists():
-            con.execute(f"CREATE TABLE source.{source} AS SELECT * FROM read_parquet(?)", [str(home.validated(source))])
-    identity = {
-        "person_records": home.person_records,
-        "customer_xref": home.customer_xref,
-        "customers": home.identity_dir / "customers.parquet",
-        "customer_id_history": home.identity_dir / "customer_id_history.parquet",
-        "review_queue": home.identity_dir / "review_queue.parquet",
-    }
-    for table, path in identity.items():
-        if path.exists():
-            con.execute(f"CREATE TABLE identity.{table} AS SELECT * FROM read_parquet(?)", [str(path)])
 
 
 def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHOUSE_DIR) -> dict[str, int]:
@@ -167,15 +161,12 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
                 raise ModelError(f"{path.relative_to(sql_dir.parent)}: {err}") from err
         _document_columns(con)
         counts = {
-            f"{schema}.{table}": con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+            f"{schema}.{table}": con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
             for schema, table in con.execute(
                 "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('staging','intermediate','marts','identity')"
             ).fetchall()
         }
-        for name, table in HISTORY_TABLES.items():
-            history = home.models_dir / f"{name}.parquet"
-            history.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(f"COPY {table} TO '{history}' (FORMAT parquet)")
+        histories = {name: pl.from_arrow(con.sql(f"SELECT * FROM {table}").to_arrow_table()) for name, table in HISTORY_TABLES.items()}
         con.execute("CHECKPOINT")
         analyst_building = _export_analyst(con, home.analyst_warehouse)
     except BaseException:
@@ -184,9 +175,17 @@ def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHO
         home.analyst_warehouse.with_name(home.analyst_warehouse.name + ".building").unlink(missing_ok=True)
         raise
     con.close()
-    os.replace(building, target)
-    os.replace(analyst_building, home.analyst_warehouse)
+    with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
+        for name, frame in histories.items():  # tables the warehouse keeps across runs
+            tx.write(tables.model(name), frame)
+        publish(building, target)
+        publish(analyst_building, home.analyst_warehouse, mode=SHARED_FILE_MODE)
     return counts
+
+
+def publish(building: Path, target: Path, mode: int = FILE_MODE) -> None:
+    """Replace the published file atomically: an analyst who has it open keeps the old one whole."""
+    finish(building, target, f"publish {target.name}", mode=mode)
 
 
 def _document_columns(con: duckdb.DuckDBPyConnection) -> None:

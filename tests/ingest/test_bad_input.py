@@ -15,7 +15,7 @@ import pytest
 
 from cdp.assets.ingest import ingest_assets
 from cdp.ingest.contracts import ContractError, load_contracts
-from cdp.ingest.deliveries import read_ledger, register_deliveries
+from cdp.ingest.deliveries import read_ledger, register_deliveries, registered_since
 from cdp.ingest.reader import ISSUES, NoInputError, SourceFileError, load_source, read_file, read_source
 from cdp.partitions import DELIVERIES
 from cdp.paths import Home
@@ -23,13 +23,13 @@ from cdp.quality.gate import gate
 from cdp.quality.suites import load_suite
 from cdp.resources import CdpConfig
 from cdp.runner import run_pipeline
-from cdp.triggers import register
+from cdp.state import tables
 
 CONTRACTS = load_contracts()
 SALES_HEADER = "订单号,门店编码,销售日期,客户姓名,车架号,成交价\n"
 RO_HEADER = ["工单号", "门店编码", "开单日期", "车架号", "客户姓名", "联系电话"]
 AS_OF = date(2026, 10, 31)
-SALES = [a for a in ingest_assets if a.key.path[-1] == "sales"]
+SALES = [a for a in ingest_assets if a.key.path[-1] in ("sales", "delivery")]
 
 
 def sales_rows(store: str, n: int, start: int = 0) -> str:
@@ -109,7 +109,8 @@ def test_an_unclosed_quote_rejects_the_file_with_the_row_it_opens_in(tmp_path):
     write(tmp_path, "sales/a.csv", text.encode("gb18030"))
     with pytest.raises(SourceFileError) as err:
         read_source(CONTRACTS["sales"], tmp_path, "l")
-    assert err.value.row == 4 and "quoted value is never closed" in str(err.value) and "complete export" in str(err.value)
+    assert err.value.row == 4 and "a quoted value that opens in this row is never closed" in str(err.value)
+    assert "ask the store for a complete export" in str(err.value)
 
 
 # --- 2. spreadsheet formulas ----------------------------------------------------------------------
@@ -277,14 +278,15 @@ def env(tmp_path):
 
 
 def deliver(env, delivery: str = "2026-10-31"):
+    """Register and ingest one delivery of sales; (registration, the batch gate's check)."""
     landing, home, instance = env
     config = CdpConfig(landing_dir=str(landing), home_dir=str(home.root), as_of=delivery)
-    registration = register(config)
+    before = read_ledger(home.snapshot())
     instance.add_dynamic_partitions(DELIVERIES.name, [delivery])
     result = dg.materialize(SALES, partition_key=delivery, resources={"cdp": config}, instance=instance,
                             raise_on_error=False)
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "batch_gate")
-    return registration, check
+    return registered_since(home.snapshot(), delivery, before), check
 
 
 def test_a_file_over_max_bytes_is_refused_unread_and_not_archived(env):
@@ -300,7 +302,7 @@ def test_a_file_over_max_bytes_is_refused_unread_and_not_archived(env):
                 "1,073,741,824 bytes (1 GiB) (assets/sales.yaml); it was not read or archived — ask the store to split "
                 "the export")
     assert not check.passed and expected in check.metadata["failures"].value
-    assert pl.read_parquet(home.raw("sales", "2026-10-31")).height == 20  # the other file loads
+    assert home.snapshot().rows(tables.raw("sales", "2026-10-31")) == 20  # the other file loads
 
 
 def test_a_file_over_max_bytes_is_refused_by_the_reader_too(tmp_path):
@@ -332,12 +334,12 @@ def test_symlinks_are_refused_with_their_target_and_never_followed(env, tmp_path
     (landing / "after_sales").symlink_to(tmp_path / "outside" / "sales", target_is_directory=True)  # a folder
     registration, check = deliver(env)
     assert registration.new.get_column("file").to_list() == ["sales/销售台账_S01.csv"]
-    assert set(read_ledger(home).get_column("file")) == {"sales/销售台账_S01.csv"}
+    assert set(read_ledger(home.snapshot()).get_column("file")) == {"sales/销售台账_S01.csv"}
     failures = check.metadata["failures"].value
     assert (f"sales/销售台账_S02.csv: the file is a symbolic link to {outside}; links in the landing folder are not "
             "followed — copy the file itself into the landing folder") in failures
     assert f"sales/销售台账_S03.csv: the file is a symbolic link to {landing / 'sales' / '销售台账_S01.csv'}" in failures
-    raw = pl.read_parquet(home.raw("sales", "2026-10-31"))
+    raw = home.read(tables.raw("sales", "2026-10-31"))
     assert raw.height == 20 and "S09" not in raw.get_column("store_code").to_list()
 
 
@@ -365,7 +367,8 @@ def test_issue_columns_reach_raw_and_quarantine_only(env):
           .encode("gb18030"))
     _, check = deliver(env)
     assert check.passed  # one row in 31 is under the 5% limit: the rest is published
-    raw = pl.read_parquet(home.raw("sales", "2026-10-31"))
+    raw = home.read(tables.raw("sales", "2026-10-31"))
     assert set(ISSUES) <= set(raw.columns) and raw.get_column("_issue_control").drop_nulls().len() == 1
-    assert not set(ISSUES) & set(pl.read_parquet(home.validated("sales")).columns)
-    assert pl.read_parquet(home.quarantine("sales", "2026-10-31")).get_column("_rule").to_list() == ["no_control_characters"]
+    assert not set(ISSUES) & set(home.read(tables.current("sales")).columns)
+    quarantine = home.read(tables.quarantine("sales", "2026-10-31"))
+    assert quarantine.get_column("_rule").to_list() == ["no_control_characters"]

@@ -11,6 +11,7 @@ import pytest
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.standardize.records import PERSON_RECORD_SCHEMA
+from cdp.state import tables
 from cdp.warehouse.build import ModelError, build_warehouse
 
 AS_OF = date(2026, 10, 31)
@@ -60,10 +61,15 @@ def write_inputs(home: Home) -> None:
     }
     owner = {"A": "C1", "B": "C2"} | {f"X{i}": f"C{10 + i}" for i in range(10)}
     xref, people = [], []
+    with home.state.transaction("test inputs") as tx:
+        _write(tx, rows, contracts, owner, xref, people)
+
+
+def _write(tx, rows, contracts, owner, xref, people) -> None:
     for source, source_rows in rows.items():
         contract = contracts[source]
         frame = validated(contract, source_rows)
-        frame.write_parquet(home.validated(source).parent.mkdir(parents=True, exist_ok=True) or home.validated(source))
+        tx.write(tables.current(source), frame)
         for r in source_rows:
             key, name = r[contract.primary_key], r["customer_name"]
             xref.append((source, key, owner[name]))
@@ -78,10 +84,8 @@ def write_inputs(home: Home) -> None:
     xref.append((source, key, "C1"))
     people.append({"source": source, "record_key": key, "event_date": day, "name_raw": spelling, "name": spelling,
                    "mobile": mobile, "id_number": id_number, "id_kind": "resident", "is_company": False})
-    pl.DataFrame(xref, schema=["source", "record_key", "customer_id"], orient="row").write_parquet(
-        home.customer_xref.parent.mkdir(parents=True, exist_ok=True) or home.customer_xref)
-    pl.DataFrame(people, schema=PERSON_RECORD_SCHEMA).write_parquet(
-        home.person_records.parent.mkdir(parents=True, exist_ok=True) or home.person_records)
+    tx.write(tables.CUSTOMER_XREF, pl.DataFrame(xref, schema=["source", "record_key", "customer_id"], orient="row"))
+    tx.write(tables.PERSON_RECORDS, pl.DataFrame(people, schema=PERSON_RECORD_SCHEMA))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,27 @@
+"""Where the warehouse's inputs live: the committed state's Parquet files, per source table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdp.ingest.contracts import load_contracts
+from cdp.paths import Home
+from cdp.state import tables
+
+IDENTITY_TABLES = {
+    "person_records": tables.PERSON_RECORDS,
+    "customer_xref": tables.CUSTOMER_XREF,
+    "customers": tables.CUSTOMERS,
+    "customer_id_history": tables.ID_HISTORY,
+    "review_queue": tables.REVIEW_QUEUE,
+}
+MODEL_TABLES = ("service_clv", "segment_history")
+
+
+def warehouse_inputs(home: Home) -> dict[str, list[Path]]:
+    """`schema.table` → the Parquet files holding it now (absent tables are left out)."""
+    state = home.snapshot()
+    named = {f"validated.{source}": tables.current(source) for source in load_contracts()}
+    named |= {f"identity.{table}": name for table, name in IDENTITY_TABLES.items()}
+    named |= {f"models.{table}": tables.model(table) for table in MODEL_TABLES}
+    return {key: state.paths(name) for key, name in named.items() if state.has(name)}
