@@ -42,7 +42,7 @@ AUTO_ENCODINGS = ("utf-8-sig", "gb18030")
 CONTROL_CHARACTERS = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 _C0_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM "
              "SUB ESC FS GS RS US").split()
-_CSV_FAST_LIMIT = 200  # ragged rows shown with their extra values; beyond that, with their field count
+_RAGGED_SHOWN = 200  # ragged rows shown with their extra values; beyond that, with their field count
 
 
 class SourceFileError(Exception):
@@ -188,8 +188,8 @@ def _read_csv(contract: Contract, path: Path, name: str) -> _Read:
     _check_complete(ended, name, header, records.item(-1, "fields"), records.height)
     body = records.slice(1).with_row_index("_i")
     bad = body.filter(~pl.col("blank") & (pl.col("fields") != len(header)))
-    ragged = [(i, next(csv.reader([t]), [])) for i, t in bad.head(_CSV_FAST_LIMIT).select("_i", "text").iter_rows()]
-    ragged += bad.slice(_CSV_FAST_LIMIT).select("_i", "fields").rows()
+    ragged = [(i, next(csv.reader([t]), [])) for i, t in bad.head(_RAGGED_SHOWN).select("_i", "text").iter_rows()]
+    ragged += bad.slice(_RAGGED_SHOWN).select("_i", "fields").rows()
     return _Read(frame, pl.int_range(frame.height, dtype=pl.Int64, eager=True) + 2, ragged=ragged, header=header,
                  suspects=suspects)
 
