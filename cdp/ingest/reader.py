@@ -236,7 +236,9 @@ def _ragged_message(name: str, row: int, header: list[str], values: list[str] | 
         return (f"{name} row {row}: {count} fields where the header has {width}; the {count - width} value(s){extra} "
                 f"after the last column {label(header[-1])} have no column — an unquoted comma inside a value? — "
                 f"so no field of the row can be trusted; {what}")
-    missing = ", ".join(label(h) for h in header[count:])
+    gone = header[count:]
+    missing = (", ".join(label(h) for h in gone) if len(gone) <= 3
+               else f"{label(gone[0])} and the {len(gone) - 1} columns after it, to {label(gone[-1])}")
     return (f"{name} row {row}: {count} fields where the header has {width}; missing: {missing} — the values "
             f"present may sit in the wrong columns; {what}")
 
