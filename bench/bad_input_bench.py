@@ -10,8 +10,9 @@ Printed:
 - the largest sales CSV, tiled to --csv-rows rows: seconds for the whole reader (decode, field
   counts per record, polars, issue columns) on the clean file, with one ragged row (the column-wise
   count finds it) and with one stray quote (the file is parsed again exactly, record by record);
-- peak memory of reading that CSV in a fresh process, as a multiple of the file size: what the
-  default max_bytes is sized by.
+- peak memory of reading that CSV, and the workbook, in a fresh process, as a multiple of the
+  file size (of the sheet XML unpacked for the workbook): what max_bytes and max_unpacked_bytes
+  are sized by.
 """
 
 from __future__ import annotations
@@ -97,17 +98,19 @@ def csv_figures(source: Path, rows: int, folder: Path) -> Path:
     return folder / "sales" / "clean.csv"
 
 
-def peak_memory(path: Path) -> None:
+def peak_memory(source: str, path: Path, unpacked: int | None = None) -> None:
+    """Peak memory of reading one file through the contract, in a fresh process."""
     # VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's high-water mark.
     code = ("import re, sys; from pathlib import Path; from cdp.ingest.contracts import load_contracts; "
             "from cdp.ingest.reader import read_file; "
             "hwm = lambda: int(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1)); "
-            "base = hwm(); read_file(load_contracts()['sales'], Path(sys.argv[1]), 'x', 'b'); print(base, hwm())")
-    base, peak = map(int, subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True,
-                                         text=True).stdout.split())
-    size = path.stat().st_size
-    print(f"CSV peak memory: {(peak - base) / 2**10:,.0f} MiB above the interpreter for a {size / 2**20:,.0f} MiB file "
-          f"= {(peak - base) * 1024 / size:.1f}x its size")
+            "base = hwm(); read_file(load_contracts()[sys.argv[1]], Path(sys.argv[2]), 'x', 'b'); print(base, hwm())")
+    base, peak = map(int, subprocess.run([sys.executable, "-c", code, source, str(path)], check=True,
+                                         capture_output=True, text=True).stdout.split())
+    size = unpacked or path.stat().st_size
+    what = "sheet XML unpacked" if unpacked else "file"
+    print(f"{source} peak memory: {(peak - base) / 2**10:,.0f} MiB above the interpreter for a {size / 2**20:,.1f} MiB "
+          f"{what} = {(peak - base) * 1024 / size:.1f}x its size")
 
 
 def main() -> None:
@@ -124,10 +127,11 @@ def main() -> None:
         book = max((landing / "after_sales").glob("*.xlsx"), key=lambda p: p.stat().st_size)
         print(f"workbook {book.name}:")
         workbook_figures(book, "as generated")
+        peak_memory("repair_orders", book, scan_sheet(book, CONTRACTS["repair_orders"].sheet, 2 << 30).unpacked_bytes)
         workbook_figures(with_formulas(book, Path(tmp) / "formulas.xlsx"), "a formula per mobile cell")
         csv = max((landing / "sales").glob("*.csv"), key=lambda p: p.stat().st_size)
         print(f"CSV {csv.name} tiled to {args.csv_rows:,} rows:")
-        peak_memory(csv_figures(csv, args.csv_rows, Path(tmp)))
+        peak_memory("sales", csv_figures(csv, args.csv_rows, Path(tmp)))
 
 
 if __name__ == "__main__":

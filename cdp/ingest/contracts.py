@@ -15,9 +15,9 @@ FORMATS = ("csv", "excel", "parquet")
 TYPES = ("string", "date", "integer", "decimal")
 DICTIONARY_FILE = "dictionary.yaml"
 # Size limits, checked before a file is hashed, archived or read. The reader holds a file in memory
-# several times over (bytes, text, frame): about 7x its size for a CSV (measured), so the default
-# keeps one file well inside a 24 GiB machine. A workbook is a zip: what counts is the size of its
-# sheet unpacked, checked from the zip's directory and again while it is streamed (zip bombs).
+# several times over (bytes, text, frame): 5.1x a CSV's size, 3.4x a sheet's unpacked XML
+# (bench/bad_input_bench.py), so the defaults keep one file within about 7 GB. A workbook is a zip:
+# what counts is its sheet unpacked, checked from the zip's directory and again while it is streamed.
 DEFAULT_MAX_BYTES = 1 << 30
 DEFAULT_MAX_UNPACKED_BYTES = 2 << 30
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
