@@ -480,7 +480,8 @@ def _refusal(path: Path, landing: Path, root: Path, contract: Contract) -> str |
             return (f"{what} is a symbolic link to {target}; links in the landing folder are not followed — "
                     "copy the file itself into the landing folder")
     if not path.resolve().is_relative_to(root):
-        return f"it resolves to {path.resolve()}, outside the landing folder {root}; only files inside it are read"
+        return (f"it resolves to {path.resolve()}, outside the landing folder {root}; only files inside it are read — "
+                "copy the file itself into the landing folder")
     if path.is_dir():
         return None
     if not path.is_file():
@@ -529,7 +530,8 @@ def load_files(contract: Contract, files: list[tuple[Path, str]], load_id: str) 
     for path, name in files:
         try:
             if path.is_symlink():
-                raise SourceFileError(name, f"its delivered copy {path} is a symbolic link; links are not followed")
+                raise SourceFileError(name, f"its delivered copy {path} is a symbolic link, which is not followed; "
+                                            "deliver the file again")
             if not path.exists():
                 raise SourceFileError(name, f"its delivered copy {path} is missing; deliver the file again")
             frames.append(read_file(contract, path, name, load_id))

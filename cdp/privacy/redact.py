@@ -28,14 +28,8 @@ def _csv(data: bytes, name: str, contract: Contract, rows: set[int]) -> bytes:
     if encoding == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8"
     records = list(csv.reader(io.StringIO(text, newline="")))
-    # The reader numbers the header row 1 and data rows from 2; blank lines are not rows.
-    kept, number = [], 1
-    for index, record in enumerate(records):
-        if index and record:
-            number += 1
-            if number in rows:
-                continue
-        kept.append(record)
+    # The reader numbers records as a spreadsheet shows them: the header is row 1, blank lines count.
+    kept = [record for number, record in enumerate(records, start=1) if number == 1 or number not in rows]
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(kept)
     return out.getvalue().encode(encoding)

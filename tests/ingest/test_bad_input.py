@@ -372,3 +372,13 @@ def test_issue_columns_reach_raw_and_quarantine_only(env):
     assert not set(ISSUES) & set(home.read(tables.current("sales")).columns)
     quarantine = home.read(tables.quarantine("sales", "2026-10-31"))
     assert quarantine.get_column("_rule").to_list() == ["no_control_characters"]
+
+
+def test_the_erasure_rewrite_numbers_rows_as_the_reader_does(tmp_path):
+    from cdp.privacy.redact import redact_file
+
+    text = SALES_HEADER + sales_rows("S01", 1) + "\n" + sales_rows("S01", 2, start=1)  # rows 2, 3 (blank), 4, 5
+    path = write(tmp_path, "sales/a.csv", text.encode("gb18030"))
+    assert read_source(CONTRACTS["sales"], tmp_path, "l").get_column("_source_row").to_list() == [2, 4, 5]
+    kept = redact_file(path, "sales/a.csv", {"sales": {4}}, CONTRACTS).decode("gb18030")
+    assert "SO-S01-1," not in kept and "SO-S01-0," in kept and "SO-S01-2," in kept
