@@ -2,8 +2,6 @@
 field, and what must not be read (links, oversized files, zip bombs) is refused before it is read."""
 
 import dataclasses
-import io
-import os
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -12,13 +10,17 @@ import dagster as dg
 import openpyxl
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
 from cdp.assets.ingest import ingest_assets
+from cdp.cli import app
 from cdp.ingest.contracts import ContractError, load_contracts
 from cdp.ingest.deliveries import read_ledger, register_deliveries, registered_since
 from cdp.ingest.reader import ISSUES, NoInputError, SourceFileError, load_source, read_file, read_source
+from cdp.ingest.workbook import scan_sheet
 from cdp.partitions import DELIVERIES
 from cdp.paths import Home
+from cdp.privacy.redact import redact_file
 from cdp.quality.gate import gate
 from cdp.quality.suites import load_suite
 from cdp.resources import CdpConfig
@@ -177,8 +179,6 @@ def test_formula_text_in_a_csv_is_flagged_too(tmp_path):
 
 
 def test_the_formula_scan_reads_prefixed_xml_and_rows_without_numbers(tmp_path):
-    from cdp.ingest.workbook import scan_sheet
-
     path = workbook(tmp_path / "a.xlsx", [ro(1)])
     sheet = (b'<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
              b'<x:sheetData><x:row><x:c t="inlineStr"><x:is><x:t>h</x:t></x:is></x:c></x:row>'
@@ -238,10 +238,6 @@ def test_files_that_match_no_contract_are_listed(tmp_path):
 
 
 def test_the_cli_says_so_and_exits_2(tmp_path):
-    from typer.testing import CliRunner
-
-    from cdp.cli import app
-
     (tmp_path / "landing").mkdir()
     result = CliRunner().invoke(app, ["run", "--landing", str(tmp_path / "landing"), "--home", str(tmp_path / "home")])
     assert result.exit_code == 2 and "no files matching any contract" in result.output
@@ -375,8 +371,6 @@ def test_issue_columns_reach_raw_and_quarantine_only(env):
 
 
 def test_the_erasure_rewrite_numbers_rows_as_the_reader_does(tmp_path):
-    from cdp.privacy.redact import redact_file
-
     text = SALES_HEADER + sales_rows("S01", 1) + "\n" + sales_rows("S01", 2, start=1)  # rows 2, 3 (blank), 4, 5
     path = write(tmp_path, "sales/a.csv", text.encode("gb18030"))
     assert read_source(CONTRACTS["sales"], tmp_path, "l").get_column("_source_row").to_list() == [2, 4, 5]
