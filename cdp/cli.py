@@ -112,7 +112,8 @@ def _print_summary(summary) -> None:
     stages.add_row("[bold]total[/]", f"{summary.seconds:.1f}")
     console.print(stages)
     for check in summary.failed_checks:
-        console.print(f"[red]blocking check failed:[/] {check} — see the quality report; downstream assets were skipped")
+        console.print(f"[red]batch held back:[/] {check} — see the quality report; the delivery gate skipped "
+                      "standardization, identity and the marts")
     if summary.skipped:
         console.print(f"[yellow]skipped:[/] {', '.join(summary.skipped)}")
     if summary.failed:
