@@ -126,7 +126,6 @@ def _print_summary(summary) -> None:
 @identity_app.command("train")
 def identity_train(home: Path = HomeOption, model: Path = typer.Option(IDENTITY_DIR / "model.json", help="Where to write the trained model.")) -> None:
     """Estimate the Splink model from the standardized records of the last run and save it."""
-    import polars as pl
 
     from cdp.identity.model import IdentitySettings, train_model
     from cdp.identity.tuples import build_tuples
@@ -211,7 +210,6 @@ def identity_explain(
 @identity_app.command("review")
 def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help="Pairs to show.")) -> None:
     """List pairs waiting for a steward: uncertain matches and strong evidence vetoed by disagreeing names."""
-    import polars as pl
 
     state = Home(home).snapshot()
     if not state.has(tables.REVIEW_QUEUE):

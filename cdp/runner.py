@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Callable
 
 import dagster as dg
-import polars as pl
 import yaml
 
 from cdp.assets.ingest import BATCH_CHECK

@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
 from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.pipeline import resolve_identities

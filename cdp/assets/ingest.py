@@ -26,7 +26,12 @@ import polars as pl
 from cdp.ingest.contracts import Contract, load_contracts
 from cdp.ingest.current import VERDICT_SCHEMA, publish_current, record_verdict
 from cdp.ingest.deliveries import (
-    collect_archive_garbage, deliveries, delivered_files, previous_version_rows, redelivered_files, register_deliveries,
+    collect_archive_garbage,
+    delivered_files,
+    deliveries,
+    previous_version_rows,
+    redelivered_files,
+    register_deliveries,
 )
 from cdp.ingest.reader import load_files, rejected_frame
 from cdp.partitions import DELIVERIES

@@ -46,7 +46,13 @@ from cdp.ingest.reader import read_file
 from cdp.paths import Home
 from cdp.privacy.redact import redact_file
 from cdp.privacy.register import (
-    REGISTER_SCHEMA, erased_mask, identity_tokens, read_register, secret_key, subject_tokens, tokens_of,
+    REGISTER_SCHEMA,
+    erased_mask,
+    identity_tokens,
+    read_register,
+    secret_key,
+    subject_tokens,
+    tokens_of,
 )
 from cdp.reports.quality import rerender_quality_reports
 from cdp.state import tables
