@@ -44,6 +44,7 @@ from cdp.ingest.current import publish_current
 from cdp.ingest.deliveries import ARCHIVED_SHA, collect_archive_garbage, read_ledger, sha256_of
 from cdp.ingest.reader import read_file
 from cdp.paths import Home
+from cdp.privacy.audit import AuditEntry, log_access
 from cdp.privacy.redact import redact_file
 from cdp.privacy.register import (
     REGISTER_SCHEMA,
@@ -413,4 +414,7 @@ def erase_customers(home: Home, customer_ids: list[str], request_id: str, reques
         with report.timed("quality reports re-rendered", echo):
             report.add("quality report pages re-rendered", rerender_quality_reports(home))
         _mark_done(home, request_id, customer_ids, "reports")
+    log_access(home, AuditEntry(action="erase", what=f"cdp erase {' '.join(customer_ids)} --request {request_id}",
+                                actor=requested_by, purpose="erasure request (PIPL art. 47)", request=request_id,
+                                customers=" ".join(customer_ids), rows=report.removed.get("raw rows", 0)))
     return report
