@@ -332,6 +332,27 @@ def subject_export(
 
 
 @app.command()
+def retention(
+    home: Path = HomeOption,
+    as_of: Optional[str] = typer.Option(None, help="Count the periods back from this date (YYYY-MM-DD). Default: today."),
+    landing: Optional[Path] = typer.Option(None, help="Landing folder (erased inactive customers leave it too)."),
+) -> None:
+    """Delete or anonymize what is past its retention period (privacy/retention.yaml), everywhere."""
+    from cdp.privacy.retention import apply_retention
+
+    try:
+        report = apply_retention(Home(home), date.fromisoformat(as_of) if as_of else date.today(), landing=landing,
+                                 echo=lambda m: console.print(f"  {m}"))
+    except HomeLocked as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2) from None
+    table = Table("removed or anonymized", "count", title=f"Retention as of {report.as_of} ({report.seconds:.1f}s)")
+    for what, count in report.removed.items():
+        table.add_row(what, f"{count:,}")
+    console.print(table if report.removed else "nothing is past its retention period")
+
+
+@app.command()
 def audit(
     home: Path = HomeOption,
     action: Optional[str] = typer.Option(None, help="Only this action (sql, subject_export, erase, correct, …)."),

@@ -370,7 +370,7 @@ def redact_landing(home: Home, landing: Path | None) -> int:
     return rewritten
 
 
-def _last_as_of(state: Snapshot) -> date:
+def last_as_of(state: Snapshot) -> date:
     """The business date the published marts were built for (lifecycle lists depend on it)."""
     history = state.read(tables.model("segment_history"))
     if history.height and "as_of" in history.columns:
@@ -408,7 +408,7 @@ def erase_customers(home: Home, customer_ids: list[str], request_id: str, reques
         if "publish" not in done:
             if home.warehouse.exists():
                 with report.timed("warehouse and analyst file rebuilt", echo):
-                    build_warehouse(home, _last_as_of(home.snapshot()), f"erasure {request_id}")
+                    build_warehouse(home, last_as_of(home.snapshot()), f"erasure {request_id}")
                     report.add("warehouse files rebuilt", 2)
             _mark_done(home, request_id, customer_ids, "publish")
         with report.timed("quality reports re-rendered", echo):
