@@ -15,10 +15,10 @@ import threading
 import time
 from pathlib import Path
 
-from cdp.state import tables
 from cdp.demo import generate
 from cdp.identity.evaluate import evaluate
 from cdp.runner import run_pipeline
+from cdp.state import tables
 
 AS_OF_ISO = "2026-10-31"
 
@@ -51,8 +51,9 @@ class RssSampler(threading.Thread):
 
 
 def bench(customers: int, seed: int, workdir: Path) -> None:
-    import polars as pl
     from datetime import date
+
+    import polars as pl
 
     landing, home = workdir / "landing", workdir / "home"
     sampler = RssSampler()

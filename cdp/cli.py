@@ -21,9 +21,11 @@ from cdp.state.lock import HomeLocked
 
 app = typer.Typer(help="cdp — customer data platform for car dealership groups.", no_args_is_help=True)
 identity_app = typer.Typer(help="Identity resolution: train, evaluate.", no_args_is_help=True)
+subject_app = typer.Typer(help="A person's rights (PIPL): see what is held about them.", no_args_is_help=True)
 quality_app = typer.Typer(help="Data quality: steward reports.", no_args_is_help=True)
 app.add_typer(identity_app, name="identity")
 app.add_typer(quality_app, name="quality")
+app.add_typer(subject_app, name="subject")
 console = Console()
 
 
@@ -113,7 +115,8 @@ def _print_summary(summary) -> None:
     stages.add_row("[bold]total[/]", f"{summary.seconds:.1f}")
     console.print(stages)
     for check in summary.failed_checks:
-        console.print(f"[red]blocking check failed:[/] {check} — see the quality report; downstream assets were skipped")
+        console.print(f"[red]batch held back:[/] {check} — see the quality report; the delivery gate skipped "
+                      "standardization, identity and the marts")
     if summary.skipped:
         console.print(f"[yellow]skipped:[/] {', '.join(summary.skipped)}")
     if summary.failed:
@@ -126,7 +129,6 @@ def _print_summary(summary) -> None:
 @identity_app.command("train")
 def identity_train(home: Path = HomeOption, model: Path = typer.Option(IDENTITY_DIR / "model.json", help="Where to write the trained model.")) -> None:
     """Estimate the Splink model from the standardized records of the last run and save it."""
-    import polars as pl
 
     from cdp.identity.model import IdentitySettings, train_model
     from cdp.identity.tuples import build_tuples
@@ -172,6 +174,13 @@ def identity_evaluate(
     console.print(table)
 
 
+def _audit(home: Path, action: str, what: str, **details) -> None:
+    """Raw personal values were shown: the audit trail records who saw what."""
+    from cdp.privacy.audit import AuditEntry, log_access
+
+    log_access(Home(home), AuditEntry(action=action, what=what, **details))
+
+
 def _record_ref(value: str) -> tuple[str, str]:
     source, sep, key = value.partition(":")
     if not sep or not key:
@@ -194,7 +203,9 @@ def identity_explain(
 
     try:
         if customer:
-            console.print(explain_customer(Home(home), model, customer), markup=False, highlight=False)
+            text = explain_customer(Home(home), model, customer)
+            _audit(home, "explain", f"cdp identity explain --customer {customer}", customers=customer)
+            console.print(text, markup=False, highlight=False)
             return
         if not (left and right):
             raise typer.BadParameter("give two records (SOURCE:RECORD_KEY SOURCE:RECORD_KEY) or --customer ID")
@@ -202,6 +213,7 @@ def identity_explain(
     except KeyError as err:
         console.print(f"[red]{err.args[0]}[/]")
         raise typer.Exit(2)
+    _audit(home, "explain", f"cdp identity explain {left} {right}", rows=len(explanation.steps))
     console.print(explanation.as_text(), markup=False, highlight=False)
     if html:
         html.write_text(explanation.html, encoding="utf-8")
@@ -211,7 +223,6 @@ def identity_explain(
 @identity_app.command("review")
 def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help="Pairs to show.")) -> None:
     """List pairs waiting for a steward: uncertain matches and strong evidence vetoed by disagreeing names."""
-    import polars as pl
 
     state = Home(home).snapshot()
     if not state.has(tables.REVIEW_QUEUE):
@@ -225,6 +236,7 @@ def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help=
             f"{row['source_l']}:{row['record_key_l']}", f"{row['source_r']}:{row['record_key_r']}",
             f"{row.get('name_l')} / {row.get('name_r')}", f"{row.get('mobile_l')} / {row.get('mobile_r')}", row["reason"],
         )
+    _audit(home, "review", f"cdp identity review --limit {limit}", rows=min(limit, queue.height))
     console.print(table)
     console.print("decide with: cdp identity decide PAIR same|different --by NAME")
 
@@ -295,6 +307,81 @@ def erase(
     console.print(table)
     console.print(f"[green]{erased} erased[/] in {sum(report.seconds.values()):.0f}s; later deliveries holding the person "
                   f"are dropped at ingest (state table {tables.ERASURE_REGISTER})")
+
+
+@subject_app.command("export")
+def subject_export(
+    customer_id: str = typer.Argument(..., help="CustomerID (marts.dim_customer.customer_id)."),
+    request: str = typer.Option(..., "--request", help="The access request's reference."),
+    by: str = typer.Option(..., "--by", help="Who answers the request (kept in the audit trail)."),
+    out: Optional[Path] = typer.Option(None, help="Folder for the export. Default: <home>/exports (owner-only)."),
+    home: Path = HomeOption,
+) -> None:
+    """Everything held about a customer, every layer, with where each value came from (JSON + CSV)."""
+    from cdp.privacy.subject import SubjectError, export_subject
+
+    try:
+        export = export_subject(Home(home), customer_id, request, by, out=out)
+    except SubjectError as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2) from None
+    table = Table("layer", "rows", title=f"Access request {request}: {customer_id}")
+    for layer, rows in export.layers.items():
+        table.add_row(layer, f"{rows:,}")
+    console.print(table)
+    console.print(f"written to {export.folder} (subject.json and one CSV per layer); logged in the audit trail")
+
+
+@app.command()
+def retention(
+    home: Path = HomeOption,
+    as_of: Optional[str] = typer.Option(None, help="Count the periods back from this date (YYYY-MM-DD). Default: today."),
+    landing: Optional[Path] = typer.Option(None, help="Landing folder (erased inactive customers leave it too)."),
+) -> None:
+    """Delete or anonymize what is past its retention period (privacy/retention.yaml), everywhere."""
+    from cdp.privacy.retention import apply_retention
+
+    try:
+        report = apply_retention(Home(home), date.fromisoformat(as_of) if as_of else date.today(), landing=landing,
+                                 echo=lambda m: console.print(f"  {m}"))
+    except HomeLocked as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2) from None
+    table = Table("removed or anonymized", "count", title=f"Retention as of {report.as_of} ({report.seconds:.1f}s)")
+    for what, count in report.removed.items():
+        table.add_row(what, f"{count:,}")
+    console.print(table if report.removed else "nothing is past its retention period")
+
+
+@app.command()
+def audit(
+    home: Path = HomeOption,
+    action: Optional[str] = typer.Option(None, help="Only this action (sql, subject_export, erase, correct, …)."),
+    actor: Optional[str] = typer.Option(None, help="Only this actor."),
+    customer: Optional[str] = typer.Option(None, help="Only entries concerning this CustomerID."),
+    since: Optional[str] = typer.Option(None, help="Only entries on or after this date (YYYY-MM-DD)."),
+    limit: int = typer.Option(50, help="Newest entries to show."),
+) -> None:
+    """Who read or changed personal data through the platform: the audit trail, newest first."""
+    import polars as pl
+
+    from cdp.privacy.audit import read_audit
+
+    entries = read_audit(Home(home))
+    if action:
+        entries = entries.filter(pl.col("action") == action)
+    if actor:
+        entries = entries.filter(pl.col("actor") == actor)
+    if customer:
+        entries = entries.filter(pl.col("customers").str.contains(customer, literal=True))
+    if since:
+        entries = entries.filter(pl.col("at").dt.date() >= date.fromisoformat(since))
+    table = Table("at (UTC)", "actor", "action", "what", "purpose", "request", "rows",
+                  title=f"audit trail of {home}: {entries.height:,} entries")
+    for row in entries.sort("at", descending=True).head(limit).iter_rows(named=True):
+        table.add_row(f"{row['at']:%Y-%m-%d %H:%M:%S}", row["actor"], row["action"], row["what"], row["purpose"] or "",
+                      row["request"] or "", "" if row["rows"] is None else f"{row['rows']:,}")
+    console.print(table)
 
 
 @app.command()

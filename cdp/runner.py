@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Callable
 
 import dagster as dg
-import polars as pl
 import yaml
 
 from cdp.assets.ingest import BATCH_CHECK
@@ -22,7 +21,6 @@ from cdp.ingest.deliveries import Registration, nothing_to_run, read_ledger, reg
 from cdp.ingest.reader import NoInputError
 from cdp.partitions import DELIVERIES
 from cdp.paths import PROJECT_DIR, Home
-from cdp.reports.quality import render_quality_report
 from cdp.resources import CdpConfig
 from cdp.state.files import restrict_process, secure_dir, secure_home
 from cdp.state.lock import home_lock
@@ -155,9 +153,6 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
                  f"{registration.duplicates.height} re-delivered (same content, not loaded again)")
             summary = _summarize(result, home, registration, time.perf_counter() - start)
             summary.step_windows = _step_windows(instance, result.run_id)
-        # Rendered after the run, not as an asset: a failed gate skips downstream assets, and that
-        # is exactly when the steward needs the report.
-        render_quality_report(home, result.run_id, delivery, summary.sources)
     return summary
 
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import polars as pl
 
-from cdp.state import tables
 from cdp.runner import run_pipeline
+from cdp.state import tables
 
 
 def test_bad_batch_blocks_everything_downstream(demo_landing, tmp_path):

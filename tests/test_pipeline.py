@@ -9,9 +9,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from cdp.state import tables
 from cdp.identity.evaluate import evaluate
 from cdp.paths import PROJECT_DIR
+from cdp.state import tables
 
 DEMO_AS_OF = date(2026, 10, 31)
 

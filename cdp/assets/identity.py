@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
 from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.pipeline import resolve_identities
@@ -22,7 +21,7 @@ CONTRACTS = load_contracts()
 @dg.asset(
     key=["standardized", "person_records"],
     group_name="identity",
-    deps=[dg.AssetKey(["validated", source]) for source in CONTRACTS],
+    deps=[dg.AssetKey(["quality", "delivery_gate"])],
     description="One row per loaded source record with standardized name, pinyin, mobile, ID, VIN, plate and address.",
 )
 def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:

@@ -7,9 +7,12 @@ raw/<source>        the delivery's files (from the archive) → raw rows, all st
                     dropped (lineage kept)
 validated/<source>  the GX gate over the delivery: typed rows that pass, quarantined rows with rule
                     and reason, every result appended to dq_results; one asset check per
-                    expectation, and a blocking check that stops everything downstream when the
-                    batch as a whole fails. Only batches that pass are published into the source's
-                    current table.
+                    expectation and one for the batch verdict. Only batches that pass are
+                    published into the source's current table.
+quality/delivery_gate  the delivery's verdict over every source: its blocking check stops
+                    standardization, identity and the marts when any batch failed — while the
+                    steward's report (reports/quality), downstream of the validated assets and not
+                    of the gate, is still rendered.
 
 Each asset's writes are one commit of the home's state (cdp.state.store): a kill leaves the
 previous state or the new one. Re-running a delivery replaces its tables: rows are never duplicated.
@@ -21,9 +24,14 @@ import dagster as dg
 import polars as pl
 
 from cdp.ingest.contracts import Contract, load_contracts
-from cdp.ingest.current import publish_current, record_verdict
+from cdp.ingest.current import VERDICT_SCHEMA, publish_current, record_verdict
 from cdp.ingest.deliveries import (
-    collect_archive_garbage, deliveries, delivered_files, previous_version_rows, redelivered_files, register_deliveries,
+    collect_archive_garbage,
+    delivered_files,
+    deliveries,
+    previous_version_rows,
+    redelivered_files,
+    register_deliveries,
 )
 from cdp.ingest.reader import REJECTED_SCHEMA, load_files, rejected_frame
 from cdp.partitions import DELIVERIES
@@ -143,9 +151,10 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
     @dg.asset(
         key=["validated", source], group_name="quality", deps=[dg.AssetKey(["raw", source])], partitions_def=DELIVERIES,
         description=f"{contract.description}: rows that pass quality/{source}.yaml, typed per the dictionary.",
-        check_specs=[dg.AssetCheckSpec(BATCH_CHECK, asset=["validated", source], blocking=True,
+        check_specs=[dg.AssetCheckSpec(BATCH_CHECK, asset=["validated", source],
                                        description="Batch-level verdict: quarantine share, freshness, row count "
-                                                   "against the previous delivery, unreadable files."),
+                                                   "against the previous delivery, unreadable files. A failure holds "
+                                                   "the delivery back (quality/delivery_gate blocks downstream)."),
                      *expectation_checks],
     )
     def validated(context: dg.AssetExecutionContext, cdp: CdpConfig):
@@ -186,6 +195,26 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
     return validated
 
 
+GATE_CHECK = "all_batches_passed"
+
+
+@dg.asset(key=["quality", "delivery_gate"], group_name="quality", partitions_def=DELIVERIES,
+          deps=[dg.AssetKey(["validated", source]) for source in CONTRACTS],
+          check_specs=[dg.AssetCheckSpec(GATE_CHECK, asset=["quality", "delivery_gate"], blocking=True,
+                                         description="Every source's batch of this delivery passed its gate; "
+                                                     "otherwise nothing downstream runs.")],
+          description="The delivery's verdict over every source, from this run's batch verdicts.")
+def delivery_gate(context: dg.AssetExecutionContext, cdp: CdpConfig):
+    verdicts = cdp.home.snapshot().read(tables.BATCH_VERDICTS, VERDICT_SCHEMA).filter(
+        (pl.col("delivery") == context.partition_key) & (pl.col("run_id") == context.run.run_id))
+    failed = verdicts.filter(~pl.col("passed"))
+    failures = [f"{source}: {line}" for source, text in failed.select("source", "failures").iter_rows()
+                for line in text.splitlines()]
+    yield dg.MaterializeResult(metadata={"sources gated": verdicts.height, "sources held back": failed.height})
+    yield dg.AssetCheckResult(check_name=GATE_CHECK, passed=failed.is_empty(), severity=dg.AssetCheckSeverity.ERROR,
+                              metadata={"failures": _md_list(failures)})
+
+
 def _balanced(source: str, delivery_key: str):
     """Invariant of the gate's commit: every raw row is loaded or quarantined, none twice."""
     def check(after) -> None:
@@ -196,4 +225,5 @@ def _balanced(source: str, delivery_key: str):
     return check
 
 
-ingest_assets = [delivery, *(asset for c in CONTRACTS.values() for asset in (_raw_asset(c), _validated_asset(c)))]
+ingest_assets = [delivery, *(asset for c in CONTRACTS.values() for asset in (_raw_asset(c), _validated_asset(c))),
+                 delivery_gate]

@@ -7,6 +7,8 @@ raw steps, because one workbook can feed several sources — with the erasure's 
 commit (new archived copies + ledger).
 """
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -15,9 +17,11 @@ from cdp.ingest.deliveries import collect_archive_garbage
 from cdp.partitions import DELIVERIES
 from cdp.privacy.erasure import ErasureReport, matcher, redact_archive, redact_landing
 from cdp.privacy.register import read_register, secret_key
+from cdp.privacy.retention import RetentionPolicy, apply_retention
 from cdp.resources import CdpConfig
 from cdp.state import tables
 from cdp.state.lock import home_lock
+from cdp.triggers import run_tags
 
 CONTRACTS = load_contracts()
 
@@ -50,4 +54,25 @@ def archive_redaction(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.M
     return dg.MaterializeResult(metadata={"files with rows of erased persons": dropped, **report.removed})
 
 
-privacy_assets = [archive_redaction]
+@dg.asset(key=["privacy", "retention"], group_name="privacy",
+          description="Deletes or anonymizes what is past its retention period (privacy/retention.yaml) in every "
+                      "layer: old deliveries and their archived files, old quarantined values, inactive customers.")
+def retention(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
+    report = apply_retention(cdp.home, cdp.as_of_date, RetentionPolicy.load(Path(cdp.retention_path)),
+                             landing=cdp.landing if cdp.landing.is_dir() else None, echo=context.log.info)
+    return dg.MaterializeResult(metadata={"as of": str(report.as_of), "seconds": round(report.seconds, 1),
+                                          **{what: n for what, n in report.removed.items()}})
+
+
+RETENTION_JOB = "cdp_retention"
+retention_job = dg.define_asset_job(RETENTION_JOB, selection=[retention],
+                                    description="Apply the retention periods of privacy/retention.yaml.")
+
+
+@dg.schedule(job_name=RETENTION_JOB, cron_schedule="0 3 * * *", execution_timezone="Asia/Shanghai",
+             description="Every night after the daily run: delete what is past its retention period.")
+def daily_retention(_context: dg.ScheduleEvaluationContext, cdp: CdpConfig):
+    return dg.RunRequest(tags=run_tags(cdp))
+
+
+privacy_assets = [archive_redaction, retention]

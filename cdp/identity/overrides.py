@@ -9,6 +9,7 @@ Decisions are stored per record, not per cluster, so they survive full re-cluste
 from __future__ import annotations
 
 from datetime import datetime, timezone
+
 import polars as pl
 
 from cdp.paths import Home

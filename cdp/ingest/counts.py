@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 from cdp.state import tables
 from cdp.state.store import Snapshot
 

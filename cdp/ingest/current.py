@@ -41,13 +41,22 @@ def passed_deliveries(state: Snapshot | Transaction, source: str) -> list[str]:
     return sorted(latest.filter(pl.col("passed")).get_column("delivery").to_list())
 
 
+TYPES = {"string": pl.Utf8, "date": pl.Date, "integer": pl.Int64, "decimal": pl.Decimal(18, 2)}
+
+
+def empty_current(contract: Contract) -> pl.DataFrame:
+    schema = {name: TYPES[spec.type] for name, spec in contract.types.items()}
+    return pl.DataFrame(schema=schema | {"_source_file": pl.Utf8, "_source_row": pl.Int64, "_load_id": pl.Utf8,
+                                         "_delivery": pl.Utf8})
+
+
 def publish_current(tx: Transaction, contract: Contract) -> Current:
     """Rebuild `current/<source>` from the passed deliveries, inside the transaction."""
     source, view = contract.source, tx.view()
     passed = [d for d in passed_deliveries(view, source) if view.has(tables.validated(source, d))]
     frames = [view.read(tables.validated(source, d)).with_columns(pl.lit(d).alias("_delivery")) for d in passed]
-    if not frames:
-        tx.drop(tables.current(source))
+    if not frames:  # nothing passed (or retention removed it all): an empty table of the contract's types
+        tx.write(tables.current(source), empty_current(contract))
         return Current(0, 0, ())
     rows = pl.concat(frames, how="diagonal_relaxed")
     current = rows.unique(subset=[contract.primary_key], keep="last", maintain_order=True)

@@ -37,6 +37,7 @@ LEDGER_SCHEMA = {
     "source": pl.Utf8, "file": pl.Utf8, "sha256": pl.Utf8, "bytes": pl.Int64, "mtime_ns": pl.Int64,
     "delivery": pl.Utf8, "registered_at": pl.Datetime("us", "UTC"), "duplicate_of": pl.Utf8,
     "archived_sha256": pl.Utf8,  # set when an erasure replaced the archived copy with a redacted one
+    "expired_at": pl.Datetime("us", "UTC"),  # set when retention deleted the delivery: names and hashes only remain
 }
 
 
@@ -61,7 +62,8 @@ class Registration:
 
 def read_ledger(state: Snapshot | Transaction) -> pl.DataFrame:
     ledger = state.read(tables.LEDGER, LEDGER_SCHEMA)
-    return ledger.cast(LEDGER_SCHEMA)
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in LEDGER_SCHEMA.items() if name not in ledger.columns]
+    return ledger.with_columns(missing).select(list(LEDGER_SCHEMA)).cast(LEDGER_SCHEMA)
 
 
 # The hash of the archived copy a ledger row reads: the redacted one after an erasure.
@@ -170,7 +172,7 @@ def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Hom
             known_versions.add((source, name, sha))
             rows.append({"source": source, "file": name, "sha256": sha, "bytes": stat.st_size,
                          "mtime_ns": stat.st_mtime_ns, "delivery": delivery, "registered_at": now,
-                         "duplicate_of": duplicate_of, "archived_sha256": None})
+                         "duplicate_of": duplicate_of, "archived_sha256": None, "expired_at": None})
         added = pl.DataFrame(rows, schema=LEDGER_SCHEMA)
         if added.height:
             tx.write(tables.LEDGER, pl.concat([ledger, added]))
@@ -192,7 +194,7 @@ def collect_archive_garbage(home: Home) -> int:
     folder = home.root / "archive"
     if not folder.is_dir():
         return 0
-    ledger = read_ledger(home.snapshot())
+    ledger = read_ledger(home.snapshot()).filter(pl.col("expired_at").is_null())
     kept = {home.archive(sha, Path(file).suffix) for file, sha in
             ledger.select("file", ARCHIVED_SHA).iter_rows()}
     removed = 0
@@ -210,7 +212,7 @@ def deliveries(state: Snapshot) -> list[str]:
 def delivered_files(home: Home, state: Snapshot, source: str, delivery: str) -> list[DeliveredFile]:
     """The files of one source to load for one delivery, in file-name order."""
     rows = read_ledger(state).filter((pl.col("source") == source) & (pl.col("delivery") == delivery)
-                                    & pl.col("duplicate_of").is_null()).sort("file")
+                                    & pl.col("duplicate_of").is_null() & pl.col("expired_at").is_null()).sort("file")
     return [DeliveredFile(source, file, home.archive(sha, Path(file).suffix))
             for file, sha in rows.select("file", ARCHIVED_SHA).iter_rows()]
 

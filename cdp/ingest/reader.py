@@ -203,7 +203,7 @@ def _read_csv_exactly(text: str, name: str, frame: pl.DataFrame | None, suspects
     if not _same_records(frame, records, width):
         columns = _unique_headers(header)
         padded = [(r + [None] * width)[:width] if r else [None] * width for r in records]
-        frame = pl.DataFrame([list(c) for c in zip(*padded)] if padded else [[] for _ in columns],
+        frame = pl.DataFrame([list(c) for c in zip(*padded, strict=True)] if padded else [[] for _ in columns],
                              schema={c: pl.Utf8 for c in columns}, orient="col")
     ragged = [(i, r) for i, r in enumerate(records) if r and len(r) != width]
     return _Read(frame, pl.int_range(frame.height, dtype=pl.Int64, eager=True) + 2, ragged=ragged, header=header,

@@ -44,9 +44,16 @@ from cdp.ingest.current import publish_current
 from cdp.ingest.deliveries import ARCHIVED_SHA, collect_archive_garbage, read_ledger, sha256_of
 from cdp.ingest.reader import read_file
 from cdp.paths import Home
+from cdp.privacy.audit import AuditEntry, log_access
 from cdp.privacy.redact import redact_file
 from cdp.privacy.register import (
-    REGISTER_SCHEMA, erased_mask, identity_tokens, read_register, secret_key, subject_tokens, tokens_of,
+    REGISTER_SCHEMA,
+    erased_mask,
+    identity_tokens,
+    read_register,
+    secret_key,
+    subject_tokens,
+    tokens_of,
 )
 from cdp.reports.quality import rerender_quality_reports
 from cdp.state import tables
@@ -363,7 +370,7 @@ def redact_landing(home: Home, landing: Path | None) -> int:
     return rewritten
 
 
-def _last_as_of(state: Snapshot) -> date:
+def last_as_of(state: Snapshot) -> date:
     """The business date the published marts were built for (lifecycle lists depend on it)."""
     history = state.read(tables.model("segment_history"))
     if history.height and "as_of" in history.columns:
@@ -401,10 +408,13 @@ def erase_customers(home: Home, customer_ids: list[str], request_id: str, reques
         if "publish" not in done:
             if home.warehouse.exists():
                 with report.timed("warehouse and analyst file rebuilt", echo):
-                    build_warehouse(home, _last_as_of(home.snapshot()), f"erasure {request_id}")
+                    build_warehouse(home, last_as_of(home.snapshot()), f"erasure {request_id}")
                     report.add("warehouse files rebuilt", 2)
             _mark_done(home, request_id, customer_ids, "publish")
         with report.timed("quality reports re-rendered", echo):
             report.add("quality report pages re-rendered", rerender_quality_reports(home))
         _mark_done(home, request_id, customer_ids, "reports")
+    log_access(home, AuditEntry(action="erase", what=f"cdp erase {' '.join(customer_ids)} --request {request_id}",
+                                actor=requested_by, purpose="erasure request (PIPL art. 47)", request=request_id,
+                                customers=" ".join(customer_ids), rows=report.removed.get("raw rows", 0)))
     return report

@@ -25,11 +25,10 @@ it, against the state as it would be after the commit; a failing invariant abort
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator, Mapping

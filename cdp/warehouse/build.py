@@ -17,11 +17,10 @@ import duckdb
 import polars as pl
 import yaml
 
-from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish
-
 from cdp.ingest.contracts import load_dictionary
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.state import tables
+from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish
 from cdp.warehouse.inputs import warehouse_inputs
 
 LAYERS = ("staging", "intermediate", "marts", "analyst")

@@ -6,11 +6,11 @@ from datetime import date
 import polars as pl
 import pytest
 
-from cdp.state import tables
 from cdp.identity.evaluate import evaluate
 from cdp.identity.overrides import record_decision
 from cdp.paths import Home
 from cdp.runner import run_pipeline
+from cdp.state import tables
 
 AS_OF = date(2026, 10, 31)
 HARD_NEGATIVES = ("common_name", "shared_mobile", "driver", "second_owner")

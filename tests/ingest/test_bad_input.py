@@ -304,7 +304,8 @@ def test_a_file_over_max_bytes_is_refused_unread_and_not_archived(env):
 def test_a_file_over_max_bytes_is_refused_by_the_reader_too(tmp_path):
     path = write(tmp_path, "sales/a.csv", (SALES_HEADER + sales_rows("S01", 20)).encode("gb18030"))
     contract = dataclasses.replace(CONTRACTS["sales"], max_bytes=100)
-    with pytest.raises(SourceFileError, match=r"the file is 1,\d+ bytes \(1.2 KiB\), over the contract's limit max_bytes = 100 bytes"):
+    limit = r"the file is 1,\d+ bytes \(1.2 KiB\), over the contract's limit max_bytes = 100 bytes"
+    with pytest.raises(SourceFileError, match=limit):
         read_file(contract, path, "sales/a.csv", "l")
 
 

@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 
 from cdp.assets.ingest import ingest_assets
+from cdp.ingest.deliveries import read_ledger, registered_since
 from cdp.partitions import DELIVERIES
 from cdp.paths import Home
 from cdp.resources import CdpConfig
-from cdp.ingest.deliveries import read_ledger, registered_since
 from cdp.state import tables
 from cdp.triggers import daily_full_run, landing_sensor
 

@@ -124,7 +124,7 @@ def test_a_new_export_holding_the_person_is_dropped_at_ingest(erased, files_hold
     # The person's sale again in a later export: new order number, the mobile written another way.
     person = {**erased.sale, "order_no": "ERASURE-NEW-1", "sale_date": "2026-10-30",
               "mobile": f"+86 {mobile[:3]}-{mobile[3:7]}-{mobile[7:]}"}
-    other = dict(zip([field_of.get(h) for h in header], rows[1]), order_no="ERASURE-NEW-2", sale_date="2026-10-30")
+    other = dict(zip([field_of.get(h) for h in header], rows[1], strict=False), order_no="ERASURE-NEW-2", sale_date="2026-10-30")
     out = io.StringIO(newline="")
     csv.writer(out).writerows([header, *[[row.get(field_of.get(h)) or "" for h in header] for row in (person, other)]])
     (landing / "sales" / "销售台账_补录.csv").write_bytes(out.getvalue().encode("gb18030"))

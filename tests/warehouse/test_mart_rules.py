@@ -1,8 +1,8 @@
 """Mart rules on tiny hand-made inputs whose right answers are known."""
 
 import shutil
-from pathlib import Path
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import polars as pl
