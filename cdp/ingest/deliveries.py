@@ -20,6 +20,7 @@ count as known content, so a landing copy redacted the same way is not registere
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -111,7 +112,8 @@ def archive_copy(home: Home, path: Path) -> str:
     staging = temporary_path(home.root / "archive" / f"incoming{path.suffix}")
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as source, open(staging, "wb") as target:
+        # O_NOFOLLOW: a file swapped for a link after the landing scan is refused, not followed.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as source, open(staging, "wb") as target:
             for block in iter(lambda: source.read(1 << 20), b""):
                 digest.update(block)
                 target.write(block)
