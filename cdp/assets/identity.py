@@ -13,6 +13,7 @@ from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import ensure_parent
 from cdp.resources import CdpConfig
+from cdp.standardize.quarantined import matchable_quarantined, read_quarantined
 from cdp.standardize.records import build_person_records
 
 CONTRACTS = load_contracts()
@@ -22,20 +23,27 @@ CONTRACTS = load_contracts()
     key=["standardized", "person_records"],
     group_name="identity",
     deps=[dg.AssetKey(["validated", source]) for source in CONTRACTS],
-    description="One row per loaded source record with standardized name, pinyin, mobile, ID, VIN, plate and address.",
+    description="One row per source record with standardized name, pinyin, mobile, ID, VIN, plate and address: "
+                "every loaded record, and quarantined records whose key is usable (flagged, bad fields null).",
 )
 def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
     home = cdp.home
-    validated = [
-        (source, contract.primary_key, pl.read_parquet(home.validated(source)))
-        for source, contract in CONTRACTS.items()
-        if home.validated(source).exists()
-    ]
-    records = build_person_records(validated)
+    frames = []
+    for source, contract in CONTRACTS.items():
+        if not home.validated(source).exists():
+            continue
+        loaded = pl.read_parquet(home.validated(source))
+        frames.append((contract, loaded))
+        quarantined = matchable_quarantined(contract, read_quarantined(home, contract),
+                                            loaded.get_column(contract.primary_key))
+        if quarantined.height:
+            frames.append((contract, quarantined))
+    records = build_person_records(frames)
     records.write_parquet(ensure_parent(home.person_records))
     return dg.MaterializeResult(
         metadata={
             "records": records.height,
+            "quarantined records matched (a non-identity field unusable)": int(records.get_column("quarantined").sum()),
             "valid mobiles": int(records.get_column("mobile").is_not_null().sum()),
             "valid ID numbers": int(records.get_column("id_number").is_not_null().sum()),
             "valid VINs": int(records.get_column("vin").is_not_null().sum()),

@@ -64,3 +64,27 @@ def evaluate(xref: pl.DataFrame, truth: pl.DataFrame) -> Scores:
         cluster_precision=c_precision, cluster_recall=c_recall, cluster_f1=_f1(c_precision, c_recall),
         duplicate_rate_after=max(0.0, 1 - persons / customers) if customers else 0.0,
     )
+
+
+def recall_by_cause(xref: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Per noise kind and hard-negative kind of the ground truth: how many records carry it, and
+    the share that ended in their person's main customer (the CustomerID holding most of the
+    person's records) — a record recall per cause of missed links. For hard negatives the
+    figure that matters is `mixed`: customers holding that kind's records and another person's."""
+    joined = xref.select("source", "record_key", "customer_id").join(
+        truth.select("source", "record_key", "person_id", "noise", "hard_negative"), on=["source", "record_key"])
+    main = (joined.group_by("person_id", "customer_id").len().sort(["len", "customer_id"], descending=[True, False])
+            .group_by("person_id", maintain_order=True).first()
+            .select("person_id", pl.col("customer_id").alias("main_customer")))
+    joined = joined.join(main, on="person_id").with_columns(
+        (pl.col("customer_id") == pl.col("main_customer")).alias("joined"))
+    persons_per_customer = joined.group_by("customer_id").agg(pl.col("person_id").n_unique().alias("persons"))
+    joined = joined.join(persons_per_customer, on="customer_id")
+    rows = []
+    for column, kind in (("noise", "noise"), ("hard_negative", "hard negative")):
+        tagged = joined.select(pl.col(column).str.split(",").alias("cause"), "joined", "persons", "customer_id").explode(
+            "cause").filter(pl.col("cause").is_not_null() & (pl.col("cause") != ""))
+        rows.append(tagged.group_by("cause").agg(
+            pl.lit(kind).alias("kind"), pl.len().alias("records"), pl.col("joined").mean().alias("record_recall"),
+            pl.col("customer_id").filter(pl.col("persons") > 1).n_unique().alias("mixed_customers")))
+    return pl.concat(rows).select("kind", "cause", "records", "record_recall", "mixed_customers").sort("kind", "cause")

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 from splink.internals.waterfall_chart import records_to_waterfall_data
 
+from cdp.identity.decisions import level_labels
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.tuples import MATCH_COLUMNS, build_tuples
 from cdp.paths import Home
@@ -54,16 +55,6 @@ def explain_pair(home: Home, model_path: Path, left: tuple[str, str], right: tup
     )
 
 
-def _level_labels(model: dict) -> dict[str, dict[int, str]]:
-    """gamma value → level label, per comparison (Splink numbers non-null levels from the top down)."""
-    labels = {}
-    for comp in model["comparisons"]:
-        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        labels[comp["output_column_name"]] = {len(levels) - 1 - i: lv["label_for_charts"] for i, lv in enumerate(levels)}
-        labels[comp["output_column_name"]][-1] = "null"
-    return labels
-
-
 def explain_customer(home: Home, model_path: Path, customer_id: str, limit: int = 15) -> str:
     """The links that hold one customer together: its strongest scored pairs, level by level."""
     xref = pl.read_parquet(home.customer_xref).filter(pl.col("customer_id") == customer_id)
@@ -84,7 +75,7 @@ def explain_customer(home: Home, model_path: Path, customer_id: str, limit: int 
         pairs = pairs.join(own.rename({"source": f"source_dataset_{side}", "tuple_id": f"tuple_id_{side}",
                                        "record_key": f"record_key_{side}"}),
                            on=[f"source_dataset_{side}", f"tuple_id_{side}"])
-    labels = _level_labels(_as_dict(model_path))
+    labels = level_labels(_as_dict(model_path))
     lines.append(f"{pairs.height} scored links inside the customer; the strongest {min(limit, pairs.height)}:")
     for row in pairs.sort("match_weight", descending=True).head(limit).iter_rows(named=True):
         evidence = ", ".join(f"{c}: {labels[c].get(row[f'gamma_{c}'], '?')}" for c in labels if f"gamma_{c}" in row

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import polars as pl
 
+from cdp.identity.decisions import level_labels
 from cdp.identity.incremental import incremental_resolve, violates
-from cdp.identity.model import IdentitySettings
+from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import load_overrides
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids
-from cdp.identity.review import build_review_queue
+from cdp.identity.review import build_review_queue, pending, read_review_queue, write_review_queue
 from cdp.identity.resolve import record_clusters, resolve
 from cdp.identity.tuples import build_tuples
 from cdp.paths import Home, append_parquet, ensure_parent
@@ -26,10 +27,17 @@ class IdentityRun:
     customers: int
     trained: bool  # the model changed since the last resolution (forces a full re-cluster)
     customer_cards: int = 0  # distinct (source, name as delivered, mobile): what each system keeps as a customer
-    review_pairs: int = 0
+    review_pairs: int = 0  # customer pairs waiting for a steward's decision
+    strong_links: int = 0  # links made by strong evidence below the threshold or against the names veto
+    quarantined_records: int = 0  # records quarantined for a non-identity field, matched all the same
     mode: str = "full"
     events: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+def identity_reports_dir(home: Home) -> Path:
+    """Splink's dashboards of the last run's review band, next to the quality report."""
+    return home.root / "reports" / "identity"
 
 
 def _read(path: Path, schema: dict) -> pl.DataFrame:
@@ -63,14 +71,15 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
     registry = _read(ident / "registry.parquet", REGISTRY_SCHEMA)
     customers = _read(ident / "customers.parquet", CUSTOMER_SCHEMA)
     mode, resolution = "full", None
+    reports = identity_reports_dir(home)
     if not (full_recluster or trained or registry.is_empty() or not (ident / "tuples.parquet").exists()):
         incremental = incremental_resolve(tuples, record_map, pl.read_parquet(ident / "tuples.parquet"),
-                                          registry, model_path, settings)
+                                          registry, model_path, settings, reports_dir=reports)
         if not violates(incremental.tuple_clusters, record_map, overrides):
             mode, resolution = "incremental", incremental
     if resolution is None:
         resolution = resolve(tuples, model_path, settings, record_map, overrides,
-                             scored_pairs_path=ident / "scored_pairs.parquet")
+                             scored_pairs_path=ident / "scored_pairs.parquet", reports_dir=reports)
     clusters = record_clusters(record_map, resolution.tuple_clusters)
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
 
@@ -83,16 +92,18 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
     assignment.xref.write_parquet(home.customer_xref)
     tuples.select("source", "tuple_id").write_parquet(ident / "tuples.parquet")
     append_parquet(ident / "customer_id_history.parquet", assignment.history)
-    threshold = settings.clustering.get("match_probability_threshold", 0.95)
-    queue = build_review_queue(resolution.review_candidates, record_map, overrides, threshold)
-    queue.write_parquet(ident / "review_queue.parquet")
+    queue = build_review_queue(resolution.review_candidates, record_map, assignment.xref, overrides,
+                               level_labels(_as_dict(model_path)), previous=read_review_queue(ident / "review_queue.parquet"))
+    write_review_queue(queue, ident / "review_queue.parquet")
     seconds["customer ids"] = time.perf_counter() - start
 
     events = assignment.history.group_by("event").len().rows()
     return IdentityRun(
         records=records.height, tuples=tuples.height,
         customer_cards=records.select("source", "name_raw", "mobile").unique().height, pairs_scored=resolution.pairs_scored,
-        customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained, review_pairs=queue.height,
+        customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained,
+        review_pairs=pending(queue).height, strong_links=resolution.strong_links,
+        quarantined_records=int(records.get_column("quarantined").sum()) if "quarantined" in records.columns else 0,
         mode=mode,
         events=dict(events), seconds=seconds,
     )
