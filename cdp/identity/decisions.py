@@ -10,6 +10,7 @@ Splink scores a pair; the settings then decide with the comparison levels it rea
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,7 @@ class Decisions:
     review_floor: float
     rules: tuple[tuple[str, str], ...] = ()  # (meaning, SQL) of each strong-evidence rule
     veto_levels: str = "FALSE"  # a veto level was reached (whether or not strong evidence outranks it)
+    weight_without_veto: str = "match_weight"  # the match weight without the vetoing comparisons' own weight
 
     @classmethod
     def of(cls, model: dict[str, Any], clustering: Clustering) -> "Decisions":
@@ -69,7 +71,8 @@ class Decisions:
         return cls(strong=f"({strong})", veto=f"(({veto}) AND NOT ({strong}))",
                    threshold=clustering.match_probability_threshold, review_floor=clustering.review_floor,
                    rules=tuple((r.meaning, _rule_sql(model, r)) for r in clustering.strong_evidence),
-                   veto_levels=f"({veto})")
+                   veto_levels=f"({veto})",
+                   weight_without_veto="(match_weight" + "".join(f" - mw_{c}" for c in clustering.veto) + ")")
 
     @property
     def strong_only(self) -> str:
@@ -82,8 +85,10 @@ class Decisions:
 
     @property
     def vetoed(self) -> str:
-        """Pairs the probability would link and the veto keeps apart: for the steward."""
-        return f"(match_probability >= {self.threshold} AND {self.veto})"
+        """Pairs the veto keeps apart although the rest of the evidence would link them (the
+        probability without the vetoing comparison reaches the threshold): for the steward."""
+        threshold_weight = math.log2(self.threshold / (1 - self.threshold)) if self.threshold < 1 else math.inf
+        return f"({self.veto} AND {self.weight_without_veto} >= {threshold_weight})"
 
     @property
     def review(self) -> str:
