@@ -33,6 +33,14 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
+def with_unresolved(xref: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """xref plus every truth record that never reached it, each as a customer of its own: a record
+    that identity resolution never saw is a missed link, not a record to leave out of the score."""
+    missing = truth.select("source", "record_key").join(xref, on=["source", "record_key"], how="anti")
+    return pl.concat([xref.select("source", "record_key", "customer_id"), missing.with_columns(
+        pl.format("unresolved:{}:{}", "source", "record_key").alias("customer_id"))])
+
+
 def evaluate(xref: pl.DataFrame, truth: pl.DataFrame) -> Scores:
     """Compare predicted customers with true persons over the records present in both.
 

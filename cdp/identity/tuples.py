@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-MATCH_COLUMNS = ("name", "name_pinyin", "name_pinyin_alt", "mobile", "id_number", "id_number_raw", "vin", "vin_raw",
+MATCH_COLUMNS = ("name", "name_pinyin", "name_pinyin_alt", "given_name", "family_name", "mobile", "id_number", "id_number_raw", "vin", "vin_raw",
                  "city", "district", "address", "gender", "is_company", "birth_date", "postcode", "other_id", "email")
 
 

@@ -23,6 +23,7 @@ IDENTITY_COLUMNS = ("customer_name", "given_name", "family_name", "gender", "mob
 PERSON_RECORD_SCHEMA = {
     "source": pl.Utf8, "record_key": pl.Utf8, "store_code": pl.Utf8, "event_date": pl.Date,
     "name_raw": pl.Utf8, "name": pl.Utf8, "name_pinyin": pl.Utf8, "name_pinyin_alt": pl.Utf8, "is_company": pl.Boolean,
+    "given_name": pl.Utf8, "family_name": pl.Utf8,
     "mobile": pl.Utf8, "phone_kind": pl.Utf8,
     "id_number": pl.Utf8, "id_number_raw": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "gender": pl.Utf8,
     "id_region": pl.Utf8,
@@ -102,6 +103,11 @@ STANDARDIZERS = [  # (raw column, standardizer, its outputs)
 ]
 
 
+def _name_part(column: str) -> pl.Expr:
+    """A given or family name delivered on its own (sources that split names), lower-cased and trimmed."""
+    return pl.col(column).str.strip_chars().str.to_lowercase().replace("", None)
+
+
 def build_person_records(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> pl.DataFrame:
     """Standardize identity fields of every (contract, typed frame) — any set of sources.
 
@@ -122,6 +128,7 @@ def build_person_records(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> 
         "source", "record_key", "store_code", "event_date",
         pl.col("raw_customer_name").alias("name_raw"), "name", "name_pinyin", "name_pinyin_alt",
         pl.col("name_is_company").fill_null(False).alias("is_company"),
+        *[_name_part(f"raw_{part}").alias(part) for part in ("given_name", "family_name")],
         pl.when(pl.col("phone_kind") == "mobile").then(pl.col("phone")).alias("mobile"), "phone_kind",
         "id_number", "id_number_raw", "id_kind", pl.coalesce("birth_date", "raw_birth_date").alias("birth_date"),
         pl.coalesce("id_gender", source_gender).alias("gender"), "id_region",
