@@ -127,11 +127,11 @@ def plain_splink(files) -> tuple[pl.DataFrame, float]:
     return xref, time.perf_counter() - start
 
 
-def bench(name: str) -> dict:
+def bench(name: str, keep: Path | None = None) -> dict:
     from cdp.identity.evaluate import evaluate, with_unresolved
 
     files = load(name)
-    work = Path(tempfile.mkdtemp(prefix=f"cdp-{name}-"))
+    work = keep / name if keep else Path(tempfile.mkdtemp(prefix=f"cdp-{name}-"))
     try:
         truth = write_landing(files, work / "landing")
         febrl_project(work / "project")
@@ -143,17 +143,23 @@ def bench(name: str) -> dict:
         reached = xref.join(truth, on=["source", "record_key"]).height
         plain_xref, plain_seconds = plain_splink(files)
         plain = evaluate(with_unresolved(plain_xref, truth), truth)
+        truth.write_parquet(work / "truth.parquet")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
     return {"data set": name, "records": truth.height, "reached identity": reached, "cdp": ours,
             "cdp seconds": run["seconds"], "cdp run": run, "splink": plain, "splink seconds": plain_seconds}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("datasets", nargs="*", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("datasets", nargs="*", help=f"any of {', '.join(DATASETS)} (default: all)")
+    parser.add_argument("--keep", type=Path, help="keep each data set's landing, project and home under this folder")
     args = parser.parse_args()
-    results = [bench(name) for name in args.datasets]
+    unknown = set(args.datasets) - set(DATASETS)
+    if unknown:
+        parser.error(f"unknown data sets {sorted(unknown)}; choose from {DATASETS}")
+    results = [bench(name, args.keep) for name in args.datasets or DATASETS]
     print(f"\n{'data set':9} {'records':>7} {'in xref':>7} | {'cdp P':>7} {'R':>7} {'F1':>7} {'s':>6} | "
           f"{'Splink P':>8} {'R':>7} {'F1':>7} {'s':>6}")
     for r in results:
