@@ -27,8 +27,8 @@ QUEUE_SCHEMA = {
     "source_l": pl.Utf8, "record_key_l": pl.Utf8, "source_r": pl.Utf8, "record_key_r": pl.Utf8,
     "decision": pl.Utf8, "decided_by": pl.Utf8,
 }
-VETO_REASON = "names disagree but other evidence is strong (vetoed)"
-BAND_REASON = "match probability in the review band"
+VETO_REASON = "vetoed: names differ, the rest would link"
+BAND_REASON = "uncertain: in the review band"
 
 
 def read_review_queue(path: Path) -> pl.DataFrame:
