@@ -40,7 +40,7 @@ def _restricted(model: dict) -> dict:
 
 def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous_tuples: pl.DataFrame,
                         registry: pl.DataFrame, model_path: Path, settings: IdentitySettings,
-                        reports_dir: Path | None = None) -> IncrementalResult:
+                        reports_dir: Path | None = None, overrides: pl.DataFrame | None = None) -> IncrementalResult:
     previous = previous_tuples.select("source", "tuple_id").with_columns(pl.lit(False).alias("is_new"))
     marked = tuples.join(previous, on=["source", "tuple_id"], how="left").with_columns(pl.col("is_new").fill_null(True))
     # Each old tuple's customer, from the registry entries of its records.
@@ -63,8 +63,23 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
         result.strong_links = count_strong_links(predictions, decisions)
         if reports_dir is not None:
             result.dashboards = write_dashboards(linker, predictions, None, decisions, reports_dir)
-    result.tuple_clusters = _join_onto_base(marked, old_customer, links)
+    decided = must_links(overrides, record_map) if overrides is not None else links.clear()
+    result.tuple_clusters = _join_onto_base(marked, old_customer, pl.concat([links, decided]))
     return result
+
+
+def must_links(overrides: pl.DataFrame, record_map: pl.DataFrame) -> pl.DataFrame:
+    """A steward's "same" decisions as links between the records' tuples (probability 1)."""
+    same = _latest(overrides).filter(pl.col("decision") == "same") if not overrides.is_empty() else overrides
+    node = record_map.select((pl.col("source") + "|" + pl.col("record_key")).alias("record"), "source", "tuple_id")
+    if same.is_empty():
+        return pl.DataFrame(schema={"source_dataset_l": pl.Utf8, "tuple_id_l": pl.Utf8, "source_dataset_r": pl.Utf8,
+                                    "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
+    return (same.select("a", "b")
+            .join(node.rename({"record": "a", "source": "source_dataset_l", "tuple_id": "tuple_id_l"}), on="a")
+            .join(node.rename({"record": "b", "source": "source_dataset_r", "tuple_id": "tuple_id_r"}), on="b")
+            .select("source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r",
+                    pl.lit(1.0).alias("match_probability")))
 
 
 def _join_onto_base(marked: pl.DataFrame, old_customer: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:

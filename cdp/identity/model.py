@@ -191,9 +191,13 @@ def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path
     # EM on every blocked pair up to a cap, so small data is not sampled away.
     sample = min(1.0, training.em_max_records / max(len(tuples), 1))
     for rule in training.em_blocking_rules:
+        # A failed session leaves the comparisons it blocks on removed from the linker (Splink
+        # deactivates them in place): put the model back as it was before the session.
+        before = linker._settings_obj.core_model_settings.copy()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=sample)
-        except EMTrainingException as err:  # e.g. a source set with no ID numbers at all
+        except EMTrainingException as err:  # e.g. a source set with no ID numbers, or each VIN sold once
+            linker._settings_obj.core_model_settings = before
             log.warning("skipping EM session %r: %s", rule, str(err).splitlines()[0])
     out_path.parent.mkdir(parents=True, exist_ok=True)
     return linker.misc.save_model_to_json(str(out_path), overwrite=True)

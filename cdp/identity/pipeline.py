@@ -74,7 +74,7 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
     reports = identity_reports_dir(home)
     if not (full_recluster or trained or registry.is_empty() or not (ident / "tuples.parquet").exists()):
         incremental = incremental_resolve(tuples, record_map, pl.read_parquet(ident / "tuples.parquet"),
-                                          registry, model_path, settings, reports_dir=reports)
+                                          registry, model_path, settings, reports_dir=reports, overrides=overrides)
         if not violates(incremental.tuple_clusters, record_map, overrides):
             mode, resolution = "incremental", incremental
     if resolution is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,7 @@ def write_dashboards(linker, predictions, clusters, decisions: Decisions, report
                                                       num_example_rows=3)
     if clusters is None:  # incremental runs cluster onto the resolved base, not with Splink
         paths.pop("cluster studio")
+        offline(paths["comparison viewer"])
         return paths
     touched = _to_polars(clusters.query_sql(
         f"SELECT DISTINCT c.cluster_id FROM {{this}} AS c JOIN {band.physical_name} AS b "
@@ -93,7 +95,19 @@ def write_dashboards(linker, predictions, clusters, decisions: Decisions, report
                                                        cluster_ids=cluster_ids, overwrite=True)
     else:
         paths.pop("cluster studio")
+    for path in paths.values():
+        offline(path)
     return paths
+
+
+_REMOTE_LINK = re.compile(r"<link[^>]+href=\s*['\"]?https?://[^>]*>\s*", re.IGNORECASE)
+
+
+def offline(path: Path) -> None:
+    """Drop the web-font links Splink's templates carry: the dashboards then load nothing remote
+    (their JavaScript is bundled; the page falls back to local fonts)."""
+    html = path.read_text(encoding="utf-8")
+    path.write_text(_REMOTE_LINK.sub("", html), encoding="utf-8")
 
 
 def _to_polars(frame) -> pl.DataFrame:
