@@ -119,3 +119,55 @@ def _constrained_split(group: str, nodes: set[str], links: pl.DataFrame, must, c
         for node in cb:
             component[node] = ca
     return {node: f"{group}~{min(component[node])}" for node in nodes}
+
+
+def node_pairs(frame: pl.DataFrame) -> pl.DataFrame:
+    """(node_l, node_r) of scored pairs (source_dataset_*, tuple_id_*), node = source|tuple_id."""
+    return frame.select((pl.col("source_dataset_l") + "|" + pl.col("tuple_id_l")).alias("node_l"),
+                        (pl.col("source_dataset_r") + "|" + pl.col("tuple_id_r")).alias("node_r"))
+
+
+def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame) -> set[frozenset]:
+    """The steward's "same" decisions as pairs of tuple nodes."""
+    if overrides.is_empty():
+        return set()
+    node_of = dict(record_map.select((pl.col("source") + "|" + pl.col("record_key")),
+                                     (pl.col("source") + "|" + pl.col("tuple_id"))).iter_rows())
+    return {frozenset((node_of[a], node_of[b])) for a, b, d in _latest(overrides).select("a", "b", "decision").iter_rows()
+            if d == "same" and a in node_of and b in node_of}
+
+
+def vetoed_inside(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, must: set[frozenset]) -> pl.DataFrame:
+    """Vetoed node pairs (node_l, node_r) that ended up in one cluster through other records, a
+    steward's "same" decision aside; with that cluster_id."""
+    cluster = tuple_clusters.select((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
+                                    pl.col("cluster_id").cast(pl.Utf8))
+    inside = (vetoed.join(cluster.rename({"node": "node_l", "cluster_id": "c_l"}), on="node_l")
+              .join(cluster.rename({"node": "node_r", "cluster_id": "c_r"}), on="node_r")
+              .filter(pl.col("c_l") == pl.col("c_r")).select("node_l", "node_r", pl.col("c_l").alias("cluster_id")))
+    return inside.filter(~pl.struct("node_l", "node_r").map_elements(
+        lambda p: frozenset((p["node_l"], p["node_r"])) in must, return_dtype=pl.Boolean)) if must else inside
+
+
+def split_vetoed(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, links_within, must: set[frozenset]) -> pl.DataFrame:
+    """A veto holds against transitivity: a customer that joins two records the names veto kept
+    apart (spouses on one phone and car, bridged by a record that names only the surname) is
+    re-clustered from its strongest links without joining a vetoed pair — as a steward's
+    cannot-link would. `links_within(nodes)` gives the linked pairs (node_l, node_r,
+    match_probability) among those nodes."""
+    inside = vetoed_inside(tuple_clusters, vetoed, must)
+    if inside.is_empty():
+        return tuple_clusters
+    nodes = tuple_clusters.with_columns((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
+                                        pl.col("cluster_id").cast(pl.Utf8))
+    affected = nodes.filter(pl.col("cluster_id").is_in(inside.get_column("cluster_id").unique().implode()))
+    links = links_within(set(affected.get_column("node")))
+    cannot = {frozenset(pair) for pair in vetoed.filter(pl.col("node_l").is_in(affected.get_column("node").implode()))
+              .iter_rows()} - must
+    new_cluster: dict[str, str] = {}
+    for cluster, members in affected.group_by("cluster_id").agg("node").iter_rows():
+        must_inside = [tuple(p) for p in must if p <= set(members)]
+        new_cluster.update(_constrained_split(cluster, set(members), links, must_inside, cannot))
+    return nodes.with_columns(pl.col("node").replace_strict(new_cluster, default=pl.col("cluster_id"),
+                                                            return_dtype=pl.Utf8).alias("cluster_id")).select(
+        "source", "tuple_id", "cluster_id")

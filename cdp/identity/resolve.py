@@ -10,7 +10,7 @@ import polars as pl
 
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
-from cdp.identity.overrides import apply_overrides
+from cdp.identity.overrides import apply_overrides, must_node_pairs, node_pairs, split_vetoed
 
 # Columns of a scored pair kept for the steward and the audit copy (with gamma_* and mw_*).
 PAIR_KEYS = ("source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r")
@@ -60,11 +60,16 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
         ).to_parquet(str(scored_pairs_path), overwrite=True)
     review = review_candidates(predictions, decisions)
     dashboards = write_dashboards(linker, predictions, clusters, decisions, reports_dir) if reports_dir else None
+    must = set()
     if overrides is not None and not overrides.is_empty() and record_map is not None:
         links = _to_polars(linkable.query_sql(
             "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
             "match_probability FROM {this}"))
         tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
+        must = must_node_pairs(overrides, record_map)
+    vetoed = node_pairs(_to_polars(predictions.query_sql(
+        f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r FROM {{this}} WHERE {decisions.veto}")))
+    tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
     return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=pairs_scored,
                       strong_links=count_strong_links(predictions, decisions), dashboards=dashboards)
 
@@ -108,6 +113,15 @@ def offline(path: Path) -> None:
     (their JavaScript is bundled; the page falls back to local fonts)."""
     html = path.read_text(encoding="utf-8")
     path.write_text(_REMOTE_LINK.sub("", html), encoding="utf-8")
+
+
+def _links_within(linkable, nodes: set[str]) -> pl.DataFrame:
+    """Linked pairs (node_l, node_r, match_probability) between the given nodes."""
+    listed = ", ".join("'" + n.replace("'", "''") + "'" for n in sorted(nodes))
+    return _to_polars(linkable.query_sql(
+        "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
+        f"match_probability FROM {{this}} WHERE source_dataset_l || '|' || tuple_id_l IN ({listed}) "
+        f"AND source_dataset_r || '|' || tuple_id_r IN ({listed})"))
 
 
 def _to_polars(frame) -> pl.DataFrame:
