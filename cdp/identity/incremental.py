@@ -17,7 +17,7 @@ import polars as pl
 
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
-from cdp.identity.overrides import _UnionFind, _latest
+from cdp.identity.overrides import _UnionFind, _latest, must_node_pairs, node_pairs, vetoed_inside
 from cdp.identity.resolve import _to_polars, count_strong_links, review_candidates, write_dashboards
 
 
@@ -29,6 +29,7 @@ class IncrementalResult:
     new_tuples: int
     strong_links: int = 0
     dashboards: dict[str, Path] | None = None
+    vetoed: pl.DataFrame | None = None  # node pairs (node_l, node_r) the names veto kept apart this run
 
 
 def _restricted(model: dict) -> dict:
@@ -60,6 +61,8 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
             f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r, match_probability FROM {{this}} "
             f"WHERE {decisions.linked}"))
         result.review_candidates = review_candidates(predictions, decisions)
+        result.vetoed = node_pairs(_to_polars(predictions.query_sql(
+            f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r FROM {{this}} WHERE {decisions.veto}")))
         result.strong_links = count_strong_links(predictions, decisions)
         if reports_dir is not None:
             result.dashboards = write_dashboards(linker, predictions, None, decisions, reports_dir)
@@ -95,6 +98,14 @@ def _join_onto_base(marked: pl.DataFrame, old_customer: pl.DataFrame, links: pl.
         groups.union(node(source_l, tuple_l), node(source_r, tuple_r))
     rows = [(s, t, groups.find(node(s, t))) for s, t in marked.select("source", "tuple_id").iter_rows()]
     return pl.DataFrame(rows, schema={"source": pl.Utf8, "tuple_id": pl.Utf8, "cluster_id": pl.Utf8}, orient="row")
+
+
+def joins_vetoed(result: IncrementalResult, earlier_vetoed: pl.DataFrame, overrides: pl.DataFrame,
+                 record_map: pl.DataFrame) -> bool:
+    """Does the incremental result put a pair the names veto kept apart (this run or the last full
+    one) into one customer? Then a full re-cluster decides, as it splits such customers."""
+    vetoed = pl.concat([v for v in (earlier_vetoed, result.vetoed) if v is not None])
+    return not vetoed_inside(result.tuple_clusters, vetoed, must_node_pairs(overrides, record_map)).is_empty()
 
 
 def violates(tuple_clusters: pl.DataFrame, record_map: pl.DataFrame, overrides: pl.DataFrame) -> bool:

@@ -131,8 +131,8 @@ def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame) -> set[fr
     """The steward's "same" decisions as pairs of tuple nodes."""
     if overrides.is_empty():
         return set()
-    node_of = dict(record_map.select((pl.col("source") + "|" + pl.col("record_key")),
-                                     (pl.col("source") + "|" + pl.col("tuple_id"))).iter_rows())
+    node_of = dict(record_map.select((pl.col("source") + "|" + pl.col("record_key")).alias("record"),
+                                     (pl.col("source") + "|" + pl.col("tuple_id")).alias("node")).iter_rows())
     return {frozenset((node_of[a], node_of[b])) for a, b, d in _latest(overrides).select("a", "b", "decision").iter_rows()
             if d == "same" and a in node_of and b in node_of}
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 
 from cdp.identity.decisions import level_labels
-from cdp.identity.incremental import incremental_resolve, violates
+from cdp.identity.incremental import incremental_resolve, joins_vetoed, violates
 from cdp.identity.model import IdentitySettings, _as_dict
-from cdp.identity.overrides import load_overrides
+from cdp.identity.overrides import load_overrides, node_pairs
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids
 from cdp.identity.review import build_review_queue, pending, read_review_queue, write_review_queue
 from cdp.identity.resolve import record_clusters, resolve
@@ -38,6 +38,14 @@ class IdentityRun:
 def identity_reports_dir(home: Home) -> Path:
     """Splink's dashboards of the last run's review band, next to the quality report."""
     return home.root / "reports" / "identity"
+
+
+def read_vetoed_pairs(path: Path) -> pl.DataFrame:
+    """Node pairs the names veto kept apart in the last full re-cluster (state read)."""
+    if not path.exists():
+        return pl.DataFrame(schema={"node_l": pl.Utf8, "node_r": pl.Utf8})
+    return node_pairs(pl.scan_parquet(path).filter(pl.col("vetoed")).select(
+        "source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r").collect())
 
 
 def _read(path: Path, schema: dict) -> pl.DataFrame:
@@ -75,7 +83,8 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
     if not (full_recluster or trained or registry.is_empty() or not (ident / "tuples.parquet").exists()):
         incremental = incremental_resolve(tuples, record_map, pl.read_parquet(ident / "tuples.parquet"),
                                           registry, model_path, settings, reports_dir=reports, overrides=overrides)
-        if not violates(incremental.tuple_clusters, record_map, overrides):
+        if not (violates(incremental.tuple_clusters, record_map, overrides)
+                or joins_vetoed(incremental, read_vetoed_pairs(ident / "scored_pairs.parquet"), overrides, record_map)):
             mode, resolution = "incremental", incremental
     if resolution is None:
         resolution = resolve(tuples, model_path, settings, record_map, overrides,

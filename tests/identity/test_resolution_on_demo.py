@@ -111,5 +111,6 @@ def test_cannot_link_decision_survives_reclustering(demo_run, demo_landing, tmp_
     record_decision(home / "identity" / "overrides.parquet", (s1, k1), (s2, k2), "different", "test steward")
     for _ in range(2):  # the decision holds on the next run and on the one after
         run = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model)
+        assert run.success, run.failed
         ids = dict(((s, k), c) for s, k, c in _ids(run.home).iter_rows())
         assert ids[(s1, k1)] != ids[(s2, k2)]
