@@ -138,15 +138,18 @@ def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame) -> set[fr
 
 
 def vetoed_inside(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, must: set[frozenset]) -> pl.DataFrame:
-    """Vetoed node pairs (node_l, node_r) that ended up in one cluster through other records, a
-    steward's "same" decision aside; with that cluster_id."""
+    """Vetoed node pairs (node_l, node_r) that ended up in one cluster through other records, with
+    that cluster_id. A cluster a steward's "same" decision joined is vouched for: not listed."""
     cluster = tuple_clusters.select((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
                                     pl.col("cluster_id").cast(pl.Utf8))
     inside = (vetoed.join(cluster.rename({"node": "node_l", "cluster_id": "c_l"}), on="node_l")
               .join(cluster.rename({"node": "node_r", "cluster_id": "c_r"}), on="node_r")
               .filter(pl.col("c_l") == pl.col("c_r")).select("node_l", "node_r", pl.col("c_l").alias("cluster_id")))
-    return inside.filter(~pl.struct("node_l", "node_r").map_elements(
-        lambda p: frozenset((p["node_l"], p["node_r"])) in must, return_dtype=pl.Boolean)) if must else inside
+    if not must or inside.is_empty():
+        return inside
+    cluster_of = dict(cluster.filter(pl.col("node").is_in([n for pair in must for n in pair])).iter_rows())
+    vouched = {cluster_of.get(a) for a, b in map(tuple, must) if cluster_of.get(a) and cluster_of.get(a) == cluster_of.get(b)}
+    return inside.filter(~pl.col("cluster_id").is_in(list(vouched)))
 
 
 def split_vetoed(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, links_within, must: set[frozenset]) -> pl.DataFrame:
@@ -166,8 +169,7 @@ def split_vetoed(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, links_withi
               .iter_rows()} - must
     new_cluster: dict[str, str] = {}
     for cluster, members in affected.group_by("cluster_id").agg("node").iter_rows():
-        must_inside = [tuple(p) for p in must if p <= set(members)]
-        new_cluster.update(_constrained_split(cluster, set(members), links, must_inside, cannot))
+        new_cluster.update(_constrained_split(cluster, set(members), links, [], cannot))
     return nodes.with_columns(pl.col("node").replace_strict(new_cluster, default=pl.col("cluster_id"),
                                                             return_dtype=pl.Utf8).alias("cluster_id")).select(
         "source", "tuple_id", "cluster_id")

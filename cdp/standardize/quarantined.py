@@ -4,9 +4,10 @@ The gate keeps a row with an unusable field (a birth date 19450493, a negative a
 the future) out of the validated layer and the marts, where the bad value would count. The
 person on it is still there: such a row joins identity resolution as a record with
 `quarantined = true`, the fields its failed rules read set to null and named in
-`unusable_fields`. Rows whose failed rules read an identity field (name, mobile, ID number,
-VIN, …) or the record key stay out: a record without its name can bridge two people (a spouse
-and the owner on one phone and car), one without a key cannot be told from the one that loaded.
+`unusable_fields` — a missing name or VIN included: the other identifiers still find the person,
+and a nameless record that would bridge two people (spouses on one phone and car) is kept from
+doing so by the names veto, which holds against transitivity. Only rows whose record key failed
+(missing, duplicated) stay out: such a record cannot be told from the one that loaded.
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ from cdp.ingest.current import passed_deliveries
 from cdp.paths import Home
 from cdp.quality.gate import typed_fields, typed_values
 from cdp.quality.suites import load_suite, rule_fields
-from cdp.standardize.records import IDENTITY_COLUMNS
-
-# Fields whose failure keeps a quarantined row out of matching (plus the record key).
-IDENTIFYING = frozenset(IDENTITY_COLUMNS) - {"gender", "address", "postcode", "plate"}
 
 RULE_COLUMNS = ("_rule", "_reason")
 
@@ -48,8 +45,7 @@ def matchable_quarantined(contract: Contract, quarantined: pl.DataFrame, loaded_
         lambda rules: ",".join(sorted({f for r in rules.split("; ") for f in fields_of.get(r, ())})),
         return_dtype=pl.Utf8)
     rows = rows.with_columns(unusable.alias("_unusable_fields"))
-    blocking = sorted(IDENTIFYING | {contract.primary_key})
-    rows = rows.filter(~pl.col("_unusable_fields").str.split(",").list.set_intersection(blocking).list.len().gt(0))
+    rows = rows.filter(~pl.col("_unusable_fields").str.split(",").list.contains(contract.primary_key))
     if rows.is_empty():
         return pl.DataFrame()
     parsed = typed_values(contract, rows.select(*contract.fields))
