@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.overrides import apply_overrides, must_node_pairs, node_pairs, split_vetoed
 
+DASHBOARD_PAIRS = 5_000  # review-band pairs in the comparison viewer, strongest first
+DASHBOARD_CLUSTERS = 20  # clusters touched by the review band in cluster studio
 # Columns of a scored pair kept for the steward and the audit copy (with gamma_* and mw_*).
 PAIR_KEYS = ("source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r")
 
@@ -23,6 +26,7 @@ class Resolution:
     pairs_scored: int
     strong_links: int = 0  # pairs linked by strong evidence below the threshold or against the veto
     dashboards: dict[str, Path] | None = None
+    seconds: dict[str, float] | None = None
 
 
 def review_candidates(predictions, decisions: Decisions) -> pl.DataFrame:
@@ -45,12 +49,15 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     the audit copy of every scored pair is written to Parquet by the backend itself.
     """
     model = _as_dict(model_path)
+    timer = Timer()
     linker = make_linker(tuples, model, settings.backend, backend_options=settings.duckdb)
     decisions = Decisions.of(model, settings.clustering)
     predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
+    timer.lap("score")
     linkable = predictions.query_sql(decisions.for_clustering())
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
     tuple_clusters = _to_polars(clusters.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"))
+    timer.lap("cluster")
     pairs_scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
     gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
     if scored_pairs_path is not None:
@@ -59,7 +66,9 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
             f"SELECT {', '.join(PAIR_KEYS)}, match_weight, match_probability, {gammas}, {decisions.columns()} FROM {{this}}"
         ).to_parquet(str(scored_pairs_path), overwrite=True)
     review = review_candidates(predictions, decisions)
+    timer.lap("scored pairs + review band")
     dashboards = write_dashboards(linker, predictions, clusters, decisions, reports_dir) if reports_dir else None
+    timer.lap("dashboards")
     must = set()
     if overrides is not None and not overrides.is_empty() and record_map is not None:
         links = _to_polars(linkable.query_sql(
@@ -70,8 +79,23 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     vetoed = node_pairs(_to_polars(predictions.query_sql(
         f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r FROM {{this}} WHERE {decisions.veto}")))
     tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
+    timer.lap("decisions + veto")
+    strong = count_strong_links(predictions, decisions)
     return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=pairs_scored,
-                      strong_links=count_strong_links(predictions, decisions), dashboards=dashboards)
+                      strong_links=strong, dashboards=dashboards, seconds=timer.seconds)
+
+
+class Timer:
+    """Seconds per step of a stage, for the run's summary."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = now - self._last
+        self._last = now
 
 
 def write_dashboards(linker, predictions, clusters, decisions: Decisions, reports_dir: Path) -> dict[str, Path]:
@@ -79,7 +103,8 @@ def write_dashboards(linker, predictions, clusters, decisions: Decisions, report
     comparison vector) and cluster studio (the clusters those pairs touch). Both bundle their
     JavaScript: nothing is loaded from the internet."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    band = predictions.query_sql(f"SELECT * FROM {{this}} WHERE {decisions.review}")
+    band = predictions.query_sql(f"SELECT * FROM {{this}} WHERE {decisions.review} "
+                                 f"ORDER BY match_weight DESC LIMIT {DASHBOARD_PAIRS}")
     band.templated_name = predictions.templated_name  # Splink's dashboard SQL names the predictions table
     if not _to_polars(band.query_sql("SELECT count(*) AS n FROM {this}")).item():
         return {}
@@ -93,10 +118,16 @@ def write_dashboards(linker, predictions, clusters, decisions: Decisions, report
         return paths
     touched = _to_polars(clusters.query_sql(
         f"SELECT DISTINCT c.cluster_id FROM {{this}} AS c JOIN {band.physical_name} AS b "
-        f"ON c.tuple_id IN (b.tuple_id_l, b.tuple_id_r) ORDER BY c.cluster_id LIMIT 50"))
+        f"ON c.tuple_id IN (b.tuple_id_l, b.tuple_id_r) ORDER BY c.cluster_id LIMIT {DASHBOARD_CLUSTERS}"))
     cluster_ids = touched.get_column("cluster_id").cast(pl.Utf8).to_list()
-    if cluster_ids:
-        linker.visualisations.cluster_studio_dashboard(predictions, clusters, str(paths["cluster studio"]),
+    if cluster_ids:  # only those clusters' nodes and pairs: Splink's own query would scan every scored pair
+        listed = ", ".join(f"'{c}'" for c in cluster_ids)
+        nodes = clusters.query_sql(f"SELECT * FROM {{this}} WHERE cluster_id IN ({listed})")
+        nodes.templated_name = clusters.templated_name
+        pairs = predictions.query_sql(
+            f"SELECT p.* FROM {{this}} AS p JOIN {nodes.physical_name} AS n ON p.tuple_id_l = n.tuple_id")
+        pairs.templated_name = predictions.templated_name
+        linker.visualisations.cluster_studio_dashboard(pairs, nodes, str(paths["cluster studio"]),
                                                        cluster_ids=cluster_ids, overwrite=True)
     else:
         paths.pop("cluster studio")
@@ -117,11 +148,11 @@ def offline(path: Path) -> None:
 
 def _links_within(linkable, nodes: set[str]) -> pl.DataFrame:
     """Linked pairs (node_l, node_r, match_probability) between the given nodes."""
-    listed = ", ".join("'" + n.replace("'", "''") + "'" for n in sorted(nodes))
+    table = linkable.db_api.register(pl.DataFrame({"node": sorted(nodes)}, schema={"node": pl.Utf8}).to_arrow())
     return _to_polars(linkable.query_sql(
-        "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
-        f"match_probability FROM {{this}} WHERE source_dataset_l || '|' || tuple_id_l IN ({listed}) "
-        f"AND source_dataset_r || '|' || tuple_id_r IN ({listed})"))
+        "SELECT l.* FROM (SELECT source_dataset_l || '|' || tuple_id_l AS node_l, "
+        "source_dataset_r || '|' || tuple_id_r AS node_r, match_probability FROM {this}) AS l "
+        f"JOIN {table.physical_name} AS a ON a.node = l.node_l JOIN {table.physical_name} AS b ON b.node = l.node_r"))
 
 
 def _to_polars(frame) -> pl.DataFrame:

@@ -71,9 +71,9 @@ CASES = [
     # the same car and name but two different ID numbers: a namesake who bought the car, two customers
     ("sales", "e1", "刘洋", "13800138005", ID_C, vin(5)),
     ("receipts", "e2", "刘洋", "13900139005", ID_A[:-1] + ("1" if ID_A[-1] != "1" else "2"), vin(5)),
-    # a VIN typed with an O for a 0 and no mobile: still the car, one customer
+    # a VIN typed with a Q in its descriptor and no mobile: still the car, one customer
     ("sales", "f1", "赵敏", "13800138006", None, vin(6)),
-    ("repair_orders", "f2", "赵敏", None, None, vin(6).replace("0", "O", 1)),
+    ("repair_orders", "f2", "赵敏", None, None, vin(6)[:4] + "Q" + vin(6)[5:]),
     # a title after the name, the same mobile and car: one customer (and a person, not a company)
     ("sales", "g1", "赵玉娟", "13800138007", None, vin(7)),
     ("repair_orders", "g2", "赵玉娟女士", "13800138007", None, vin(7)),
