@@ -100,8 +100,14 @@ class Decisions:
         """The decision as columns of a scored pair."""
         return f"{self.strong} AS strong_evidence, {self.veto} AS vetoed, {self.linked} AS linked"
 
-    def for_clustering(self) -> str:
-        """A query over Splink's predictions that Splink's clustering reads: linked pairs only, strong
+    def decided(self, keys: str, gammas: str) -> str:
+        """A narrow query over Splink's predictions: the pair, its scores and levels, and the decision."""
+        return (f"SELECT {keys}, match_weight, match_probability, {gammas}, {self.columns()}, "
+                f"{self.strong_only} AS strong_only FROM {{this}}")
+
+    @staticmethod
+    def for_clustering(keys: str) -> str:
+        """A query over the decided pairs that Splink's clustering reads: linked pairs only, strong
         evidence at probability 1."""
-        return (f"SELECT * EXCLUDE (match_probability), CASE WHEN {self.strong} THEN 1.0 ELSE match_probability END "
-                f"AS match_probability FROM {{this}} WHERE {self.linked}")
+        return (f"SELECT {keys}, CASE WHEN strong_evidence THEN 1.0 ELSE match_probability END AS match_probability "
+                f"FROM {{this}} WHERE linked")

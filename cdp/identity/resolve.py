@@ -13,8 +13,8 @@ from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.overrides import apply_overrides, must_node_pairs, node_pairs, split_vetoed
 
-DASHBOARD_PAIRS = 5_000  # review-band pairs in the comparison viewer, strongest first
-DASHBOARD_CLUSTERS = 20  # clusters touched by the review band in cluster studio
+DASHBOARD_PAIRS = 2_000  # review-band pairs in the comparison viewer, strongest first
+DASHBOARD_CLUSTERS = 10  # clusters touched by the review band in cluster studio
 # Columns of a scored pair kept for the steward and the audit copy (with gamma_* and mw_*).
 PAIR_KEYS = ("source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r")
 
@@ -53,18 +53,19 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     linker = make_linker(tuples, model, settings.backend, backend_options=settings.duckdb)
     decisions = Decisions.of(model, settings.clustering)
     predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
+    keys = ", ".join(PAIR_KEYS)
+    gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
+    decided = predictions.query_sql(decisions.decided(keys, gammas))
     timer.lap("score")
-    linkable = predictions.query_sql(decisions.for_clustering())
+    linkable = decided.query_sql(decisions.for_clustering(keys))
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
     tuple_clusters = _to_polars(clusters.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"))
     timer.lap("cluster")
-    pairs_scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
-    gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
+    counts = _to_polars(decided.query_sql("SELECT count(*) AS pairs, count(*) FILTER (WHERE strong_only) AS strong "
+                                          "FROM {this}")).row(0, named=True)
     if scored_pairs_path is not None:
         scored_pairs_path.parent.mkdir(parents=True, exist_ok=True)
-        predictions.query_sql(
-            f"SELECT {', '.join(PAIR_KEYS)}, match_weight, match_probability, {gammas}, {decisions.columns()} FROM {{this}}"
-        ).to_parquet(str(scored_pairs_path), overwrite=True)
+        decided.query_sql("SELECT * EXCLUDE (strong_only) FROM {this}").to_parquet(str(scored_pairs_path), overwrite=True)
     review = review_candidates(predictions, decisions)
     timer.lap("scored pairs + review band")
     dashboards = write_dashboards(linker, predictions, clusters, decisions, reports_dir) if reports_dir else None
@@ -76,13 +77,11 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
             "match_probability FROM {this}"))
         tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
         must = must_node_pairs(overrides, record_map)
-    vetoed = node_pairs(_to_polars(predictions.query_sql(
-        f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r FROM {{this}} WHERE {decisions.veto}")))
+    vetoed = node_pairs(_to_polars(decided.query_sql(f"SELECT {keys} FROM {{this}} WHERE vetoed")))
     tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
     timer.lap("decisions + veto")
-    strong = count_strong_links(predictions, decisions)
-    return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=pairs_scored,
-                      strong_links=strong, dashboards=dashboards, seconds=timer.seconds)
+    return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=counts["pairs"],
+                      strong_links=counts["strong"], dashboards=dashboards, seconds=timer.seconds)
 
 
 class Timer:
