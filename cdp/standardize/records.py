@@ -28,7 +28,7 @@ PERSON_RECORD_SCHEMA = {
     "id_number": pl.Utf8, "id_number_raw": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "gender": pl.Utf8,
     "id_region": pl.Utf8,
     "vin": pl.Utf8, "vin_raw": pl.Utf8, "vin_valid": pl.Boolean, "plate": pl.Utf8,
-    "address": pl.Utf8, "province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8,
+    "address": pl.Utf8, "address_key": pl.Int64, "province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8,
     "postcode": pl.Utf8, "other_id": pl.Utf8, "email": pl.Utf8,
     "quarantined": pl.Boolean, "unusable_fields": pl.Utf8,
 }
@@ -103,6 +103,13 @@ STANDARDIZERS = [  # (raw column, standardizer, its outputs)
 ]
 
 
+def _address_key(column: str) -> pl.Expr:
+    """The address without spaces, hashed: an equality key for matching that keeps the long text
+    out of the scored pairs (null without an address)."""
+    text = pl.col(column).str.replace_all(r"\s+", "").replace("", None)
+    return pl.when(text.is_not_null()).then(text.hash(seed=0).cast(pl.Int64, wrap_numerical=True))
+
+
 def _name_part(column: str) -> pl.Expr:
     """A given or family name delivered on its own (sources that split names), lower-cased and trimmed."""
     return pl.col(column).str.strip_chars().str.to_lowercase().replace("", None)
@@ -133,7 +140,8 @@ def build_person_records(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> 
         "id_number", "id_number_raw", "id_kind", pl.coalesce("birth_date", "raw_birth_date").alias("birth_date"),
         pl.coalesce("id_gender", source_gender).alias("gender"), "id_region",
         pl.when(pl.col("vin_valid")).then(pl.col("vin_upper")).alias("vin"), "vin_raw", pl.col("vin_valid").fill_null(False),
-        "plate", pl.col("raw_address").alias("address"), "province", "city", "district",
+        "plate", pl.col("raw_address").alias("address"), _address_key("raw_address").alias("address_key"),
+        "province", "city", "district",
         pl.col("raw_postcode").alias("postcode"),
         pl.col("raw_other_id").str.replace_all(r"[\s\-]", "").str.to_uppercase().alias("other_id"), "email",
         pl.col("quarantined").fill_null(False), "unusable_fields",
