@@ -30,6 +30,7 @@ class IncrementalResult:
     strong_links: int = 0
     dashboards: dict[str, Path] | None = None
     vetoed: pl.DataFrame | None = None  # node pairs (node_l, node_r) the names veto kept apart this run
+    seconds: dict[str, float] | None = None
 
 
 def _restricted(model: dict) -> dict:

@@ -91,7 +91,7 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
                              scored_pairs_path=ident / "scored_pairs.parquet", reports_dir=reports)
     clusters = record_clusters(record_map, resolution.tuple_clusters)
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
-    seconds.update({f"  {step}": s for step, s in (getattr(resolution, "seconds", None) or {}).items()})
+    seconds.update({f"  {step}": s for step, s in (resolution.seconds or {}).items()})
 
     start = time.perf_counter()
     assignment = assign_customer_ids(clusters, registry, customers, run_id)
