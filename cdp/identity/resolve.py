@@ -13,8 +13,8 @@ from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.overrides import apply_overrides, must_node_pairs, node_pairs, split_vetoed
 
-DASHBOARD_PAIRS = 2_000  # review-band pairs in the comparison viewer, strongest first
-DASHBOARD_CLUSTERS = 10  # clusters touched by the review band in cluster studio
+DASHBOARD_PAIRS = 500  # review-band pairs in the comparison viewer, strongest first
+DASHBOARD_CLUSTERS = 5  # clusters touched by the review band in cluster studio
 # Columns of a scored pair kept for the steward and the audit copy (with gamma_* and mw_*).
 PAIR_KEYS = ("source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r")
 
@@ -27,11 +27,6 @@ class Resolution:
     strong_links: int = 0  # pairs linked by strong evidence below the threshold or against the veto
     dashboards: dict[str, Path] | None = None
     seconds: dict[str, float] | None = None
-
-
-def review_candidates(predictions, decisions: Decisions) -> pl.DataFrame:
-    """Pairs for a steward: uncertain ones, and strong ones the veto kept apart."""
-    return _to_polars(predictions.query_sql(f"SELECT *, {decisions.columns()} FROM {{this}} WHERE {decisions.review}"))
 
 
 def count_strong_links(predictions, decisions: Decisions) -> int:
@@ -66,9 +61,10 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     if scored_pairs_path is not None:
         scored_pairs_path.parent.mkdir(parents=True, exist_ok=True)
         decided.query_sql("SELECT * EXCLUDE (strong_only) FROM {this}").to_parquet(str(scored_pairs_path), overwrite=True)
-    review = review_candidates(predictions, decisions)
+    band = predictions.query_sql(f"SELECT *, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
+    review = _to_polars(band)
     timer.lap("scored pairs + review band")
-    dashboards = write_dashboards(linker, predictions, clusters, decisions, reports_dir) if reports_dir else None
+    dashboards = write_dashboards(linker, predictions, band, clusters, reports_dir) if reports_dir else None
     timer.lap("dashboards")
     must = set()
     if overrides is not None and not overrides.is_empty() and record_map is not None:
@@ -97,12 +93,12 @@ class Timer:
         self._last = now
 
 
-def write_dashboards(linker, predictions, clusters, decisions: Decisions, reports_dir: Path) -> dict[str, Path]:
-    """Splink's own offline dashboards for the review band: the comparison viewer (pairs by
-    comparison vector) and cluster studio (the clusters those pairs touch). Both bundle their
-    JavaScript: nothing is loaded from the internet."""
+def write_dashboards(linker, predictions, review_band, clusters, reports_dir: Path) -> dict[str, Path]:
+    """Splink's own offline dashboards for the review band (the strongest pairs of it): the
+    comparison viewer (pairs by comparison vector) and cluster studio (the clusters those pairs
+    touch). Both bundle their JavaScript: nothing is loaded from the internet."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    band = predictions.query_sql(f"SELECT * FROM {{this}} WHERE {decisions.review} "
+    band = review_band.query_sql("SELECT * EXCLUDE (strong_evidence, vetoed, linked) FROM {this} "
                                  f"ORDER BY match_weight DESC LIMIT {DASHBOARD_PAIRS}")
     band.templated_name = predictions.templated_name  # Splink's dashboard SQL names the predictions table
     if not _to_polars(band.query_sql("SELECT count(*) AS n FROM {this}")).item():
