@@ -148,11 +148,14 @@ def identity_train(home: Path = HomeOption, model: Path = typer.Option(IDENTITY_
 def identity_evaluate(
     home: Path = HomeOption,
     truth: Optional[Path] = typer.Option(None, help="Ground truth Parquet (source, record_key, person_id). Default: the demo's."),
+    model: Path = typer.Option(IDENTITY_DIR / "model.json", help="Trained Splink model."),
 ) -> None:
-    """Pairwise and cluster precision / recall / F1 of customer_xref against ground truth."""
+    """Precision / recall of customer_xref against ground truth (every record counted), per cause of
+    noise, and at the match thresholds around the chosen one (Splink's labelled accuracy analysis on
+    the truth and the steward's decisions)."""
     import polars as pl
 
-    from cdp.identity.evaluate import evaluate
+    from cdp.identity.evaluate import evaluate, recall_by_cause, threshold_labels, with_unresolved
 
     state = Home(home).snapshot()
     truth = truth or home / "landing" / "_truth" / "truth.parquet"
@@ -163,15 +166,31 @@ def identity_evaluate(
         console.print(f"[red]{truth} not found[/]")
         raise typer.Exit(2)
     truth_frame = pl.read_parquet(truth)
-    scores = evaluate(state.read(tables.CUSTOMER_XREF), truth_frame)
+    xref = state.read(tables.CUSTOMER_XREF)
+    scores = evaluate(with_unresolved(xref, truth_frame), truth_frame)
     cards = state.read(tables.PERSON_RECORDS).join(truth_frame, on=["source", "record_key"]).select(
         "source", "name_raw", "mobile").unique().height
-    table = Table("metric", "value", title=f"customer_xref vs {truth}")
+    table = Table("metric", "value", title=f"customer_xref vs {truth} (every record: one never resolved is a missed link)")
     rows = scores.as_dict() | {"customer_cards": cards,
                                "duplicate_rate_before": 1 - scores.true_persons / cards if cards else 0.0}
     for name, value in rows.items():
         table.add_row(name, f"{value:.4f}" if isinstance(value, float) else f"{value:,}")
     console.print(table)
+    if {"noise", "hard_negative"} <= set(truth_frame.columns):
+        causes = Table("kind", "cause", "records", "record recall", "mixed customers",
+                       title="Per cause: share of records in their person's main customer")
+        for row in recall_by_cause(xref, truth_frame).iter_rows():
+            causes.add_row(row[0], row[1], f"{row[2]:,}", f"{row[3]:.4f}", f"{row[4]:,}")
+        console.print(causes)
+    accuracy = threshold_labels(Home(home), model, truth_frame)
+    if accuracy is None:
+        console.print("[yellow]no scored pairs of a full re-cluster in this home: run with --full-recluster for the threshold table[/]")
+        return
+    band = Table("threshold", "match probability", "tp", "fp", "fn", "precision", "recall", "f1",
+                 title="Scored pairs at thresholds around the chosen one (labels: truth + steward decisions; before clustering and the veto)")
+    for row in accuracy.iter_rows():
+        band.add_row(*[f"{v:.4f}" if isinstance(v, float) else f"{v:,}" for v in row])
+    console.print(band)
 
 
 def _audit(home: Path, action: str, what: str, **details) -> None:
@@ -221,24 +240,32 @@ def identity_explain(
 
 
 @identity_app.command("review")
-def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help="Pairs to show.")) -> None:
-    """List pairs waiting for a steward: uncertain matches and strong evidence vetoed by disagreeing names."""
+def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help="Customer pairs to show."),
+                    all_pairs: bool = typer.Option(False, "--all", help="Also show pairs already decided.")) -> None:
+    """List pairs of customers that may be one: uncertain matches and strong evidence vetoed by
+    disagreeing names, with the evidence for and against."""
+    from cdp.identity.review import pending, read_review_queue
 
     state = Home(home).snapshot()
     if not state.has(tables.REVIEW_QUEUE):
         console.print(f"[yellow]No review queue in {home}[/]: run `cdp run --home {home}` first.")
         raise typer.Exit(1)
-    queue = state.read(tables.REVIEW_QUEUE)
-    table = Table("pair", "p", "left", "right", "names", "mobiles", "reason", title=f"{queue.height:,} pairs to review")
-    for row in queue.head(limit).iter_rows(named=True):
+    queue = read_review_queue(state)
+    shown = queue if all_pairs else pending(queue)
+    table = Table("pair", "customers", "p", "names", "mobiles", "for", "against", "decided" if all_pairs else "reason",
+                  title=f"{pending(queue).height:,} customer pairs waiting for a decision"
+                        + (f", {queue.height - pending(queue).height:,} decided" if all_pairs else ""))
+    for row in shown.head(limit).iter_rows(named=True):
         table.add_row(
-            row["pair_id"], f"{row['match_probability']:.3f}",
-            f"{row['source_l']}:{row['record_key_l']}", f"{row['source_r']}:{row['record_key_r']}",
-            f"{row.get('name_l')} / {row.get('name_r')}", f"{row.get('mobile_l')} / {row.get('mobile_r')}", row["reason"],
+            row["pair_id"], f"{row['customer_id_l']}\n{row['customer_id_r']}", f"{row['match_probability']:.3f}",
+            f"{row.get('name_l')}\n{row.get('name_r')}", f"{row.get('mobile_l')}\n{row.get('mobile_r')}",
+            row["evidence_for"], row["evidence_against"],
+            (f"{row['decision']} ({row['decided_by']})" if row["decision"] else "pending") if all_pairs else row["reason"],
         )
     _audit(home, "review", f"cdp identity review --limit {limit}", rows=min(limit, queue.height))
     console.print(table)
-    console.print("decide with: cdp identity decide PAIR same|different --by NAME")
+    console.print("decide with: cdp identity decide PAIR same|different --by NAME  (explain with: cdp identity explain "
+                  "SOURCE:KEY SOURCE:KEY)")
 
 
 @identity_app.command("decide")
@@ -249,12 +276,14 @@ def identity_decide(
     note: str = typer.Option("", help="Why."),
     home: Path = HomeOption,
 ) -> None:
-    """Record a steward decision as a must-link / cannot-link override honoured by every later run."""
+    """Record a steward decision on a pair of customers as a must-link / cannot-link override
+    (between their two representative records) honoured by every later run."""
     import polars as pl
 
     from cdp.identity.overrides import record_decision
+    from cdp.identity.review import read_review_queue
 
-    match = Home(home).snapshot().read(tables.REVIEW_QUEUE).filter(pl.col("pair_id") == pair)
+    match = read_review_queue(Home(home).snapshot()).filter(pl.col("pair_id") == pair)
     if match.is_empty():
         console.print(f"[red]No pair {pair!r} in the review queue[/]: list pairs with `cdp identity review`.")
         raise typer.Exit(2)
@@ -265,7 +294,8 @@ def identity_decide(
     except (ValueError, HomeLocked) as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(2)
-    console.print(f"recorded: {row['source_l']}:{row['record_key_l']} {decision} {row['source_r']}:{row['record_key_r']} — applied on the next run")
+    console.print(f"recorded: {row['customer_id_l']} {decision} {row['customer_id_r']} "
+                  f"({row['source_l']}:{row['record_key_l']} ~ {row['source_r']}:{row['record_key_r']}) — applied on the next run")
 
 
 @quality_app.command("report")

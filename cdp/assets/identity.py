@@ -11,6 +11,7 @@ from cdp.identity.pipeline import resolve_identities
 from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import load_contracts
 from cdp.resources import CdpConfig
+from cdp.standardize.quarantined import matchable_quarantined, read_quarantined
 from cdp.standardize.records import build_person_records
 from cdp.state import tables
 from cdp.state.files import finish, temporary_path
@@ -22,18 +23,28 @@ CONTRACTS = load_contracts()
     key=["standardized", "person_records"],
     group_name="identity",
     deps=[dg.AssetKey(["quality", "delivery_gate"])],
-    description="One row per loaded source record with standardized name, pinyin, mobile, ID, VIN, plate and address.",
+    description="One row per source record with standardized name, pinyin, mobile, ID, VIN, plate and address: "
+                "every loaded record, and quarantined records whose key is usable (flagged, bad fields null).",
 )
 def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
     with cdp.home.state.transaction("standardize person records", owner=context.run.run_id) as tx:
         state = tx.view()
-        validated = [(source, contract.primary_key, state.read(tables.current(source)))
-                     for source, contract in CONTRACTS.items() if state.has(tables.current(source))]
-        records = build_person_records(validated)
+        frames = []
+        for source, contract in CONTRACTS.items():
+            if not state.has(tables.current(source)):
+                continue
+            loaded = state.read(tables.current(source))
+            frames.append((contract, loaded))
+            quarantined = matchable_quarantined(contract, read_quarantined(state, contract),
+                                                loaded.get_column(contract.primary_key))
+            if quarantined.height:
+                frames.append((contract, quarantined))
+        records = build_person_records(frames)
         tx.write(tables.PERSON_RECORDS, records)
     return dg.MaterializeResult(
         metadata={
             "records": records.height,
+            "quarantined records matched (a non-identity field unusable)": int(records.get_column("quarantined").sum()),
             "valid mobiles": int(records.get_column("mobile").is_not_null().sum()),
             "valid ID numbers": int(records.get_column("id_number").is_not_null().sum()),
             "valid VINs": int(records.get_column("vin").is_not_null().sum()),

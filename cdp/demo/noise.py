@@ -8,12 +8,16 @@ can report measured rates. Eligibility is part of each kind's definition:
   (and not rendered in pinyin); one such character is swapped (张伟 → 张玮).
 - name_traditional: names whose traditional-script form differs (张伟 → 張偉), not in pinyin.
 - name_pinyin: person names, written Zhang Wei / ZHANG WEI / Wei Zhang / zhang wei.
+- name_latin_typo: names written in pinyin; a space typed inside the first word ("L iu Wei").
+- name_title: person names in Chinese script; a form of address added, after the full name
+  (赵玉娟女士) or after the surname alone (王先生).
 - name_spacing: every name; a half-width or ideographic space after the surname, or stray
   leading / trailing spaces.
 - company_suffix: company names; legal form dropped or changed, city dropped, branch added.
 - mobile_missing, mobile_typo (a digit dropped: 10 digits), mobile_format (+86 138-0013-8000,
-  0086 13800138000, 138 0013 8000, 138-0013-8000, +8613800138000, full-width digits):
-  one of the three per record, every record.
+  0086 13800138000, 138 0013 8000, 138-0013-8000, +8613800138000, full-width digits),
+  mobile_extension (an extension written after it: 138 0013 8000 转 8, 13800138000-8, … ext. 8):
+  one of the four per record, every record.
 - phone_changed: not noise but real change, logged for the truth: the person switched to a new
   mobile and this record, dated after the switch, carries the new one.
 - id_missing (records of sources with an ID column), id_bad_check (present IDs),
@@ -39,10 +43,13 @@ NAME_HOMOPHONE = 0.035
 NAME_TRADITIONAL = 0.03
 NAME_PINYIN = 0.02
 NAME_SPACING = 0.03
+NAME_LATIN_TYPO = 0.30
+NAME_TITLE = 0.02
 COMPANY_SUFFIX = 0.20
 MOBILE_MISSING = 0.05
 MOBILE_TYPO = 0.01
 MOBILE_FORMAT = 0.15
+MOBILE_EXTENSION = 0.01
 ID_MISSING = 0.25
 ID_BAD_CHECK = 0.02
 ID_LOWERCASE_X = 0.30
@@ -54,8 +61,10 @@ INVALID_ROW_RATE = 0.005
 
 NOISE_RATES = {
     "name_homophone": NAME_HOMOPHONE, "name_traditional": NAME_TRADITIONAL, "name_pinyin": NAME_PINYIN,
+    "name_latin_typo": NAME_LATIN_TYPO, "name_title": NAME_TITLE,
     "name_spacing": NAME_SPACING, "company_suffix": COMPANY_SUFFIX,
     "mobile_missing": MOBILE_MISSING, "mobile_typo": MOBILE_TYPO, "mobile_format": MOBILE_FORMAT,
+    "mobile_extension": MOBILE_EXTENSION,
     "id_missing": ID_MISSING, "id_bad_check": ID_BAD_CHECK, "id_lowercase_x": ID_LOWERCASE_X,
     "vin_missing": VIN_MISSING, "vin_invalid": VIN_INVALID, "vin_lowercase": VIN_LOWERCASE,
     "vin_fullwidth": VIN_FULLWIDTH,
@@ -208,12 +217,36 @@ def render_names(rng: np.random.Generator, person: np.ndarray, people: pl.DataFr
         names = names.scatter(where, forms.select(
             pl.col("f").list.get((pl.col("u") * 4).floor().cast(pl.Int64))).to_series())
 
+    u_typo, u_title, u_title_form = (rng.random(n) for _ in range(3))
+    latin_typo = pinyin & (u_typo < NAME_LATIN_TYPO)
+    log.record("name_latin_typo", latin_typo, pinyin)
+    if latin_typo.any():
+        where = np.flatnonzero(latin_typo)
+        names = names.scatter(where, names.gather(where).str.replace(r"^(\w)", "$1 "))
+    title_ok = present & ~company & ~pinyin
+    title = title_ok & (u_title < NAME_TITLE)
+    log.record("name_title", title, title_ok)
+    if title.any():
+        where = np.flatnonzero(title)
+        names = names.scatter(where, _titled(names.gather(where), people["gender"].gather(person[where]),
+                                             u_title_form[where]))
+
     spacing = present & (u_space < NAME_SPACING)
     log.record("name_spacing", spacing, present)
     if spacing.any():
         where = np.flatnonzero(spacing)
         names = names.scatter(where, _spaced(names.gather(where), u_space_form[where], pinyin[where]))
     return names.scatter(np.flatnonzero(blank), None) if blank.any() else names
+
+
+def _titled(names: pl.Series, gender: pl.Series, u: np.ndarray) -> pl.Series:
+    """张伟 → 张伟先生 / 张先生, 李娜 → 李娜女士 / 李小姐 / 李女士."""
+    surname = _map_unique(names, lambda v: v[:_surname_length(v)])
+    frame = pl.DataFrame({"n": names, "s": surname, "male": gender == "男", "u": u})
+    title = (pl.when(pl.col("male")).then(pl.lit("先生"))
+             .when(pl.col("u") < 0.7).then(pl.lit("女士")).otherwise(pl.lit("小姐")))
+    return frame.select(pl.when(pl.col("u") < 0.6).then(pl.concat_str([pl.col("n"), title]))
+                        .otherwise(pl.concat_str([pl.col("s"), title]))).to_series()
 
 
 def company_variants(names: pl.Series, u: np.ndarray) -> pl.Series:
@@ -260,14 +293,16 @@ def render_mobiles(rng: np.random.Generator, person: np.ndarray, day: np.ndarray
     missing = u < MOBILE_MISSING
     typo = ~missing & (u < MOBILE_MISSING + MOBILE_TYPO)
     formatted = ~missing & ~typo & (u < MOBILE_MISSING + MOBILE_TYPO + MOBILE_FORMAT)
+    extension = ~missing & ~typo & ~formatted & (u < MOBILE_MISSING + MOBILE_TYPO + MOBILE_FORMAT + MOBILE_EXTENSION)
     every = np.ones(n, bool)
     log.record("mobile_missing", missing, every)
     log.record("mobile_typo", typo, every)
     log.record("mobile_format", formatted, every)
+    log.record("mobile_extension", extension, every)
     log.record("phone_changed", changed & ~missing, 0)
 
     frame = pl.DataFrame({"m": pl.Series(number).cast(pl.String), "u": u_form,
-                          "missing": missing, "typo": typo, "fmt": formatted})
+                          "missing": missing, "typo": typo, "fmt": formatted, "ext": extension})
     m = pl.col("m")
     head, mid, tail = m.str.slice(0, 3), m.str.slice(3, 4), m.str.slice(7, 4)
     drop_at = (pl.col("u") * 10).floor().cast(pl.Int64) + 1
@@ -282,6 +317,10 @@ def render_mobiles(rng: np.random.Generator, person: np.ndarray, day: np.ndarray
         .when(pl.col("fmt") & (variant == 3)).then(pl.concat_str([head, mid, tail], separator="-"))
         .when(pl.col("fmt") & (variant == 4)).then(pl.concat_str([pl.lit("+86"), m]))
         .when("fmt").then(full_width)
+        .when(pl.col("ext") & (variant <= 1)).then(pl.concat_str([head, mid, tail, pl.lit("转"), drop_at.cast(pl.String)],
+                                                                 separator=" "))
+        .when(pl.col("ext") & (variant <= 3)).then(pl.concat_str([m, drop_at.cast(pl.String)], separator="-"))
+        .when("ext").then(pl.concat_str([m, pl.lit(" ext. "), drop_at.cast(pl.String)]))
         .otherwise(m)
     ).to_series()
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import polars as pl
 from splink.internals.waterfall_chart import records_to_waterfall_data
 
+from cdp.identity.decisions import Decisions, level_labels
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.tuples import MATCH_COLUMNS, build_tuples
 from cdp.paths import Home
@@ -20,6 +22,8 @@ class Explanation:
     match_weight: float
     match_probability: float
     html: str  # self-contained waterfall chart (Splink's bundled JS, nothing remote)
+    customers: tuple[str | None, str | None] = (None, None)  # each record's CustomerID in the last run
+    verdict: str = ""  # what the settings make of the pair: strong evidence, veto, threshold
 
     def as_text(self) -> str:
         lines = [f"{'comparison':14} {'level':34} {'left':>20} {'right':>20} {'weight':>8}"]
@@ -30,6 +34,9 @@ class Explanation:
                 f"{step['log2_bayes_factor']:8.2f}"
             )
         lines.append(f"match weight {self.match_weight:.2f} → match probability {self.match_probability:.4f}")
+        left, right = (c or "not resolved" for c in self.customers)
+        lines.append(f"customers: {left} / {right}" + (" (the same customer)" if left == right else ""))
+        lines.append(self.verdict)
         return "\n".join(lines)
 
 
@@ -51,18 +58,34 @@ def explain_pair(home: Home, model_path: Path, left: tuple[str, str], right: tup
     chart = linker.visualisations.waterfall_chart([scored], filter_nulls=False)
     return Explanation(
         steps=steps, match_weight=scored["match_weight"], match_probability=scored["match_probability"],
-        html=chart.to_html(inline=True),
+        html=chart.to_html(inline=True), customers=(_customer_of(home, *left), _customer_of(home, *right)),
+        verdict=verdict(scored, Decisions.of(_as_dict(model_path), settings.clustering)),
     )
 
 
-def _level_labels(model: dict) -> dict[str, dict[int, str]]:
-    """gamma value → level label, per comparison (Splink numbers non-null levels from the top down)."""
-    labels = {}
-    for comp in model["comparisons"]:
-        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        labels[comp["output_column_name"]] = {len(levels) - 1 - i: lv["label_for_charts"] for i, lv in enumerate(levels)}
-        labels[comp["output_column_name"]][-1] = "null"
-    return labels
+def _customer_of(home: Home, source: str, record_key: str) -> str | None:
+    hit = home.read(tables.CUSTOMER_XREF).filter((pl.col("source") == source) & (pl.col("record_key") == record_key))
+    return hit.item(0, "customer_id") if hit.height else None
+
+
+def verdict(scored: dict, decisions: Decisions) -> str:
+    """The settings' decision on one scored pair, in words: which strong evidence linked it, whether
+    the names veto split it, or where it stands against the threshold."""
+    pair = pl.DataFrame([{k: v for k, v in scored.items() if k.startswith(("gamma_", "mw_", "match_"))}])
+    with duckdb.connect() as con:
+        con.register("pair", pair.to_arrow())
+        fired = [meaning for meaning, sql in decisions.rules if con.execute(f"SELECT {sql} FROM pair").fetchone()[0]]
+        vetoed, for_review = con.execute(f"SELECT {decisions.veto}, {decisions.vetoed} FROM pair").fetchone()
+    probability = scored["match_probability"]
+    if fired:
+        return "linked by strong evidence (outranks the names veto and the threshold): " + "; ".join(fired)
+    if vetoed:
+        return ("split by the names veto: the names disagree outright"
+                + (", although the rest of the evidence reaches the threshold (listed for review)" if for_review else ""))
+    if probability >= decisions.threshold:
+        return f"linked: match probability {probability:.4f} >= threshold {decisions.threshold}"
+    band = " (in the review band)" if probability >= decisions.review_floor else ""
+    return f"not linked: match probability {probability:.4f} < threshold {decisions.threshold}{band}"
 
 
 def explain_customer(home: Home, model_path: Path, customer_id: str, limit: int = 15) -> str:
@@ -85,7 +108,7 @@ def explain_customer(home: Home, model_path: Path, customer_id: str, limit: int 
         pairs = pairs.join(own.rename({"source": f"source_dataset_{side}", "tuple_id": f"tuple_id_{side}",
                                        "record_key": f"record_key_{side}"}),
                            on=[f"source_dataset_{side}", f"tuple_id_{side}"])
-    labels = _level_labels(_as_dict(model_path))
+    labels = level_labels(_as_dict(model_path))
     lines.append(f"{pairs.height} scored links inside the customer; the strongest {min(limit, pairs.height)}:")
     for row in pairs.sort("match_weight", descending=True).head(limit).iter_rows(named=True):
         evidence = ", ".join(f"{c}: {labels[c].get(row[f'gamma_{c}'], '?')}" for c in labels if f"gamma_{c}" in row

@@ -25,21 +25,98 @@ CDP_SECTIONS = ("training", "clustering", "backend", "duckdb")
 log = logging.getLogger(__name__)
 
 
+class SettingsError(ValueError):
+    """identity/settings.yaml is malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class EvidenceRule:
+    """A combination of comparison levels, e.g. same ID number; `unless` levels contradict it."""
+
+    meaning: str
+    levels: dict[str, tuple[str, ...]]  # comparison → any of these level labels (all comparisons must hold)
+    unless: dict[str, tuple[str, ...]] = field(default_factory=dict)  # …and none of these
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], where: str) -> "EvidenceRule":
+        unknown = set(raw) - {"meaning", "levels", "unless"}
+        if unknown or "levels" not in raw:
+            raise SettingsError(f"identity/settings.yaml: {where} needs `meaning` and `levels` (and optionally "
+                                f"`unless`), not {sorted(unknown) or 'no levels'}")
+        return cls(meaning=raw.get("meaning", ""), levels=_label_map(raw["levels"]), unless=_label_map(raw.get("unless")))
+
+
+def _label_map(raw: dict[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    return {comparison: (labels,) if isinstance(labels, str) else tuple(labels)
+            for comparison, labels in (raw or {}).items()}
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """When two identity tuples are one customer (read by cdp/identity/resolve.py)."""
+
+    match_probability_threshold: float
+    review_floor: float  # scored pairs from here up to the threshold go to the steward
+    scoring_floor: float  # pairs scored below it are not kept at all (strong evidence included)
+    veto: dict[str, tuple[str, ...]]  # levels that forbid an automatic link
+    strong_evidence: tuple[EvidenceRule, ...]  # links whatever the probability and the veto
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> "Clustering":
+        for key in ("match_probability_threshold", "review_floor", "scoring_floor"):
+            if not isinstance(raw.get(key), (int, float)) or not 0 <= raw[key] <= 1:
+                raise SettingsError(f"identity/settings.yaml: clustering.{key} must be a probability, not {raw.get(key)!r}")
+        return cls(
+            match_probability_threshold=float(raw["match_probability_threshold"]),
+            review_floor=min(float(raw["review_floor"]), float(raw["match_probability_threshold"])),
+            scoring_floor=min(float(raw["scoring_floor"]), float(raw["review_floor"])),
+            veto=_label_map(raw.get("veto")),
+            strong_evidence=tuple(EvidenceRule.parse(r, f"clustering.strong_evidence[{i}]")
+                                  for i, r in enumerate(raw.get("strong_evidence") or [])),
+        )
+
+
+@dataclass(frozen=True)
+class Training:
+    """How `cdp identity train` estimates the model (Splink's three estimation steps)."""
+
+    deterministic_rules: tuple[str, ...]
+    deterministic_recall: float
+    u_max_pairs: int
+    u_seed: int
+    em_blocking_rules: tuple[str, ...]
+    em_max_records: int = 2_000_000
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> "Training":
+        missing = [k for k in ("deterministic_rules", "deterministic_recall", "u_max_pairs", "u_seed",
+                               "em_blocking_rules") if k not in raw]
+        if missing:
+            raise SettingsError(f"identity/settings.yaml: training needs {missing}")
+        return cls(deterministic_rules=tuple(raw["deterministic_rules"]),
+                   deterministic_recall=float(raw["deterministic_recall"]), u_max_pairs=int(raw["u_max_pairs"]),
+                   u_seed=int(raw["u_seed"]), em_blocking_rules=tuple(raw["em_blocking_rules"]),
+                   em_max_records=int(raw.get("em_max_records", 2_000_000)))
+
+
 @dataclass(frozen=True)
 class IdentitySettings:
     splink: dict[str, Any]
-    training: dict[str, Any]
-    clustering: dict[str, Any]
+    training: Training
+    clustering: Clustering
     backend: str
     duckdb: dict[str, Any] = field(default_factory=dict)  # DuckDB backend options: memory_limit, materialisation
 
     @classmethod
     def load(cls, path: Path = SETTINGS_PATH) -> "IdentitySettings":
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for section in ("training", "clustering"):
+            if not isinstance(raw.get(section), dict):
+                raise SettingsError(f"{path}: missing section {section!r}")
         return cls(
             splink={k: v for k, v in raw.items() if k not in CDP_SECTIONS},
-            training=raw.get("training", {}),
-            clustering=raw.get("clustering", {}),
+            training=Training.parse(raw["training"]),
+            clustering=Clustering.parse(raw["clustering"]),
             backend=raw.get("backend", "duckdb"),
             duckdb=raw.get("duckdb") or {},
         )
@@ -79,13 +156,23 @@ def make_db_api(backend: str = "duckdb", options: dict[str, Any] | None = None):
 
 def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, backend: str = "duckdb",
                 log_level: int = logging.ERROR, backend_options: dict[str, Any] | None = None) -> Linker:
-    """A link-and-dedupe Linker with one input table per source."""
+    """A link-and-dedupe Linker with one input table per source.
+
+    One source is plain deduplication: Splink's dedupe_only has no source_dataset of its own, so
+    the source name travels as a retained column of that name and every query reads the same.
+    """
     db_api = make_db_api(backend, backend_options)
-    frames = []
-    for (source,), frame in tuples.partition_by("source", as_dict=True, maintain_order=True).items():
-        frames.append(db_api.register(frame.drop("source", "record_count").to_arrow(), dataset_display_name=source))
-    if len(frames) == 1:  # Splink needs two inputs to link; one source is plain deduplication
-        settings = _as_dict(settings) | {"link_type": "dedupe_only"}
+    parts = tuples.partition_by("source", as_dict=True, maintain_order=True)
+    drop = [c for c in ("source", "record_count") if c in tuples.columns]
+    if len(parts) == 1:
+        (source,), frame = next(iter(parts.items()))
+        table = frame.drop(drop).with_columns(pl.lit(source).alias("source_dataset"))
+        settings = _as_dict(settings)
+        retained = [*settings.get("additional_columns_to_retain", []), "source_dataset"]
+        settings = settings | {"link_type": "dedupe_only", "additional_columns_to_retain": retained}
+        return Linker([db_api.register(table.to_arrow(), dataset_display_name=source)], settings, log_level=log_level)
+    frames = [db_api.register(frame.drop(drop).to_arrow(), dataset_display_name=source)
+              for (source,), frame in parts.items()]
     return Linker(frames, settings, log_level=log_level)
 
 
@@ -99,17 +186,18 @@ def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path
                          backend_options=settings.duckdb)
     training = settings.training
     linker.training.estimate_probability_two_random_records_match(
-        training["deterministic_rules"], recall=training.get("deterministic_recall", 0.7)
-    )
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=training.get("u_max_pairs", 1e6), seed=training.get("u_seed", 42)
-    )
+        list(training.deterministic_rules), recall=training.deterministic_recall)
+    linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.u_seed)
     # EM on every blocked pair up to a cap, so small data is not sampled away.
-    sample = min(1.0, training.get("em_max_records", 2_000_000) / max(len(tuples), 1))
-    for rule in training["em_blocking_rules"]:
+    sample = min(1.0, training.em_max_records / max(len(tuples), 1))
+    for rule in training.em_blocking_rules:
+        # A failed session leaves the comparisons it blocks on removed from the linker (Splink
+        # deactivates them in place): put the model back as it was before the session.
+        before = linker._settings_obj.core_model_settings.copy()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=sample)
-        except EMTrainingException as err:  # e.g. a source set with no ID numbers at all
+        except EMTrainingException as err:  # e.g. a source set with no ID numbers, or each VIN sold once
+            linker._settings_obj.core_model_settings = before
             log.warning("skipping EM session %r: %s", rule, str(err).splitlines()[0])
     out_path.parent.mkdir(parents=True, exist_ok=True)
     return linker.misc.save_model_to_json(str(out_path), overwrite=True)

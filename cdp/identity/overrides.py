@@ -103,16 +103,91 @@ def apply_overrides(tuple_clusters: pl.DataFrame, links: pl.DataFrame, overrides
 
 
 def _constrained_split(group: str, nodes: set[str], links: pl.DataFrame, must, cannot) -> dict[str, str]:
-    """Greedy single linkage inside one customer, strongest links first, never joining a cannot-link pair."""
-    inside = links.filter(pl.col("node_l").is_in(nodes) & pl.col("node_r").is_in(nodes))
+    """Greedy single linkage inside one customer, strongest links first, never joining a cannot-link
+    pair. Components merge small into large and carry the nodes they may not join, so a customer of
+    thousands of identity tuples splits in near-linear time."""
+    inside = links.filter(pl.col("node_l").is_in(list(nodes)) & pl.col("node_r").is_in(list(nodes)))
     edges = [(1.0, a, b) for a, b in must if a in nodes and b in nodes]
     edges += sorted(inside.select("match_probability", "node_l", "node_r").iter_rows(), reverse=True)
-    component = {node: {node} for node in nodes}
+    parent = {node: node for node in nodes}
+    members = {node: {node} for node in nodes}
+    banned: dict[str, set[str]] = {node: set() for node in nodes}
+    for pair in cannot:
+        a, b = tuple(pair)
+        if a in nodes and b in nodes:
+            banned[a].add(b)
+            banned[b].add(a)
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
     for _, a, b in edges:
-        ca, cb = component[a], component[b]
-        if ca is cb or any(frozenset((x, y)) in cannot for x in ca for y in cb):
+        ra, rb = find(a), find(b)
+        if ra == rb:
             continue
-        ca |= cb
-        for node in cb:
-            component[node] = ca
-    return {node: f"{group}~{min(component[node])}" for node in nodes}
+        if len(members[ra]) < len(members[rb]):
+            ra, rb = rb, ra
+        small, large = (banned[ra], members[rb]) if len(banned[ra]) <= len(members[rb]) else (members[rb], banned[ra])
+        if any(x in large for x in small):
+            continue
+        parent[rb] = ra
+        members[ra] |= members.pop(rb)
+        banned[ra] |= banned.pop(rb)
+    return {node: f"{group}~{min(members[find(node)])}" for node in nodes}
+
+
+def node_pairs(frame: pl.DataFrame) -> pl.DataFrame:
+    """(node_l, node_r) of scored pairs (source_dataset_*, tuple_id_*), node = source|tuple_id."""
+    return frame.select((pl.col("source_dataset_l") + "|" + pl.col("tuple_id_l")).alias("node_l"),
+                        (pl.col("source_dataset_r") + "|" + pl.col("tuple_id_r")).alias("node_r"))
+
+
+def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame) -> set[frozenset]:
+    """The steward's "same" decisions as pairs of tuple nodes."""
+    if overrides.is_empty():
+        return set()
+    node_of = dict(record_map.select((pl.col("source") + "|" + pl.col("record_key")).alias("record"),
+                                     (pl.col("source") + "|" + pl.col("tuple_id")).alias("node")).iter_rows())
+    return {frozenset((node_of[a], node_of[b])) for a, b, d in _latest(overrides).select("a", "b", "decision").iter_rows()
+            if d == "same" and a in node_of and b in node_of}
+
+
+def vetoed_inside(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, must: set[frozenset]) -> pl.DataFrame:
+    """Vetoed node pairs (node_l, node_r) that ended up in one cluster through other records, with
+    that cluster_id. A cluster a steward's "same" decision joined is vouched for: not listed."""
+    cluster = tuple_clusters.select((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
+                                    pl.col("cluster_id").cast(pl.Utf8))
+    inside = (vetoed.join(cluster.rename({"node": "node_l", "cluster_id": "c_l"}), on="node_l")
+              .join(cluster.rename({"node": "node_r", "cluster_id": "c_r"}), on="node_r")
+              .filter(pl.col("c_l") == pl.col("c_r")).select("node_l", "node_r", pl.col("c_l").alias("cluster_id")))
+    if not must or inside.is_empty():
+        return inside
+    cluster_of = dict(cluster.filter(pl.col("node").is_in([n for pair in must for n in pair])).iter_rows())
+    vouched = {cluster_of.get(a) for a, b in map(tuple, must) if cluster_of.get(a) and cluster_of.get(a) == cluster_of.get(b)}
+    return inside.filter(~pl.col("cluster_id").is_in(list(vouched)))
+
+
+def split_vetoed(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, links_within, must: set[frozenset]) -> pl.DataFrame:
+    """A veto holds against transitivity: a customer that joins two records the names veto kept
+    apart (spouses on one phone and car, bridged by a record that names only the surname) is
+    re-clustered from its strongest links without joining a vetoed pair — as a steward's
+    cannot-link would. `links_within(nodes)` gives the linked pairs (node_l, node_r,
+    match_probability) among those nodes."""
+    inside = vetoed_inside(tuple_clusters, vetoed, must)
+    if inside.is_empty():
+        return tuple_clusters
+    nodes = tuple_clusters.with_columns((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
+                                        pl.col("cluster_id").cast(pl.Utf8))
+    affected = nodes.filter(pl.col("cluster_id").is_in(inside.get_column("cluster_id").unique().implode()))
+    links = links_within(set(affected.get_column("node")))
+    cannot = {frozenset(pair) for pair in vetoed.filter(pl.col("node_l").is_in(affected.get_column("node").implode()))
+              .iter_rows()} - must
+    new_cluster: dict[str, str] = {}
+    for cluster, members in affected.group_by("cluster_id").agg("node").iter_rows():
+        new_cluster.update(_constrained_split(cluster, set(members), links, [], cannot))
+    return nodes.with_columns(pl.col("node").replace_strict(new_cluster, default=pl.col("cluster_id"),
+                                                            return_dtype=pl.Utf8).alias("cluster_id")).select(
+        "source", "tuple_id", "cluster_id")

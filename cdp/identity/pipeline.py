@@ -16,12 +16,13 @@ from pathlib import Path
 
 import polars as pl
 
-from cdp.identity.incremental import incremental_resolve, violates
-from cdp.identity.model import IdentitySettings
-from cdp.identity.overrides import OVERRIDE_SCHEMA
+from cdp.identity.decisions import level_labels
+from cdp.identity.incremental import incremental_resolve, joins_vetoed, violates
+from cdp.identity.model import IdentitySettings, _as_dict
+from cdp.identity.overrides import OVERRIDE_SCHEMA, node_pairs
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids, id_number
 from cdp.identity.resolve import record_clusters, resolve
-from cdp.identity.review import EMPTY_QUEUE, build_review_queue, carry_over
+from cdp.identity.review import QUEUE_SCHEMA, build_review_queue, pending
 from cdp.identity.tuples import build_tuples
 from cdp.paths import Home
 from cdp.state import tables
@@ -39,7 +40,9 @@ class IdentityRun:
     customers: int
     trained: bool  # the model changed since the last resolution (forces a full re-cluster)
     customer_cards: int = 0  # distinct (source, name as delivered, mobile): what each system keeps as a customer
-    review_pairs: int = 0
+    review_pairs: int = 0  # customer pairs waiting for a steward's decision
+    strong_links: int = 0  # links made by strong evidence below the threshold or against the names veto
+    quarantined_records: int = 0  # records quarantined for a non-identity field, matched all the same
     mode: str = "full"
     events: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -53,9 +56,11 @@ def check_customer_ids(after: Snapshot) -> None:
         raise InvariantError(f"CustomerIDs listed twice: {duplicated.head(5).to_list()}")
     highest = customers.select(id_number(pl.col("customer_id")).max()).item() or 0
     if highest > after.counter(tables.CUSTOMER_NUMBER):
-        raise InvariantError(f"CustomerID number {highest} is above the issued counter {after.counter(tables.CUSTOMER_NUMBER)}")
+        raise InvariantError(f"CustomerID number {highest} is above the issued counter "
+                             f"{after.counter(tables.CUSTOMER_NUMBER)}")
     live = customers.filter(pl.col("status") == "active").select("customer_id")
-    dangling = after.read(tables.REGISTRY, REGISTRY_SCHEMA).select("customer_id").unique().join(live, on="customer_id", how="anti")
+    dangling = (after.read(tables.REGISTRY, REGISTRY_SCHEMA).select("customer_id").unique()
+                .join(live, on="customer_id", how="anti"))
     if dangling.height:
         raise InvariantError(f"{dangling.height} CustomerIDs in the registry are not active customers, "
                              f"e.g. {dangling.get_column('customer_id').head(3).to_list()}")
@@ -68,22 +73,32 @@ def model_fingerprint(model_path: Path) -> str:
     return hashlib.sha256(model_path.read_bytes()).hexdigest()
 
 
+def read_vetoed_pairs(state: Snapshot) -> pl.DataFrame:
+    """Node pairs the names veto kept apart in the last full re-cluster."""
+    pairs = state.scan(tables.SCORED_PAIRS)
+    if pairs is None:
+        return pl.DataFrame(schema={"node_l": pl.Utf8, "node_r": pl.Utf8})
+    return node_pairs(pairs.filter(pl.col("vetoed")).select(
+        "source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r").collect())
+
+
 def resolve_identities(home: Home, model_path: Path, run_id: str, settings: IdentitySettings | None = None,
                        full_recluster: bool = False) -> IdentityRun:
     """Resolve the standardized records into customers, in one commit.
 
     Incremental by default once a resolved base exists: only pairs touching new identity tuples
     are scored. A full re-cluster scores everything again; it runs on the first run, after
-    retraining, when asked for, and when the incremental result would break a steward's decision.
+    retraining, when asked for, and when the incremental result would break a steward's decision
+    or join a pair the names veto kept apart.
     """
     settings = settings or IdentitySettings.load()
     if not model_path.exists():
         raise FileNotFoundError(f"{model_path}: no trained model; materialize identity/splink_model or run `cdp identity train`")
     with home.state.transaction("identity resolution", owner=run_id) as tx:
-        return _resolve(tx, model_path, run_id, settings, full_recluster)
+        return _resolve(tx, home, model_path, run_id, settings, full_recluster)
 
 
-def _resolve(tx: Transaction, model_path: Path, run_id: str, settings: IdentitySettings,
+def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, settings: IdentitySettings,
              full_recluster: bool) -> IdentityRun:
     state, seconds = tx.view(), {}
     start = time.perf_counter()
@@ -99,16 +114,21 @@ def _resolve(tx: Transaction, model_path: Path, run_id: str, settings: IdentityS
     registry = state.read(tables.REGISTRY, REGISTRY_SCHEMA)
     customers = state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
     mode, resolution = "full", None
+    reports = home.identity_reports
     if not (full_recluster or trained or registry.is_empty() or not state.has(tables.TUPLES)):
-        incremental = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), registry, model_path, settings)
-        if not violates(incremental.tuple_clusters, record_map, overrides):
+        incremental = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), registry, model_path, settings,
+                                          reports_dir=reports, overrides=overrides)
+        if not (violates(incremental.tuple_clusters, record_map, overrides)
+                or joins_vetoed(incremental, read_vetoed_pairs(state), overrides, record_map)):
             mode, resolution = "incremental", incremental
     if resolution is None:
         pairs_file = tx.new_file(tables.SCORED_PAIRS)
-        resolution = resolve(tuples, model_path, settings, record_map, overrides, scored_pairs_path=pairs_file)
+        resolution = resolve(tuples, model_path, settings, record_map, overrides, scored_pairs_path=pairs_file,
+                             reports_dir=reports)
         tx.adopt(tables.SCORED_PAIRS, pairs_file, resolution.pairs_scored)
     clusters = record_clusters(record_map, resolution.tuple_clusters)
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
+    seconds.update({f"  {step}": s for step, s in (resolution.seconds or {}).items()})
 
     start = time.perf_counter()
     assignment = assign_customer_ids(clusters, registry, customers, run_id, issued=state.counter(tables.CUSTOMER_NUMBER))
@@ -121,10 +141,8 @@ def _resolve(tx: Transaction, model_path: Path, run_id: str, settings: IdentityS
     tx.append(tables.ID_HISTORY, assignment.history)
     highest = assignment.customers.select(id_number(pl.col("customer_id")).max()).item() or 0
     tx.set_counter(tables.CUSTOMER_NUMBER, max(highest, state.counter(tables.CUSTOMER_NUMBER)))
-    threshold = settings.clustering.get("match_probability_threshold", 0.95)
-    queue = build_review_queue(resolution.review_candidates, record_map, overrides, threshold)
-    if mode == "incremental":  # pairs still waiting from earlier runs stay in the queue
-        queue = carry_over(state.read(tables.REVIEW_QUEUE, EMPTY_QUEUE), queue, assignment.xref, overrides)
+    queue = build_review_queue(resolution.review_candidates, record_map, assignment.xref, overrides,
+                               level_labels(_as_dict(model_path)), previous=state.read(tables.REVIEW_QUEUE, QUEUE_SCHEMA))
     tx.write(tables.REVIEW_QUEUE, queue)
     tx.write(RESOLUTION, pl.DataFrame([{"run_id": run_id, "at": datetime.now(timezone.utc), "model_sha256": fingerprint,
                                         "mode": mode}], schema=RESOLUTION_SCHEMA))
@@ -134,6 +152,8 @@ def _resolve(tx: Transaction, model_path: Path, run_id: str, settings: IdentityS
     return IdentityRun(
         records=records.height, tuples=tuples.height,
         customer_cards=records.select("source", "name_raw", "mobile").unique().height, pairs_scored=resolution.pairs_scored,
-        customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained, review_pairs=queue.height,
+        customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained,
+        review_pairs=pending(queue).height, strong_links=resolution.strong_links,
+        quarantined_records=int(records.get_column("quarantined").sum()) if "quarantined" in records.columns else 0,
         mode=mode, events=dict(events), seconds=seconds,
     )

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
+from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
-from cdp.identity.overrides import apply_overrides
+from cdp.identity.overrides import apply_overrides, must_node_pairs, node_pairs, split_vetoed
+
+DASHBOARD_PAIRS = 500  # review-band pairs in the comparison viewer, strongest first
+DASHBOARD_CLUSTERS = 5  # clusters touched by the review band in cluster studio
+# Columns of a scored pair kept for the steward and the audit copy (with gamma_* and mw_*).
+PAIR_KEYS = ("source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r")
 
 
 @dataclass
@@ -17,70 +24,130 @@ class Resolution:
     tuple_clusters: pl.DataFrame  # source, tuple_id, cluster_id
     review_candidates: pl.DataFrame  # uncertain or vetoed pairs, with values and per-comparison weights
     pairs_scored: int
+    strong_links: int = 0  # pairs linked by strong evidence below the threshold or against the veto
+    dashboards: dict[str, Path] | None = None
+    seconds: dict[str, float] | None = None
 
 
-def _gamma_of_label(model: dict[str, Any], comparison: str, label: str) -> int:
-    """Splink numbers non-null levels from the top (best) down to 0 (else)."""
-    for comp in model["comparisons"]:
-        if comp["output_column_name"] == comparison:
-            levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-            for position, level in enumerate(levels):
-                if level.get("label_for_charts") == label:
-                    return len(levels) - 1 - position
-    raise ValueError(f"identity/settings.yaml: veto level {comparison}={label!r} is not a level of the model")
-
-
-def veto_sql(model: dict[str, Any], settings: IdentitySettings) -> str:
-    """SQL that is true for a scored pair the settings' veto levels forbid to link."""
-    return " OR ".join(
-        f"gamma_{comparison} = {_gamma_of_label(model, comparison, label)}"
-        for comparison, label in settings.clustering.get("veto_levels", {}).items()
-    ) or "FALSE"
-
-
-def review_candidates(predictions, threshold: float, vetoes: str) -> pl.DataFrame:
-    """Pairs for a steward: uncertain ones, and strong ones the veto kept apart."""
-    return _to_polars(predictions.query_sql(
-        f"SELECT *, ({vetoes}) AS vetoed FROM {{this}} "
-        f"WHERE (match_probability < {threshold} AND NOT ({vetoes})) OR (match_probability >= {threshold} AND ({vetoes}))"
-    ))
+def count_strong_links(predictions, decisions: Decisions) -> int:
+    """Links made by strong evidence that the probability or the veto alone would not have made."""
+    return _to_polars(predictions.query_sql(f"SELECT count(*) AS n FROM {{this}} WHERE {decisions.strong_only}")).item()
 
 
 def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
             record_map: pl.DataFrame | None = None, overrides: pl.DataFrame | None = None,
-            scored_pairs_path: Path | None = None) -> Resolution:
-    """Score, cluster at the threshold (vetoed links never count), then honour steward overrides.
+            scored_pairs_path: Path | None = None, reports_dir: Path | None = None) -> Resolution:
+    """Score, cluster the linked pairs (strong evidence, or the threshold without a veto), then
+    honour steward overrides.
 
     Scored pairs stay in the Splink backend: only the review band comes back to Python, and
     the audit copy of every scored pair is written to Parquet by the backend itself.
     """
     model = _as_dict(model_path)
+    timer = Timer()
     linker = make_linker(tuples, model, settings.backend, backend_options=settings.duckdb)
-    threshold = settings.clustering.get("match_probability_threshold", 0.95)
-    review_floor = min(settings.clustering.get("review_floor", 0.5), threshold)
-    predictions = linker.inference.predict(threshold_match_probability=review_floor)
-    vetoes = veto_sql(model, settings)
-    linkable = predictions.query_sql(f"SELECT * FROM {{this}} WHERE NOT ({vetoes})")
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        linkable, threshold_match_probability=threshold
-    )
+    decisions = Decisions.of(model, settings.clustering)
+    predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
+    keys = ", ".join(PAIR_KEYS)
+    gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
+    decided = predictions.query_sql(decisions.decided(keys, gammas))
+    timer.lap("score")
+    linkable = decided.query_sql(decisions.for_clustering(keys))
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
     tuple_clusters = _to_polars(clusters.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"))
-    pairs_scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
-    gammas = ", ".join(c for c in (f"gamma_{comp['output_column_name']}" for comp in model["comparisons"]))
+    timer.lap("cluster")
+    counts = _to_polars(decided.query_sql("SELECT count(*) AS pairs, count(*) FILTER (WHERE strong_only) AS strong "
+                                          "FROM {this}")).row(0, named=True)
     if scored_pairs_path is not None:
         scored_pairs_path.parent.mkdir(parents=True, exist_ok=True)
-        predictions.query_sql(
-            f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r, match_weight, match_probability, "
-            f"{gammas}, ({vetoes}) AS vetoed FROM {{this}}"
-        ).to_parquet(str(scored_pairs_path), overwrite=True)
-    review = review_candidates(predictions, threshold, vetoes)
+        decided.query_sql("SELECT * EXCLUDE (strong_only) FROM {this}").to_parquet(str(scored_pairs_path), overwrite=True)
+    band = predictions.query_sql(f"SELECT *, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
+    review = _to_polars(band)
+    timer.lap("scored pairs + review band")
+    dashboards = write_dashboards(linker, predictions, band, clusters, reports_dir) if reports_dir else None
+    timer.lap("dashboards")
+    must = set()
     if overrides is not None and not overrides.is_empty() and record_map is not None:
         links = _to_polars(linkable.query_sql(
             "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
-            f"match_probability FROM {{this}} WHERE match_probability >= {threshold}"
-        ))
+            "match_probability FROM {this}"))
         tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
-    return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=pairs_scored)
+        must = must_node_pairs(overrides, record_map)
+    vetoed = node_pairs(_to_polars(decided.query_sql(f"SELECT {keys} FROM {{this}} WHERE vetoed")))
+    tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
+    timer.lap("decisions + veto")
+    return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=counts["pairs"],
+                      strong_links=counts["strong"], dashboards=dashboards, seconds=timer.seconds)
+
+
+class Timer:
+    """Seconds per step of a stage, for the run's summary."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = now - self._last
+        self._last = now
+
+
+def write_dashboards(linker, predictions, review_band, clusters, reports_dir: Path) -> dict[str, Path]:
+    """Splink's own offline dashboards for the review band (the strongest pairs of it): the
+    comparison viewer (pairs by comparison vector) and cluster studio (the clusters those pairs
+    touch). Both bundle their JavaScript: nothing is loaded from the internet."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    band = review_band.query_sql("SELECT * EXCLUDE (strong_evidence, vetoed, linked) FROM {this} "
+                                 f"ORDER BY match_weight DESC LIMIT {DASHBOARD_PAIRS}")
+    band.templated_name = predictions.templated_name  # Splink's dashboard SQL names the predictions table
+    if not _to_polars(band.query_sql("SELECT count(*) AS n FROM {this}")).item():
+        return {}
+    paths = {"comparison viewer": reports_dir / "comparison_viewer.html",
+             "cluster studio": reports_dir / "cluster_studio.html"}
+    linker.visualisations.comparison_viewer_dashboard(band, str(paths["comparison viewer"]), overwrite=True,
+                                                      num_example_rows=3)
+    if clusters is None:  # incremental runs cluster onto the resolved base, not with Splink
+        paths.pop("cluster studio")
+        offline(paths["comparison viewer"])
+        return paths
+    touched = _to_polars(clusters.query_sql(
+        f"SELECT DISTINCT c.cluster_id FROM {{this}} AS c JOIN {band.physical_name} AS b "
+        f"ON c.tuple_id IN (b.tuple_id_l, b.tuple_id_r) ORDER BY c.cluster_id LIMIT {DASHBOARD_CLUSTERS}"))
+    cluster_ids = touched.get_column("cluster_id").cast(pl.Utf8).to_list()
+    if cluster_ids:  # only those clusters' nodes and pairs: Splink's own query would scan every scored pair
+        listed = ", ".join(f"'{c}'" for c in cluster_ids)
+        nodes = clusters.query_sql(f"SELECT * FROM {{this}} WHERE cluster_id IN ({listed})")
+        nodes.templated_name = clusters.templated_name
+        pairs = predictions.query_sql(
+            f"SELECT p.* FROM {{this}} AS p JOIN {nodes.physical_name} AS n ON p.tuple_id_l = n.tuple_id")
+        pairs.templated_name = predictions.templated_name
+        linker.visualisations.cluster_studio_dashboard(pairs, nodes, str(paths["cluster studio"]),
+                                                       cluster_ids=cluster_ids, overwrite=True)
+    else:
+        paths.pop("cluster studio")
+    for path in paths.values():
+        offline(path)
+    return paths
+
+
+_REMOTE_LINK = re.compile(r"<link[^>]+href=\s*['\"]?https?://[^>]*>\s*", re.IGNORECASE)
+
+
+def offline(path: Path) -> None:
+    """Drop the web-font links Splink's templates carry: the dashboards then load nothing remote
+    (their JavaScript is bundled; the page falls back to local fonts)."""
+    html = path.read_text(encoding="utf-8")
+    path.write_text(_REMOTE_LINK.sub("", html), encoding="utf-8")
+
+
+def _links_within(linkable, nodes: set[str]) -> pl.DataFrame:
+    """Linked pairs (node_l, node_r, match_probability) between the given nodes."""
+    table = linkable.db_api.register(pl.DataFrame({"node": sorted(nodes)}, schema={"node": pl.Utf8}).to_arrow())
+    return _to_polars(linkable.query_sql(
+        "SELECT l.* FROM (SELECT source_dataset_l || '|' || tuple_id_l AS node_l, "
+        "source_dataset_r || '|' || tuple_id_r AS node_r, match_probability FROM {this}) AS l "
+        f"JOIN {table.physical_name} AS a ON a.node = l.node_l JOIN {table.physical_name} AS b ON b.node = l.node_r"))
 
 
 def _to_polars(frame) -> pl.DataFrame:

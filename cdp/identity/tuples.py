@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
-MATCH_COLUMNS = ("name", "name_pinyin", "mobile", "id_number", "vin", "city", "gender", "is_company",
-                 "birth_date", "postcode", "other_id", "email")
+MATCH_COLUMNS = ("name", "name_pinyin", "name_pinyin_alt", "given_name", "family_name", "mobile", "id_number", "id_number_raw", "vin", "vin_raw",
+                 "city", "address_key", "address", "gender", "is_company", "birth_date", "postcode", "other_id", "email")
 
 
 def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -30,9 +30,9 @@ def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .alias("tuple_id")
     )
     record_map = keyed.select("source", "record_key", "tuple_id")
+    counts = keyed.group_by("source", "tuple_id").len("record_count")
     tuples = (
-        keyed.group_by("source", "tuple_id")
-        .agg(*[pl.col(c).first() for c in MATCH_COLUMNS], pl.len().alias("record_count"))
-        .sort("source", "tuple_id")
+        keyed.unique(subset=["source", "tuple_id"], keep="first").select("source", "tuple_id", *MATCH_COLUMNS)
+        .join(counts, on=["source", "tuple_id"]).sort("source", "tuple_id")
     )
     return tuples, record_map

@@ -82,6 +82,13 @@ def typed_values(contract: Contract, raw: pl.DataFrame) -> pl.DataFrame:
     return _previous_readings(contract, _identifier_values(raw.with_row_index(ROW_ID).with_columns(exprs)))
 
 
+def typed_fields(contract: Contract, typed: pl.DataFrame) -> list[pl.Expr]:
+    """Each contract field as loaded: its parsed value for dates, amounts and integers (null when it
+    does not parse), the delivered text otherwise."""
+    return [pl.col(f"{f}__value").alias(f) if f"{f}__value" in typed.columns and contract.types[f].type != "string"
+            else pl.col(f) for f in contract.fields]
+
+
 def _until_as_of(contract: Contract, typed: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """<event date>__until_as_of: the event date unless it lies after as_of, so that a mistyped
     future date does not make a stale extract look fresh."""
@@ -299,10 +306,7 @@ def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id
     indexed = raw.with_row_index(ROW_ID)
     quarantine = indexed.join(bad, on=ROW_ID, how="inner").sort(ROW_ID).drop(ROW_ID)
     valid_rows = typed.join(bad, on=ROW_ID, how="anti").sort(ROW_ID)
-    valid = valid_rows.select(
-        [pl.col(f"{f}__value").alias(f) if f"{f}__value" in typed.columns and contract.types[f].type != "string"
-         else pl.col(f) for f in contract.fields] + list(LINEAGE)
-    )
+    valid = valid_rows.select(typed_fields(contract, typed) + list(LINEAGE))
     assert valid.height + quarantine.height == raw.height, "gate lost rows"
     batch_failures += _batch_failures(suite.get("batch", {}), raw.height, quarantine.height)
     return GateResult(valid=valid, quarantine=quarantine, results=pl.DataFrame(result_rows, schema=RESULT_SCHEMA),

@@ -96,6 +96,18 @@ def default_suite(contract: Contract) -> dict:
     return {"dataset": contract.source, "batch": dict(DEFAULT_BATCH), "expectations": expectations}
 
 
+def rule_fields(suite: dict) -> dict[str, set[str]]:
+    """rule name → the fields its expectation reads (`sale_date__value` reads sale_date)."""
+    fields: dict[str, set[str]] = {}
+    for expectation in suite["expectations"]:
+        kwargs = expectation["kwargs"]
+        columns = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+        columns += list(kwargs.get("column_list", []))
+        rule = (expectation.get("meta") or {}).get("rule", expectation["type"])
+        fields.setdefault(rule, set()).update(c.split("__")[0] for c in columns)
+    return fields
+
+
 def suite_path(source: str, directory: Path = QUALITY_DIR) -> Path:
     return directory / f"{source}.yaml"
 

@@ -29,22 +29,50 @@ def _nfkc(value: str | None) -> str | None:
     return text or None
 
 
+# An extension written after the number: "转 8", "分机 8", "ext. 8", "x8", "#8".
+_EXTENSION = re.compile(r"\s*(?:转|分机|ext\.?|ex\.?|x|#)\s*\d{1,6}\s*$", re.IGNORECASE)
+_MAX_EXTENSION_DIGITS = 6
+
+
+def _mobile_in_groups(text: str) -> str | None:
+    """The mobile when the digit groups start with one (+86 / 0086 allowed) and only a short
+    extension group follows: "138-0013-8000-8" → 13800138000. A digit run longer than 11 with
+    no separator stays ambiguous (a typo), and so does a 10-digit number."""
+    groups = re.findall(r"\d+", text)
+    if groups and groups[0] in ("86", "0086"):
+        groups = groups[1:]
+    digits = ""
+    for i, group in enumerate(groups):
+        digits += group
+        if len(digits) >= 11:
+            rest = "".join(groups[i + 1:])
+            if len(digits) == 11 and MOBILE.match(digits) and 0 < len(rest) <= _MAX_EXTENSION_DIGITS:
+                return digits
+            return None
+    return None
+
+
 @lru_cache(maxsize=None)
 def standardize_phone(raw: str | None) -> tuple[str | None, str | None]:
     """Return (canonical number, kind) with kind 'mobile', 'landline' or 'invalid'.
 
-    Mobiles become 11 digits (``+86 138-0013-8000`` → ``13800138000``); landlines keep
-    their E.164 form and are flagged so they never act as a personal key.
+    Mobiles become 11 digits (``+86 138-0013-8000`` → ``13800138000``, an extension such as
+    ``转 8`` or ``-8`` dropped); landlines keep their E.164 form and are flagged so they never act
+    as a personal key.
     """
     text = _nfkc(raw)
     if text is None:
         return None, None
+    text = _EXTENSION.sub("", text) or text
     digits = _NON_DIGIT.sub("", text).lstrip("+")
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
             digits = digits[len(prefix):]
     if MOBILE.match(digits):
         return digits, "mobile"
+    with_extension = _mobile_in_groups(text)
+    if with_extension:
+        return with_extension, "mobile"
     try:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
@@ -73,6 +101,20 @@ def standardize_id_number(raw: str | None) -> tuple[str | None, str | None, date
     return None, "invalid", None, None, None
 
 
+_RAW_ID = re.compile(r"^[0-9A-Z]{15,18}$")
+
+
+@lru_cache(maxsize=None)
+def normalize_id_raw(raw: str | None) -> str | None:
+    """The ID number as typed, normalized (width, case, spaces, dashes) whether or not it passes
+    its check: a typo is still evidence, at a weaker level than a checked number."""
+    text = _nfkc(raw)
+    if text is None:
+        return None
+    text = re.sub(r"[\s\-]", "", text).upper()
+    return text if _RAW_ID.match(text) else None
+
+
 def _resident_birth_date(text: str) -> date | None:
     """The birth date of a valid resident ID, else None: `ric.is_valid` (GB 11643 check digit,
     birth date, region code assigned at birth) without its per-call costs — stdnum re-cleans the
@@ -95,9 +137,21 @@ def _known_birth_place(region: str, year: str) -> bool:
         return False
 
 
+_RAW_VIN = re.compile(r"^[A-Z0-9]{17}$")
+
+
+@lru_cache(maxsize=None)
+def normalize_vin_raw(raw: str | None) -> str | None:
+    """The VIN as typed, normalized (width, case, spaces, dashes), 17 characters whatever their
+    check: a VIN with an O for a 0 or a wrong check digit still identifies the car, more weakly."""
+    text = standardize_vin(raw)[0]
+    return text if text and _RAW_VIN.match(text) else None
+
+
 @lru_cache(maxsize=None)
 def standardize_vin(raw: str | None) -> tuple[str | None, bool]:
-    """Return (uppercase VIN, is_valid). Only a valid VIN (alphabet + check digit) is used for matching."""
+    """Return (uppercase VIN, is_valid). A valid VIN (alphabet + check digit) is the golden value;
+    `normalize_vin_raw` keeps the others for weaker comparison."""
     text = _nfkc(raw)
     if text is None:
         return None, False

@@ -1,4 +1,9 @@
-"""Chinese person and company names: width, script, spacing, pinyin, company suffixes."""
+"""Chinese person and company names: width, script, spacing, titles, pinyin in both orders, company suffixes.
+
+A name gives a comparison form, a toneless pinyin key and the same key in the other order
+(given name first), so 万娜, "Wan Na", "Na Wan", "NA  WAN" and "N a Wan" all meet: Latin names
+are read as pinyin syllables whatever their spacing, case or tone marks.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,13 @@ from functools import lru_cache
 
 import opencc
 from pypinyin import Style, lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
 
 _T2S = opencc.OpenCC("t2s")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z .'\-]*$")
+_LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 .'\-]*$")
 _SPACE = re.compile(r"\s+")
+_VOWEL = re.compile(r"[aeiouv]")
 PERSON_NAME_MAX_CHARS = 4  # compound surname + two-character given name (欧阳娜娜)
 
 # pypinyin reads characters, not surnames: these surnames have their own reading.
@@ -21,6 +28,7 @@ SURNAME_READINGS = {
     "区": "ou", "盖": "ge", "乐": "yue", "覃": "qin", "翟": "zhai", "尉": "yu",
     "秘": "bi", "繁": "po", "召": "shao", "缪": "miao", "员": "yun", "种": "chong",
 }
+COMPOUND_SURNAMES = frozenset("欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 端木 轩辕".split())
 # Common surnames in pinyin, most frequent first, to put a Latin "Given Surname" name back
 # in Chinese order ("Wei Zhang" → zhang wei: both are surnames, zhang is the commoner one).
 SURNAME_RANK = {
@@ -31,6 +39,11 @@ SURNAME_RANK = {
         "cai jia ding wei xue ye yan lu du dai xia zhong fu fan fang shi kong jin qin".split()
     )
 }
+# Forms of address written after a person's name (赵玉娟女士, 王先生) or before a Latin one (Mr Wang):
+# stripped, they are not part of the name.
+CJK_TITLES = ("女士", "先生", "小姐", "太太", "夫人", "老师", "师傅", "同志", "阿姨", "大姐", "大哥")
+LATIN_TITLES = ("mr", "mrs", "ms", "miss", "mdm", "madam", "dr", "prof")
+_LATIN_TITLE = re.compile(r"^(?:" + "|".join(LATIN_TITLES) + r")\b\.?\s*", re.IGNORECASE)
 COMPANY_MARKERS = ("公司", "集团", "有限", "企业", "中心", "工厂", "银行", "事务所", "合作社", "门店", "车行")
 # Stripped for comparison only: legal-form and branch suffixes, and a leading city/province.
 # Everything from the first legal-form word on is dropped: it also removes "…天河分公司" branches.
@@ -54,14 +67,14 @@ def clean_text(value: str | None) -> str | None:
 
 
 def is_company_name(name: str | None) -> bool:
-    """Legal-form words, a place prefix (广州市…), or more CJK characters than a person's name has."""
+    """A company name: a legal-form or organisation word, or a place prefix with its level (广州市…).
+
+    Length alone says nothing (minority names are long, 赵玉娟女士 is a person with a title), and
+    neither does a credit code on the record: a mistyped resident ID can pass its check.
+    """
     if not name:
         return False
-    return (
-        any(marker in name for marker in COMPANY_MARKERS)
-        or bool(_PLACE_WITH_LEVEL.match(name))
-        or len(_CJK.findall(name)) > PERSON_NAME_MAX_CHARS
-    )
+    return any(marker in name for marker in COMPANY_MARKERS) or bool(_PLACE_WITH_LEVEL.match(name))
 
 
 def company_key(name: str) -> str:
@@ -73,34 +86,107 @@ def company_key(name: str) -> str:
     return key or name
 
 
-def _latin_tokens(name: str) -> list[str]:
-    tokens = [t for t in re.split(r"[\s.\-']+", name.lower()) if t]
-    if len(tokens) >= 2:
-        first = SURNAME_RANK.get(tokens[0], len(SURNAME_RANK))
-        last = SURNAME_RANK.get(tokens[-1], len(SURNAME_RANK))
-        if last < first:  # the trailing token is the likelier surname
-            tokens = [tokens[-1], *tokens[:-1]]
-    return tokens
+def strip_title(name: str) -> str:
+    """赵玉娟女士 → 赵玉娟, 王先生 → 王, "Mr. Wang Wei" → "Wang Wei" (never down to nothing)."""
+    for title in CJK_TITLES:
+        if name.endswith(title) and len(name) > len(title):
+            return name[: -len(title)]
+    stripped = _LATIN_TITLE.sub("", name)
+    return stripped if stripped.strip() else name
 
 
-def chinese_pinyin(name: str) -> str:
-    syllables = lazy_pinyin(name, style=Style.NORMAL, errors="ignore")
-    if name and name[0] in SURNAME_READINGS and syllables:
-        syllables[0] = SURNAME_READINGS[name[0]]
-    return "".join(syllables)
+@lru_cache(maxsize=1)
+def pinyin_syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable pypinyin knows (ü written v, as lazy_pinyin does)."""
+    characters = "".join(chr(code) for code in pinyin_dict)
+    readings = lazy_pinyin(characters, style=Style.NORMAL, errors="ignore")
+    return frozenset(r for r in readings if _VOWEL.search(r))  # not the interjections n, ng, m, hm
 
 
 @lru_cache(maxsize=None)
-def standardize_name(raw: str | None) -> tuple[str | None, str | None, bool]:
-    """Return (comparison name, toneless pinyin key, is_company) for one raw name."""
+def segment_pinyin(text: str) -> tuple[str, ...] | None:
+    """Split letters into pinyin syllables, fewest syllables first ("liuwei" → liu, wei); None if they are not pinyin."""
+    syllables = pinyin_syllables()
+    best: list[tuple[str, ...] | None] = [()] + [None] * len(text)
+    for end in range(1, len(text) + 1):
+        for start in range(max(0, end - 6), end):
+            head = best[start]
+            if head is not None and text[start:end] in syllables and (
+                    best[end] is None or len(head) + 1 < len(best[end])):
+                best[end] = (*head, text[start:end])
+    return best[len(text)]
+
+
+def _folded(text: str) -> str:
+    """Tone marks and other diacritics dropped: Zhāng Wěi → Zhang Wei, Lǚ → Lu."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def _latin_tokens(name: str) -> list[str]:
+    """Lower-case words of a Latin name, tone numbers dropped."""
+    return [t for t in re.split(r"[\s.\-'0-9]+", name.lower()) if t]
+
+
+def _key(syllables: list[str]) -> str:
+    """Pinyin key: ü (v) read as u, as Latin spellings write it (吕 lv → lu)."""
+    return "".join(syllables).replace("v", "u")
+
+
+def _latin_orders(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """(likely surname-first order, the other order) of a Latin name's words.
+
+    Words spaced by mistake ("L iu Wei") are re-cut into pinyin syllables. The surname is the
+    first or the last word; the commoner Chinese surname wins ("Wei Zhang" → zhang wei).
+    """
+    if not all(segment_pinyin(t) for t in tokens):
+        syllables = segment_pinyin("".join(tokens))
+        if syllables and len(syllables) < len(tokens):
+            tokens = list(syllables)
+    if len(tokens) < 2:
+        return tokens, tokens
+    rotated = [tokens[-1], *tokens[:-1]]
+    first = SURNAME_RANK.get(tokens[0], len(SURNAME_RANK))
+    last = SURNAME_RANK.get(tokens[-1], len(SURNAME_RANK))
+    return (rotated, tokens) if last < first else (tokens, rotated)
+
+
+def _surname_length(name: str) -> int:
+    return 2 if len(name) > 2 and name[:2] in COMPOUND_SURNAMES else 1
+
+
+def chinese_syllables(name: str) -> list[str]:
+    syllables = lazy_pinyin(name, style=Style.NORMAL, errors="ignore")
+    if name and name[0] in SURNAME_READINGS and syllables:
+        syllables[0] = SURNAME_READINGS[name[0]]
+    return syllables
+
+
+def chinese_pinyin(name: str) -> str:
+    return "".join(chinese_syllables(name))
+
+
+@lru_cache(maxsize=None)
+def standardize_name(raw: str | None) -> tuple[str | None, str | None, str | None, bool]:
+    """Return (comparison name, toneless pinyin key, the key in the other order, is_company).
+
+    The other order is given name first for Chinese names (万娜 → nawan) and the other reading
+    of a Latin name ("Na Wan" → wanna), so a name written either way meets its Chinese form.
+    """
     text = clean_text(raw)
     if text is None:
-        return None, None, False
-    if _LATIN_NAME.match(text):
-        tokens = _latin_tokens(text)
-        return " ".join(tokens), "".join(tokens), False
-    compact = _SPACE.sub("", text)
+        return None, None, None, False
+    text = strip_title(text)
+    if not _CJK.search(text) and _LATIN_NAME.match(_folded(text)):
+        tokens = _latin_tokens(_folded(text))
+        if not tokens:
+            return None, None, None, False
+        canonical, other = _latin_orders(tokens)
+        return " ".join(canonical), _key(canonical), _key(other), False
+    compact = _SPACE.sub("", text).replace("·", "").replace("•", "")
     if is_company_name(compact):
         key = company_key(compact)
-        return key, chinese_pinyin(key), True
-    return compact, chinese_pinyin(compact), False
+        pinyin = chinese_pinyin(key)
+        return key, pinyin, pinyin, True
+    syllables = chinese_syllables(compact)
+    k = _surname_length(compact)
+    return compact, _key(syllables), _key(syllables[k:] + syllables[:k]), False

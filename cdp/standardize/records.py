@@ -10,35 +10,27 @@ from typing import Callable, Iterable
 
 import polars as pl
 
+from cdp.ingest.contracts import Contract
 from cdp.standardize.contacts import (
-    split_address,
-    standardize_email,
-    standardize_id_number,
-    standardize_phone,
-    standardize_plate,
-    standardize_vin,
+    normalize_id_raw, normalize_vin_raw, split_address, standardize_email, standardize_id_number, standardize_phone,
+    standardize_plate, standardize_vin,
 )
 from cdp.standardize.names import standardize_name
 
-# Which canonical date says when a record happened, per source.
-EVENT_DATE = {
-    "sales": "sale_date",
-    "repair_orders": "open_date",
-    "complaints": "complaint_date",
-    "receipts": "invoice_date",
-    "contracts": "start_date",
-}
-IDENTITY_COLUMNS = ("customer_name", "given_name", "family_name", "customer_type", "gender", "mobile", "id_number",
+IDENTITY_COLUMNS = ("customer_name", "given_name", "family_name", "gender", "mobile", "id_number",
                     "other_id", "vin", "plate", "email", "address", "postcode")
 
 PERSON_RECORD_SCHEMA = {
     "source": pl.Utf8, "record_key": pl.Utf8, "store_code": pl.Utf8, "event_date": pl.Date,
-    "name_raw": pl.Utf8, "name": pl.Utf8, "name_pinyin": pl.Utf8, "is_company": pl.Boolean,
+    "name_raw": pl.Utf8, "name": pl.Utf8, "name_pinyin": pl.Utf8, "name_pinyin_alt": pl.Utf8, "is_company": pl.Boolean,
+    "given_name": pl.Utf8, "family_name": pl.Utf8,
     "mobile": pl.Utf8, "phone_kind": pl.Utf8,
-    "id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "gender": pl.Utf8, "id_region": pl.Utf8,
-    "vin": pl.Utf8, "vin_valid": pl.Boolean, "plate": pl.Utf8,
-    "address": pl.Utf8, "province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8,
+    "id_number": pl.Utf8, "id_number_raw": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "gender": pl.Utf8,
+    "id_region": pl.Utf8,
+    "vin": pl.Utf8, "vin_raw": pl.Utf8, "vin_valid": pl.Boolean, "plate": pl.Utf8,
+    "address": pl.Utf8, "address_key": pl.Int64, "province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8,
     "postcode": pl.Utf8, "other_id": pl.Utf8, "email": pl.Utf8,
+    "quarantined": pl.Boolean, "unusable_fields": pl.Utf8,
 }
 
 
@@ -52,18 +44,25 @@ def person_name(frame: pl.DataFrame) -> pl.Expr:
                                                            ignore_nulls=True).replace("", None))
 
 
-def _source_frame(source: str, primary_key: str, df: pl.DataFrame) -> pl.DataFrame:
-    """Project one validated source onto the shared raw identity columns."""
+def _source_frame(contract: Contract, df: pl.DataFrame) -> pl.DataFrame:
+    """Project one source's typed rows onto the shared raw identity columns; the record's date is
+    the contract's own event date. Rows a gate quarantined for a non-identity field carry
+    `quarantined` and `unusable_fields` (that field is null here)."""
     def col(name: str) -> pl.Expr:
         return pl.col(name).cast(pl.Utf8) if name in df.columns else pl.lit(None, pl.Utf8)
 
+    def date(name: str | None) -> pl.Expr:
+        return pl.col(name).cast(pl.Date) if name and name in df.columns else pl.lit(None, pl.Date)
+
     return df.select(
-        pl.lit(source).alias("source"),
-        pl.col(primary_key).cast(pl.Utf8).alias("record_key"),
+        pl.lit(contract.source).alias("source"),
+        pl.col(contract.primary_key).cast(pl.Utf8).alias("record_key"),
         col("store_code").alias("store_code"),
-        (pl.col(EVENT_DATE[source]) if EVENT_DATE.get(source) in df.columns else pl.lit(None)).cast(pl.Date).alias("event_date"),
+        date(contract.event_date).alias("event_date"),
         *[(person_name(df) if name == "customer_name" else col(name)).alias(f"raw_{name}") for name in IDENTITY_COLUMNS],
-        (pl.col("birth_date").cast(pl.Date) if "birth_date" in df.columns else pl.lit(None, pl.Date)).alias("raw_birth_date"),
+        date("birth_date").alias("raw_birth_date"),
+        (pl.col("_quarantined") if "_quarantined" in df.columns else pl.lit(False)).alias("quarantined"),
+        col("_unusable_fields").alias("unusable_fields"),
     )
 
 
@@ -82,21 +81,48 @@ def map_distinct(df: pl.DataFrame, column: str, fn: Callable, outputs: dict[str,
     return df.join(distinct_lookup(df.get_column(column), column, fn, outputs), on=column, how="left")
 
 
+def _id_number(raw: str | None) -> tuple:
+    return (*standardize_id_number(raw), normalize_id_raw(raw))
+
+
+def _vin(raw: str | None) -> tuple:
+    return (*standardize_vin(raw), normalize_vin_raw(raw))
+
+
 STANDARDIZERS = [  # (raw column, standardizer, its outputs)
-    ("raw_customer_name", standardize_name, {"name": pl.Utf8, "name_pinyin": pl.Utf8, "name_is_company": pl.Boolean}),
+    ("raw_customer_name", standardize_name,
+     {"name": pl.Utf8, "name_pinyin": pl.Utf8, "name_pinyin_alt": pl.Utf8, "name_is_company": pl.Boolean}),
     ("raw_mobile", standardize_phone, {"phone": pl.Utf8, "phone_kind": pl.Utf8}),
-    ("raw_id_number", standardize_id_number,
-     {"id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "id_gender": pl.Utf8, "id_region": pl.Utf8}),
-    ("raw_vin", standardize_vin, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean}),
+    ("raw_id_number", _id_number,
+     {"id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "id_gender": pl.Utf8, "id_region": pl.Utf8,
+      "id_number_raw": pl.Utf8}),
+    ("raw_vin", _vin, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean, "vin_raw": pl.Utf8}),
     ("raw_plate", standardize_plate, {"plate": pl.Utf8}),
     ("raw_email", lambda v: (standardize_email(v),), {"email": pl.Utf8}),
     ("raw_address", split_address, {"province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8}),
 ]
 
 
-def build_person_records(validated: Iterable[tuple[str, str, pl.DataFrame]]) -> pl.DataFrame:
-    """Standardize identity fields of every (source, primary_key, validated frame)."""
-    frames = [_source_frame(source, key, df) for source, key, df in validated]
+def _address_key(column: str) -> pl.Expr:
+    """The address without spaces, hashed: an equality key for matching that keeps the long text
+    out of the scored pairs (null without an address)."""
+    text = pl.col(column).str.replace_all(r"\s+", "").replace("", None)
+    return pl.when(text.is_not_null()).then(text.hash(seed=0).cast(pl.Int64, wrap_numerical=True))
+
+
+def _name_part(column: str) -> pl.Expr:
+    """A given or family name delivered on its own (sources that split names), lower-cased and trimmed."""
+    return pl.col(column).str.strip_chars().str.to_lowercase().replace("", None)
+
+
+def build_person_records(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> pl.DataFrame:
+    """Standardize identity fields of every (contract, typed frame) — any set of sources.
+
+    A record is a company only by its name (legal-form or organisation words, a place prefix):
+    neither a credit code (a mistyped resident ID can pass its check) nor a "企业" type on a
+    person's name makes one.
+    """
+    frames = [_source_frame(contract, df) for contract, df in validated]
     if not frames:
         return pl.DataFrame(schema=PERSON_RECORD_SCHEMA)
     df = pl.concat(frames, how="vertical")
@@ -107,14 +133,16 @@ def build_person_records(validated: Iterable[tuple[str, str, pl.DataFrame]]) -> 
     source_gender = pl.col("raw_gender").replace_strict({"男": "M", "女": "F"}, default=None, return_dtype=pl.Utf8)
     return joined.select(
         "source", "record_key", "store_code", "event_date",
-        pl.col("raw_customer_name").alias("name_raw"), "name", "name_pinyin",
-        (pl.col("name_is_company").fill_null(False) | (pl.col("id_kind") == "uscc").fill_null(False)
-         | (pl.col("raw_customer_type") == "企业").fill_null(False)).alias("is_company"),
+        pl.col("raw_customer_name").alias("name_raw"), "name", "name_pinyin", "name_pinyin_alt",
+        pl.col("name_is_company").fill_null(False).alias("is_company"),
+        *[_name_part(f"raw_{part}").alias(part) for part in ("given_name", "family_name")],
         pl.when(pl.col("phone_kind") == "mobile").then(pl.col("phone")).alias("mobile"), "phone_kind",
-        "id_number", "id_kind", pl.coalesce("birth_date", "raw_birth_date").alias("birth_date"),
+        "id_number", "id_number_raw", "id_kind", pl.coalesce("birth_date", "raw_birth_date").alias("birth_date"),
         pl.coalesce("id_gender", source_gender).alias("gender"), "id_region",
-        pl.when(pl.col("vin_valid")).then(pl.col("vin_upper")).alias("vin"), pl.col("vin_valid").fill_null(False),
-        "plate", pl.col("raw_address").alias("address"), "province", "city", "district",
+        pl.when(pl.col("vin_valid")).then(pl.col("vin_upper")).alias("vin"), "vin_raw", pl.col("vin_valid").fill_null(False),
+        "plate", pl.col("raw_address").alias("address"), _address_key("raw_address").alias("address_key"),
+        "province", "city", "district",
         pl.col("raw_postcode").alias("postcode"),
         pl.col("raw_other_id").str.replace_all(r"[\s\-]", "").str.to_uppercase().alias("other_id"), "email",
+        pl.col("quarantined").fill_null(False), "unusable_fields",
     ).sort("source", "record_key").collect()

@@ -14,8 +14,14 @@ from cdp.state import tables
 
 AS_OF = date(2026, 10, 31)
 HARD_NEGATIVES = ("common_name", "shared_mobile", "driver", "second_owner")
-NOISE = ("name_homophone", "name_traditional", "name_pinyin", "name_spacing", "company_suffix",
-         "mobile_format", "phone_changed", "id_lowercase_x", "vin_lowercase")
+# One cause of missed links each (the demo's ground truth names them), with the share of its
+# records that must reach their person's main customer. A record with no mobile, no ID and no
+# VIN can only be found by its name, so mobile_missing keeps a margin.
+NOISE = {"name_homophone": 0.99, "name_traditional": 0.99, "name_pinyin": 0.99, "name_latin_typo": 0.99,
+         "name_title": 0.98, "name_spacing": 0.99, "company_suffix": 0.99, "mobile_format": 0.99,
+         "mobile_extension": 0.99, "mobile_missing": 0.98, "phone_changed": 0.99, "id_lowercase_x": 0.99,
+         "id_bad_check": 0.99, "vin_lowercase": 0.99, "vin_invalid": 0.99, "future_date": 0.95,
+         "negative_amount": 0.95}
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +42,25 @@ def test_hard_negatives_stay_apart(resolved, kind):
 
 @pytest.mark.parametrize("kind", NOISE)
 def test_noisy_records_join_their_person(resolved, kind):
+    """One test per cause: mobiles changed over the years, Latin names in either order with spacing
+    typos, VIN and ID typos, missing mobiles, homophones, titles, extensions, and rows quarantined
+    for a non-identity field (a negative amount, a future date) all join their person."""
     main = (resolved.group_by("person_id", "customer_id").len().sort("len", descending=True)
             .group_by("person_id").first().select("person_id", pl.col("customer_id").alias("main_customer")))
     tagged = resolved.filter(pl.col("noise").str.contains(kind)).join(main, on="person_id")
     assert tagged.height > 0, f"the demo data has no {kind} case"
     joined = (tagged.get_column("customer_id") == tagged.get_column("main_customer")).mean()
-    assert joined >= 0.97, f"only {joined:.1%} of {kind} records joined their person's customer"
+    assert joined >= NOISE[kind], f"only {joined:.1%} of {kind} records joined their person's customer"
+
+
+def test_no_customer_is_split_across_a_shared_valid_id_number(demo_run):
+    """Records sharing a valid resident ID or credit code are one customer, whatever their names."""
+    summary, _ = demo_run
+    records = summary.home.read(tables.PERSON_RECORDS).join(
+        summary.home.read(tables.CUSTOMER_XREF), on=["source", "record_key"])
+    split = (records.filter(pl.col("id_number").is_not_null()).group_by("id_number")
+             .agg(pl.col("customer_id").n_unique().alias("customers")).filter(pl.col("customers") > 1))
+    assert split.is_empty(), split.head()
 
 
 def _ids(home):
@@ -80,7 +99,7 @@ def test_new_records_do_not_move_existing_customers(demo_run, demo_landing, tmp_
     truth = pl.read_parquet(demo_landing / "_truth" / "truth.parquet")
     incremental_scores, full_scores = evaluate(after, truth), evaluate(_ids(full.home), truth)
     assert incremental_scores.pairwise_precision >= 0.99 and incremental_scores.pairwise_recall >= 0.95
-    assert abs(incremental_scores.pairwise_f1 - full_scores.pairwise_f1) < 0.005
+    assert abs(incremental_scores.pairwise_f1 - full_scores.pairwise_f1) < 0.002
 
 
 def test_cannot_link_decision_survives_reclustering(demo_run, demo_landing, tmp_path):
@@ -94,5 +113,6 @@ def test_cannot_link_decision_survives_reclustering(demo_run, demo_landing, tmp_
     record_decision(Home(home), (s1, k1), (s2, k2), "different", "test steward")
     for _ in range(2):  # the decision holds on the next run and on the one after
         run = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model)
+        assert run.success, run.failed
         ids = dict(((s, k), c) for s, k, c in _ids(run.home).iter_rows())
         assert ids[(s1, k1)] != ids[(s2, k2)]

@@ -20,6 +20,27 @@ def test_mobile_variants_canonicalize(raw):
     assert standardize_phone(raw) == ("13800138000", "mobile")
 
 
+@pytest.mark.parametrize("raw", ["138 0013 8000 转 8", "13800138000 ext. 8", "138-0013-8000-8", "13800138000 分机 123",
+                                 "+86 138-0013-8000 x8", "13800138000#8"])
+def test_mobile_with_an_extension_is_the_mobile(raw):
+    assert standardize_phone(raw) == ("13800138000", "mobile")
+
+
+@pytest.mark.parametrize("raw", ["1380013800", "138001380008", "1380013800 转 8"])
+def test_ten_digit_or_run_on_mobile_stays_invalid(raw):
+    assert standardize_phone(raw) == (None, "invalid")
+
+
+def test_raw_vin_and_id_number_are_kept_when_the_check_fails():
+    from cdp.standardize.contacts import normalize_id_raw, normalize_vin_raw
+
+    assert normalize_vin_raw(" 1m8gdm9oxkp042788 ") == "1M8GDM9OXKP042788"  # O for 0: invalid, still the car
+    assert standardize_vin("1M8GDM9OXKP042788")[1] is False
+    assert normalize_id_raw("110105-19491231-0021") == "110105194912310021"  # bad check digit, still the number
+    assert standardize_id_number("110105194912310021")[0] is None
+    assert normalize_vin_raw("12345") is None
+
+
 def test_ten_digit_mobile_is_invalid():
     assert standardize_phone("1380013800") == (None, "invalid")
 
