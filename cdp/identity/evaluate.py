@@ -9,8 +9,8 @@ import polars as pl
 
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.overrides import OVERRIDE_SCHEMA, _latest
-from cdp.state import tables
 from cdp.identity.tuples import build_tuples
+from cdp.state import tables
 
 
 @dataclass(frozen=True)

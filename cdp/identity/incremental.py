@@ -17,7 +17,7 @@ import polars as pl
 
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
-from cdp.identity.overrides import _UnionFind, _latest, must_node_pairs, node_pairs, vetoed_inside
+from cdp.identity.overrides import _latest, _UnionFind, must_node_pairs, node_pairs, vetoed_inside
 from cdp.identity.resolve import _to_polars, count_strong_links, write_dashboards
 
 

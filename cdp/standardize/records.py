@@ -12,8 +12,14 @@ import polars as pl
 
 from cdp.ingest.contracts import Contract
 from cdp.standardize.contacts import (
-    normalize_id_raw, normalize_vin_raw, split_address, standardize_email, standardize_id_number, standardize_phone,
-    standardize_plate, standardize_vin,
+    normalize_id_raw,
+    normalize_vin_raw,
+    split_address,
+    standardize_email,
+    standardize_id_number,
+    standardize_phone,
+    standardize_plate,
+    standardize_vin,
 )
 from cdp.standardize.names import standardize_name
 

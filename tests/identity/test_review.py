@@ -7,13 +7,13 @@ import shutil
 from datetime import date
 
 import polars as pl
-import pytest
 
-from cdp.state import tables
 from cdp.identity.explain import explain_pair
 from cdp.identity.overrides import record_decision
 from cdp.identity.review import pending, read_review_queue
 from cdp.runner import run_pipeline
+from cdp.paths import Home
+from cdp.state import tables
 
 AS_OF = date(2026, 10, 31)
 
@@ -64,9 +64,8 @@ def test_decisions_apply_to_the_next_run_and_the_queue_reflects_them(demo_run, d
     shutil.copytree(summary.home.root, home)
     queue = _queue(summary.home)
     same, different = queue.row(0, named=True), queue.row(1, named=True)
-    overrides = home / "identity" / "overrides.parquet"
     for row, decision in ((same, "same"), (different, "different")):
-        record_decision(overrides, (row["source_l"], row["record_key_l"]), (row["source_r"], row["record_key_r"]),
+        record_decision(Home(home), (row["source_l"], row["record_key_l"]), (row["source_r"], row["record_key_r"]),
                         decision, "test steward")
     rerun = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model)
     assert rerun.success

@@ -9,10 +9,10 @@ import sys
 import time
 from datetime import date
 
-import polars as pl
 import pytest
 
 from cdp.identity.overrides import record_decision
+from cdp.identity.review import pending
 from cdp.runner import run_pipeline
 from cdp.state import tables
 from cdp.state.lock import holder
@@ -47,26 +47,17 @@ def test_the_review_queue_survives_a_rerun_and_reflects_decisions(demo_run, demo
     summary, model = demo_run
     shutil.copytree(summary.home.root, tmp_path / "home")
     home = type(summary.home)(tmp_path / "home")
-    queue = _open_pairs(home)
+    queue = pending(home.read(tables.REVIEW_QUEUE))
     assert queue.height > 0
     again = run_pipeline(demo_landing, home.root, as_of=summary_date(summary), echo=lambda _: None, model_path=model)
     assert again.success and again.matching_mode == "incremental"  # no new records: nothing scored again
-    assert set(home.read(tables.REVIEW_QUEUE).get_column("pair_id")) == set(queue.get_column("pair_id"))
+    assert set(pending(home.read(tables.REVIEW_QUEUE)).get_column("pair_id")) == set(queue.get_column("pair_id"))
     decided = queue.row(0, named=True)
     record_decision(home, (decided["source_l"], decided["record_key_l"]), (decided["source_r"], decided["record_key_r"]),
                     "different", "steward")
     run_pipeline(demo_landing, home.root, as_of=summary_date(summary), echo=lambda _: None, model_path=model)
-    after = home.read(tables.REVIEW_QUEUE)
+    after = pending(home.read(tables.REVIEW_QUEUE))
     assert decided["pair_id"] not in set(after.get_column("pair_id")) and after.height == queue.height - 1
-
-
-def _open_pairs(home):
-    """Queued pairs whose records are in two different customers: the ones needing a decision."""
-    queue, xref = home.read(tables.REVIEW_QUEUE), home.read(tables.CUSTOMER_XREF)
-    for side in ("l", "r"):
-        queue = queue.join(xref.rename({"source": f"source_{side}", "record_key": f"record_key_{side}",
-                                        "customer_id": f"customer_{side}"}), on=[f"source_{side}", f"record_key_{side}"])
-    return queue.filter(pl.col("customer_l") != pl.col("customer_r"))
 
 
 def summary_date(summary) -> date:
