@@ -1,222 +1,205 @@
-"""Build every SQL model in warehouse/ into a fresh DuckDB file, then swap it in.
+"""Build the dbt project (warehouse/) into new DuckDB files, test it, then publish atomically.
 
-Inputs are loaded into schema `source` (validated Parquet per source) and `identity`
-(person records, customer_xref, review queue, ID history). Models run layer by layer —
-staging → intermediate → marts — and, within a layer, after the models they reference.
-The finished file replaces the published one with os.replace, so an analyst never opens a
-half-built mart.
+`build_warehouse` runs `dbt build` in-process on `warehouse.duckdb.building` and
+`analyst.duckdb.building`: a full build starts from empty files, a selection (`select`, e.g.
+["customer_rfm"]) from copies of the published ones. Only when every model and every
+error-severity dbt test passed are the files moved over the published ones with os.replace —
+an analyst holding the old file open keeps reading whole marts — and the offline dbt docs page
+published beside the quality reports. A failed build leaves the published files as they were
+and no half-written file behind.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
-import yaml
 
-from cdp.ingest.contracts import load_dictionary
-from cdp.paths import SOURCES, WAREHOUSE_DIR, Home
+from cdp.paths import WAREHOUSE_DIR, Home
+from cdp.warehouse.docs import offline_docs
+from cdp.warehouse.inputs import segment_history_file, warehouse_inputs
+from cdp.warehouse.project import ANALYST_ENV, WAREHOUSE_ENV, DbtError, WarehouseProject
 
-LAYERS = ("staging", "intermediate", "marts", "analyst")
-MACROS = "macros.sql"
-# Copied into analyst.duckdb: everything an analyst may open. Raw PII never leaves warehouse.duckdb.
-ANALYST_SCHEMA = "analyst"
-# Model outputs (cdp/value) the marts read, with their columns for runs where a model has not run.
-MODEL_TABLES = {
-    "service_clv": "customer_id VARCHAR, frequency BIGINT, recency_days BIGINT, t_days BIGINT, avg_visit_value DOUBLE, "
-                   "expected_visits_12m DOUBLE, expected_visit_value DOUBLE, service_clv_12m DOUBLE",
-    "segment_history": "run_id VARCHAR, as_of DATE, built_at TIMESTAMP, segment VARCHAR, customers BIGINT",
-}
-# Tables the warehouse keeps across runs: written back to home/models after each build.
-HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
-
-
-LINEAGE_COMMENTS = {
-    "_source_file": "Landing file the row was delivered in (path under the landing folder)",
-    "_source_row": "Row of that file as a user sees it in a spreadsheet (header = row 1)",
-    "_load_id": "Dagster run that loaded the row",
-    "_delivery": "Delivery (partition key, YYYY-MM-DD) whose version of the record is current",
-    "customer_id": "Persistent CustomerID from identity.customer_xref",
-}
+FAILED = ("error", "fail", "runtime error")
+DATABASES = ("warehouse", "analyst")  # attach aliases in warehouse/profiles.yml
 
 
 class ModelError(RuntimeError):
-    """A SQL model failed; the message names the file."""
+    """The warehouse build failed; the message names the models and tests and what dbt said."""
 
 
-SURVIVORSHIP = "survivorship.yaml"
-SURVIVORSHIP_RULES = ("most_frequent", "latest", "most_trusted")
-GOLDEN_ATTRIBUTES = ("customer_name", "mobile", "id_number", "city")
+@dataclass
+class NodeResult:
+    """One dbt node of a build: a model, seed or test, with what it produced."""
+
+    unique_id: str
+    resource_type: str
+    status: str
+    message: str = ""
+    failures: int | None = None
+    relation: tuple[str, str, str] | None = None  # database (warehouse | analyst), schema, table
+    rows: int | None = None
+    columns: list[tuple[str, str, str | None]] = field(default_factory=list)  # name, type, comment
 
 
-def _load_survivorship(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """warehouse/survivorship.yaml → config.survivorship (attribute, rule, why) and
-    config.source_trust (attribute, source, trust_rank)."""
-    attributes = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("attributes") or {}
-    rules, trust = [], []
-    for attribute in GOLDEN_ATTRIBUTES:
-        spec = attributes.get(attribute)
-        if not spec or spec.get("rule") not in SURVIVORSHIP_RULES:
-            raise ModelError(f"{path}: attribute {attribute!r} needs a rule, one of {SURVIVORSHIP_RULES}")
-        if spec["rule"] == "most_trusted" and not spec.get("trust"):
-            raise ModelError(f"{path}: {attribute}: rule most_trusted needs a 'trust' list of sources")
-        rules.append((attribute, spec["rule"], spec.get("why", "")))
-        trust += [(attribute, source, rank) for rank, source in enumerate(spec.get("trust") or [], start=1)]
-    unknown = sorted(set(attributes) - set(GOLDEN_ATTRIBUTES))
-    if unknown:
-        raise ModelError(f"{path}: unknown attributes {unknown}; the golden record has {GOLDEN_ATTRIBUTES}")
-    con.execute("CREATE SCHEMA config; CREATE TABLE config.survivorship (attribute VARCHAR, rule VARCHAR, why VARCHAR);"
-                "CREATE TABLE config.source_trust (attribute VARCHAR, source VARCHAR, trust_rank INTEGER)")
-    con.executemany("INSERT INTO config.survivorship VALUES (?, ?, ?)", rules)
-    if trust:
-        con.executemany("INSERT INTO config.source_trust VALUES (?, ?, ?)", trust)
+@dataclass
+class WarehouseBuild:
+    nodes: list[NodeResult]
+    seconds: dict[str, float]
+    docs: Path | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """"schema.table" (analyst tables: "analyst.table") → rows."""
+        return {_table_name(n.relation): n.rows for n in self.nodes if n.relation and n.rows is not None}
 
 
-PARAMETERS = "parameters.yaml"
+def _table_name(relation: tuple[str, str, str]) -> str:
+    database, schema, table = relation
+    if database == "analyst":
+        return f"analyst.{table}" if schema == "main" else f"analyst.{schema}.{table}"
+    return f"{schema}.{table}"
 
 
-def _load_parameters(con: duckdb.DuckDBPyConnection, path: Path, sql_dir: Path) -> None:
-    """warehouse/parameters.yaml → one-row table config.<model> per section (a column per
-    parameter, commented with its meaning) and the long table config.parameters."""
-    sections = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    models = {p.stem for p in (sql_dir / "marts").glob("*.sql")}
-    con.execute("CREATE TABLE config.parameters (model VARCHAR, parameter VARCHAR, value DOUBLE, means VARCHAR)")
-    for model, parameters in sections.items():
-        if model not in models:
-            raise ModelError(f"{path}: section {model!r} is not a mart; marts: {sorted(models)}")
-        columns, rows = [], []
-        for name, spec in (parameters or {}).items():
-            value = spec.get("value") if isinstance(spec, dict) else None
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)) or isinstance(value, bool) \
-                    or not isinstance(value, (int, float)):
-                raise ModelError(f"{path}: {model}.{name}: needs a snake_case name and a numeric 'value', got {spec!r}")
-            columns.append(f"{value!r}::{'INTEGER' if isinstance(value, int) else 'DOUBLE'} AS {name}")
-            rows.append((model, name, value, spec.get("means", "")))
-        con.execute(f"CREATE TABLE config.{model} AS SELECT {', '.join(columns)}")
-        con.executemany("INSERT INTO config.parameters VALUES (?, ?, ?, ?)", rows)
-        for _, name, _, means in rows:
-            con.execute(f"COMMENT ON COLUMN config.{model}.{name} IS {_quoted(means)}")
-        con.execute(f"COMMENT ON TABLE config.{model} IS 'Parameters of marts.{model}, from warehouse/{PARAMETERS}'")
+def building(path: Path) -> Path:
+    return path.with_name(path.name + ".building")
 
 
-def discover_models(sql_dir: Path = WAREHOUSE_DIR) -> list[Path]:
-    """SQL files in build order: by layer, then so that referenced models come first."""
-    ordered: list[Path] = []
-    for layer in LAYERS:
-        files = {f"{layer}.{p.stem}": p for p in sorted((sql_dir / layer).glob("*.sql"))}
-        pending = dict(files)
-        while pending:
-            ready = [name for name, path in pending.items()
-                     if not any(ref in pending and ref != name for ref in _references(path))]
-            if not ready:
-                raise ModelError(f"circular references between {sorted(pending)}")
-            for name in ready:
-                ordered.append(pending.pop(name))
-    return ordered
+def docs_page(home: Home) -> Path:
+    """The dbt docs site, published with the marts beside the quality reports."""
+    return home.quality_reports.parent / "warehouse" / "index.html"
 
 
-def _references(path: Path) -> set[str]:
-    return set(re.findall(r"\b((?:staging|intermediate|marts)\.[a-z_0-9]+)\b", path.read_text(encoding="utf-8")))
+def run_vars(home: Home, as_of: date, run_id: str) -> dict:
+    inputs = warehouse_inputs(home)
+    return {"as_of": as_of.isoformat(), "run_id": run_id,
+            "inputs": {name: [str(p.resolve()) for p in files] for name, files in inputs.items()}}
 
 
-def _load_inputs(con: duckdb.DuckDBPyConnection, home: Home) -> None:
-    con.execute("CREATE SCHEMA source; CREATE SCHEMA identity; CREATE SCHEMA models; "
-                + " ".join(f"CREATE SCHEMA {s};" for s in LAYERS))
-    for path in sorted(home.models_dir.glob("*.parquet")):
-        con.execute(f"CREATE TABLE models.{path.stem} AS SELECT * FROM read_parquet(?)", [str(path)])
-    for table, columns in MODEL_TABLES.items():  # a model that has not run yet forecasts nothing
-        con.execute(f"CREATE TABLE IF NOT EXISTS models.{table} ({columns})")
-    for source in SOURCES:
-        if home.validated(source).exists():
-            con.execute(f"CREATE TABLE source.{source} AS SELECT * FROM read_parquet(?)", [str(home.validated(source))])
-    identity = {
-        "person_records": home.person_records,
-        "customer_xref": home.customer_xref,
-        "customers": home.identity_dir / "customers.parquet",
-        "customer_id_history": home.identity_dir / "customer_id_history.parquet",
-        "review_queue": home.identity_dir / "review_queue.parquet",
-    }
-    for table, path in identity.items():
-        if path.exists():
-            con.execute(f"CREATE TABLE identity.{table} AS SELECT * FROM read_parquet(?)", [str(path)])
-
-
-def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHOUSE_DIR) -> dict[str, int]:
-    """Build all models into a new file, publish it, and return row counts per table."""
-    target = home.warehouse
-    building = target.with_name(target.name + ".building")
-    building.unlink(missing_ok=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(building))
+def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str] | None = None,
+                    project_dir: Path = WAREHOUSE_DIR) -> WarehouseBuild:
+    """Build (all, or the dbt selection `select`), test, publish; return what each node did."""
+    home = home if isinstance(home, Home) else Home(Path(home))
+    project = WarehouseProject(project_dir)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    manifest = project.manifest()
+    seconds["dbt parse"] = time.perf_counter() - clock
+    targets = (home.warehouse, home.analyst_warehouse)
+    files = _prepare(targets, copy=bool(select))
     try:
-        con.execute("SET enable_progress_bar = false")  # the run log reports progress; terminal bars flood it
-        con.execute("SET VARIABLE as_of = ?::DATE", [as_of.isoformat()])
-        con.execute("SET VARIABLE run_id = ?", [run_id])
-        _load_inputs(con, home)
-        _load_survivorship(con, sql_dir / SURVIVORSHIP)
-        _load_parameters(con, sql_dir / PARAMETERS, sql_dir)
-        if (sql_dir / MACROS).exists():
-            con.execute((sql_dir / MACROS).read_text(encoding="utf-8"))
-        for path in discover_models(sql_dir):
-            try:
-                con.execute(path.read_text(encoding="utf-8"))
-            except duckdb.Error as err:
-                raise ModelError(f"{path.relative_to(sql_dir.parent)}: {err}") from err
-        _document_columns(con)
-        counts = {
-            f"{schema}.{table}": con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
-            for schema, table in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('staging','intermediate','marts','identity')"
-            ).fetchall()
-        }
-        for name, table in HISTORY_TABLES.items():
-            history = home.models_dir / f"{name}.parquet"
-            history.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(f"COPY {table} TO '{history}' (FORMAT parquet)")
-        con.execute("CHECKPOINT")
-        analyst_building = _export_analyst(con, home.analyst_warehouse)
+        with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
+            env = {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}
+            variables = run_vars(home, as_of, run_id)
+            clock = time.perf_counter()
+            result = _run(project, ["build", *(["--select", *select] if select else [])], Path(scratch),
+                          variables, env, manifest)
+            seconds["dbt build"] = time.perf_counter() - clock
+            nodes = _check(result)
+            _describe(nodes, dict(zip(DATABASES, files)))
+            _save_segment_history(files[0], home)
+            clock = time.perf_counter()
+            html = _docs(project, Path(scratch), variables, env, manifest)
+            seconds["dbt docs"] = time.perf_counter() - clock
     except BaseException:
-        con.close()
-        building.unlink(missing_ok=True)
-        home.analyst_warehouse.with_name(home.analyst_warehouse.name + ".building").unlink(missing_ok=True)
+        for path in files:
+            _remove(path)
         raise
-    con.close()
-    os.replace(building, target)
-    os.replace(analyst_building, home.analyst_warehouse)
-    return counts
+    for path, target in zip(files, targets):
+        os.replace(path, target)
+    page = _publish_docs(html, docs_page(home))
+    return WarehouseBuild(nodes, seconds, page)
 
 
-def _document_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """Comment every source and staging column the SQL left undocumented: the dictionary's
-    meaning, type and PII class, or what a lineage column records."""
-    dictionary = load_dictionary()
-    columns = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
-                          "WHERE schema_name IN ('source', 'staging') AND comment IS NULL").fetchall()
-    for schema, table, column in columns:
-        spec = dictionary.get(column)
-        text = LINEAGE_COMMENTS.get(column) or (f"{spec.meaning} ({spec.type}; PII: {spec.pii})" if spec else None)
-        if text:
-            con.execute(f'COMMENT ON COLUMN "{schema}"."{table}"."{column}" IS {_quoted(text)}')
+def _prepare(targets: tuple[Path, ...], copy: bool) -> list[Path]:
+    """Fresh building files, or copies of the published ones for a selection."""
+    if copy and not all(t.exists() for t in targets):
+        missing = ", ".join(str(t) for t in targets if not t.exists())
+        raise ModelError(f"{missing} not built yet: build the whole warehouse before a selection of it")
+    files = []
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path = building(target)
+        _remove(path)
+        if copy:
+            shutil.copyfile(target, path)
+        files.append(path)
+    return files
 
 
-def _quoted(text: str) -> str:
-    """A SQL string literal (COMMENT ON takes no parameters)."""
-    return "'" + text.replace("'", "''") + "'"
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
 
-def _export_analyst(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
-    """Materialize the masked analyst views into their own file: analysts get that file only."""
-    building = target.with_name(target.name + ".building")
-    building.unlink(missing_ok=True)
-    con.execute("ATTACH ? AS analyst_file", [str(building)])
-    views = con.execute("SELECT view_name, comment FROM duckdb_views() WHERE schema_name = ? AND NOT internal",
-                        [ANALYST_SCHEMA]).fetchall()
-    for view, comment in views:
-        con.execute(f"CREATE TABLE analyst_file.main.{view} AS SELECT * FROM {ANALYST_SCHEMA}.{view}")
-        if comment:
-            con.execute(f"COMMENT ON TABLE analyst_file.main.{view} IS {_quoted(comment)}")
-    con.execute("DETACH analyst_file")
-    return building
+def _run(project: WarehouseProject, args: list[str], scratch: Path, variables: dict, env: dict, manifest):
+    try:
+        return project.invoke(args, target_dir=scratch, run_vars=variables, env=env, manifest=manifest)
+    except DbtError as err:
+        raise ModelError(str(err)) from err
+
+
+def _check(result) -> list[NodeResult]:
+    """Node results; a failed model or error-severity test stops the build before publishing."""
+    nodes, failed = [], []
+    for run in result.result.results:
+        node = run.node
+        status = str(run.status.value if hasattr(run.status, "value") else run.status)
+        relation = (node.database, node.schema, node.alias) if node.resource_type in ("model", "seed") else None
+        nodes.append(NodeResult(node.unique_id, str(node.resource_type), status, run.message or "", run.failures, relation))
+        if status in FAILED:
+            failed.append(f"{node.original_file_path}: {node.resource_type} {node.name} {status}: {run.message}")
+    if failed or not result.success:
+        raise ModelError("warehouse build failed, nothing published:\n  " + "\n  ".join(failed or ["dbt reported a failure"]))
+    return nodes
+
+
+def _describe(nodes: list[NodeResult], files: dict[str, Path]) -> None:
+    """Row count and columns (name, type, comment) of every table the build made."""
+    for database, path in files.items():
+        wanted = [n for n in nodes if n.relation and n.relation[0] == database]
+        if not wanted:
+            continue
+        with duckdb.connect(str(path), read_only=True) as con:
+            columns = {}
+            for schema, table, name, kind, comment in con.execute(
+                    "SELECT schema_name, table_name, column_name, data_type, comment FROM duckdb_columns() "
+                    "ORDER BY schema_name, table_name, column_index").fetchall():
+                columns.setdefault((schema, table), []).append((name, kind, comment))
+            for node in wanted:
+                _, schema, table = node.relation
+                node.rows = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+                node.columns = columns.get((schema, table), [])
+
+
+def _save_segment_history(warehouse: Path, home: Home) -> None:
+    """The segment snapshots (one per as-of date) are the next build's models.segment_history."""
+    target = segment_history_file(home)
+    partial = target.with_name(target.name + ".tmp")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+                           "AND table_name = 'agg_segment_sizes'").fetchone()[0]:
+            return
+        con.execute(f"COPY marts.agg_segment_sizes TO '{partial}' (FORMAT parquet)")
+    os.replace(partial, target)
+
+
+def _docs(project: WarehouseProject, scratch: Path, variables: dict, env: dict, manifest) -> str:
+    """dbt's one-file docs site over the building files, made to load nothing remote."""
+    _run(project, ["docs", "generate", "--static"], scratch, variables, env, manifest)
+    return offline_docs((scratch / "static_index.html").read_text(encoding="utf-8"))
+
+
+def _publish_docs(html: str, page: Path) -> Path:
+    page.parent.mkdir(parents=True, exist_ok=True)
+    partial = page.with_name(page.name + ".tmp")
+    partial.write_text(html, encoding="utf-8")
+    os.replace(partial, page)
+    return page
