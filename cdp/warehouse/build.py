@@ -98,10 +98,9 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
             env = {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}
             variables = run_vars(home, as_of, run_id)
             clock = time.perf_counter()
-            result = _run(project, ["build", *(["--select", *select] if select else [])], Path(scratch),
-                          variables, env, manifest)
+            result = _run(project, ["build", *_selection(select)], Path(scratch), variables, env, manifest)
             seconds["dbt build"] = time.perf_counter() - clock
-            nodes = _check(result)
+            nodes = _check(result, dict(zip(DATABASES, files)), variables["inputs"])
             _describe(nodes, dict(zip(DATABASES, files)))
             _save_segment_history(files[0], home)
             clock = time.perf_counter()
@@ -115,6 +114,12 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
         os.replace(path, target)
     page = _publish_docs(html, docs_page(home))
     return WarehouseBuild(nodes, seconds, page)
+
+
+def _selection(select: list[str] | None) -> list[str]:
+    """dbt arguments for a selection; its tests run when all their parents are selected (a test
+    that also reads an unselected model would judge it against another as-of date)."""
+    return ["--select", *select, "--indirect-selection", "cautious"] if select else []
 
 
 def _prepare(targets: tuple[Path, ...], copy: bool) -> list[Path]:
@@ -145,19 +150,44 @@ def _run(project: WarehouseProject, args: list[str], scratch: Path, variables: d
         raise ModelError(str(err)) from err
 
 
-def _check(result) -> list[NodeResult]:
-    """Node results; a failed model or error-severity test stops the build before publishing."""
+def _check(result, files: dict[str, Path], inputs: dict[str, list[str]]) -> list[NodeResult]:
+    """Node results; a failed model or error-severity test stops the build before publishing.
+    The message names each failed node, what dbt said, and a few of a failed test's rows."""
     nodes, failed = [], []
     for run in result.result.results:
         node = run.node
-        status = str(run.status.value if hasattr(run.status, "value") else run.status)
+        status = str(getattr(run.status, "value", run.status))
         relation = (node.database, node.schema, node.alias) if node.resource_type in ("model", "seed") else None
         nodes.append(NodeResult(node.unique_id, str(node.resource_type), status, run.message or "", run.failures, relation))
         if status in FAILED:
-            failed.append(f"{node.original_file_path}: {node.resource_type} {node.name} {status}: {run.message}")
+            rows = _failing_rows(node.compiled_code, files, inputs) if node.resource_type == "test" else ""
+            failed.append(f"{node.original_file_path}: {node.resource_type} {node.name} {status}: {run.message}{rows}")
     if failed or not result.success:
         raise ModelError("warehouse build failed, nothing published:\n  " + "\n  ".join(failed or ["dbt reported a failure"]))
     return nodes
+
+
+def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, list[str]], limit: int = 3) -> str:
+    """A few rows a failed test returned, to show what is wrong ("" when they cannot be read)."""
+    if not sql:
+        return ""
+    try:
+        with duckdb.connect() as con:
+            for database, path in files.items():
+                con.execute(f"ATTACH '{path}' AS {database} (READ_ONLY)")
+            con.execute("ATTACH ':memory:' AS inputs")
+            for name, paths in inputs.items():
+                schema, table = name.split(".", 1)
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS inputs.{schema}")
+                if paths:
+                    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+                    con.execute(f"CREATE VIEW inputs.{schema}.{table} AS SELECT * FROM read_parquet([{listed}])")
+            cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {limit}")
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+    except duckdb.Error:
+        return ""
+    return "".join("\n      " + ", ".join(f"{n}={v!r}" for n, v in zip(names, row)) for row in rows)
 
 
 def _describe(nodes: list[NodeResult], files: dict[str, Path]) -> None:
@@ -192,8 +222,9 @@ def _save_segment_history(warehouse: Path, home: Home) -> None:
 
 
 def _docs(project: WarehouseProject, scratch: Path, variables: dict, env: dict, manifest) -> str:
-    """dbt's one-file docs site over the building files, made to load nothing remote."""
-    _run(project, ["docs", "generate", "--static"], scratch, variables, env, manifest)
+    """dbt's one-file docs site (lineage, docs, the catalog of the building files; models shown as written,
+    not compiled, which saves a compile of the whole project), made to load nothing remote."""
+    _run(project, ["docs", "generate", "--static", "--no-compile"], scratch, variables, env, manifest)
     return offline_docs((scratch / "static_index.html").read_text(encoding="utf-8"))
 
 

@@ -55,7 +55,8 @@ def _staging_model(contract: Contract) -> dict:
         "description": f"{contract.description}: validated rows (typed per assets/dictionary.yaml) joined to "
                        f"identity.customer_xref on {key}. Restricted: raw PII.",
         "columns": columns,
-        "data_tests": [{"row_count_equals": {"arguments": {"compare_model": f"source('validated', '{contract.source}')"}}}],
+        "data_tests": [{"row_count_equals": {"name": f"stg_{contract.source}_has_every_validated_row",
+                                             "arguments": {"compare_model": f"source('validated', '{contract.source}')"}}}],
     }
 
 

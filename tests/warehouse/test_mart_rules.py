@@ -1,5 +1,7 @@
-"""Mart rules on tiny hand-made inputs whose right answers are known."""
+"""Mart rules on tiny hand-made inputs whose right answers are known, built by the dbt project."""
 
+import hashlib
+import re
 import shutil
 from pathlib import Path
 from datetime import date, timedelta
@@ -11,7 +13,9 @@ import pytest
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.standardize.records import PERSON_RECORD_SCHEMA
-from cdp.warehouse.build import ModelError, build_warehouse
+from cdp.warehouse.build import ModelError, build_warehouse, docs_page
+from cdp.warehouse.docs import remote_references
+from cdp.warehouse.inputs import segment_history_file
 
 AS_OF = date(2026, 10, 31)
 POLARS_TYPE = {"string": pl.Utf8, "date": pl.Date, "decimal": pl.Decimal(18, 2), "integer": pl.Int64}
@@ -85,11 +89,16 @@ def write_inputs(home: Home) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
+def built_home(tmp_path_factory) -> Home:
     home = Home(tmp_path_factory.mktemp("marts"))
     write_inputs(home)
     build_warehouse(home, AS_OF, "test")
-    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+    return home
+
+
+@pytest.fixture(scope="module")
+def warehouse(built_home):
+    with duckdb.connect(str(built_home.warehouse), read_only=True) as con:
         yield con
 
 
@@ -104,23 +113,23 @@ def test_survivorship_rules_pick_each_golden_value(warehouse):
 
 
 def edited_project(tmp_path, file: str, *replacements: tuple[str, str]) -> tuple[Path, Home]:
-    """A copy of warehouse/ with `file` edited, and a home holding the hand-made inputs."""
-    sql_dir = tmp_path / "warehouse"
-    shutil.copytree(WAREHOUSE_DIR, sql_dir)
-    text = (sql_dir / file).read_text(encoding="utf-8")
+    """A copy of the dbt project with `file` edited, and a home holding the hand-made inputs."""
+    project = tmp_path / "warehouse"
+    shutil.copytree(WAREHOUSE_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    text = (project / file).read_text(encoding="utf-8")
     for old, new in replacements:
         assert old in text, old
         text = text.replace(old, new)
-    (sql_dir / file).write_text(text, encoding="utf-8")
+    (project / file).write_text(text, encoding="utf-8")
     home = Home(tmp_path / "home")
     write_inputs(home)
-    return sql_dir, home
+    return project, home
 
 
 def test_survivorship_rules_are_data(tmp_path):
-    sql_dir, home = edited_project(tmp_path, "survivorship.yaml",
-                                   ("trust: [sales, contracts, receipts]", "trust: [receipts, sales, contracts]"))
-    build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
+    project, home = edited_project(tmp_path, "seeds/source_trust.csv",
+                                   ("id_number,sales,1", "id_number,sales,3"), ("id_number,receipts,3", "id_number,receipts,1"))
+    build_warehouse(home, AS_OF, "test", project_dir=project)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert golden_a(con)[3:] == ("11010119900307803X", "receipts")
 
@@ -136,11 +145,10 @@ def test_three_year_old_car_at_52000_km_is_a_trade_in_candidate(warehouse):
 
 
 def test_thresholds_are_parameters(tmp_path):
-    """Raising trade_in_km in warehouse/parameters.yaml takes the 52,000 km car off the list."""
-    sql_dir, home = edited_project(tmp_path, "parameters.yaml",
-                                   ("trade_in_km: {value: 50000", "trade_in_km: {value: 60000"),
-                                   ("fleet_min_cars: {value: 3", "fleet_min_cars: {value: 2"))
-    build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
+    """Raising trade_in_km in seeds/parameters.csv takes the 52,000 km car off the list."""
+    project, home = edited_project(tmp_path, "seeds/parameters.csv",
+                                   ("trade_in_km,50000", "trade_in_km,60000"), ("fleet_min_cars,3", "fleet_min_cars,2"))
+    build_warehouse(home, AS_OF, "test", project_dir=project)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM marts.lifecycle_lists WHERE list = 'trade_in_candidate'").fetchone() == (0,)
         assert con.execute("SELECT trade_in_km FROM config.lifecycle_lists").fetchone() == (60000,)
@@ -149,9 +157,10 @@ def test_thresholds_are_parameters(tmp_path):
 
 
 def test_a_parameter_that_is_not_a_number_is_refused(tmp_path):
-    sql_dir, home = edited_project(tmp_path, "parameters.yaml", ("trade_in_km: {value: 50000", "trade_in_km: {value: fifty"))
-    with pytest.raises(ModelError, match=r"lifecycle_lists\.trade_in_km: needs a snake_case name and a numeric 'value'"):
-        build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
+    project, home = edited_project(tmp_path, "seeds/parameters.csv", ("trade_in_km,50000", "trade_in_km,fifty"))
+    with pytest.raises(ModelError, match=r"seeds/_seeds.yml: test matches_regex_parameters_value.*\n.*mart='lifecycle_lists', parameter='trade_in_km', value='fifty'"):
+        build_warehouse(home, AS_OF, "test", project_dir=project)
+    assert not home.warehouse.exists() and not list(home.root.glob("*.building"))
 
 
 def test_open_complaint_and_61_days_away_is_a_churn_warning(warehouse):
@@ -173,15 +182,80 @@ def test_service_revenue_reconciles(warehouse):
 
 
 def test_an_open_published_file_survives_the_next_build(tmp_path):
-    """An analyst's read-only connection keeps reading whole marts while the next run publishes."""
+    """An analyst's read-only connection keeps reading whole marts while the next run publishes;
+    segment sizes keep one snapshot per as-of date, the latest run's."""
     home = Home(tmp_path / "home")
     write_inputs(home)
     build_warehouse(home, AS_OF, "first")
-    with duckdb.connect(str(home.warehouse), read_only=True) as analyst:
-        before = analyst.execute("SELECT count(*) FROM marts.customer_360").fetchone()
+    with duckdb.connect(str(home.analyst_warehouse), read_only=True) as analyst:
+        before = analyst.execute("SELECT count(*) FROM customer_360").fetchone()
         build_warehouse(home, AS_OF + timedelta(days=1), "second")
-        assert analyst.execute("SELECT count(*) FROM marts.customer_360").fetchone() == before
-        assert analyst.execute("SELECT DISTINCT run_id FROM marts.agg_segment_sizes").fetchall() == [("first",)]
+        assert analyst.execute("SELECT count(*) FROM customer_360").fetchone() == before
+        assert analyst.execute("SELECT DISTINCT run_id FROM agg_segment_sizes").fetchall() == [("first",)]
+    build_warehouse(home, AS_OF + timedelta(days=1), "second, re-run")
     with duckdb.connect(str(home.warehouse), read_only=True) as fresh:
-        assert ("second",) in fresh.execute("SELECT DISTINCT run_id FROM marts.agg_segment_sizes").fetchall()
-    assert not list(home.warehouse.parent.glob("*.building"))
+        snapshots = fresh.execute("SELECT as_of, run_id, count(*) FROM marts.agg_segment_sizes GROUP BY ALL ORDER BY 1").fetchall()
+    assert [(as_of, run) for as_of, run, _ in snapshots] == [(AS_OF, "first"), (AS_OF + timedelta(days=1), "second, re-run")]
+    assert pl.read_parquet(segment_history_file(home)).select("as_of", "run_id").unique().height == 2
+    assert not list(home.root.glob("*.building*"))
+
+
+def _digests(home: Home) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in (home.warehouse, home.analyst_warehouse, docs_page(home), segment_history_file(home))}
+
+
+def test_a_failing_dbt_test_publishes_nothing(built_home, tmp_path):
+    """Service revenue that no longer reconciles with the source rows fails the dbt test, and the
+    published files, docs page and segment history stay as they were."""
+    project, _ = edited_project(tmp_path, "models/marts/fct_service.sql",
+                                ("(coalesce(labour_amount, 0) + coalesce(parts_amount, 0))", "coalesce(parts_amount, 0)"))
+    before = _digests(built_home)
+    with pytest.raises(ModelError, match=r"test fct_service_revenue_reconciles_with_source fail.*\n.*model_total=Decimal\('600.00'\), "
+                                         r"compare_total=Decimal\('1100.00'\)"):
+        build_warehouse(built_home, AS_OF, "broken", project_dir=project)
+    assert _digests(built_home) == before
+    assert not list(built_home.root.glob("*.building*")) and not list(built_home.root.glob(".dbt-*"))
+
+
+def test_one_mart_is_rebuilt_alone(tmp_path):
+    """Selecting customer_rfm rebuilds it (recency moves with the as-of date) into a copy of the
+    published file; the other marts keep what the full build gave them."""
+    home = Home(tmp_path / "home")
+    write_inputs(home)
+    build_warehouse(home, AS_OF, "full")
+    query = "SELECT (SELECT sum(recency_days) FROM marts.customer_rfm), (SELECT sum(visits_12m) FROM marts.customer_ltv), " \
+            "(SELECT count(*) FROM marts.agg_segment_sizes)"
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        recency, visits, snapshots = con.execute(query).fetchone()
+    result = build_warehouse(home, AS_OF + timedelta(days=10), "rfm only", select=["customer_rfm"])
+    built = {n.unique_id.split(".")[-1] for n in result.nodes if n.resource_type == "model"}
+    assert built == {"customer_rfm"}
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        assert con.execute(query).fetchone() == (recency + 10 * 12, visits, snapshots)
+
+
+def test_published_files_hold_commented_tables_only(built_home):
+    """No view (over Parquet files that erasure rewrites) is published; analyst.duckdb holds every
+    analyst mart and the parameter tables; every column of both files is commented."""
+    analyst_tables = {"customer_360", "dim_customer", "dim_vehicle", "fct_sales", "fct_service", "fct_finance",
+                      "fct_complaints", "customer_ltv", "customer_rfm", "customer_tags", "lifecycle_lists",
+                      "agg_sales_by_channel_month", "agg_advisor_performance", "agg_service_retention", "agg_segment_sizes"}
+    for path in (built_home.warehouse, built_home.analyst_warehouse):
+        with duckdb.connect(str(path), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone() == (0,)
+            tables = set(con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall())
+            undocumented = con.execute("SELECT count(*) FROM duckdb_columns() WHERE NOT internal AND comment IS NULL").fetchone()[0]
+        if path == built_home.analyst_warehouse:
+            assert tables == {(f"main.{t}",) for t in analyst_tables} | {
+                (f"config.{t}",) for t in ("customer_tags", "lifecycle_lists", "customer_rfm", "customer_ltv", "parameters")}
+        else:
+            assert {s.split(".")[0] for (s,) in tables} == {"staging", "intermediate", "config", "marts"}
+        assert undocumented == 0, path
+
+
+def test_the_docs_page_loads_nothing_remote(built_home):
+    html = docs_page(built_home).read_text(encoding="utf-8")
+    assert "customer_rfm" in html and "Content-Security-Policy" in html
+    assert remote_references(html) == []
+    assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", html, flags=re.IGNORECASE)

@@ -9,7 +9,7 @@
   {% endif %}
   {% set columns = [] %}
   {% for row in parameter_rows(mart, parameters) %}
-    {% set number = modules.re.fullmatch('-?[0-9]+(\.[0-9]+)?', (row['value'] or '') | trim) %}
+    {% set number = modules.re.fullmatch('-?[0-9]+([.][0-9]+)?', (row['value'] or '') | trim) %}
     {% if not modules.re.fullmatch('[a-z][a-z0-9_]*', row['parameter'] or '') or not number %}
       {% do exceptions.raise_compiler_error('seeds/parameters.csv: ' ~ mart ~ '.' ~ row['parameter']
           ~ ": needs a snake_case name and a numeric 'value', got " ~ (row['value'] | string)) %}
