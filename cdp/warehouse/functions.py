@@ -1,8 +1,10 @@
 """Python functions the warehouse SQL calls, registered on dbt-duckdb's connection (a dbt-duckdb
 plugin, listed in warehouse/profiles.yml).
 
-cdp_is_company_name(name) is the standardizer's own company-name test, so the masking of analyst
-names and identity resolution never disagree about what a company name is.
+cdp_has_company_marker(name): the name, cleaned as the standardizer cleans it, carries one of the
+standardizer's company-name markers (公司, 集团, 有限 …). The analyst masking shows a name in full
+only when it does (and the customer has a valid credit code): the markers, not a name's length,
+which also takes "赵玉娟女士" for a company.
 """
 
 from __future__ import annotations
@@ -11,16 +13,15 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
-from cdp.standardize.names import clean_text, is_company_name
+from cdp.standardize.names import COMPANY_MARKERS, clean_text
 
 
-def company_name(name: str | None) -> bool:
-    """True when the name, cleaned as the standardizer cleans it, is a company name."""
+def has_company_marker(name: str | None) -> bool:
     text = clean_text(name)
-    return bool(text) and is_company_name("".join(text.split()))
+    return bool(text) and any(marker in "".join(text.split()) for marker in COMPANY_MARKERS)
 
 
 class Plugin(BasePlugin):
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
-        conn.create_function("cdp_is_company_name", company_name, [VARCHAR], BOOLEAN,
+        conn.create_function("cdp_has_company_marker", has_company_marker, [VARCHAR], BOOLEAN,
                              null_handling="special", side_effects=False)

@@ -39,9 +39,16 @@ def sale(no, customer, day, purchase_type, vin, price=200000):
 A_CONTACTS = {"SO-1": ("13800000001", "110101199003074514"), "SO-2": ("13800000001", None),
               "RO-1": ("13900000002", None)}
 A_RECEIPT = ("receipts", "RC-1", date(2026, 1, 5), "章伟", None, "11010119900307803X")
+# Buyers whose names analysts may or may not see: customer → (name, ID kind on their record,
+# is_company as the standardizer flags it — a credit-code ID alone makes a record a company).
+BUYERS = {"C90": ("广州市恒通物流有限公司", "uscc", True),   # a company with a valid credit code: shown
+          "C91": ("王小明", "uscc", True),                # a mistyped resident ID that passes the credit-code check
+          "C92": ("深圳市鹏程科技有限公司", None, True),    # a company name without a credit code
+          "C93": ("赵玉娟女士", "uscc", True)}             # a long name with a title, and a credit-code-like ID
 
 
-def write_inputs(home: Home) -> None:
+def write_inputs(home: Home, buyers: dict | None = None) -> None:
+    buyers = buyers or {}
     contracts = load_contracts()
     three_years_ago = AS_OF - timedelta(days=3 * 365 + 30)
     rows = {
@@ -49,7 +56,8 @@ def write_inputs(home: Home) -> None:
                   sale("SO-2", "A", three_years_ago, "换购", VIN_OLD),
                   sale("SO-3", "B", date(2025, 3, 1), "首购", VIN_NEW)]
                  + [sale(f"SO-X{i}", f"X{i}", date(2024, 1, 1) + timedelta(days=30 * i), "首购", None, 100000 + 10000 * i)
-                    for i in range(10)],
+                    for i in range(10)]
+                 + [sale(f"SO-{c}", name, date(2025, 6, 1), "首购", None) for c, (name, _, _) in buyers.items()],
         "repair_orders": [
             {"ro_no": "RO-1", "store_code": "S01", "open_date": AS_OF - timedelta(days=20), "close_date": AS_OF - timedelta(days=19),
              "vin": VIN_OLD, "customer_name": "A", "odometer_km": 52000, "service_type": "保养",
@@ -62,7 +70,8 @@ def write_inputs(home: Home) -> None:
                         "status": "处理中", "customer_name": "B", "vin": VIN_NEW}],
         "receipts": [], "contracts": [],
     }
-    owner = {"A": "C1", "B": "C2"} | {f"X{i}": f"C{10 + i}" for i in range(10)}
+    owner = {"A": "C1", "B": "C2"} | {f"X{i}": f"C{10 + i}" for i in range(10)} | {n: c for c, (n, _, _) in buyers.items()}
+    kinds = {name: (kind, company) for name, kind, company in buyers.values()}
     xref, people = [], []
     for source, source_rows in rows.items():
         contract = contracts[source]
@@ -74,10 +83,11 @@ def write_inputs(home: Home) -> None:
             event = r.get("sale_date") or r.get("open_date") or r.get("complaint_date")
             vin = r.get("vin")
             mobile, id_number = A_CONTACTS.get(key, (None, None))
+            id_kind, is_company = kinds.get(name, ("resident" if id_number else None, False))
             people.append({"source": source, "record_key": key, "event_date": event, "name_raw": name, "name": name,
-                           "mobile": mobile, "id_number": id_number, "id_kind": "resident" if id_number else None,
-                           "vin": vin if vin in (VIN_OLD, VIN_NEW) else None, "store_code": "S01",
-                           "is_company": False, "vin_valid": vin in (VIN_OLD, VIN_NEW)})
+                           "mobile": mobile, "id_number": "91440101MA5CXXXX1X" if id_kind == "uscc" else id_number,
+                           "id_kind": id_kind, "vin": vin if vin in (VIN_OLD, VIN_NEW) else None, "store_code": "S01",
+                           "is_company": is_company, "vin_valid": vin in (VIN_OLD, VIN_NEW)})
     source, key, day, spelling, mobile, id_number = A_RECEIPT  # a receipt record only identity knows of
     xref.append((source, key, "C1"))
     people.append({"source": source, "record_key": key, "event_date": day, "name_raw": spelling, "name": spelling,
@@ -252,6 +262,18 @@ def test_published_files_hold_commented_tables_only(built_home):
         else:
             assert {s.split(".")[0] for (s,) in tables} == {"staging", "intermediate", "config", "marts"}
         assert undocumented == 0, path
+
+
+def test_only_a_company_with_a_credit_code_keeps_its_name(tmp_path):
+    """issue 10: a mistyped resident ID passing the credit-code check made persons show full names.
+    Analysts see a name in full only for a credit code AND a company name; every other name masked."""
+    home = Home(tmp_path / "home")
+    write_inputs(home, buyers=BUYERS)
+    build_warehouse(home, AS_OF, "masking")
+    with duckdb.connect(str(home.analyst_warehouse), read_only=True) as con:
+        shown = dict(con.execute("SELECT customer_id, customer_name FROM dim_customer WHERE customer_id LIKE 'C9_'").fetchall())
+        in_360 = dict(con.execute("SELECT customer_id, customer_name FROM customer_360 WHERE customer_id LIKE 'C9_'").fetchall())
+    assert shown == in_360 == {"C90": "广州市恒通物流有限公司", "C91": "王**", "C92": "深**********", "C93": "赵****"}
 
 
 def test_the_docs_page_loads_nothing_remote(built_home):

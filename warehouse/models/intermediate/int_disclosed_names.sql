@@ -1,9 +1,9 @@
 -- Customers whose name analysts may see in full: companies only. Every other name is masked.
 -- A company has to prove it twice: a valid unified social credit code on one of its records
 -- (id_kind 'uscc') AND a surviving name that is a company name — flagged is_company on a record
--- carrying that very name and passing the standardizer's company-name test (markers such as
--- 公司 / 集团 / 有限, a city prefix, more characters than a person's name). A person whose mistyped
--- resident ID happens to pass the credit-code check, or whose name merely looks long, stays masked.
+-- carrying that very name, and carrying one of the standardizer's company-name markers
+-- (公司, 集团, 有限 …). A person whose mistyped resident ID happens to pass the credit-code check,
+-- or whose name is merely long ("赵玉娟女士"), stays masked.
 with golden as (
     select customer_id, value as customer_name
     from {{ ref('int_golden_values') }} where attribute = 'customer_name'
@@ -22,4 +22,4 @@ evidence as (
 )
 select customer_id, customer_name
 from evidence
-where has_credit_code and flagged_company_name and cdp_is_company_name(customer_name)
+where has_credit_code and flagged_company_name and cdp_has_company_marker(customer_name)
