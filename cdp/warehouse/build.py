@@ -116,13 +116,34 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
     return WarehouseBuild(nodes, seconds, page)
 
 
+def check_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str],
+                    project_dir: Path = WAREHOUSE_DIR) -> WarehouseBuild:
+    """Run the dbt tests `select` on copies of the published files; publish nothing, raise nothing
+    for a failing test (its result says so)."""
+    home = home if isinstance(home, Home) else Home(Path(home))
+    project = WarehouseProject(project_dir)
+    manifest = project.manifest()
+    files = _prepare((home.warehouse, home.analyst_warehouse), copy=True, suffix=".checking")
+    try:
+        with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
+            variables = run_vars(home, as_of, run_id)
+            clock = time.perf_counter()
+            result = _run(project, ["test", "--select", *select], Path(scratch), variables,
+                          {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}, manifest)
+            nodes, _ = _node_results(result, dict(zip(DATABASES, files)), variables["inputs"])
+            return WarehouseBuild(nodes, {"dbt test": time.perf_counter() - clock})
+    finally:
+        for path in files:
+            _remove(path)
+
+
 def _selection(select: list[str] | None) -> list[str]:
     """dbt arguments for a selection; its tests run when all their parents are selected (a test
     that also reads an unselected model would judge it against another as-of date)."""
     return ["--select", *select, "--indirect-selection", "cautious"] if select else []
 
 
-def _prepare(targets: tuple[Path, ...], copy: bool) -> list[Path]:
+def _prepare(targets: tuple[Path, ...], copy: bool, suffix: str = ".building") -> list[Path]:
     """Fresh building files, or copies of the published ones for a selection."""
     if copy and not all(t.exists() for t in targets):
         missing = ", ".join(str(t) for t in targets if not t.exists())
@@ -130,7 +151,7 @@ def _prepare(targets: tuple[Path, ...], copy: bool) -> list[Path]:
     files = []
     for target in targets:
         target.parent.mkdir(parents=True, exist_ok=True)
-        path = building(target)
+        path = target.with_name(target.name + suffix)
         _remove(path)
         if copy:
             shutil.copyfile(target, path)
@@ -151,8 +172,16 @@ def _run(project: WarehouseProject, args: list[str], scratch: Path, variables: d
 
 
 def _check(result, files: dict[str, Path], inputs: dict[str, list[str]]) -> list[NodeResult]:
-    """Node results; a failed model or error-severity test stops the build before publishing.
-    The message names each failed node, what dbt said, and a few of a failed test's rows."""
+    """Node results; a failed model or error-severity test stops the build before publishing."""
+    nodes, failed = _node_results(result, files, inputs)
+    if failed or not result.success:
+        raise ModelError("warehouse build failed, nothing published:\n  " + "\n  ".join(failed or ["dbt reported a failure"]))
+    return nodes
+
+
+def _node_results(result, files: dict[str, Path], inputs: dict[str, list[str]]) -> tuple[list[NodeResult], list[str]]:
+    """What each node did, and for each failed one its file, what dbt said and a few of a failed
+    test's rows."""
     nodes, failed = [], []
     for run in result.result.results:
         node = run.node
@@ -162,9 +191,7 @@ def _check(result, files: dict[str, Path], inputs: dict[str, list[str]]) -> list
         if status in FAILED:
             rows = _failing_rows(node.compiled_code, files, inputs) if node.resource_type == "test" else ""
             failed.append(f"{node.original_file_path}: {node.resource_type} {node.name} {status}: {run.message}{rows}")
-    if failed or not result.success:
-        raise ModelError("warehouse build failed, nothing published:\n  " + "\n  ".join(failed or ["dbt reported a failure"]))
-    return nodes
+    return nodes, failed
 
 
 def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, list[str]], limit: int = 3) -> str:
