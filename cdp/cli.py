@@ -19,6 +19,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from cdp.exports import write_csv
+from cdp.warehouse.docs import docs_page
 
 from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, PROJECT_DIR, Home
 
@@ -111,7 +112,8 @@ def _print_summary(summary) -> None:
         console.print(f"[yellow]skipped:[/] {', '.join(summary.skipped)}")
     if summary.failed:
         console.print(f"[red]failed:[/] {', '.join(summary.failed)}")
-    console.print(f"warehouse: {summary.home.warehouse}")
+    console.print(f"warehouse: {summary.home.warehouse} (restricted)   analyst file: {summary.home.analyst_warehouse}")
+    console.print(f"warehouse docs (dbt): {docs_page(summary.home)}")
     console.print(f"quality report: {summary.home.quality_reports / 'index.html'}")
     console.print("[green]run succeeded[/]" if summary.success else "[red]run failed[/]")
 
@@ -289,12 +291,15 @@ def erase(
 
 @app.command()
 def docs() -> None:
-    """Regenerate docs/data-dictionary.md from assets/dictionary.yaml and the source contracts."""
+    """Regenerate docs/data-dictionary.md and the warehouse's validated sources
+    (warehouse/models/staging/_contracts.yml) from assets/dictionary.yaml and the source contracts."""
     from cdp.ingest.docs import DOC_PATH, render_project_docs
+    from cdp.warehouse.contracts_yaml import CONTRACTS_YAML, render_contracts_yaml
 
     DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
     DOC_PATH.write_text(render_project_docs(), encoding="utf-8")
-    console.print(str(DOC_PATH))
+    CONTRACTS_YAML.write_text(render_contracts_yaml(), encoding="utf-8")
+    console.print(f"{DOC_PATH}\n{CONTRACTS_YAML}")
 
 
 WORD_WIDTH_CAP = 40  # a longer unbroken value folds onto the next line rather than widen its column

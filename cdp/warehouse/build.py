@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from cdp.paths import WAREHOUSE_DIR, Home
-from cdp.warehouse.docs import offline_docs
+from cdp.warehouse.docs import docs_page, offline_docs
 from cdp.warehouse.inputs import segment_history_file, warehouse_inputs
 from cdp.warehouse.project import ANALYST_ENV, WAREHOUSE_ENV, DbtError, WarehouseProject
 
@@ -69,11 +69,6 @@ def _table_name(relation: tuple[str, str, str]) -> str:
 
 def building(path: Path) -> Path:
     return path.with_name(path.name + ".building")
-
-
-def docs_page(home: Home) -> Path:
-    """The dbt docs site, published with the marts beside the quality reports."""
-    return home.quality_reports.parent / "warehouse" / "index.html"
 
 
 def run_vars(home: Home, as_of: date, run_id: str) -> dict:

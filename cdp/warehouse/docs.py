@@ -9,6 +9,9 @@ lets the page load nothing but itself. `remote_references` finds what would stil
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from cdp.paths import Home
 
 # The page's own inline script, styles, data: images and fonts; nothing fetched from anywhere.
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
@@ -18,6 +21,11 @@ _TRACKING_SWITCH = "!0===e.track&&r.turn_on_tracking()"
 _REMOTE_ATTRIBUTE = re.compile(
     r"""<(?:script|link|img|iframe|source|video|audio|embed|object)\b[^>]*?\b(?:src|href|data)\s*=\s*["']?(?:https?:)?//""",
     re.IGNORECASE)
+
+
+def docs_page(home: Home) -> Path:
+    """The dbt docs site, published with the marts beside the quality reports."""
+    return home.quality_reports.parent / "warehouse" / "index.html"
 
 
 def offline_docs(html: str) -> str:

@@ -13,8 +13,8 @@ import pytest
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.standardize.records import PERSON_RECORD_SCHEMA
-from cdp.warehouse.build import ModelError, build_warehouse, docs_page
-from cdp.warehouse.docs import remote_references
+from cdp.warehouse.build import ModelError, build_warehouse
+from cdp.warehouse.docs import docs_page, remote_references
 from cdp.warehouse.inputs import segment_history_file
 
 AS_OF = date(2026, 10, 31)
