@@ -23,5 +23,5 @@
 
 {# A full birth date in free text ('born 1990-03-07') becomes the birth year ('born 1990'). #}
 {% macro birth_year_only(text) -%}
-    regexp_replace({{ text }}, 'born (\d{4})-\d{2}-\d{2}', 'born \1', 'g')
+    regexp_replace({{ text }}, 'born ([0-9]{4})-[0-9]{2}-[0-9]{2}', 'born \1', 'g')
 {%- endmacro %}
