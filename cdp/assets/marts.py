@@ -10,7 +10,6 @@ model's rows and columns and each test's result.
 """
 
 
-import json
 from typing import Any, Iterator, Mapping
 
 import dagster as dg
@@ -86,7 +85,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
 
 TRANSLATOR = WarehouseTranslator(DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
-MANIFEST = json.loads(WarehouseProject().manifest_json().read_text(encoding="utf-8"))  # parsed when stale
+MANIFEST = WarehouseProject().manifest_json()  # parsed when the project changed
 
 
 @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TRANSLATOR, name="warehouse")

@@ -51,24 +51,8 @@ class NodeResult:
 @dataclass
 class WarehouseBuild:
     nodes: list[NodeResult]
-    seconds: dict[str, float]
-    docs: Path | None = None
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """"schema.table" (analyst tables: "analyst.table") → rows."""
-        return {_table_name(n.relation): n.rows for n in self.nodes if n.relation and n.rows is not None}
-
-
-def _table_name(relation: tuple[str, str, str]) -> str:
-    database, schema, table = relation
-    if database == "analyst":
-        return f"analyst.{table}" if schema == "main" else f"analyst.{schema}.{table}"
-    return f"{schema}.{table}"
-
-
-def building(path: Path) -> Path:
-    return path.with_name(path.name + ".building")
+    seconds: dict[str, float]  # dbt parse (0 once the process has the manifest), dbt build, dbt docs
+    docs: Path | None = None  # the published docs page
 
 
 def run_vars(home: Home, as_of: date, run_id: str) -> dict:
@@ -97,10 +81,10 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
             seconds["dbt build"] = time.perf_counter() - clock
             nodes = _check(result, dict(zip(DATABASES, files)), variables["inputs"])
             _describe(nodes, dict(zip(DATABASES, files)))
-            _save_segment_history(files[0], home)
             clock = time.perf_counter()
             html = _docs(project, Path(scratch), variables, env, manifest)
             seconds["dbt docs"] = time.perf_counter() - clock
+            _save_segment_history(files[0], home)
     except BaseException:
         for path in files:
             _remove(path)
@@ -190,7 +174,8 @@ def _node_results(result, files: dict[str, Path], inputs: dict[str, list[str]]) 
 
 
 def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, list[str]], limit: int = 3) -> str:
-    """A few rows a failed test returned, to show what is wrong ("" when they cannot be read)."""
+    """A few rows a failed test returned, to show what is wrong ("" when they cannot be read). The
+    test's SQL runs again on the building files, with the input views macros/inputs.sql makes."""
     if not sql:
         return ""
     try:

@@ -60,18 +60,23 @@ class WarehouseProject:
         key = (self.path.resolve(), self.fingerprint())
         if key not in _MANIFESTS:
             with self._locked():
-                result = self.invoke(["parse"], target_dir=self.target_dir)
-                (self.target_dir / "manifest.fingerprint").write_text(key[1], encoding="utf-8")
-            _MANIFESTS[key] = result.result
+                self._parse(key[1])
         return _MANIFESTS[key]
 
-    def manifest_json(self) -> Path:
+    def _parse(self, fingerprint: str) -> None:
+        """dbt parse (partial: only changed files) into target/; callers hold the lock."""
+        result = self.invoke(["parse"], target_dir=self.target_dir)
+        (self.target_dir / "manifest.fingerprint").write_text(fingerprint, encoding="utf-8")
+        _MANIFESTS[(self.path.resolve(), fingerprint)] = result.result
+
+    def manifest_json(self) -> dict:
         """target/manifest.json for Dagster, parsed first when missing or out of date."""
-        stamp = self.target_dir / "manifest.fingerprint"
-        current = stamp.exists() and self.manifest_path.exists() and stamp.read_text(encoding="utf-8") == self.fingerprint()
-        if not current:
-            self.manifest()
-        return self.manifest_path
+        with self._locked():
+            stamp = self.target_dir / "manifest.fingerprint"
+            fingerprint = self.fingerprint()
+            if not (stamp.exists() and self.manifest_path.exists() and stamp.read_text(encoding="utf-8") == fingerprint):
+                self._parse(fingerprint)
+            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

@@ -92,3 +92,21 @@ def test_assets_take_description_and_group_from_the_project():
     assert "quintile scores and named segments" in rfm.description and rfm.group_name == "marts"
     assert warehouse.get_asset_spec(K(["analyst", "dim_customer"])).group_name == "analyst"
     assert warehouse.get_asset_spec(K(["staging", "stg_sales"])).group_name == "warehouse"
+
+
+def test_a_dbt_test_runs_alone_as_an_asset_check(demo_run, tmp_path):
+    """Executing a check without its asset runs that dbt test on a copy of the published files."""
+    summary, _ = demo_run
+    home = Home(tmp_path / "home")
+    home.root.mkdir()
+    for path in (summary.home.warehouse, summary.home.analyst_warehouse):
+        shutil.copy(path, home.root / path.name)
+    shutil.copytree(summary.home.root / "validated", home.root / "validated")
+    shutil.copytree(summary.home.root / "identity", home.root / "identity")
+    shutil.copytree(summary.home.root / "standardized", home.root / "standardized")
+    check = dg.AssetCheckKey(K(["marts", "fct_service"]), "fct_service_revenue_reconciles_with_source")
+    result = dg.materialize([warehouse], selection=dg.AssetSelection.checks(check),
+                            resources={"cdp": CdpConfig(home_dir=str(home.root), as_of="2026-10-31")})
+    assert result.success and not result.get_asset_materialization_events()
+    assert [(c.asset_check_key, c.passed) for c in result.get_asset_check_evaluations()] == [(check, True)]
+    assert not list(home.root.glob("*.checking*"))
