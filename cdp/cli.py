@@ -18,17 +18,27 @@ from rich.cells import cell_len
 from rich.measure import Measurement
 from rich.table import Table
 
-from cdp.exports import write_csv
-from cdp.warehouse.docs import docs_page
-
+from cdp.exports import write_rows_csv
 from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, PROJECT_DIR, Home
+from cdp.state import tables
+from cdp.state.files import finish, restrict_process, temporary_path
+from cdp.state.lock import HomeLocked
+from cdp.warehouse.docs import docs_page
 
 app = typer.Typer(help="cdp — customer data platform for car dealership groups.", no_args_is_help=True)
 identity_app = typer.Typer(help="Identity resolution: train, evaluate.", no_args_is_help=True)
+subject_app = typer.Typer(help="A person's rights (PIPL): see what is held about them.", no_args_is_help=True)
 quality_app = typer.Typer(help="Data quality: steward reports.", no_args_is_help=True)
 app.add_typer(identity_app, name="identity")
 app.add_typer(quality_app, name="quality")
+app.add_typer(subject_app, name="subject")
 console = Console()
+
+
+@app.callback()
+def _restricted() -> None:
+    """Everything cdp writes under a home is its owner's only (umask 077)."""
+    restrict_process()
 
 DEMO_AS_OF = date(2026, 10, 31)
 HomeOption = typer.Option(DEFAULT_HOME, "--home", help="State folder: Parquet layers, warehouse.duckdb, reports.")
@@ -75,8 +85,12 @@ def run(
         console.print(f"[red]Landing folder {landing} does not exist.[/] Point --landing at the folder holding the extract files.")
         raise typer.Exit(2)
     console.print(f"[bold]cdp run[/] landing={landing} home={home}")
-    summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print,
-                           full_recluster=full_recluster)
+    try:
+        summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print,
+                               full_recluster=full_recluster)
+    except HomeLocked as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2)
     _print_summary(summary)
     if not summary.success:
         raise typer.Exit(1)
@@ -107,7 +121,8 @@ def _print_summary(summary) -> None:
     stages.add_row("[bold]total[/]", f"{summary.seconds:.1f}")
     console.print(stages)
     for check in summary.failed_checks:
-        console.print(f"[red]blocking check failed:[/] {check} — see the quality report; downstream assets were skipped")
+        console.print(f"[red]batch held back:[/] {check} — see the quality report; the delivery gate skipped "
+                      "standardization, identity and the marts")
     if summary.skipped:
         console.print(f"[yellow]skipped:[/] {', '.join(summary.skipped)}")
     if summary.failed:
@@ -121,17 +136,18 @@ def _print_summary(summary) -> None:
 @identity_app.command("train")
 def identity_train(home: Path = HomeOption, model: Path = typer.Option(IDENTITY_DIR / "model.json", help="Where to write the trained model.")) -> None:
     """Estimate the Splink model from the standardized records of the last run and save it."""
-    import polars as pl
 
     from cdp.identity.model import IdentitySettings, train_model
     from cdp.identity.tuples import build_tuples
 
-    records_path = Home(home).person_records
-    if not records_path.exists():
-        console.print(f"[red]{records_path} not found[/]: run `cdp run --home {home}` first.")
+    state = Home(home).snapshot()
+    if not state.has(tables.PERSON_RECORDS):
+        console.print(f"[red]no standardized records in {home}[/]: run `cdp run --home {home}` first.")
         raise typer.Exit(2)
-    tuples, _ = build_tuples(pl.read_parquet(records_path))
-    train_model(tuples, IdentitySettings.load(), model)
+    tuples, _ = build_tuples(state.read(tables.PERSON_RECORDS))
+    staging = temporary_path(model)
+    train_model(tuples, IdentitySettings.load(), staging)
+    finish(staging, model, "trained model", mode=0o644)
     console.print(f"trained on {tuples.height:,} identity tuples → {model}")
 
 
@@ -145,15 +161,17 @@ def identity_evaluate(
 
     from cdp.identity.evaluate import evaluate
 
-    h = Home(home)
+    state = Home(home).snapshot()
     truth = truth or home / "landing" / "_truth" / "truth.parquet"
-    for path in (h.customer_xref, truth):
-        if not path.exists():
-            console.print(f"[red]{path} not found[/]")
-            raise typer.Exit(2)
+    if not state.has(tables.CUSTOMER_XREF):
+        console.print(f"[red]nothing resolved in {home}[/]: run `cdp run --home {home}` first.")
+        raise typer.Exit(2)
+    if not truth.exists():
+        console.print(f"[red]{truth} not found[/]")
+        raise typer.Exit(2)
     truth_frame = pl.read_parquet(truth)
-    scores = evaluate(pl.read_parquet(h.customer_xref), truth_frame)
-    cards = pl.read_parquet(h.person_records).join(truth_frame, on=["source", "record_key"]).select(
+    scores = evaluate(state.read(tables.CUSTOMER_XREF), truth_frame)
+    cards = state.read(tables.PERSON_RECORDS).join(truth_frame, on=["source", "record_key"]).select(
         "source", "name_raw", "mobile").unique().height
     table = Table("metric", "value", title=f"customer_xref vs {truth}")
     rows = scores.as_dict() | {"customer_cards": cards,
@@ -161,6 +179,13 @@ def identity_evaluate(
     for name, value in rows.items():
         table.add_row(name, f"{value:.4f}" if isinstance(value, float) else f"{value:,}")
     console.print(table)
+
+
+def _audit(home: Path, action: str, what: str, **details) -> None:
+    """Raw personal values were shown: the audit trail records who saw what."""
+    from cdp.privacy.audit import AuditEntry, log_access
+
+    log_access(Home(home), AuditEntry(action=action, what=what, **details))
 
 
 def _record_ref(value: str) -> tuple[str, str]:
@@ -185,7 +210,9 @@ def identity_explain(
 
     try:
         if customer:
-            console.print(explain_customer(Home(home), model, customer), markup=False, highlight=False)
+            text = explain_customer(Home(home), model, customer)
+            _audit(home, "explain", f"cdp identity explain --customer {customer}", customers=customer)
+            console.print(text, markup=False, highlight=False)
             return
         if not (left and right):
             raise typer.BadParameter("give two records (SOURCE:RECORD_KEY SOURCE:RECORD_KEY) or --customer ID")
@@ -193,6 +220,7 @@ def identity_explain(
     except KeyError as err:
         console.print(f"[red]{err.args[0]}[/]")
         raise typer.Exit(2)
+    _audit(home, "explain", f"cdp identity explain {left} {right}", rows=len(explanation.steps))
     console.print(explanation.as_text(), markup=False, highlight=False)
     if html:
         html.write_text(explanation.html, encoding="utf-8")
@@ -202,13 +230,12 @@ def identity_explain(
 @identity_app.command("review")
 def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help="Pairs to show.")) -> None:
     """List pairs waiting for a steward: uncertain matches and strong evidence vetoed by disagreeing names."""
-    import polars as pl
 
-    path = Home(home).identity_dir / "review_queue.parquet"
-    if not path.exists():
-        console.print(f"[yellow]No review queue in {path.parent}[/]: run `cdp run --home {home}` first.")
+    state = Home(home).snapshot()
+    if not state.has(tables.REVIEW_QUEUE):
+        console.print(f"[yellow]No review queue in {home}[/]: run `cdp run --home {home}` first.")
         raise typer.Exit(1)
-    queue = pl.read_parquet(path)
+    queue = state.read(tables.REVIEW_QUEUE)
     table = Table("pair", "p", "left", "right", "names", "mobiles", "reason", title=f"{queue.height:,} pairs to review")
     for row in queue.head(limit).iter_rows(named=True):
         table.add_row(
@@ -216,6 +243,7 @@ def identity_review(home: Path = HomeOption, limit: int = typer.Option(20, help=
             f"{row['source_l']}:{row['record_key_l']}", f"{row['source_r']}:{row['record_key_r']}",
             f"{row.get('name_l')} / {row.get('name_r')}", f"{row.get('mobile_l')} / {row.get('mobile_r')}", row["reason"],
         )
+    _audit(home, "review", f"cdp identity review --limit {limit}", rows=min(limit, queue.height))
     console.print(table)
     console.print("decide with: cdp identity decide PAIR same|different --by NAME")
 
@@ -233,16 +261,15 @@ def identity_decide(
 
     from cdp.identity.overrides import record_decision
 
-    ident = Home(home).identity_dir
-    match = pl.read_parquet(ident / "review_queue.parquet").filter(pl.col("pair_id") == pair)
+    match = Home(home).snapshot().read(tables.REVIEW_QUEUE).filter(pl.col("pair_id") == pair)
     if match.is_empty():
         console.print(f"[red]No pair {pair!r} in the review queue[/]: list pairs with `cdp identity review`.")
         raise typer.Exit(2)
     row = match.row(0, named=True)
     try:
-        record_decision(ident / "overrides.parquet", (row["source_l"], row["record_key_l"]),
+        record_decision(Home(home), (row["source_l"], row["record_key_l"]),
                         (row["source_r"], row["record_key_r"]), decision, by, note)
-    except ValueError as err:
+    except (ValueError, HomeLocked) as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(2)
     console.print(f"recorded: {row['source_l']}:{row['record_key_l']} {decision} {row['source_r']}:{row['record_key_r']} — applied on the next run")
@@ -277,7 +304,7 @@ def erase(
     try:
         report = erase_customers(Home(home), customer_ids, request, by, landing=landing,
                                 echo=lambda m: console.print(f"  {m}"))
-    except ErasureError as err:
+    except (ErasureError, HomeLocked) as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(2)
     erased = ", ".join(customer_ids)
@@ -285,8 +312,83 @@ def erase(
     for layer, count in report.removed.items():
         table.add_row(layer, f"{count:,}")
     console.print(table)
-    console.print(f"[green]{erased} erased[/] in {sum(report.seconds.values()):.0f}s; later deliveries holding the person are dropped at ingest "
-                  f"(register: {Home(home).privacy_dir / 'erasure_register.parquet'})")
+    console.print(f"[green]{erased} erased[/] in {sum(report.seconds.values()):.0f}s; later deliveries holding the person "
+                  f"are dropped at ingest (state table {tables.ERASURE_REGISTER})")
+
+
+@subject_app.command("export")
+def subject_export(
+    customer_id: str = typer.Argument(..., help="CustomerID (marts.dim_customer.customer_id)."),
+    request: str = typer.Option(..., "--request", help="The access request's reference."),
+    by: str = typer.Option(..., "--by", help="Who answers the request (kept in the audit trail)."),
+    out: Optional[Path] = typer.Option(None, help="Folder for the export. Default: <home>/exports (owner-only)."),
+    home: Path = HomeOption,
+) -> None:
+    """Everything held about a customer, every layer, with where each value came from (JSON + CSV)."""
+    from cdp.privacy.subject import SubjectError, export_subject
+
+    try:
+        export = export_subject(Home(home), customer_id, request, by, out=out)
+    except SubjectError as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2) from None
+    table = Table("layer", "rows", title=f"Access request {request}: {customer_id}")
+    for layer, rows in export.layers.items():
+        table.add_row(layer, f"{rows:,}")
+    console.print(table)
+    console.print(f"written to {export.folder} (subject.json and one CSV per layer); logged in the audit trail")
+
+
+@app.command()
+def retention(
+    home: Path = HomeOption,
+    as_of: Optional[str] = typer.Option(None, help="Count the periods back from this date (YYYY-MM-DD). Default: today."),
+    landing: Optional[Path] = typer.Option(None, help="Landing folder (erased inactive customers leave it too)."),
+) -> None:
+    """Delete or anonymize what is past its retention period (privacy/retention.yaml), everywhere."""
+    from cdp.privacy.retention import apply_retention
+
+    try:
+        report = apply_retention(Home(home), date.fromisoformat(as_of) if as_of else date.today(), landing=landing,
+                                 echo=lambda m: console.print(f"  {m}"))
+    except HomeLocked as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2) from None
+    table = Table("removed or anonymized", "count", title=f"Retention as of {report.as_of} ({report.seconds:.1f}s)")
+    for what, count in report.removed.items():
+        table.add_row(what, f"{count:,}")
+    console.print(table if report.removed else "nothing is past its retention period")
+
+
+@app.command()
+def audit(
+    home: Path = HomeOption,
+    action: Optional[str] = typer.Option(None, help="Only this action (sql, subject_export, erase, correct, …)."),
+    actor: Optional[str] = typer.Option(None, help="Only this actor."),
+    customer: Optional[str] = typer.Option(None, help="Only entries concerning this CustomerID."),
+    since: Optional[str] = typer.Option(None, help="Only entries on or after this date (YYYY-MM-DD)."),
+    limit: int = typer.Option(50, help="Newest entries to show."),
+) -> None:
+    """Who read or changed personal data through the platform: the audit trail, newest first."""
+    import polars as pl
+
+    from cdp.privacy.audit import read_audit
+
+    entries = read_audit(Home(home))
+    if action:
+        entries = entries.filter(pl.col("action") == action)
+    if actor:
+        entries = entries.filter(pl.col("actor") == actor)
+    if customer:
+        entries = entries.filter(pl.col("customers").str.contains(customer, literal=True))
+    if since:
+        entries = entries.filter(pl.col("at").dt.date() >= date.fromisoformat(since))
+    table = Table("at (UTC)", "actor", "action", "what", "purpose", "request", "rows",
+                  title=f"audit trail of {home}: {entries.height:,} entries")
+    for row in entries.sort("at", descending=True).head(limit).iter_rows(named=True):
+        table.add_row(f"{row['at']:%Y-%m-%d %H:%M:%S}", row["actor"], row["action"], row["what"], row["purpose"] or "",
+                      row["request"] or "", "" if row["rows"] is None else f"{row['rows']:,}")
+    console.print(table)
 
 
 @app.command()
@@ -319,8 +421,10 @@ def sql(
     analyst: bool = typer.Option(False, "--analyst", help="Query analyst.duckdb: masked tables only (the file analysts get)."),
     limit: int = typer.Option(50, "--limit", min=0, help="Rows to print (0: all); the total is always counted."),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json (csv/json: values in full)."),
+    purpose: str = typer.Option("", help="Why the restricted warehouse is read (kept in the audit trail)."),
 ) -> None:
-    """Run one SQL query on a published warehouse file: read-only, no access to any other file."""
+    """Run one SQL query on a published warehouse file: read-only, no access to any other file.
+    Queries on the restricted warehouse (raw personal data) are recorded in the audit trail."""
     import duckdb
 
     from cdp.warehouse.door import ask
@@ -334,6 +438,8 @@ def sql(
     except duckdb.Error as err:
         console.print(str(err), style="red", markup=False, highlight=False)
         raise typer.Exit(1)
+    if not analyst:
+        _audit(home, "sql", query, purpose=purpose, rows=answer.total if answer else 0)
     if answer is None:
         console.print("done (no rows returned)")
         return
@@ -343,7 +449,7 @@ def sql(
         console.print(shown)
         return
     if output is OutputFormat.csv:
-        write_csv(sys.stdout, answer.columns, answer.rows, answer.text_columns)
+        write_rows_csv(sys.stdout, answer.columns, answer.rows, answer.text_columns)
     else:
         typer.echo(json.dumps(answer.records, ensure_ascii=False, default=_json_value))
     typer.echo(shown, err=True)
@@ -376,8 +482,10 @@ def _json_value(value):
 
 @app.command()
 def dev(home: Path = HomeOption) -> None:
-    """Start the Dagster UI on this project (dagster dev) with the instance from dagster.yaml."""
-    env = os.environ | {"DAGSTER_HOME": str(PROJECT_DIR), "CDP_HOME": str(home.resolve())}
+    """Start the Dagster UI on this project (dagster dev) with this home's instance (runs stored under it)."""
+    from cdp.runner import instance_dir
+
+    env = os.environ | {"DAGSTER_HOME": str(instance_dir(Home(home))), "CDP_HOME": str(home.resolve())}
     subprocess.run([sys.executable, "-m", "dagster", "dev", "-m", "cdp.definitions"], cwd=PROJECT_DIR, env=env, check=False)
 
 

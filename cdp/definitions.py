@@ -7,9 +7,10 @@ import os
 import dagster as dg
 
 from cdp.assets.identity import identity_assets
-from cdp.assets.ingest import ingest_assets, ingest_checks
+from cdp.assets.ingest import ingest_assets
 from cdp.assets.marts import mart_assets
-from cdp.assets.privacy import privacy_assets
+from cdp.assets.privacy import daily_retention, privacy_assets, retention, retention_job
+from cdp.assets.reports import report_assets
 from cdp.resources import CdpConfig
 from cdp.triggers import FULL_RUN_JOB, daily_full_run, landing_sensor
 
@@ -25,12 +26,12 @@ def executor_from_env() -> dg.ExecutorDefinition:
 
 def build_definitions(config: CdpConfig | None = None, loggers: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*ingest_assets, *privacy_assets, *identity_assets, *mart_assets],
-        asset_checks=ingest_checks,
+        assets=[*ingest_assets, *privacy_assets, *identity_assets, *mart_assets, *report_assets],
         resources={"cdp": config or CdpConfig()},
-        jobs=[dg.define_asset_job(FULL_RUN_JOB, selection=dg.AssetSelection.all(),
-                                  description="One delivery landing → raw → validated, then identity and marts.")],
-        schedules=[daily_full_run],
+        jobs=[dg.define_asset_job(FULL_RUN_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.assets(retention),
+                                  description="One delivery landing → raw → validated, then identity and marts."),
+              retention_job],
+        schedules=[daily_full_run, daily_retention],
         sensors=[landing_sensor],
         executor=executor_from_env(),
         loggers=loggers,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, Home
+from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, PROJECT_DIR, Home
 
 
 class CdpConfig(dg.ConfigurableResource):
@@ -18,6 +18,7 @@ class CdpConfig(dg.ConfigurableResource):
     home_dir: str = str(DEFAULT_HOME)
     model_path: str = str(IDENTITY_DIR / "model.json")
     as_of: str = ""  # ISO date; empty means today
+    retention_path: str = str(PROJECT_DIR / "privacy" / "retention.yaml")  # retention periods (PIPL)
 
     @property
     def landing(self) -> Path:

@@ -11,28 +11,20 @@ from pathlib import Path
 from typing import Callable
 
 import dagster as dg
-import polars as pl
 import yaml
 
-from cdp.paths import PROJECT_DIR, SOURCES, Home
-from cdp.reports.quality import render_quality_report
+from cdp.assets.ingest import BATCH_CHECK
+from cdp.definitions import FULL_RUN_JOB, build_definitions
+from cdp.ingest.contracts import load_contracts
+from cdp.ingest.counts import SourceCounts, source_counts
+from cdp.ingest.deliveries import Registration, read_ledger, registered_since
+from cdp.partitions import DELIVERIES
+from cdp.paths import PROJECT_DIR, Home
+from cdp.resources import CdpConfig
+from cdp.state.files import restrict_process, secure_dir, secure_home
+from cdp.state.lock import home_lock
 
 Echo = Callable[[str], None]
-
-
-@dataclass
-class SourceCounts:
-    source: str
-    read: int
-    loaded: int
-    quarantined: int
-    erased: int = 0  # rows of persons erased on request, dropped at ingest
-    rejected_files: list[str] = field(default_factory=list)  # "file: reason" for files that could not be read
-
-    @property
-    def balanced(self) -> bool:
-        """Nothing lost: every row read was loaded, quarantined or erased on request."""
-        return self.read == self.loaded + self.quarantined + self.erased
 
 
 @dataclass
@@ -85,7 +77,7 @@ class _ProgressHandler(logging.Handler):
             self.echo(f"  ✗ {step} failed: {event.event_specific_data.error.message.strip()}")
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if not evaluation.passed:
+            if not evaluation.passed and evaluation.check_name == BATCH_CHECK:
                 self.echo(f"  ✗ check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed")
 
 
@@ -99,14 +91,18 @@ def _progress_logger(echo: Echo) -> dg.LoggerDefinition:
     return progress
 
 
-def dagster_instance(home: Home) -> dg.DagsterInstance:
-    """The instance configured by the project's dagster.yaml, local folders re-rooted under the home."""
+def instance_dir(home: Home) -> Path:
+    """The home's Dagster instance folder: the project's dagster.yaml with local folders re-rooted there."""
     config = yaml.safe_load((PROJECT_DIR / "dagster.yaml").read_text(encoding="utf-8"))
-    storage_dir = home.root.resolve() / "dagster"
+    storage_dir = secure_dir(home.dagster_dir.resolve())
     _reroot_base_dirs(config, str(storage_dir))
-    storage_dir.mkdir(parents=True, exist_ok=True)
     (storage_dir / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    return dg.DagsterInstance.from_config(str(storage_dir))
+    return storage_dir
+
+
+def dagster_instance(home: Home) -> dg.DagsterInstance:
+    """The home's Dagster instance (runs, event logs, schedules stored under the home)."""
+    return dg.DagsterInstance.from_config(str(instance_dir(home)))
 
 
 def _reroot_base_dirs(node, base_dir: str) -> None:
@@ -119,59 +115,41 @@ def _reroot_base_dirs(node, base_dir: str) -> None:
                 _reroot_base_dirs(value, base_dir)
 
 
-def source_counts(home: Home, delivery: str) -> list[SourceCounts]:
-    """Rows read, loaded and quarantined per source in one delivery."""
-    def rows(path: Path) -> int:
-        return pl.scan_parquet(path).select(pl.len()).collect().item() if path.exists() else 0
-
-    def rejected(source: str) -> list[str]:
-        path = home.rejected_files(source, delivery)
-        return pl.read_parquet(path).get_column("message").to_list() if path.exists() else []
-
-    counts = []
-    for s in SOURCES:
-        if home.raw(s, delivery).exists():
-            erased = rows(home.erased_rows(s, delivery))
-            counts.append(SourceCounts(s, rows(home.raw(s, delivery)) + erased, rows(home.validated_delivery(s, delivery)),
-                                       rows(home.quarantine(s, delivery)), erased, rejected(s)))
-    return counts
-
-
 def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retrain: bool = False,
                  echo: Echo = print, model_path: Path | None = None, full_recluster: bool = False) -> RunSummary:
-    """Register what landed as today's (or as_of's) delivery, then run that delivery end to end."""
-    from cdp.definitions import FULL_RUN_JOB, build_definitions
-    from cdp.partitions import DELIVERIES
-    from cdp.resources import CdpConfig
-    from cdp.triggers import register
+    """Run the delivery of `as_of` (default today) end to end: register what landed, then every asset.
 
-    home = Home(home_dir)
-    home_dir.mkdir(parents=True, exist_ok=True)
+    The home's lock is held for the whole run: a second run on the same home is refused with the
+    name of the run that holds it.
+    """
+    restrict_process()
+    home = Home(secure_home(home_dir))
+    delivery = (as_of or date.today()).isoformat()
     config = CdpConfig(landing_dir=str(landing.resolve()), home_dir=str(home_dir.resolve()),
                        as_of=as_of.isoformat() if as_of else "",
                        **({"model_path": str(model_path)} if model_path else {}))
-    registration = register(config)
-    echo(registration.summary)
     defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
-    start = time.perf_counter()
-    with dagster_instance(home) as instance:
-        # Resolved inside the instance's scope: Dagster reads definitions state from the
-        # instance that is current, never from one a caller has already closed.
-        job = defs.resolve_job_def(FULL_RUN_JOB)
-        instance.add_dynamic_partitions(DELIVERIES.name, [registration.delivery])
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=registration.delivery,
-            raise_on_error=False,
-            run_config={"ops": {"identity__splink_model": {"config": {"retrain": retrain}},
-                                "identity__customer_xref": {"config": {"full_recluster": full_recluster}}},
-                        "loggers": {"progress": {}}},  # replaces Dagster's default debug console
-        )
-        summary = _summarize(result, home, registration, time.perf_counter() - start)
-        summary.step_windows = _step_windows(instance, result.run_id)
-    # Rendered after the run, not as an asset: a failed gate skips downstream assets, and that
-    # is exactly when the steward needs the report.
-    render_quality_report(home, result.run_id, summary.sources, delivery=registration.delivery)
+    with home_lock(home.root, f"cdp run of delivery {delivery}", same_owner_waits=False):
+        before = read_ledger(home.snapshot())
+        start = time.perf_counter()
+        with dagster_instance(home) as instance:
+            # Resolved inside the instance's scope: Dagster reads definitions state from the
+            # instance that is current, never from one a caller has already closed.
+            job = defs.resolve_job_def(FULL_RUN_JOB)
+            instance.add_dynamic_partitions(DELIVERIES.name, [delivery])
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=delivery,
+                raise_on_error=False,
+                run_config={"ops": {"identity__splink_model": {"config": {"retrain": retrain}},
+                                    "identity__customer_xref": {"config": {"full_recluster": full_recluster}}},
+                            "loggers": {"progress": {}}},  # replaces Dagster's default debug console
+            )
+            registration = registered_since(home.snapshot(), delivery, before)
+            echo(f"delivery {delivery}: {registration.new.height} new file(s), "
+                 f"{registration.duplicates.height} re-delivered (same content, not loaded again)")
+            summary = _summarize(result, home, registration, time.perf_counter() - start)
+            summary.step_windows = _step_windows(instance, result.run_id)
     return summary
 
 
@@ -190,9 +168,10 @@ def _step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[
     return windows
 
 
-def _summarize(result: dg.ExecuteInProcessResult, home: Home, registration, seconds: float) -> RunSummary:
+def _summarize(result: dg.ExecuteInProcessResult, home: Home, registration: Registration, seconds: float) -> RunSummary:
     summary = RunSummary(run_id=result.run_id, success=result.success, home=home,
-                         sources=source_counts(home, registration.delivery), seconds=seconds,
+                         sources=source_counts(home.snapshot(), list(load_contracts()), registration.delivery),
+                         seconds=seconds,
                          delivery=registration.delivery, new_files=registration.new.height,
                          redelivered_files=registration.duplicates.get_column("file").to_list())
     for event in result.get_step_success_events():
@@ -202,9 +181,8 @@ def _summarize(result: dg.ExecuteInProcessResult, home: Home, registration, seco
     ran = set(summary.step_seconds) | set(summary.failed)
     summary.skipped = sorted(name.replace("__", "/") for name in (n.name for n in result.job_def.nodes)
                              if name.replace("__", "/") not in ran)
-    summary.failed_checks = [
-        f"{c.asset_key.to_user_string()}:{c.check_name}" for c in result.get_asset_check_evaluations() if not c.passed
-    ]
+    summary.failed_checks = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in result.get_asset_check_evaluations()
+                             if not c.passed and c.check_name == BATCH_CHECK]
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         if materialization.asset_key == dg.AssetKey(["identity", "customer_xref"]):

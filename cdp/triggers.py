@@ -1,8 +1,11 @@
 """What starts a run: a sensor on the landing folder and a daily schedule.
 
-Both register the landing files they have not seen (cdp.ingest.deliveries) under today's delivery
-— or the configured as-of date — and request a run of that delivery's partition. Re-delivered
-content is recorded and skipped, so a file dropped twice loads once.
+Both only *request* a run of today's delivery (or the configured as-of date); the run's first
+asset, `ingest/delivery`, registers the landing files under the home's lock in one commit. The
+sensor reads the ledger and the landing folder and writes nothing, so it never competes with a
+running run for the home. Re-delivered content is recorded by the run and skipped, so a file
+dropped twice loads once. Runs of one home are serialized by Dagster's run queue (the `cdp/home`
+tag, limited to one run at a time in dagster.yaml) and, whatever launches them, by the home lock.
 """
 
 from __future__ import annotations
@@ -12,36 +15,39 @@ import hashlib
 import dagster as dg
 
 from cdp.ingest.contracts import load_contracts
-from cdp.ingest.deliveries import Registration, register_deliveries
+from cdp.ingest.deliveries import new_landing_files, read_ledger
 from cdp.partitions import DELIVERIES
 from cdp.resources import CdpConfig
 
 FULL_RUN_JOB = "cdp_full_run"
 
 
-def register(cdp: CdpConfig) -> Registration:
-    return register_deliveries(load_contracts(), cdp.landing, cdp.home, cdp.as_of_date.isoformat())
+def run_tags(cdp: CdpConfig) -> dict[str, str]:
+    return {"cdp/home": str(cdp.home.root)}
 
 
 @dg.sensor(job_name=FULL_RUN_JOB, minimum_interval_seconds=60,
-           description="Registers new files in the landing folder and runs their delivery.")
+           description="Requests a run of today's delivery when the landing folder holds files not registered yet.")
 def landing_sensor(context: dg.SensorEvaluationContext, cdp: CdpConfig):
-    registration = register(cdp)
-    if registration.new.is_empty():
-        return dg.SkipReason(f"no new files in {cdp.landing}: {registration.summary}")
-    content = hashlib.sha256("".join(sorted(registration.new.get_column("sha256"))).encode()).hexdigest()[:16]
-    context.log.info(registration.summary)
+    if not cdp.landing.is_dir():
+        return dg.SkipReason(f"landing folder {cdp.landing} does not exist")
+    new = new_landing_files(load_contracts(), cdp.landing, read_ledger(cdp.home.snapshot()))
+    if not new:
+        return dg.SkipReason(f"no new files in {cdp.landing}")
+    delivery = cdp.as_of_date.isoformat()
+    content = hashlib.sha256("".join(sorted(sha for _, _, sha in new)).encode()).hexdigest()[:16]
+    context.log.info(f"{len(new)} new file(s) in {cdp.landing}: requesting delivery {delivery}")
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(partition_key=registration.delivery, run_key=f"{registration.delivery}:{content}",
-                                    tags={"cdp/new_files": str(registration.new.height)})],
-        dynamic_partitions_requests=[DELIVERIES.build_add_request([registration.delivery])],
+        run_requests=[dg.RunRequest(partition_key=delivery, run_key=f"{delivery}:{content}",
+                                    tags={**run_tags(cdp), "cdp/new_files": str(len(new))})],
+        dynamic_partitions_requests=[DELIVERIES.build_add_request([delivery])],
     )
 
 
 @dg.schedule(job_name=FULL_RUN_JOB, cron_schedule="0 2 * * *", execution_timezone="Asia/Shanghai",
-             description="Every night: register what landed and rebuild everything as of today "
-                         "(lifecycle lists move with the date even when no file arrives).")
+             description="Every night: run today's delivery — registering what landed — and rebuild the marts as of "
+                         "today (lifecycle lists move with the date even when no file arrives).")
 def daily_full_run(context: dg.ScheduleEvaluationContext, cdp: CdpConfig):
-    registration = register(cdp)
-    context.instance.add_dynamic_partitions(DELIVERIES.name, [registration.delivery])
-    return dg.RunRequest(partition_key=registration.delivery, tags={"cdp/new_files": str(registration.new.height)})
+    delivery = cdp.as_of_date.isoformat()
+    context.instance.add_dynamic_partitions(DELIVERIES.name, [delivery])
+    return dg.RunRequest(partition_key=delivery, tags=run_tags(cdp))

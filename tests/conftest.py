@@ -29,3 +29,13 @@ def demo_run(demo_landing, tmp_path_factory):
                            model_path=root / "model.json")
     assert summary.success, f"failed={summary.failed} skipped={summary.skipped} checks={summary.failed_checks}"
     return summary, root / "model.json"
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory):
+    """A 200-customer demo landing for tests that run the CLI in subprocesses."""
+    from cdp.demo import generate
+
+    landing = tmp_path_factory.mktemp("small") / "landing"
+    generate(customers=200, seed=5, out=landing, as_of=DEMO_AS_OF)
+    return landing

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 
 from cdp.runner import run_pipeline
+from cdp.state import tables
 
 
 def test_bad_batch_blocks_everything_downstream(demo_landing, tmp_path):
@@ -22,8 +23,8 @@ def test_bad_batch_blocks_everything_downstream(demo_landing, tmp_path):
     assert not summary.success
     assert "validated/sales:batch_gate" in summary.failed_checks
     assert {"standardized/person_records", "identity/customer_xref", "warehouse"} <= set(summary.skipped)
-    assert not summary.home.warehouse.exists() and not summary.home.customer_xref.exists()
-    quarantine = pl.read_parquet(summary.home.quarantine("sales", summary.delivery))
+    assert not summary.home.warehouse.exists() and not summary.home.snapshot().has(tables.CUSTOMER_XREF)
+    quarantine = summary.home.read(tables.quarantine("sales", summary.delivery))
     from_store = quarantine.filter(pl.col("_source_file") == "sales/销售台账_S01.csv")
     assert from_store.height > 0
     assert from_store.get_column("_reason").is_not_null().all()

@@ -8,11 +8,12 @@ from datetime import date
 import duckdb
 import polars as pl
 import pytest
-
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from cdp.identity.evaluate import evaluate
+from cdp.ingest.contracts import load_contracts
 from cdp.paths import PROJECT_DIR
+from cdp.state import tables
 from cdp.warehouse.functions import has_company_marker
 
 DEMO_AS_OF = date(2026, 10, 31)
@@ -35,14 +36,14 @@ def test_every_source_row_is_loaded_or_quarantined(demo_run, truth):
 
 def test_customer_xref_pairwise_precision_and_recall(demo_run, truth):
     summary, _ = demo_run
-    scores = evaluate(pl.read_parquet(summary.home.customer_xref), truth)
+    scores = evaluate(summary.home.read(tables.CUSTOMER_XREF), truth)
     assert scores.pairwise_precision >= 0.95, scores
     assert scores.pairwise_recall >= 0.95, scores
 
 
 def test_xref_covers_every_loaded_record_once(demo_run):
     summary, _ = demo_run
-    xref = pl.read_parquet(summary.home.customer_xref)
+    xref = summary.home.read(tables.CUSTOMER_XREF)
     loaded = sum(s.loaded for s in summary.sources)
     assert xref.height == loaded
     assert xref.select("source", "record_key").is_unique().all()
@@ -62,7 +63,7 @@ def test_xref_covers_every_loaded_record_once(demo_run):
 def test_mart_revenue_equals_loaded_source_revenue(demo_run, source, amount_sql, mart_sql):
     summary, _ = demo_run
     with duckdb.connect(str(summary.home.warehouse), read_only=True) as con:
-        loaded = con.execute(f"SELECT {amount_sql} FROM read_parquet('{summary.home.validated(source)}')").fetchone()[0]
+        loaded = con.execute(f"SELECT {amount_sql} FROM read_parquet({[str(p) for p in summary.home.snapshot().paths(tables.current(source))]})").fetchone()[0]
         in_mart = con.execute(mart_sql).fetchone()[0]
     assert loaded is not None and loaded > 0
     assert in_mart == loaded
@@ -81,13 +82,13 @@ def test_same_inputs_give_the_same_customer_xref(demo_run, demo_landing, tmp_pat
     from cdp.runner import run_pipeline
 
     summary, model = demo_run
-    first = pl.read_parquet(summary.home.customer_xref)
+    first = summary.home.read(tables.CUSTOMER_XREF)
     fresh = run_pipeline(demo_landing, tmp_path / "home", as_of=DEMO_AS_OF, echo=lambda _: None, model_path=model)
     assert fresh.success
-    assert pl.read_parquet(fresh.home.customer_xref).equals(first)
+    assert fresh.home.read(tables.CUSTOMER_XREF).equals(first)
     rerun = run_pipeline(demo_landing, tmp_path / "home", as_of=DEMO_AS_OF, echo=lambda _: None, model_path=model)
-    assert pl.read_parquet(rerun.home.customer_xref).equals(first)
-    history = pl.read_parquet(rerun.home.identity_dir / "customer_id_history.parquet")
+    assert rerun.home.read(tables.CUSTOMER_XREF).equals(first)
+    history = rerun.home.read(tables.ID_HISTORY)
     assert history.filter(pl.col("run_id") == rerun.run_id).is_empty()
 
 
@@ -97,7 +98,7 @@ def test_explanations_for_a_pair_and_a_customer(demo_run):
     from cdp.identity.explain import explain_customer, explain_pair
 
     summary, model = demo_run
-    xref = pl.read_parquet(summary.home.customer_xref)
+    xref = summary.home.read(tables.CUSTOMER_XREF)
     biggest = xref.group_by("customer_id").len().sort("len", descending=True).row(0)[0]
     (s1, k1), (s2, k2) = xref.filter(pl.col("customer_id") == biggest).select("source", "record_key").head(2).rows()
     pair = explain_pair(summary.home, model, (s1, k1), (s2, k2))
@@ -128,8 +129,9 @@ def test_analyst_file_holds_no_raw_identifier_or_person_name(demo_run):
     """No mobile or ID number as standardized or as delivered, and no full name without a company
     marker, in any text cell of analyst.duckdb (lists included); every column commented."""
     summary, _ = demo_run
-    home = summary.home
-    validated = [str(home.validated(s)) for s in ("sales", "repair_orders", "complaints", "receipts", "contracts")]
+    home, state = summary.home, summary.home.snapshot()
+    validated = [str(p) for source in load_contracts() for p in state.paths(tables.current(source))]
+    records = [str(p) for p in state.paths(tables.PERSON_RECORDS)]
     with duckdb.connect() as con:
         con.create_function("has_company_marker", has_company_marker, [VARCHAR], BOOLEAN)
         con.execute(f"ATTACH '{home.analyst_warehouse}' AS analyst (READ_ONLY)")
@@ -141,11 +143,11 @@ def test_analyst_file_holds_no_raw_identifier_or_person_name(demo_run):
             f"FROM analyst.{s}.{t}" for s, t, c, kind, _ in columns if kind.startswith("VARCHAR"))
         con.execute(f"CREATE TABLE cells AS SELECT DISTINCT place, cell FROM ({cells}) WHERE cell IS NOT NULL")
         con.execute(f"""CREATE TABLE identifiers AS
-            SELECT mobile AS needle FROM read_parquet('{home.person_records}') WHERE mobile IS NOT NULL
-            UNION SELECT id_number FROM read_parquet('{home.person_records}') WHERE id_number IS NOT NULL
+            SELECT mobile AS needle FROM read_parquet({records}) WHERE mobile IS NOT NULL
+            UNION SELECT id_number FROM read_parquet({records}) WHERE id_number IS NOT NULL
             UNION SELECT mobile FROM read_parquet({validated}, union_by_name = true) WHERE length(mobile) >= 11
             UNION SELECT id_number FROM read_parquet({validated}, union_by_name = true) WHERE length(id_number) >= 15""")
-        con.execute(f"""CREATE TABLE names AS SELECT DISTINCT trim(name_raw) AS needle FROM read_parquet('{home.person_records}')
+        con.execute(f"""CREATE TABLE names AS SELECT DISTINCT trim(name_raw) AS needle FROM read_parquet({records})
                         WHERE length(trim(name_raw)) >= 2 AND NOT has_company_marker(trim(name_raw))""")
         leaked_ids = con.execute("SELECT place, cell FROM cells JOIN identifiers ON contains(cell, needle) LIMIT 5").fetchall()
         leaked_names = con.execute(

@@ -5,15 +5,15 @@ import json
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
 from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.pipeline import resolve_identities
 from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import load_contracts
-from cdp.paths import ensure_parent
 from cdp.resources import CdpConfig
 from cdp.standardize.records import build_person_records
+from cdp.state import tables
+from cdp.state.files import finish, temporary_path
 
 CONTRACTS = load_contracts()
 
@@ -21,25 +21,22 @@ CONTRACTS = load_contracts()
 @dg.asset(
     key=["standardized", "person_records"],
     group_name="identity",
-    deps=[dg.AssetKey(["validated", source]) for source in CONTRACTS],
+    deps=[dg.AssetKey(["quality", "delivery_gate"])],
     description="One row per loaded source record with standardized name, pinyin, mobile, ID, VIN, plate and address.",
 )
 def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
-    home = cdp.home
-    validated = [
-        (source, contract.primary_key, pl.read_parquet(home.validated(source)))
-        for source, contract in CONTRACTS.items()
-        if home.validated(source).exists()
-    ]
-    records = build_person_records(validated)
-    records.write_parquet(ensure_parent(home.person_records))
+    with cdp.home.state.transaction("standardize person records", owner=context.run.run_id) as tx:
+        state = tx.view()
+        validated = [(source, contract.primary_key, state.read(tables.current(source)))
+                     for source, contract in CONTRACTS.items() if state.has(tables.current(source))]
+        records = build_person_records(validated)
+        tx.write(tables.PERSON_RECORDS, records)
     return dg.MaterializeResult(
         metadata={
             "records": records.height,
             "valid mobiles": int(records.get_column("mobile").is_not_null().sum()),
             "valid ID numbers": int(records.get_column("id_number").is_not_null().sum()),
             "valid VINs": int(records.get_column("vin").is_not_null().sum()),
-            "path": dg.MetadataValue.path(str(home.person_records)),
         }
     )
 
@@ -59,8 +56,10 @@ def splink_model(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Trai
     model_path = Path(cdp.model_path)
     trained = config.retrain or not model_path.exists()
     if trained:
-        tuples, _ = build_tuples(pl.read_parquet(cdp.home.person_records))
-        train_model(tuples, IdentitySettings.load(), model_path)
+        tuples, _ = build_tuples(cdp.home.snapshot().read(tables.PERSON_RECORDS))
+        staging = temporary_path(model_path)  # a kill mid-training never leaves half a model
+        train_model(tuples, IdentitySettings.load(), staging)
+        finish(staging, model_path, "trained model", mode=0o644)
         context.log.info(f"trained the Splink model on {tuples.height} identity tuples → {model_path}")
     model = json.loads(model_path.read_text(encoding="utf-8"))
     return dg.MaterializeResult(metadata={

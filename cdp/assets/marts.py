@@ -16,8 +16,8 @@ import dagster as dg
 import polars as pl
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from cdp.paths import ensure_parent
 from cdp.resources import CdpConfig
+from cdp.state import tables
 from cdp.value.clv import service_clv
 from cdp.warehouse.build import NodeResult, WarehouseBuild, build_warehouse, check_warehouse
 from cdp.warehouse.project import WarehouseProject
@@ -39,16 +39,20 @@ GROUPS = {"marts": "marts", "analyst": "analyst"}  # staging, intermediate, conf
 
 @dg.asset(key=["models", "service_clv"], group_name="marts", deps=[dg.AssetKey(["identity", "customer_xref"])],
           description="BG/NBD + Gamma-Gamma (lifetimes) forecast of each customer's service value over 12 months.")
-def service_clv_model(cdp: CdpConfig) -> dg.MaterializeResult:
-    home = cdp.home
-    service = (pl.read_parquet(home.validated("repair_orders"))
-               .join(pl.read_parquet(home.customer_xref).filter(pl.col("source") == "repair_orders"),
-                     left_on="ro_no", right_on="record_key")
-               .select("customer_id", "open_date",
-                       (pl.col("labour_amount").fill_null(0) + pl.col("parts_amount").fill_null(0)).cast(pl.Float64)
-                       .alias("revenue")))
-    result = service_clv(service, cdp.as_of_date)
-    result.per_customer.write_parquet(ensure_parent(home.models_dir / "service_clv.parquet"))
+def service_clv_model(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
+    with cdp.home.state.transaction("service CLV", owner=context.run.run_id) as tx:
+        state = tx.view()
+        if not state.has(tables.current("repair_orders")):  # no after-sales source: nothing to forecast
+            tx.drop(tables.model("service_clv"))
+            return dg.MaterializeResult(metadata={"customers": 0, "note": "no repair_orders source"})
+        service = (state.read(tables.current("repair_orders"))
+                   .join(state.read(tables.CUSTOMER_XREF).filter(pl.col("source") == "repair_orders"),
+                         left_on="ro_no", right_on="record_key")
+                   .select("customer_id", "open_date",
+                           (pl.col("labour_amount").fill_null(0) + pl.col("parts_amount").fill_null(0)).cast(pl.Float64)
+                           .alias("revenue")))
+        result = service_clv(service, cdp.as_of_date)
+        tx.write(tables.model("service_clv"), result.per_customer)
     return dg.MaterializeResult(metadata={
         "customers": result.per_customer.height,
         "BG/NBD parameters": dg.MetadataValue.json(result.bgnbd_params),

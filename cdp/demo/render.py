@@ -14,8 +14,7 @@ import numpy as np
 import polars as pl
 
 from cdp.demo import catalogue as cat
-from cdp.demo.noise import (NameTraits, NoiseLog, choose_invalid, render_ids, render_mobiles, render_names,
-                            render_vins)
+from cdp.demo.noise import NameTraits, NoiseLog, choose_invalid, render_ids, render_mobiles, render_names, render_vins
 from cdp.demo.world import World, day_of
 
 PURCHASE_TYPES = ("首购", "增购", "换购")

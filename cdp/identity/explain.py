@@ -11,6 +11,7 @@ from splink.internals.waterfall_chart import records_to_waterfall_data
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.tuples import MATCH_COLUMNS, build_tuples
 from cdp.paths import Home
+from cdp.state import tables
 
 
 @dataclass
@@ -42,7 +43,7 @@ def _tuple_row(records: pl.DataFrame, source: str, record_key: str) -> dict:
 def explain_pair(home: Home, model_path: Path, left: tuple[str, str], right: tuple[str, str],
                  settings: IdentitySettings | None = None) -> Explanation:
     settings = settings or IdentitySettings.load()
-    records = pl.read_parquet(home.person_records)
+    records = home.snapshot().read(tables.PERSON_RECORDS)
     tuples, _ = build_tuples(records)  # term frequencies come from the whole resolved base
     linker = make_linker(tuples, _as_dict(model_path), settings.backend, backend_options=settings.duckdb)
     scored = linker.inference.score_pair(_tuple_row(records, *left), _tuple_row(records, *right)).as_record_list()[0]
@@ -66,20 +67,20 @@ def _level_labels(model: dict) -> dict[str, dict[int, str]]:
 
 def explain_customer(home: Home, model_path: Path, customer_id: str, limit: int = 15) -> str:
     """The links that hold one customer together: its strongest scored pairs, level by level."""
-    xref = pl.read_parquet(home.customer_xref).filter(pl.col("customer_id") == customer_id)
+    state = home.snapshot()
+    xref = state.read(tables.CUSTOMER_XREF).filter(pl.col("customer_id") == customer_id)
     if xref.is_empty():
         raise KeyError(f"customer {customer_id} is not in the last run's customer_xref")
-    records = pl.read_parquet(home.person_records).join(xref, on=["source", "record_key"])
+    records = state.read(tables.PERSON_RECORDS).join(xref, on=["source", "record_key"])
     tuples, record_map = build_tuples(records)
     lines = [f"{customer_id}: {records.height} records in {tuples.height} identity tuples from "
              f"{', '.join(sorted(set(records.get_column('source'))))}"]
     for row in records.group_by("name", "mobile", "id_number").len().sort("len", descending=True).head(8).iter_rows():
         lines.append(f"  {row[3]:>5} × name {row[0]}  mobile {row[1]}  id {row[2]}")
-    pairs_path = home.identity_dir / "scored_pairs.parquet"
-    if not pairs_path.exists():
+    if not state.has(tables.SCORED_PAIRS):
         return "\n".join(lines + ["(no scored pairs: run a full re-cluster to record them)"])
     own = record_map.select("source", "tuple_id", "record_key").group_by("source", "tuple_id").agg(pl.col("record_key").min())
-    pairs = pl.read_parquet(pairs_path)
+    pairs = state.read(tables.SCORED_PAIRS)
     for side in ("l", "r"):
         pairs = pairs.join(own.rename({"source": f"source_dataset_{side}", "tuple_id": f"tuple_id_{side}",
                                        "record_key": f"record_key_{side}"}),

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
-from cdp.identity.overrides import _UnionFind, _latest
+from cdp.identity.overrides import _latest, _UnionFind
 from cdp.identity.resolve import _to_polars, review_candidates, veto_sql
 
 

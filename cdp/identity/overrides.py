@@ -9,9 +9,11 @@ Decisions are stored per record, not per cluster, so they survive full re-cluste
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import polars as pl
+
+from cdp.paths import Home
+from cdp.state import tables
 
 OVERRIDE_SCHEMA = {
     "source_l": pl.Utf8, "record_key_l": pl.Utf8, "source_r": pl.Utf8, "record_key_r": pl.Utf8,
@@ -20,23 +22,18 @@ OVERRIDE_SCHEMA = {
 DECISIONS = ("same", "different")
 
 
-def load_overrides(path: Path) -> pl.DataFrame:
-    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=OVERRIDE_SCHEMA)
-
-
-def record_decision(path: Path, left: tuple[str, str], right: tuple[str, str], decision: str,
+def record_decision(home: Home, left: tuple[str, str], right: tuple[str, str], decision: str,
                     decided_by: str, note: str = "") -> pl.DataFrame:
-    """Append a steward's decision; the latest decision on a pair wins."""
+    """Append a steward's decision (one commit); the latest decision on a pair wins."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {DECISIONS}, not {decision!r}")
     row = pl.DataFrame([{
         "source_l": left[0], "record_key_l": left[1], "source_r": right[0], "record_key_r": right[1],
         "decision": decision, "decided_by": decided_by, "decided_at": datetime.now(timezone.utc), "note": note,
     }], schema=OVERRIDE_SCHEMA)
-    overrides = pl.concat([load_overrides(path), row])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    overrides.write_parquet(path)
-    return overrides
+    with home.state.transaction(f"steward decision by {decided_by}") as tx:
+        tx.append(tables.OVERRIDES, row)
+        return tx.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
 
 
 def _latest(overrides: pl.DataFrame) -> pl.DataFrame:

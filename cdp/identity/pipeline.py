@@ -1,21 +1,34 @@
-"""The identity stage end to end: records → tuples → Splink → clusters → CustomerIDs."""
+"""The identity stage end to end: records → tuples → Splink → clusters → CustomerIDs.
+
+Everything the stage changes — registry, customers, cross-reference, tuples, ID history, review
+queue, scored pairs, the CustomerID counter — is one commit of the home's state, checked by the
+invariants below: a kill leaves the previous resolution or the new one, never a registry that
+points at customers the customers table does not have (which once let two people share an ID).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
 from cdp.identity.incremental import incremental_resolve, violates
 from cdp.identity.model import IdentitySettings
-from cdp.identity.overrides import load_overrides
-from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids
-from cdp.identity.review import build_review_queue
+from cdp.identity.overrides import OVERRIDE_SCHEMA
+from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids, id_number
 from cdp.identity.resolve import record_clusters, resolve
+from cdp.identity.review import EMPTY_QUEUE, build_review_queue, carry_over
 from cdp.identity.tuples import build_tuples
-from cdp.paths import Home, append_parquet, ensure_parent
+from cdp.paths import Home
+from cdp.state import tables
+from cdp.state.store import InvariantError, Snapshot, Transaction, register_invariant
+
+RESOLUTION = "identity/resolution"  # one row: which model resolved the current base, when, how
+RESOLUTION_SCHEMA = {"run_id": pl.Utf8, "at": pl.Datetime("us", "UTC"), "model_sha256": pl.Utf8, "mode": pl.Utf8}
 
 
 @dataclass
@@ -32,60 +45,89 @@ class IdentityRun:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _read(path: Path, schema: dict) -> pl.DataFrame:
-    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=schema)
+def check_customer_ids(after: Snapshot) -> None:
+    """No CustomerID issued twice; every record points at a live customer; the counter covers every ID."""
+    customers = after.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
+    duplicated = customers.filter(pl.col("customer_id").is_duplicated()).get_column("customer_id").unique()
+    if duplicated.len():
+        raise InvariantError(f"CustomerIDs listed twice: {duplicated.head(5).to_list()}")
+    highest = customers.select(id_number(pl.col("customer_id")).max()).item() or 0
+    if highest > after.counter(tables.CUSTOMER_NUMBER):
+        raise InvariantError(f"CustomerID number {highest} is above the issued counter {after.counter(tables.CUSTOMER_NUMBER)}")
+    live = customers.filter(pl.col("status") == "active").select("customer_id")
+    dangling = after.read(tables.REGISTRY, REGISTRY_SCHEMA).select("customer_id").unique().join(live, on="customer_id", how="anti")
+    if dangling.height:
+        raise InvariantError(f"{dangling.height} CustomerIDs in the registry are not active customers, "
+                             f"e.g. {dangling.get_column('customer_id').head(3).to_list()}")
+
+
+register_invariant(("identity/registry", "identity/customers", "counter:"), check_customer_ids)
+
+
+def model_fingerprint(model_path: Path) -> str:
+    return hashlib.sha256(model_path.read_bytes()).hexdigest()
 
 
 def resolve_identities(home: Home, model_path: Path, run_id: str, settings: IdentitySettings | None = None,
                        full_recluster: bool = False) -> IdentityRun:
-    """Resolve this run's records into customers.
+    """Resolve the standardized records into customers, in one commit.
 
     Incremental by default once a resolved base exists: only pairs touching new identity tuples
     are scored. A full re-cluster scores everything again; it runs on the first run, after
     retraining, when asked for, and when the incremental result would break a steward's decision.
     """
     settings = settings or IdentitySettings.load()
-    seconds: dict[str, float] = {}
+    if not model_path.exists():
+        raise FileNotFoundError(f"{model_path}: no trained model; materialize identity/splink_model or run `cdp identity train`")
+    with home.state.transaction("identity resolution", owner=run_id) as tx:
+        return _resolve(tx, model_path, run_id, settings, full_recluster)
+
+
+def _resolve(tx: Transaction, model_path: Path, run_id: str, settings: IdentitySettings,
+             full_recluster: bool) -> IdentityRun:
+    state, seconds = tx.view(), {}
     start = time.perf_counter()
-    records = pl.read_parquet(home.person_records)
+    records = state.read(tables.PERSON_RECORDS)
     tuples, record_map = build_tuples(records)
     seconds["pre-dedupe"] = time.perf_counter() - start
 
-    if not model_path.exists():
-        raise FileNotFoundError(f"{model_path}: no trained model; materialize identity/splink_model or run `cdp identity train`")
-    # A model newer than the resolved base means new weights: score everything again.
-    trained = (home.identity_dir / "tuples.parquet").exists() and \
-        model_path.stat().st_mtime > (home.identity_dir / "tuples.parquet").stat().st_mtime
-
     start = time.perf_counter()
-    ident = home.identity_dir
-    overrides = load_overrides(ident / "overrides.parquet")
-    registry = _read(ident / "registry.parquet", REGISTRY_SCHEMA)
-    customers = _read(ident / "customers.parquet", CUSTOMER_SCHEMA)
+    fingerprint = model_fingerprint(model_path)
+    last = state.read(RESOLUTION, RESOLUTION_SCHEMA)
+    trained = last.height > 0 and last.get_column("model_sha256")[-1] != fingerprint  # new weights: score all again
+    overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
+    registry = state.read(tables.REGISTRY, REGISTRY_SCHEMA)
+    customers = state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
     mode, resolution = "full", None
-    if not (full_recluster or trained or registry.is_empty() or not (ident / "tuples.parquet").exists()):
-        incremental = incremental_resolve(tuples, record_map, pl.read_parquet(ident / "tuples.parquet"),
-                                          registry, model_path, settings)
+    if not (full_recluster or trained or registry.is_empty() or not state.has(tables.TUPLES)):
+        incremental = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), registry, model_path, settings)
         if not violates(incremental.tuple_clusters, record_map, overrides):
             mode, resolution = "incremental", incremental
     if resolution is None:
-        resolution = resolve(tuples, model_path, settings, record_map, overrides,
-                             scored_pairs_path=ident / "scored_pairs.parquet")
+        pairs_file = tx.new_file(tables.SCORED_PAIRS)
+        resolution = resolve(tuples, model_path, settings, record_map, overrides, scored_pairs_path=pairs_file)
+        tx.adopt(tables.SCORED_PAIRS, pairs_file, resolution.pairs_scored)
     clusters = record_clusters(record_map, resolution.tuple_clusters)
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    assignment = assign_customer_ids(clusters, registry, customers, run_id)
+    assignment = assign_customer_ids(clusters, registry, customers, run_id, issued=state.counter(tables.CUSTOMER_NUMBER))
     # Records not loaded this run (quarantined, not delivered) keep their registry entry.
     registry = pl.concat([assignment.xref, registry.join(assignment.xref, on=["source", "record_key"], how="anti")])
-    registry.sort("source", "record_key").write_parquet(ensure_parent(ident / "registry.parquet"))
-    assignment.customers.write_parquet(ident / "customers.parquet")
-    assignment.xref.write_parquet(home.customer_xref)
-    tuples.select("source", "tuple_id").write_parquet(ident / "tuples.parquet")
-    append_parquet(ident / "customer_id_history.parquet", assignment.history)
+    tx.write(tables.REGISTRY, registry.sort("source", "record_key"))
+    tx.write(tables.CUSTOMERS, assignment.customers)
+    tx.write(tables.CUSTOMER_XREF, assignment.xref)
+    tx.write(tables.TUPLES, tuples.select("source", "tuple_id"))
+    tx.append(tables.ID_HISTORY, assignment.history)
+    highest = assignment.customers.select(id_number(pl.col("customer_id")).max()).item() or 0
+    tx.set_counter(tables.CUSTOMER_NUMBER, max(highest, state.counter(tables.CUSTOMER_NUMBER)))
     threshold = settings.clustering.get("match_probability_threshold", 0.95)
     queue = build_review_queue(resolution.review_candidates, record_map, overrides, threshold)
-    queue.write_parquet(ident / "review_queue.parquet")
+    if mode == "incremental":  # pairs still waiting from earlier runs stay in the queue
+        queue = carry_over(state.read(tables.REVIEW_QUEUE, EMPTY_QUEUE), queue, assignment.xref, overrides)
+    tx.write(tables.REVIEW_QUEUE, queue)
+    tx.write(RESOLUTION, pl.DataFrame([{"run_id": run_id, "at": datetime.now(timezone.utc), "model_sha256": fingerprint,
+                                        "mode": mode}], schema=RESOLUTION_SCHEMA))
     seconds["customer ids"] = time.perf_counter() - start
 
     events = assignment.history.group_by("event").len().rows()
@@ -93,6 +135,5 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
         records=records.height, tuples=tuples.height,
         customer_cards=records.select("source", "name_raw", "mobile").unique().height, pairs_scored=resolution.pairs_scored,
         customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained, review_pairs=queue.height,
-        mode=mode,
-        events=dict(events), seconds=seconds,
+        mode=mode, events=dict(events), seconds=seconds,
     )

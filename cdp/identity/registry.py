@@ -35,10 +35,19 @@ def _format_id(number: int) -> str:
     return f"{ID_PREFIX}{number:0{ID_DIGITS}d}"
 
 
+def id_number(customer_id: pl.Expr) -> pl.Expr:
+    """The number inside a CustomerID (C000000042 → 42)."""
+    return customer_id.str.slice(len(ID_PREFIX)).cast(pl.Int64)
+
+
 def assign_customer_ids(
-    clusters: pl.DataFrame, registry: pl.DataFrame, customers: pl.DataFrame, run_id: str
+    clusters: pl.DataFrame, registry: pl.DataFrame, customers: pl.DataFrame, run_id: str, issued: int = 0
 ) -> Assignment:
-    """Reconcile this run's clusters (source, record_key, cluster_key) with the registry."""
+    """Reconcile this run's clusters (source, record_key, cluster_key) with the registry.
+
+    `issued`: the highest CustomerID number ever handed out (the state's counter): new IDs start
+    above it and above every ID in `customers`, so no number is ever issued twice.
+    """
     now = datetime.now(timezone.utc)
     known = clusters.join(registry.rename({"customer_id": "previous_id"}), on=["source", "record_key"], how="left")
     # Each previous ID goes to the cluster holding most of its records (ties: smallest cluster key).
@@ -55,7 +64,7 @@ def assign_customer_ids(
     )
     cluster_keys = clusters.select("cluster_key").unique().sort("cluster_key")
     assigned = cluster_keys.join(owned, on="cluster_key", how="left")
-    next_number = _next_number(customers)
+    next_number = max(_next_number(customers), issued + 1)
     new_keys = assigned.filter(pl.col("customer_id").is_null()).get_column("cluster_key")
     new_ids = pl.DataFrame(
         {"cluster_key": new_keys, "new_id": [_format_id(next_number + i) for i in range(len(new_keys))]},
@@ -75,7 +84,7 @@ def assign_customer_ids(
 def _next_number(customers: pl.DataFrame) -> int:
     if customers.is_empty():
         return 1
-    return int(customers.get_column("customer_id").str.slice(len(ID_PREFIX)).cast(pl.Int64).max()) + 1
+    return int(customers.select(id_number(pl.col("customer_id")).max()).item()) + 1
 
 
 def _history(known, assigned, claims, owner, run_id, now) -> pl.DataFrame:

@@ -42,3 +42,20 @@ def build_review_queue(edges: pl.DataFrame, record_map: pl.DataFrame, overrides:
         "pair_id", "reason", "match_probability", "match_weight",
         "source_l", "record_key_l", "source_r", "record_key_r", *shown, *weights,
     ).sort("match_probability", descending=True)
+
+
+def carry_over(previous: pl.DataFrame, new: pl.DataFrame, xref: pl.DataFrame, overrides: pl.DataFrame) -> pl.DataFrame:
+    """The queue after an incremental run: this run's pairs, plus earlier pairs still waiting —
+    both records still resolved, in two different customers, and not decided since."""
+    if previous.is_empty():
+        return new
+    customer = xref.select("source", "record_key", "customer_id")
+    waiting = previous.join(new.select("pair_id"), on="pair_id", how="anti")
+    for side in ("l", "r"):
+        waiting = waiting.join(customer.rename({"source": f"source_{side}", "record_key": f"record_key_{side}",
+                                                "customer_id": f"_customer_{side}"}),
+                               on=[f"source_{side}", f"record_key_{side}"], how="inner")
+    decided = overrides.select("source_l", "record_key_l", "source_r", "record_key_r")
+    waiting = (waiting.filter(pl.col("_customer_l") != pl.col("_customer_r")).drop("_customer_l", "_customer_r")
+               .join(decided, on=["source_l", "record_key_l", "source_r", "record_key_r"], how="anti"))
+    return pl.concat([new, waiting], how="diagonal_relaxed").sort("match_probability", descending=True)

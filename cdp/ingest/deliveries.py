@@ -1,13 +1,16 @@
 """Deliveries: which landing files arrived when, identified by content hash.
 
-Every file a contract matches in the landing folder is registered once in the ledger
-(home/ledger/files.parquet) under a delivery — the partition key, the date it was received.
+Every file a contract matches in the landing folder is registered once in the ledger (state
+table `ledger/files`) under a delivery — the partition key, the date it was received.
 Registering copies the file to a content-addressed archive (home/archive/<sha256>), so a re-run
-of a delivery reads exactly what was delivered even if the landing file has changed since.
+of a delivery reads exactly what was delivered even if the landing file has changed since. The
+copy is made under a temporary name, hashed, fsynced and renamed, and the ledger row is committed
+after it: a kill mid-copy leaves no truncated archive file and no ledger row, so the file is
+simply registered again by the next run.
 
 A file whose content is already registered for its source (same SHA-256, under any name, in any
-delivery) is a re-delivery: the ledger records it with `duplicate_of` and it is never loaded again. A file at a
-known path with new content is a new version of that file and loads in the new delivery.
+delivery) is a re-delivery: the ledger records it with `duplicate_of` and it is never loaded again.
+A file at a known path with new content is a new version of that file and loads in the new delivery.
 
 An erasure request (cdp.privacy) rewrites archived files without the erased person's rows; the
 ledger keeps the delivered hash and records the redacted copy's hash in `archived_sha256`. Both
@@ -17,7 +20,6 @@ count as known content, so a landing copy redacted the same way is not registere
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,12 +28,16 @@ import polars as pl
 
 from cdp.ingest.contracts import Contract
 from cdp.ingest.reader import source_files
-from cdp.paths import Home, ensure_parent
+from cdp.paths import Home
+from cdp.state import tables
+from cdp.state.files import DiskFullError, finish, is_disk_full, temporary_path
+from cdp.state.store import Snapshot, Transaction
 
 LEDGER_SCHEMA = {
     "source": pl.Utf8, "file": pl.Utf8, "sha256": pl.Utf8, "bytes": pl.Int64, "mtime_ns": pl.Int64,
     "delivery": pl.Utf8, "registered_at": pl.Datetime("us", "UTC"), "duplicate_of": pl.Utf8,
     "archived_sha256": pl.Utf8,  # set when an erasure replaced the archived copy with a redacted one
+    "expired_at": pl.Datetime("us", "UTC"),  # set when retention deleted the delivery: names and hashes only remain
 }
 
 
@@ -54,13 +60,10 @@ class Registration:
                 f"{self.duplicates.height} re-delivered (same content, not loaded again)")
 
 
-def read_ledger(home: Home) -> pl.DataFrame:
-    if not home.ledger.exists():
-        return pl.DataFrame(schema=LEDGER_SCHEMA)
-    ledger = pl.read_parquet(home.ledger)
-    if "archived_sha256" not in ledger.columns:  # ledgers written before erasure existed
-        ledger = ledger.with_columns(pl.lit(None, pl.Utf8).alias("archived_sha256"))
-    return ledger
+def read_ledger(state: Snapshot | Transaction) -> pl.DataFrame:
+    ledger = state.read(tables.LEDGER, LEDGER_SCHEMA)
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in LEDGER_SCHEMA.items() if name not in ledger.columns]
+    return ledger.with_columns(missing).select(list(LEDGER_SCHEMA)).cast(LEDGER_SCHEMA)
 
 
 # The hash of the archived copy a ledger row reads: the redacted one after an erasure.
@@ -75,11 +78,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Home, delivery: str) -> Registration:
-    """Register every landing file not seen before under `delivery`; archive the new content."""
-    ledger = read_ledger(home)
-    # Unchanged files (same path, size and modification time) are not hashed again.
-    # One workbook can feed several sources (sheets), so everything is keyed per source.
+def _known(ledger: pl.DataFrame) -> tuple[set, dict, set]:
+    """(seen (source, file, bytes, mtime), first delivery of each (source, hash), known (source, file, hash))."""
     seen = set(ledger.select("source", "file", "bytes", "mtime_ns").iter_rows())
     firsts = ledger.filter(pl.col("duplicate_of").is_null())
     first_by_hash = {(source, sha): (file, d) for column in ("sha256", "archived_sha256")
@@ -87,68 +87,134 @@ def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Hom
                      if sha is not None}
     known_versions = {(source, file, sha) for column in ("sha256", "archived_sha256")
                       for source, file, sha in ledger.select("source", "file", column).iter_rows() if sha is not None}
-    now = datetime.now(timezone.utc)
-    rows = []
+    return seen, first_by_hash, known_versions
+
+
+def new_landing_files(contracts: dict[str, Contract], landing: Path, ledger: pl.DataFrame) -> list[tuple[str, Path, str]]:
+    """(source, path, sha256) of every landing file whose content the ledger does not know for its
+    source at that path. Reads only: the sensor uses it to decide whether to request a run."""
+    seen, _, known_versions = _known(ledger)
+    found = []
     for contract in contracts.values():
         for path in source_files(contract, landing):
             name, stat = str(path.relative_to(landing)), path.stat()
-            source = contract.source
-            if (source, name, stat.st_size, stat.st_mtime_ns) in seen:
-                continue
+            if (contract.source, name, stat.st_size, stat.st_mtime_ns) in seen:
+                continue  # unchanged files (same path, size and modification time) are not hashed again
             sha = sha256_of(path)
-            if (source, name, sha) in known_versions:  # touched but unchanged
+            if (contract.source, name, sha) not in known_versions:  # else: touched but unchanged
+                found.append((contract.source, path, sha))
+    return found
+
+
+def archive_copy(home: Home, path: Path) -> str:
+    """Copy a landing file into the archive atomically; return the SHA-256 of what was archived."""
+    staging = temporary_path(home.root / "archive" / f"incoming{path.suffix}")
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as source, open(staging, "wb") as target:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                digest.update(block)
+                target.write(block)
+    except OSError as err:
+        staging.unlink(missing_ok=True)
+        raise DiskFullError(staging) if is_disk_full(err) else err
+    sha = digest.hexdigest()
+    archived = home.archive(sha, path.suffix)
+    if archived.exists():
+        staging.unlink()
+    else:
+        archived.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        finish(staging, archived, f"archive {path.name}")
+    return sha
+
+
+def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Home, delivery: str,
+                        owner: str = "registration") -> Registration:
+    """Register every landing file not seen before under `delivery`; archive the new content.
+    One commit: the ledger rows of every file, after their archive copies are durable."""
+    with home.state.transaction(f"register delivery {delivery}", owner=owner) as tx:
+        ledger = read_ledger(tx)
+        _, first_by_hash, known_versions = _known(ledger)
+        now = datetime.now(timezone.utc)
+        rows = []
+        for source, path, _ in new_landing_files(contracts, landing, ledger):
+            name, stat = str(path.relative_to(landing)), path.stat()
+            sha = archive_copy(home, path)  # the bytes archived are the bytes registered
+            if (source, name, sha) in known_versions:
                 continue
             duplicate_of = None
             if (source, sha) in first_by_hash:
                 first_file, first_delivery = first_by_hash[source, sha]
                 duplicate_of = f"{first_file} (delivery {first_delivery})"
             else:
-                archived = home.archive(sha, path.suffix)
-                if not archived.exists():
-                    shutil.copyfile(path, ensure_parent(archived))
                 first_by_hash[source, sha] = (name, delivery)
             known_versions.add((source, name, sha))
             rows.append({"source": source, "file": name, "sha256": sha, "bytes": stat.st_size,
                          "mtime_ns": stat.st_mtime_ns, "delivery": delivery, "registered_at": now,
-                         "duplicate_of": duplicate_of, "archived_sha256": None})
-    added = pl.DataFrame(rows, schema=LEDGER_SCHEMA)
-    if added.height:
-        pl.concat([ledger, added]).write_parquet(ensure_parent(home.ledger))
+                         "duplicate_of": duplicate_of, "archived_sha256": None, "expired_at": None})
+        added = pl.DataFrame(rows, schema=LEDGER_SCHEMA)
+        if added.height:
+            tx.write(tables.LEDGER, pl.concat([ledger, added]))
     return Registration(delivery, added.filter(pl.col("duplicate_of").is_null()),
                         added.filter(pl.col("duplicate_of").is_not_null()))
 
 
-def deliveries(home: Home) -> list[str]:
-    return sorted(read_ledger(home).get_column("delivery").unique().to_list())
+def registered_since(state: Snapshot, delivery: str, before: pl.DataFrame) -> Registration:
+    """What was registered under `delivery` since the ledger was `before` (its source, file, sha256)."""
+    ledger = read_ledger(state).filter(pl.col("delivery") == delivery)
+    added = ledger.join(before.select("source", "file", "sha256"), on=["source", "file", "sha256"], how="anti")
+    return Registration(delivery, added.filter(pl.col("duplicate_of").is_null()),
+                        added.filter(pl.col("duplicate_of").is_not_null()))
 
 
-def delivered_files(home: Home, source: str, delivery: str) -> list[DeliveredFile]:
+def collect_archive_garbage(home: Home) -> int:
+    """Delete archived files no ledger row reads (a killed registration's copies, copies an erasure
+    replaced, temporary files). Call holding the home lock."""
+    folder = home.root / "archive"
+    if not folder.is_dir():
+        return 0
+    ledger = read_ledger(home.snapshot()).filter(pl.col("expired_at").is_null())
+    kept = {home.archive(sha, Path(file).suffix) for file, sha in
+            ledger.select("file", ARCHIVED_SHA).iter_rows()}
+    removed = 0
+    for path in folder.rglob("*"):
+        if path.is_file() and path not in kept:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def deliveries(state: Snapshot) -> list[str]:
+    return sorted(read_ledger(state).get_column("delivery").unique().to_list())
+
+
+def delivered_files(home: Home, state: Snapshot, source: str, delivery: str) -> list[DeliveredFile]:
     """The files of one source to load for one delivery, in file-name order."""
-    rows = read_ledger(home).filter((pl.col("source") == source) & (pl.col("delivery") == delivery)
-                                    & pl.col("duplicate_of").is_null()).sort("file")
+    rows = read_ledger(state).filter((pl.col("source") == source) & (pl.col("delivery") == delivery)
+                                    & pl.col("duplicate_of").is_null() & pl.col("expired_at").is_null()).sort("file")
     return [DeliveredFile(source, file, home.archive(sha, Path(file).suffix))
             for file, sha in rows.select("file", ARCHIVED_SHA).iter_rows()]
 
 
-def redelivered_files(home: Home, source: str, delivery: str) -> pl.DataFrame:
-    return read_ledger(home).filter((pl.col("source") == source) & (pl.col("delivery") == delivery)
+def redelivered_files(state: Snapshot, source: str, delivery: str) -> pl.DataFrame:
+    return read_ledger(state).filter((pl.col("source") == source) & (pl.col("delivery") == delivery)
                                     & pl.col("duplicate_of").is_not_null())
 
 
-def previous_version_rows(home: Home, source: str, delivery: str, files: list[str]) -> int | None:
+def previous_version_rows(state: Snapshot, source: str, delivery: str, files: list[str]) -> int | None:
     """Rows the previous versions of these files had (None when none of them was delivered before).
 
     Extracts are compared file by file — a store's ledger against that store's previous ledger —
     so a delivery that carries only some stores is not mistaken for a collapse.
     """
-    ledger = read_ledger(home).filter((pl.col("source") == source) & (pl.col("delivery") < delivery)
+    ledger = read_ledger(state).filter((pl.col("source") == source) & (pl.col("delivery") < delivery)
                                       & pl.col("duplicate_of").is_null() & pl.col("file").is_in(files))
     if ledger.is_empty():
         return None
     latest = ledger.sort("delivery").group_by("file").agg(pl.col("delivery").last())
     total = 0
     for file, previous in latest.iter_rows():
-        raw = home.raw(source, previous)
-        if raw.exists():
-            total += pl.scan_parquet(raw).filter(pl.col("_source_file") == file).select(pl.len()).collect().item()
+        raw = state.scan(tables.raw(source, previous))
+        if raw is not None:
+            total += raw.filter(pl.col("_source_file") == file).select(pl.len()).collect().item()
     return total

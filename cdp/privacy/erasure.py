@@ -1,43 +1,74 @@
-"""Erase one customer from every layer on request, and keep them out of later loads.
+"""Erase customers from every layer on request, and keep them out of later loads.
 
-`erase_customers` takes CustomerIDs (what a steward finds in marts.dim_customer):
-1. the subject: the customer's records (identity registry) and identifiers (standardized resident
-   ID numbers and name + mobile pairs) become keyed hashes in the erasure register;
-2. every layer drops the rows those hashes match — the archived delivered files (rewritten in
-   their own format; the ledger points at the redacted copy) and the landing files still identical
-   to them, raw / validated / quarantined deliveries and the current tables, failing examples in
-   the quality results, standardized records, identity state (registry, cross-reference, tuples,
-   scored pairs, review queue, steward decisions), model outputs;
-3. the warehouse and the analyst file are rebuilt and published, the quality reports re-rendered.
-The CustomerID is retired with status `erased` and never reissued. Ingest drops rows matching the
-register before anything is written (cdp.privacy.register.drop_erased), so the dealer's next
-export does not bring the person back.
+`erase_customers` takes CustomerIDs (what a steward finds in marts.dim_customer) and runs a
+journaled job (state table `privacy/erasure_journal`), each step marked done only after its effect
+is durable, so a retry after a kill finishes the job:
+
+1. `commit` — one commit of the home's state: the person's identifiers become keyed hashes in the
+   erasure register (cdp.privacy.register), and every table drops the rows those hashes match —
+   raw / validated / quarantined deliveries and the current tables, failing examples in the
+   quality results, standardized records, identity state (registry, cross-reference, tuples,
+   scored pairs, review queue, steward decisions), model outputs; the archived delivered files
+   holding such rows are rewritten in their own format under their new content hash and the
+   ledger points at them; the CustomerID gets status `erased` (never reissued) and an `erased`
+   event in the ID history. Rows are found by what identifies the person (record key, ID number,
+   name + mobile, nameless mobile, name + VIN, standardized), never by row numbers of a file an
+   earlier rewrite may have renumbered — so erasing A then B equals erasing both at once.
+2. `landing` — landing files still holding a delivered (or earlier redacted) version of a
+   rewritten file get the redacted content.
+3. `cleanup` — superseded state files and archived copies are deleted.
+4. `publish` — the warehouse and the analyst file are rebuilt and published.
+5. `reports` — the quality report pages are re-rendered.
+
+Ingest drops rows matching the register before anything is written (register.drop_erased), and
+the `privacy/archive_redaction` asset rewrites that delivery's archived files with the same code.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
-from cdp.identity.registry import HISTORY_SCHEMA
+from cdp.identity.registry import CUSTOMER_SCHEMA, HISTORY_SCHEMA, REGISTRY_SCHEMA
 from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import Contract, load_contracts
-from cdp.ingest.current import passed_deliveries, publish_current
-from cdp.ingest.deliveries import ARCHIVED_SHA, read_ledger, sha256_of
-from cdp.paths import Home, append_parquet, ensure_parent, replace_parquet
+from cdp.ingest.current import publish_current
+from cdp.ingest.deliveries import ARCHIVED_SHA, collect_archive_garbage, read_ledger, sha256_of
+from cdp.ingest.reader import read_file
+from cdp.paths import Home
+from cdp.privacy.audit import AuditEntry, log_access
 from cdp.privacy.redact import redact_file
-from cdp.privacy.register import REGISTER_SCHEMA, append_register, erased_mask, secret_key, tokens_of, \
-    identity_tokens, read_register
+from cdp.privacy.register import (
+    REGISTER_SCHEMA,
+    erased_mask,
+    identity_tokens,
+    read_register,
+    secret_key,
+    subject_tokens,
+    tokens_of,
+)
+from cdp.reports.quality import rerender_quality_reports
+from cdp.state import tables
+from cdp.state.files import write_bytes
+from cdp.state.lock import home_lock
+from cdp.state.store import Snapshot, Transaction
+from cdp.warehouse.build import build_warehouse
 
 LINEAGE = ["_source_file", "_source_row"]
+STEPS = ("commit", "landing", "cleanup", "publish", "reports")
+JOURNAL_SCHEMA = {"request_id": pl.Utf8, "customer_ids": pl.Utf8, "step": pl.Utf8, "done_at": pl.Datetime("us", "UTC"),
+                  "detail": pl.Utf8}
+REDACTION_SCHEMA = {"source": pl.Utf8, "file": pl.Utf8, "before_sha256": pl.Utf8, "after_sha256": pl.Utf8,
+                    "request_id": pl.Utf8}
+REDACTIONS = "ledger/redactions"  # every archived version a redaction replaced: landing copies of any of them are stale
 
 
 class ErasureError(ValueError):
@@ -48,10 +79,10 @@ class ErasureError(ValueError):
 class ErasureReport:
     request_id: str
     customer_ids: list[str]
-    records: int = 0  # the customer's source records
+    records: int = 0  # the customers' source records
     removed: dict[str, int] = field(default_factory=dict)  # layer → rows (or files) removed / rewritten
-
     seconds: dict[str, float] = field(default_factory=dict)  # step → seconds
+    resumed: list[str] = field(default_factory=list)  # steps a previous, interrupted attempt had done
 
     def add(self, layer: str, count: int) -> None:
         if count:
@@ -65,121 +96,140 @@ class ErasureReport:
         echo(f"{step}: {self.seconds[step]:.1f}s")
 
 
-def _subject(home: Home, customer_ids: list[str]) -> pl.DataFrame:
-    """The customers' records (customer_id, source, record_key) with their standardized identifiers."""
-    registry_path = home.identity_dir / "registry.parquet"
-    if not registry_path.exists():
-        raise ErasureError(f"{registry_path} not found: nothing has been resolved in {home.root} yet")
-    customers = pl.read_parquet(home.identity_dir / "customers.parquet")
+# ---- the journal
+
+def journal(state: Snapshot | Transaction, request_id: str) -> dict[str, datetime]:
+    rows = state.read(tables.ERASURE_JOURNAL, JOURNAL_SCHEMA).filter(pl.col("request_id") == request_id)
+    return dict(rows.select("step", "done_at").iter_rows())
+
+
+def _journal_row(request_id: str, customer_ids: list[str], step: str, detail: str = "") -> pl.DataFrame:
+    return pl.DataFrame([{"request_id": request_id, "customer_ids": " ".join(customer_ids), "step": step,
+                          "done_at": datetime.now(timezone.utc), "detail": detail}], schema=JOURNAL_SCHEMA)
+
+
+def _mark_done(home: Home, request_id: str, customer_ids: list[str], step: str, detail: str = "") -> None:
+    with home.state.transaction(f"erasure {request_id}: {step} done") as tx:
+        tx.append(tables.ERASURE_JOURNAL, _journal_row(request_id, customer_ids, step, detail))
+
+
+# ---- step 1: the subject and the commit
+
+def _subject(state: Snapshot, customer_ids: list[str]) -> pl.DataFrame:
+    """The customers' records with their standardized identifiers."""
+    if not state.has(tables.REGISTRY):
+        raise ErasureError(f"nothing has been resolved in {state.root} yet: no CustomerIDs to erase")
+    customers = state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
     status = dict(customers.select("customer_id", "status").iter_rows())
     merged_into = dict(customers.select("customer_id", "merged_into").iter_rows())
     for customer_id in customer_ids:
         if customer_id not in status:
-            raise ErasureError(f"{customer_id} is not a CustomerID of {home.root}; look it up in marts.dim_customer")
+            raise ErasureError(f"{customer_id} is not a CustomerID of {state.root}; look it up in marts.dim_customer")
         if status[customer_id] == "retired":
             raise ErasureError(f"{customer_id} was merged into {merged_into[customer_id]}: erase {merged_into[customer_id]}")
         if status[customer_id] == "erased":
-            raise ErasureError(f"{customer_id} has already been erased")
-    records = pl.read_parquet(registry_path).filter(pl.col("customer_id").is_in(customer_ids))
-    people = pl.read_parquet(home.person_records) if home.person_records.exists() else pl.DataFrame()
-    return records.join(people.select("source", "record_key", "name", "mobile", "id_number"),
+            raise ErasureError(f"{customer_id} was erased by an earlier request")
+    records = state.read(tables.REGISTRY, REGISTRY_SCHEMA).filter(pl.col("customer_id").is_in(customer_ids))
+    people = state.read(tables.PERSON_RECORDS)
+    return records.join(people.select("source", "record_key", "name", "mobile", "id_number", "vin"),
                         on=["source", "record_key"], how="left")
 
 
-def _register_subject(home: Home, subject: pl.DataFrame, request_id: str, by: str) -> pl.DataFrame:
-    tokens = tokens_of(secret_key(home, create=True), subject).with_columns(subject.get_column("customer_id"))
+def _register_subject(tx: Transaction, key: bytes, subject: pl.DataFrame, request_id: str, by: str) -> pl.DataFrame:
+    tokens = subject_tokens(key, subject.select("source", "record_key", "name", "mobile", "id_number", "vin"))
+    tokens = tokens.with_columns(subject.get_column("customer_id"))
     now = datetime.now(timezone.utc)
     rows = pl.concat([tokens.select("customer_id", pl.lit(kind).alias("kind"), pl.col(kind).alias("token"))
-                      for kind in ("record", "id_number", "name_mobile")])
+                      for kind in ("record", "id_number", "name_mobile", "mobile", "name_vin")])
     rows = rows.drop_nulls().unique(maintain_order=True).select(
         pl.lit(request_id).alias("request_id"), pl.lit(by).alias("requested_by"), pl.lit(now).alias("erased_at"),
         "customer_id", "kind", "token").cast(REGISTER_SCHEMA)
-    append_register(home, rows)
-    return read_register(home)
+    tx.append(tables.ERASURE_REGISTER, rows)
+    return read_register(tx)
 
 
-def _scrub_deliveries(home: Home, contracts: dict[str, Contract], register: pl.DataFrame,
+Matcher = Callable[[str, str, pl.DataFrame], pl.Series]  # (source, primary key, frame) → rows of erased persons
+
+
+def matcher(key: bytes, register: pl.DataFrame) -> Matcher:
+    def match(source: str, primary_key: str, frame: pl.DataFrame) -> pl.Series:
+        if frame.is_empty():
+            return pl.Series(dtype=pl.Boolean)
+        return erased_mask(identity_tokens(key, source, primary_key, frame), register)
+    return match
+
+
+def _scrub_deliveries(tx: Transaction, contracts: dict[str, Contract], match: Matcher,
                       report: ErasureReport) -> pl.DataFrame:
-    """Drop matching rows from raw, validated and quarantined deliveries; return their lineage."""
-    key, erased = secret_key(home), []
+    """Drop matching rows from raw, validated and quarantined deliveries and republish the current
+    tables; return (source, delivery, _source_file, _source_row) of the rows removed."""
+    erased, names = [], tx.view().names()
     for source, contract in contracts.items():
-        for raw_path in sorted((home.root / "raw" / source).glob("delivery=*.parquet")):
-            delivery = raw_path.stem.removeprefix("delivery=")
-            raw = pl.read_parquet(raw_path)
-            mask = erased_mask(identity_tokens(key, source, contract.primary_key, raw), register)
-            if not mask.any():
-                continue
-            lineage = raw.filter(mask).select(*LINEAGE).unique()
-            erased.append(lineage.select(pl.lit(source).alias("source"), pl.lit(delivery).alias("delivery"), *LINEAGE))
-            for layer, path in (("raw", raw_path), ("validated", home.validated_delivery(source, delivery)),
-                                ("quarantine", home.quarantine(source, delivery))):
-                if path.exists():
-                    rows = pl.read_parquet(path)
-                    kept = rows.join(lineage, on=LINEAGE, how="anti")
-                    replace_parquet(kept, path)
-                    report.add(f"{layer} rows", rows.height - kept.height)
-        if home.validated(source).exists() and passed_deliveries(home, source):
-            before = pl.scan_parquet(home.validated(source)).select(pl.len()).collect().item()
-            report.add("current table rows", before - publish_current(home, contract).rows)
+        touched = False
+        for delivery in sorted({d for layer in ("raw", "validated", "quarantine")
+                                for d in tables.deliveries_of(names, layer, source)}):
+            for layer, name in (("raw", tables.raw(source, delivery)), ("validated", tables.validated(source, delivery)),
+                                ("quarantine", tables.quarantine(source, delivery))):
+                rows = tx.read(name)
+                mask = match(source, contract.primary_key, rows)
+                if not mask.any():
+                    continue
+                erased.append(rows.filter(mask).select(pl.lit(source).alias("source"), pl.lit(delivery).alias("delivery"),
+                                                       *LINEAGE))
+                tx.write(name, rows.filter(~mask))
+                report.add(f"{layer} rows", int(mask.sum()))
+                touched = True
+        if touched and tx.view().has(tables.current(source)):
+            before = tx.view().rows(tables.current(source))
+            report.add("current table rows", before - publish_current(tx, contract).rows)
     schema = {"source": pl.Utf8, "delivery": pl.Utf8, "_source_file": pl.Utf8, "_source_row": pl.Int64}
-    return pl.concat(erased) if erased else pl.DataFrame(schema=schema)
+    return pl.concat(erased).unique() if erased else pl.DataFrame(schema=schema)
 
 
-def redact_archive(home: Home, contracts: dict[str, Contract], erased: pl.DataFrame, landing: Path | None,
-                   report: ErasureReport) -> None:
-    """Rewrite every archived file that held erased rows; point the ledger at the redacted copies.
-
-    `erased`: source, delivery, _source_file, _source_row — and `_archived`, the hash of the copy the
-    rows were read from, when that may be older than the ledger: row numbers are only meaningful in
-    the copy they were read from, so a copy redacted since is left alone.
-    """
-    ledger = read_ledger(home)
+def redact_archive(tx: Transaction, home: Home, contracts: dict[str, Contract], match: Matcher,
+                   files: pl.DataFrame, request_id: str, report: ErasureReport) -> None:
+    """Rewrite the archived copies of `files` (source, delivery, file) that hold rows of erased
+    persons, found by matching the copy's own rows (never by remembered row numbers); the ledger
+    points at the redacted copies, written under their new content hash."""
+    ledger = read_ledger(tx)
     firsts = ledger.filter(pl.col("duplicate_of").is_null()).with_columns(ARCHIVED_SHA.alias("archived"))
-    hits = erased.join(firsts.select("source", "delivery", pl.col("file").alias("_source_file"), "archived"),
-                       on=["source", "delivery", "_source_file"])
-    if "_archived" in hits.columns:
-        hits = hits.filter(pl.col("_archived") == pl.col("archived"))
-    for (archived,), group in hits.group_by(["archived"], maintain_order=True):
-        name = group.get_column("_source_file")[0]
-        suffix = Path(name).suffix
-        path = home.archive(archived, suffix)
-        drops = {source: set(rows.get_column("_source_row").to_list())
-                 for (source,), rows in group.group_by(["source"], maintain_order=True)}
+    candidates = firsts.join(files.select("source", "delivery", "file").unique(), on=["source", "delivery", "file"])
+    redactions = []
+    for (archived,), group in candidates.group_by(["archived"], maintain_order=True):
+        name = group.get_column("file")[0]
+        path = home.archive(archived, Path(name).suffix)
+        # One workbook can feed several sources: every source reading this content is checked.
+        readers = firsts.filter(pl.col("archived") == archived).get_column("source").unique().sort().to_list()
+        drops = {}
+        for source in readers:
+            rows = read_file(contracts[source], path, name, "erasure")
+            mask = match(source, contracts[source].primary_key, rows)
+            if mask.any():
+                drops[source] = set(rows.filter(mask).get_column("_source_row").to_list())
+        if not drops:
+            continue
         content = redact_file(path, name, drops, contracts)
-        redacted = hashlib.sha256(content).hexdigest()
-        new_path = home.archive(redacted, suffix)
-        ensure_parent(new_path).write_bytes(content)
-        if new_path != path:
-            path.unlink()
-        ledger = ledger.with_columns(
-            pl.when(ARCHIVED_SHA == archived).then(pl.lit(redacted))
-            .otherwise(pl.col("archived_sha256")).alias("archived_sha256"))
+        redacted = sha256_bytes(content)
+        write_bytes(home.archive(redacted, Path(name).suffix), content, f"redacted archive copy of {name}")
+        ledger = ledger.with_columns(pl.when(ARCHIVED_SHA == archived).then(pl.lit(redacted))
+                                     .otherwise(pl.col("archived_sha256")).alias("archived_sha256"))
+        redactions += [{"source": s, "file": name, "before_sha256": archived, "after_sha256": redacted,
+                        "request_id": request_id} for s in readers]
         report.add("archived files rewritten", 1)
-        report.add("landing files rewritten", _redact_landing(landing, ledger, archived, redacted, content))
-    replace_parquet(ledger, home.ledger)
+    if redactions:
+        tx.write(tables.LEDGER, ledger)
+        tx.append(REDACTIONS, pl.DataFrame(redactions, schema=REDACTION_SCHEMA))
 
 
-def _redact_landing(landing: Path | None, ledger: pl.DataFrame, archived: str, redacted: str, content: bytes) -> int:
-    """Landing files still holding exactly the content that was just redacted get the redacted copy."""
-    if landing is None:
-        return 0
-    rewritten = 0
-    originals = ledger.filter(pl.col("archived_sha256") == redacted)
-    for file in originals.get_column("file").unique().to_list():
-        path = landing / file
-        if path.is_file() and sha256_of(path) in {archived, *originals.get_column("sha256").to_list()}:
-            partial = path.with_name(path.name + ".erasing")
-            partial.write_bytes(content)
-            os.replace(partial, path)
-            rewritten += 1
-    return rewritten
+def sha256_bytes(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
-def _scrub_samples(home: Home, erased: pl.DataFrame, report: ErasureReport) -> None:
+def _scrub_samples(tx: Transaction, erased: pl.DataFrame, report: ErasureReport) -> None:
     """Failing examples in dq_results quote values as 'file:row value': drop the erased rows' examples."""
-    if erased.is_empty() or not home.dq_results.exists():
+    results = tx.read(tables.DQ_RESULTS)
+    if erased.is_empty() or results.is_empty():
         return
-    results = pl.read_parquet(home.dq_results)
     refs: dict[tuple[str, str], set[str]] = {}
     for source, delivery, file, row in erased.iter_rows():
         refs.setdefault((source, delivery), set()).add(f"{file}:{row} ")
@@ -190,8 +240,10 @@ def _scrub_samples(home: Home, erased: pl.DataFrame, report: ErasureReport) -> N
 
     scrubbed = results.with_columns(
         pl.struct("dataset", "delivery", "sample").map_elements(scrub, return_dtype=pl.Utf8).alias("sample"))
-    replace_parquet(scrubbed, home.dq_results)
-    report.add("quality examples removed", int((scrubbed.get_column("sample") != results.get_column("sample")).sum()))
+    changed = int((scrubbed.get_column("sample") != results.get_column("sample")).fill_null(False).sum())
+    if changed:
+        tx.write(tables.DQ_RESULTS, scrubbed)
+        report.add("quality examples removed", changed)
 
 
 # Examples are joined by ", " and each starts "file:row " (values are quoted with repr).
@@ -206,99 +258,163 @@ def _split_sample(sample: str, refs: set[str]) -> str | None:
     return None if scrubbed == examples else ", ".join(scrubbed)
 
 
-def _scrub_identity(home: Home, subject: pl.DataFrame, register: pl.DataFrame, customer_ids: list[str],
-                    request_id: str, report: ErasureReport) -> None:
-    ident = home.identity_dir
-    records = pl.read_parquet(home.person_records)
-    mask = erased_mask(tokens_of(secret_key(home), records.select("source", "record_key", "name", "mobile", "id_number")),
+def _scrub_identity(tx: Transaction, key: bytes, register: pl.DataFrame, subject: pl.DataFrame,
+                    customer_ids: list[str], request_id: str, report: ErasureReport) -> None:
+    records = tx.read(tables.PERSON_RECORDS)
+    mask = erased_mask(tokens_of(key, records.select("source", "record_key", "name", "mobile", "id_number", "vin")),
                        register)
     gone = records.filter(mask)
-    replace_parquet(records.filter(~mask), home.person_records)
+    tx.write(tables.PERSON_RECORDS, records.filter(~mask))
     report.add("standardized records", gone.height)
     keys = pl.concat([subject.select("source", "record_key"), gone.select("source", "record_key")]).unique()
-    for name in ("registry", "customer_xref"):
-        path = ident / f"{name}.parquet"
-        if path.exists():
-            rows = pl.read_parquet(path)
-            kept = rows.join(keys, on=["source", "record_key"], how="anti")
-            replace_parquet(kept, path)
-            report.add(f"identity {name} rows", rows.height - kept.height)
-    tuples = build_tuples(gone)[0].select("source", "tuple_id") if gone.height else pl.DataFrame(
+    for name, label in ((tables.REGISTRY, "identity registry rows"), (tables.CUSTOMER_XREF, "identity customer_xref rows")):
+        _drop_rows(tx, name, keys, [("source", "record_key")], label, report)
+    gone_tuples = build_tuples(gone)[0].select("source", "tuple_id") if gone.height else pl.DataFrame(
         schema={"source": pl.Utf8, "tuple_id": pl.Utf8})
-    _drop_pairs(ident / "tuples.parquet", tuples, [("source", "tuple_id")], "identity tuples", report)
-    _drop_pairs(ident / "scored_pairs.parquet", tuples, [("source_dataset_l", "tuple_id_l"), ("source_dataset_r", "tuple_id_r")],
-                "scored pairs", report)
-    for name in ("review_queue", "overrides"):
-        _drop_pairs(ident / f"{name}.parquet", keys, [("source_l", "record_key_l"), ("source_r", "record_key_r")],
-                    name.replace("_", " "), report)
-    customers = pl.read_parquet(ident / "customers.parquet")
-    replace_parquet(customers.with_columns(pl.when(pl.col("customer_id").is_in(customer_ids)).then(pl.lit("erased"))
-                                  .otherwise(pl.col("status")).alias("status")), ident / "customers.parquet")
+    _drop_rows(tx, tables.TUPLES, gone_tuples, [("source", "tuple_id")], "identity tuples", report)
+    _drop_rows(tx, tables.SCORED_PAIRS, gone_tuples,
+               [("source_dataset_l", "tuple_id_l"), ("source_dataset_r", "tuple_id_r")], "scored pairs", report)
+    for name in (tables.REVIEW_QUEUE, tables.OVERRIDES):
+        _drop_rows(tx, name, keys, [("source_l", "record_key_l"), ("source_r", "record_key_r")],
+                   name.split("/")[1].replace("_", " "), report)
+    customers = tx.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
+    tx.write(tables.CUSTOMERS, customers.with_columns(
+        pl.when(pl.col("customer_id").is_in(customer_ids)).then(pl.lit("erased")).otherwise(pl.col("status")).alias("status")))
     records_of = dict(subject.group_by("customer_id").len().iter_rows())
-    append_parquet(ident / "customer_id_history.parquet", pl.DataFrame([{
+    tx.append(tables.ID_HISTORY, pl.DataFrame([{
         "run_id": request_id, "at": datetime.now(timezone.utc), "event": "erased", "customer_id": customer_id,
         "related_id": None, "records": records_of.get(customer_id, 0), "reason": f"erasure request {request_id}"}
         for customer_id in customer_ids], schema=HISTORY_SCHEMA))
 
 
-def _drop_pairs(path: Path, keys: pl.DataFrame, sides: list[tuple[str, str]], layer: str, report: ErasureReport) -> None:
-    """Drop rows of `path` whose (source, key) on any side is in `keys`."""
-    if not path.exists() or keys.is_empty():
+def _drop_rows(tx: Transaction, name: str, keys: pl.DataFrame, sides: list[tuple[str, str]], layer: str,
+               report: ErasureReport) -> None:
+    """Drop rows of table `name` whose (source, key) on any side is in `keys`."""
+    if not tx.view().has(name) or keys.is_empty():
         return
-    rows = pl.read_parquet(path)
+    rows = tx.read(name)
     kept = rows
     for source_col, key_col in sides:
-        kept = kept.join(keys.rename({keys.columns[0]: source_col, keys.columns[1]: key_col}),
-                         on=[source_col, key_col], how="anti")
-    replace_parquet(kept, path)
-    report.add(layer, rows.height - kept.height)
+        if source_col in kept.columns:
+            kept = kept.join(keys.rename({keys.columns[0]: source_col, keys.columns[1]: key_col}),
+                             on=[source_col, key_col], how="anti")
+    if kept.height != rows.height:
+        tx.write(name, kept)
+        report.add(layer, rows.height - kept.height)
 
 
-def _scrub_models(home: Home, customer_ids: list[str], report: ErasureReport) -> None:
-    for path in sorted(home.models_dir.glob("*.parquet")):
-        rows = pl.read_parquet(path)
+def _scrub_models(tx: Transaction, customer_ids: list[str], report: ErasureReport) -> None:
+    for name in tx.view().names("models/"):
+        rows = tx.read(name)
         if "customer_id" in rows.columns:
             kept = rows.filter(~pl.col("customer_id").is_in(customer_ids))
-            replace_parquet(kept, path)
-            report.add(f"models/{path.stem} rows", rows.height - kept.height)
+            if kept.height != rows.height:
+                tx.write(name, kept)
+                report.add(f"{name} rows", rows.height - kept.height)
 
 
-def _last_as_of(home: Home) -> date:
+def _archive_candidates(state: Snapshot, erased: pl.DataFrame) -> pl.DataFrame:
+    """Files that may hold rows of erased persons: those their removed rows came from, and every file
+    a delivery dropped such rows from at ingest (in case its archive redaction never ran)."""
+    frames = [erased.select("source", "delivery", pl.col("_source_file").alias("file"))]
+    for name in state.names("erased_rows/"):
+        _, source, delivery = name.split("/")
+        dropped = state.read(name)
+        if dropped.height:
+            frames.append(dropped.select(pl.lit(source).alias("source"), pl.lit(delivery).alias("delivery"),
+                                         pl.col("_source_file").alias("file")))
+    return pl.concat(frames, how="vertical_relaxed").unique()
+
+
+def _commit(home: Home, contracts: dict[str, Contract], customer_ids: list[str], request_id: str, by: str,
+            report: ErasureReport, echo) -> None:
+    key = secret_key(home, create=True)
+    with home.state.transaction(f"erasure {request_id}") as tx:
+        subject = _subject(tx.view(), customer_ids)
+        report.records = subject.height
+        register = _register_subject(tx, key, subject, request_id, by)
+        echo(f"erasing {', '.join(customer_ids)}: {subject.height} record(s); the register holds "
+             f"{register.filter(pl.col('request_id') == request_id).height} keyed hash(es) for request {request_id}")
+        match = matcher(key, register)
+        with report.timed("deliveries (raw, validated, quarantine, current)", echo):
+            erased = _scrub_deliveries(tx, contracts, match, report)
+        with report.timed("archived delivered files", echo):
+            redact_archive(tx, home, contracts, match, _archive_candidates(tx.view(), erased), request_id, report)
+        with report.timed("quality results, standardized records, identity, models", echo):
+            _scrub_samples(tx, erased, report)
+            _scrub_identity(tx, key, register, subject, customer_ids, request_id, report)
+            _scrub_models(tx, customer_ids, report)
+        tx.append(tables.ERASURE_JOURNAL, _journal_row(request_id, customer_ids, "commit",
+                                                       ", ".join(f"{k}: {v}" for k, v in report.removed.items())))
+
+
+# ---- steps 2-5
+
+def redact_landing(home: Home, landing: Path | None) -> int:
+    """Landing files holding any version a redaction replaced get the current archived content."""
+    state = home.snapshot()
+    if landing is None or not state.has(REDACTIONS):
+        return 0
+    stale = state.read(REDACTIONS).group_by("file").agg(pl.col("before_sha256").unique())
+    current = dict(read_ledger(state).filter(pl.col("duplicate_of").is_null() & pl.col("archived_sha256").is_not_null())
+                   .select("file", "archived_sha256").iter_rows())
+    rewritten = 0
+    for file, before in stale.iter_rows():
+        path = landing / file
+        if file not in current or not path.is_file() or path.is_symlink():
+            continue
+        if sha256_of(path) in set(before):
+            content = home.archive(current[file], Path(file).suffix).read_bytes()
+            write_bytes(path, content, f"landing copy of {file}", mode=path.stat().st_mode & 0o777)
+            rewritten += 1
+    return rewritten
+
+
+def last_as_of(state: Snapshot) -> date:
     """The business date the published marts were built for (lifecycle lists depend on it)."""
-    history = home.models_dir / "segment_history.parquet"
-    if history.exists() and (rows := pl.read_parquet(history)).height:
-        return rows.sort("built_at").get_column("as_of")[-1]
+    history = state.read(tables.model("segment_history"))
+    if history.height and "as_of" in history.columns:
+        return history.sort("built_at").get_column("as_of")[-1]
     return date.today()
 
 
 def erase_customers(home: Home, customer_ids: list[str], request_id: str, requested_by: str,
                     landing: Path | None = None, echo=print) -> ErasureReport:
-    """Carry out an erasure request end to end; see the module docstring.
+    """Carry out (or finish) an erasure request; see the module docstring.
 
     Several customers in one call share the rewrites (most of the cost): batch a day's requests.
     """
-    from cdp.reports.quality import rerender_quality_reports
-    from cdp.warehouse.build import build_warehouse
-
     contracts = load_contracts()
     customer_ids = list(dict.fromkeys(customer_ids))
-    subject = _subject(home, customer_ids)
-    report = ErasureReport(request_id, customer_ids, records=subject.height)
-    register = _register_subject(home, subject, request_id, requested_by)
-    echo(f"erasing {', '.join(customer_ids)}: {subject.height} record(s); register holds "
-         f"{register.filter(pl.col('request_id') == request_id).height} keyed hash(es) for request {request_id}")
-    with report.timed("deliveries (raw, validated, quarantine, current)", echo):
-        erased = _scrub_deliveries(home, contracts, register, report)
-    with report.timed("archived and landing files", echo):
-        redact_archive(home, contracts, erased, landing, report)
-    with report.timed("quality results, standardized records, identity, models", echo):
-        _scrub_samples(home, erased, report)
-        _scrub_identity(home, subject, register, customer_ids, request_id, report)
-        _scrub_models(home, customer_ids, report)
-    if home.warehouse.exists():
-        with report.timed("warehouse and analyst file rebuilt", echo):
-            build_warehouse(home, _last_as_of(home), f"erasure {request_id}")
-            report.add("warehouse files rebuilt", 2)
-    with report.timed("quality reports re-rendered", echo):
-        report.add("quality report pages re-rendered", rerender_quality_reports(home))
+    report = ErasureReport(request_id, customer_ids)
+    with home_lock(home.root, f"cdp erase, request {request_id}", same_owner_waits=False):  # one job changes the home at a time
+        done = journal(home.snapshot(), request_id)
+        if all(step in done for step in STEPS):
+            raise ErasureError(f"request {request_id} was carried out on {done['reports']:%Y-%m-%d %H:%M}; "
+                               "nothing left to do")
+        report.resumed = [s for s in STEPS if s in done]
+        if report.resumed:
+            echo(f"request {request_id} was interrupted after {', '.join(report.resumed)}: finishing it")
+        if "commit" not in done:
+            _commit(home, contracts, customer_ids, request_id, requested_by, report, echo)
+        if "landing" not in done:
+            with report.timed("landing files", echo):
+                report.add("landing files rewritten", redact_landing(home, landing))
+            _mark_done(home, request_id, customer_ids, "landing")
+        if "cleanup" not in done:
+            with report.timed("superseded files deleted", echo):
+                report.add("superseded files deleted", home.state.collect_garbage() + collect_archive_garbage(home))
+            _mark_done(home, request_id, customer_ids, "cleanup")
+        if "publish" not in done:
+            if home.warehouse.exists():
+                with report.timed("warehouse and analyst file rebuilt", echo):
+                    build_warehouse(home, last_as_of(home.snapshot()), f"erasure {request_id}")
+                    report.add("warehouse files rebuilt", 2)
+            _mark_done(home, request_id, customer_ids, "publish")
+        with report.timed("quality reports re-rendered", echo):
+            report.add("quality report pages re-rendered", rerender_quality_reports(home))
+        _mark_done(home, request_id, customer_ids, "reports")
+    log_access(home, AuditEntry(action="erase", what=f"cdp erase {' '.join(customer_ids)} --request {request_id}",
+                                actor=requested_by, purpose="erasure request (PIPL art. 47)", request=request_id,
+                                customers=" ".join(customer_ids), rows=report.removed.get("raw rows", 0)))
     return report

@@ -9,41 +9,53 @@ verified by reading the result back through the contract before it is used.
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 
 from cdp.ingest.contracts import Contract
 from cdp.ingest.reader import SourceFileError, decode, read_file
+from cdp.privacy.xlsx import Unsupported, delete_rows
 
 
 class RedactionError(RuntimeError):
     """A delivered file could not be rewritten exactly; names the file."""
 
 
+def _records(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every CSV record in `text`: physical lines joined while a quoted value is open."""
+    spans, start, quotes = [], 0, 0
+    for line in io.StringIO(text, newline="").readlines():
+        quotes += line.count('"')
+        end = start + len(line)
+        if quotes % 2 == 0:
+            spans.append((spans[-1][1] if spans else 0, end))
+            quotes = 0
+        start = end
+    if quotes:  # an unterminated quote runs to the end of the file
+        spans.append((spans[-1][1] if spans else 0, len(text)))
+    return spans
+
+
 def _csv(data: bytes, name: str, contract: Contract, rows: set[int]) -> bytes:
+    """The file without the records the reader numbered `rows`, every other byte as delivered."""
     text, encoding = decode(data, name, contract.encoding)
     if encoding == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8"
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    # The reader numbers the header row 1 and data rows from 2; blank lines are not rows.
-    kept, number = [], 1
-    for index, record in enumerate(records):
-        if index and record:
-            number += 1
-            if number in rows:
-                continue
-        kept.append(record)
-    out = io.StringIO(newline="")
-    csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(kept)
-    return out.getvalue().encode(encoding)
+    # Numbered as the reader numbers them: the header is row 1, every record after it the next row.
+    kept = [text[start:end] for number, (start, end) in enumerate(_records(text), start=1) if number not in rows]
+    return "".join(kept).encode(encoding)
 
 
 def _excel(path: Path, sheets: dict[str | None, set[int]]) -> bytes:
-    import openpyxl
-
+    """Stream the sheets' XML (fast, keeps everything else byte for byte); openpyxl when the
+    workbook has features that reference rows (formulas, merged cells, tables)."""
+    try:
+        return delete_rows(path, sheets)
+    except Unsupported:
+        pass
     workbook = openpyxl.load_workbook(path)
     for sheet, rows in sheets.items():
         worksheet = workbook[sheet] if sheet else workbook.worksheets[0]

@@ -1,63 +1,67 @@
 """The erasure register: who was erased, kept so that they cannot come back.
 
 An erased person is remembered by keyed hashes (HMAC-SHA256 under a secret kept in the home's
-restricted privacy folder) of their record keys, resident-ID numbers and (name, mobile) pairs.
-The register recognises the person's rows in a later delivery, but without the key it reveals
-nothing: an 11-digit mobile is trivially brute-forced from a plain hash, not from a keyed one.
+restricted privacy folder) of what identifies their rows, however a later export writes it:
+
+- `record`: source and record key (a re-export of the same order or repair order);
+- `id_number`: the resident-ID number or credit code, alone;
+- `name_mobile`: the standardized name with the standardized mobile (titles, spacing, script,
+  `+86`, separators and extensions do not matter);
+- `mobile`: the mobile alone, for rows that carry no name at all;
+- `name_vin`: the standardized name with a VIN of theirs (the person's car under a new mobile).
+
+A spouse sharing the mobile, or the next owner of a resold car, has another name and is not
+matched. The register recognises the person's rows in a later delivery, but without the key it
+reveals nothing: an 11-digit mobile is trivially brute-forced from a plain hash, not from a keyed one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
 
-from cdp.paths import Home, append_parquet
-from cdp.standardize.contacts import standardize_id_number, standardize_phone
+from cdp.paths import Home
+from cdp.standardize.contacts import standardize_id_number, standardize_phone, standardize_vin
 from cdp.standardize.names import standardize_name
 from cdp.standardize.records import distinct_lookup, person_name
+from cdp.state import tables
+from cdp.state.files import write_bytes
+from cdp.state.store import Snapshot, Transaction
 
 REGISTER_SCHEMA = {
     "request_id": pl.Utf8, "requested_by": pl.Utf8, "erased_at": pl.Datetime("us", "UTC"),
     "customer_id": pl.Utf8, "kind": pl.Utf8, "token": pl.Utf8,
 }
-KINDS = ("record", "id_number", "name_mobile")
+KINDS = ("record", "id_number", "name_mobile", "mobile", "name_vin")
+IDENTITY_FIELDS = ("source", "record_key", "name", "mobile", "id_number", "vin")
 
 
-def register_path(home: Home) -> Path:
-    return home.privacy_dir / "erasure_register.parquet"
+def read_register(state: Snapshot | Transaction) -> pl.DataFrame:
+    return state.read(tables.ERASURE_REGISTER, REGISTER_SCHEMA)
 
 
-def read_register(home: Home) -> pl.DataFrame:
-    path = register_path(home)
-    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=REGISTER_SCHEMA)
-
-
-def append_register(home: Home, rows: pl.DataFrame) -> None:
-    append_parquet(register_path(home), rows.cast(REGISTER_SCHEMA))
+def key_path(home: Home) -> Path:
+    return home.privacy_dir / "erasure.key"
 
 
 @lru_cache(maxsize=8)
-def _key(key_path: Path) -> bytes:
-    return key_path.read_bytes()
+def _key(path: Path, _mtime_ns: int) -> bytes:
+    return path.read_bytes()
 
 
 def secret_key(home: Home, create: bool = False) -> bytes | None:
-    """The home's HMAC key; created (readable by its owner only) by the first erasure."""
-    path = home.privacy_dir / "erasure.key"
+    """The home's HMAC key (owner-only); created, atomically, by the first erasure."""
+    path = key_path(home)
     if not path.exists():
         if not create:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(secrets.token_bytes(32))
-    return _key(path)
+        write_bytes(path, secrets.token_bytes(32), "erasure key")
+    return _key(path, path.stat().st_mtime_ns)
 
 
 def _token(key: bytes, kind: str, value: str) -> str:
@@ -68,42 +72,61 @@ def _lookup(values: pl.Series, fn, column: str, output: str) -> pl.DataFrame:
     return distinct_lookup(values, column, lambda v: (fn(v)[0],), {output: pl.Utf8})
 
 
-def identity_tokens(key: bytes, source: str, primary_key: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """Per row of a source frame (raw strings or typed), its three tokens, in row order.
-
-    The identifiers are standardized exactly as identity resolution does, so '+86 138-0013-8000'
-    in a new export matches the 13800138000 the person was erased with.
-    """
+def standardized_identities(source: str, primary_key: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Per row of a source frame (raw strings or typed), in row order: IDENTITY_FIELDS standardized
+    exactly as identity resolution standardizes them, so '+86 138-0013-8000 转 8' in a new export is
+    the 13800138000 the person was erased with."""
     def text(column: str) -> pl.Expr:
         return pl.col(column).cast(pl.Utf8) if column in frame.columns else pl.lit(None, pl.Utf8)
 
     rows = frame.select(text(primary_key).alias("record_key"), person_name(frame).alias("raw_name"),
-                        text("mobile").alias("raw_mobile"), text("id_number").alias("raw_id"))
+                        text("mobile").alias("raw_mobile"), text("id_number").alias("raw_id"),
+                        text("vin").alias("raw_vin"))
     rows = (rows.with_row_index("_row")
             .join(_lookup(rows.get_column("raw_name"), standardize_name, "raw_name", "name"), on="raw_name", how="left")
-            .join(_lookup(rows.get_column("raw_mobile"), standardize_phone, "raw_mobile", "mobile"), on="raw_mobile", how="left")
+            .join(_lookup(rows.get_column("raw_mobile"), standardize_phone, "raw_mobile", "phone"), on="raw_mobile", how="left")
             .join(_lookup(rows.get_column("raw_id"), standardize_id_number, "raw_id", "id_number"), on="raw_id", how="left")
+            .join(_lookup(rows.get_column("raw_vin"), standardize_vin, "raw_vin", "vin"), on="raw_vin", how="left")
             .sort("_row"))
-    return tokens_of(key, rows.select(pl.lit(source).alias("source"), "record_key", "name", "mobile", "id_number"))
+    return rows.select(pl.lit(source).alias("source"), "record_key", "name",
+                       pl.when(pl.col("phone").str.contains(r"^1[3-9]\d{9}$")).then("phone").alias("mobile"),
+                       "id_number", "vin")
+
+
+def identity_tokens(key: bytes, source: str, primary_key: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Per row of a source frame, its tokens (KINDS), in row order."""
+    return tokens_of(key, standardized_identities(source, primary_key, frame))
 
 
 def tokens_of(key: bytes, identities: pl.DataFrame) -> pl.DataFrame:
-    """(source, record_key, name, mobile, id_number) → the three tokens (null where a part is missing).
+    """(IDENTITY_FIELDS) → one column per token kind (null where a part is missing).
 
     Hashed once per distinct value: a million repair orders carry a few hundred thousand people.
     """
-    def hashed(kind: str, *columns: str) -> pl.Expr:
+    def hashed(kind: str, *columns: str, when: pl.Expr | None = None) -> pl.Expr:
         parts = pl.concat_str([pl.col(c).cast(pl.Utf8) for c in columns], separator="\x1f")  # null if any part is
+        if when is not None:
+            parts = pl.when(when).then(parts)
         distinct = identities.select(parts.alias("value")).get_column("value").drop_nulls().unique().to_list()
         lookup = {value: _token(key, kind, value) for value in distinct}
         return parts.replace_strict(lookup, default=None, return_dtype=pl.Utf8).alias(kind)
 
     return identities.select(hashed("record", "source", "record_key"), hashed("id_number", "id_number"),
-                             hashed("name_mobile", "name", "mobile"))
+                             hashed("name_mobile", "name", "mobile"),
+                             hashed("mobile", "mobile", when=pl.col("name").is_null()),
+                             hashed("name_vin", "name", "vin"))
+
+
+def subject_tokens(key: bytes, identities: pl.DataFrame) -> pl.DataFrame:
+    """The register rows' (kind, token) for the erased person's identities: their mobiles count for
+    nameless rows whatever name the person's own rows had."""
+    tokens = tokens_of(key, identities)
+    nameless = tokens_of(key, identities.with_columns(pl.lit(None, pl.Utf8).alias("name"))).get_column("mobile")
+    return tokens.with_columns(nameless.alias("mobile"))
 
 
 def erased_mask(tokens: pl.DataFrame, register: pl.DataFrame) -> pl.Series:
-    """True for rows whose record, ID number or (name, mobile) is in the register."""
+    """True for rows whose record, ID number, (name, mobile), nameless mobile or (name, VIN) is in the register."""
     mask = pl.repeat(False, tokens.height, eager=True)
     for kind in KINDS:
         known = register.filter(pl.col("kind") == kind).get_column("token").implode()
@@ -111,9 +134,10 @@ def erased_mask(tokens: pl.DataFrame, register: pl.DataFrame) -> pl.Series:
     return mask
 
 
-def drop_erased(home: Home, source: str, primary_key: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def drop_erased(home: Home, state: Snapshot, source: str, primary_key: str,
+                frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a freshly read delivery into (rows to load, rows of erased persons)."""
-    register = read_register(home)
+    register = read_register(state)
     if register.is_empty() or frame.is_empty():
         return frame, frame.clear()
     mask = erased_mask(identity_tokens(secret_key(home), source, primary_key, frame), register)

@@ -161,7 +161,10 @@ def _columns_of(expectation: dict, available: list[str]) -> tuple[str, ...]:
 
 def _row_wise(expectation_type: str) -> bool:
     from great_expectations.expectations.expectation import (
-        ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
+        ColumnMapExpectation,
+        ColumnPairMapExpectation,
+        MulticolumnMapExpectation,
+    )
     from great_expectations.expectations.registry import get_expectation_impl
 
     if expectation_type in COUNTING:

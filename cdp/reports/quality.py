@@ -13,7 +13,16 @@ from pathlib import Path
 
 import polars as pl
 
-from cdp.paths import SOURCES, Home
+from cdp.ingest.contracts import load_contracts
+from cdp.ingest.counts import SourceCounts, source_counts
+from cdp.ingest.current import VERDICT_SCHEMA
+from cdp.ingest.deliveries import read_ledger
+from cdp.paths import Home
+from cdp.privacy.register import read_register
+from cdp.quality.gate import RESULT_SCHEMA
+from cdp.state import tables
+from cdp.state.files import write_bytes
+from cdp.state.store import Snapshot
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI','Noto Sans CJK SC',sans-serif;margin:2rem;color:#1f2933}
@@ -51,7 +60,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, home: Home, delivery: str) -> str:
+def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, state: Snapshot, delivery: str) -> str:
     trend = (history.filter(pl.col("dataset") == dataset).sort("checked_at")
              .group_by("rule", maintain_order=True).agg(pl.col("unexpected_percent").fill_null(0.0)))
     trends = {r["rule"]: r["unexpected_percent"] for r in trend.iter_rows(named=True)}
@@ -69,35 +78,30 @@ def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, hom
             f"<td class='num'>{(r['unexpected_percent'] or 0):.2f}%</td>", f"<td>{_esc(r['sample'])}</td>",
             f"<td>{_sparkline(trends.get(r['rule'], []))}</td>",
         ])
-    section = f"<h2 id='{_esc(dataset)}'>{_esc(dataset)}</h2>" + _verdict(home, dataset, delivery, run)
+    section = f"<h2 id='{_esc(dataset)}'>{_esc(dataset)}</h2>" + _verdict(state, dataset, delivery, run)
     section += _table(["status", "rule / GX expectation", "column", "unexpected", "%",
                        "failing examples (file:row value)", "trend over runs"], rows)
-    rejected = home.rejected_files(dataset, delivery)
-    if rejected.exists() and (files := pl.read_parquet(rejected)).height:
+    if (files := state.read(tables.rejected(dataset, delivery))).height:
         section += "<p class='bad'>Files rejected (not loaded; fix and deliver again):</p>" + _table(
             ["file", "row", "field", "reason"],
             [[f"<td>{_esc(v)}</td>" for v in row] for row in files.select("file", "row", "field", "message").iter_rows()])
-    quarantine = home.quarantine(dataset, delivery)
-    if quarantine.exists():
-        q = pl.read_parquet(quarantine)
-        if q.height:
-            by_rule = q.group_by("_rule").len().sort("len", descending=True)
-            section += "<p>Quarantined rows by rule:</p>" + _table(
-                ["rule", "rows"], [[f"<td><code>{_esc(a)}</code></td>", f"<td class='num'>{b:,}</td>"] for a, b in by_rule.iter_rows()]
-            )
-            sample_cols = [c for c in ("_source_file", "_source_row", "_rule", "_reason") if c in q.columns]
-            section += "<p>Examples (file, row, rule, reason):</p>" + _table(
-                sample_cols, [[f"<td>{_esc(v)}</td>" for v in row] for row in q.select(sample_cols).head(10).iter_rows()]
-            )
+    q = state.read(tables.quarantine(dataset, delivery))
+    if q.height:
+        by_rule = q.group_by("_rule").len().sort("len", descending=True)
+        section += "<p>Quarantined rows by rule:</p>" + _table(
+            ["rule", "rows"], [[f"<td><code>{_esc(a)}</code></td>", f"<td class='num'>{b:,}</td>"] for a, b in by_rule.iter_rows()]
+        )
+        sample_cols = [c for c in ("_source_file", "_source_row", "_rule", "_reason") if c in q.columns]
+        section += "<p>Examples (file, row, rule, reason):</p>" + _table(
+            sample_cols, [[f"<td>{_esc(v)}</td>" for v in row] for row in q.select(sample_cols).head(10).iter_rows()]
+        )
     return section
 
 
-def _verdict(home: Home, dataset: str, delivery: str, run: pl.DataFrame) -> str:
+def _verdict(state: Snapshot, dataset: str, delivery: str, run: pl.DataFrame) -> str:
     """The batch verdict of this run's gate: published, or held back and why."""
-    if not home.batch_verdicts.exists():
-        return ""
     run_ids = run.get_column("run_id").unique().to_list()
-    verdicts = pl.read_parquet(home.batch_verdicts).filter(
+    verdicts = state.read(tables.BATCH_VERDICTS, VERDICT_SCHEMA).filter(
         (pl.col("source") == dataset) & (pl.col("delivery") == delivery) & pl.col("run_id").is_in(run_ids))
     if verdicts.is_empty():
         return ""
@@ -109,10 +113,8 @@ def _verdict(home: Home, dataset: str, delivery: str, run: pl.DataFrame) -> str:
             f"<ul>{items}</ul>")
 
 
-def _ledger_section(home: Home, delivery: str) -> str:
-    if not home.ledger.exists():
-        return ""
-    files = pl.read_parquet(home.ledger).filter(pl.col("delivery") == delivery).sort("source", "file")
+def _ledger_section(state: Snapshot, delivery: str) -> str:
+    files = read_ledger(state).filter(pl.col("delivery") == delivery).sort("source", "file")
     rows = [[f"<td>{_esc(r['source'])}</td>", f"<td>{_esc(r['file'])}</td>", f"<td class='num'>{r['bytes']:,}</td>",
              f"<td><code>{_esc(r['sha256'][:12])}</code></td>",
              f"<td>{_esc('re-delivery of ' + r['duplicate_of'] + ': not loaded again') if r['duplicate_of'] else 'loaded'}</td>"]
@@ -120,17 +122,16 @@ def _ledger_section(home: Home, delivery: str) -> str:
     return "<h2>Files received in this delivery</h2>" + _table(["source", "file", "bytes", "SHA-256", "status"], rows)
 
 
-def render_quality_report(home: Home, run_id: str, counts: list | None = None, delivery: str = "") -> Path:
-    """Write reports/quality/run-<id>.html and refresh index.html; return the run page.
+def render_quality_report(home: Home, run_id: str, delivery: str, counts: list[SourceCounts] | None = None) -> Path:
+    """Write reports/quality/run-<id>.html and refresh index.html from the committed state; return the run page.
 
-    `counts`: the delivery's cdp.runner.SourceCounts (read, loaded, quarantined, erased per source).
+    `counts`: the delivery's rows read, loaded, quarantined, erased per source (default: from the state).
     """
     out = home.quality_reports
-    out.mkdir(parents=True, exist_ok=True)
-    results = pl.read_parquet(home.dq_results) if home.dq_results.exists() else pl.DataFrame(
-        schema={"run_id": pl.Utf8, "checked_at": pl.Datetime, "dataset": pl.Utf8, "expectation": pl.Utf8,
-                "rule": pl.Utf8, "severity": pl.Utf8, "column": pl.Utf8, "success": pl.Boolean, "unexpected_count": pl.Int64,
-                "unexpected_percent": pl.Float64, "sample": pl.Utf8})
+    state = home.snapshot()
+    sources = list(load_contracts())
+    counts = source_counts(state, sources, delivery) if counts is None else counts
+    results = state.read(tables.DQ_RESULTS, RESULT_SCHEMA | {"delivery": pl.Utf8})
     run = results.filter(pl.col("run_id") == run_id)
     body = (f"<h1>Data quality — delivery {_esc(delivery)}, run <code>{_esc(run_id)}</code></h1>"
             "<p><a href='index.html'>all runs</a></p>")
@@ -140,20 +141,18 @@ def render_quality_report(home: Home, run_id: str, counts: list | None = None, d
             [[f"<td>{_esc(c.source)}</td>", *(f"<td class='num'>{n:,}</td>" for n in (c.read, c.loaded, c.quarantined, c.erased)),
               "<td class='ok'>yes</td>" if c.balanced else "<td class='bad'>NO</td>"]
              for c in counts])
-    body += _erasure_note(home)
-    body += _ledger_section(home, delivery)
-    for dataset in [s for s in SOURCES if s in set(run.get_column("dataset").to_list())]:
-        body += _dataset_section(dataset, run, results, home, delivery)
+    body += _erasure_note(state)
+    body += _ledger_section(state, delivery)
+    for dataset in [s for s in sources if s in set(run.get_column("dataset").to_list())]:
+        body += _dataset_section(dataset, run, results, state, delivery)
     page = out / f"run-{run_id}.html"
-    page.write_text(_page(f"cdp quality {run_id}", body), encoding="utf-8")
+    write_bytes(page, _page(f"cdp quality {run_id}", body).encode("utf-8"), f"report {page.name}")
     _write_index(results, out)
     return page
 
 
-def _erasure_note(home: Home) -> str:
-    from cdp.privacy.register import read_register
-
-    requests = read_register(home).get_column("request_id").n_unique()
+def _erasure_note(state: Snapshot) -> str:
+    requests = read_register(state).get_column("request_id").n_unique()
     if not requests:
         return ""
     return (f"<p class='muted'>{requests} erasure request(s) carried out so far: erased persons' rows and "
@@ -162,13 +161,10 @@ def _erasure_note(home: Home) -> str:
 
 def rerender_quality_reports(home: Home) -> int:
     """Render every run's page again from the stored results (after an erasure); return pages written."""
-    from cdp.runner import source_counts
-
-    if not home.dq_results.exists():
-        return 0
-    runs = pl.read_parquet(home.dq_results).group_by("run_id").agg(pl.col("delivery").max()).sort("run_id")
+    results = home.snapshot().read(tables.DQ_RESULTS, RESULT_SCHEMA | {"delivery": pl.Utf8})
+    runs = results.group_by("run_id").agg(pl.col("delivery").max()).sort("run_id")
     for run_id, delivery in runs.iter_rows():
-        render_quality_report(home, run_id, source_counts(home, delivery), delivery=delivery)
+        render_quality_report(home, run_id, delivery)
     return runs.height
 
 
@@ -185,4 +181,4 @@ def _write_index(results: pl.DataFrame, out: Path) -> None:
              f"<td class='{'bad' if r['batch'] else 'ok'} num'>{r['batch']}</td>"] for r in runs.iter_rows(named=True)]
     body = "<h1>cdp data quality — all runs</h1>" + _table(
         ["run", "delivery", "checked at", "checks", "failed checks", "batch-level failures"], rows)
-    (out / "index.html").write_text(_page("cdp data quality", body), encoding="utf-8")
+    write_bytes(out / "index.html", _page("cdp data quality", body).encode("utf-8"), "report index")

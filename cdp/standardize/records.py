@@ -11,7 +11,12 @@ from typing import Callable, Iterable
 import polars as pl
 
 from cdp.standardize.contacts import (
-    split_address, standardize_email, standardize_id_number, standardize_phone, standardize_plate, standardize_vin,
+    split_address,
+    standardize_email,
+    standardize_id_number,
+    standardize_phone,
+    standardize_plate,
+    standardize_vin,
 )
 from cdp.standardize.names import standardize_name
 

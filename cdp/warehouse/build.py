@@ -3,15 +3,14 @@
 `build_warehouse` runs `dbt build` in-process on `warehouse.duckdb.building` and
 `analyst.duckdb.building`: a full build starts from empty files, a selection (`select`, e.g.
 ["customer_rfm"]) from copies of the published ones. Only when every model and every
-error-severity dbt test passed are the files moved over the published ones with os.replace —
-an analyst holding the old file open keeps reading whole marts — and the offline dbt docs page
-published beside the quality reports. A failed build leaves the published files as they were
-and no half-written file behind.
+error-severity dbt test passed are the files moved over the published ones (os.replace, in one
+state commit with the segment history the next build reads) — an analyst holding the old file
+open keeps reading whole marts — and the offline dbt docs page published beside the quality
+reports. A failed build leaves the published files as they were and no half-written file behind.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -20,14 +19,20 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from cdp.paths import WAREHOUSE_DIR, Home
+from cdp.state import tables
+from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish, secure_dir, write_bytes
+from cdp.state.lock import home_lock
 from cdp.warehouse.docs import docs_page, offline_docs
-from cdp.warehouse.inputs import segment_history_file, warehouse_inputs
+from cdp.warehouse.inputs import warehouse_inputs
 from cdp.warehouse.project import ANALYST_ENV, WAREHOUSE_ENV, DbtError, WarehouseProject
 
 FAILED = ("error", "fail", "runtime error")
 DATABASES = ("warehouse", "analyst")  # attach aliases in warehouse/profiles.yml
+# Tables the warehouse keeps across builds, written back to the state after each build.
+HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
 
 
 class ModelError(RuntimeError):
@@ -63,36 +68,52 @@ def run_vars(home: Home, as_of: date, run_id: str) -> dict:
 
 def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str] | None = None,
                     project_dir: Path = WAREHOUSE_DIR) -> WarehouseBuild:
-    """Build (all, or the dbt selection `select`), test, publish; return what each node did."""
+    """Build (all, or the dbt selection `select`), test, publish; return what each node did. The
+    home's lock is held throughout: one build at a time owns the .building files."""
     home = home if isinstance(home, Home) else Home(Path(home))
     project = WarehouseProject(project_dir)
-    seconds: dict[str, float] = {}
     clock = time.perf_counter()
     manifest = project.manifest()
-    seconds["dbt parse"] = time.perf_counter() - clock
-    targets = (home.warehouse, home.analyst_warehouse)
-    files = _prepare(targets, copy=bool(select))
-    try:
-        with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
-            env = {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}
-            variables = run_vars(home, as_of, run_id)
-            clock = time.perf_counter()
-            result = _run(project, ["build", *_selection(select)], Path(scratch), variables, env, manifest)
-            seconds["dbt build"] = time.perf_counter() - clock
-            nodes = _check(result, dict(zip(DATABASES, files)), variables["inputs"])
-            _describe(nodes, dict(zip(DATABASES, files)))
-            clock = time.perf_counter()
-            html = _docs(project, Path(scratch), variables, env, manifest)
-            seconds["dbt docs"] = time.perf_counter() - clock
-            _save_segment_history(files[0], home)
-    except BaseException:
-        for path in files:
-            _remove(path)
-        raise
-    for path, target in zip(files, targets):
-        os.replace(path, target)
-    page = _publish_docs(html, docs_page(home))
+    seconds = {"dbt parse": time.perf_counter() - clock}
+    with home_lock(home.root, run_id):
+        files = _prepare((home.warehouse, home.analyst_warehouse), copy=bool(select))
+        try:
+            with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
+                nodes, html, histories = _build(project, manifest, home, files, run_vars(home, as_of, run_id),
+                                                select, Path(scratch), seconds)
+            with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
+                for name, frame in histories.items():
+                    tx.write(tables.model(name), frame)
+                publish(files[0], home.warehouse)
+                publish(files[1], home.analyst_warehouse, mode=SHARED_FILE_MODE)  # the data team's group reads it
+        except BaseException:
+            for path in files:
+                _remove(path)
+            raise
+        page = docs_page(home)
+        write_bytes(page, html.encode("utf-8"), "publish the warehouse docs page")
     return WarehouseBuild(nodes, seconds, page)
+
+
+def _build(project: WarehouseProject, manifest, home: Home, files: list[Path], variables: dict,
+           select: list[str] | None, scratch: Path, seconds: dict[str, float]):
+    """dbt build into the building files, their tables described, the docs page made; raises
+    ModelError when a model or an error-severity test failed."""
+    env = {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}
+    clock = time.perf_counter()
+    result = _run(project, ["build", *_selection(select)], scratch, variables, env, manifest)
+    seconds["dbt build"] = time.perf_counter() - clock
+    nodes = _check(result, dict(zip(DATABASES, files)), variables["inputs"])
+    _describe(nodes, dict(zip(DATABASES, files)))
+    clock = time.perf_counter()
+    html = _docs(project, scratch, variables, env, manifest)
+    seconds["dbt docs"] = time.perf_counter() - clock
+    return nodes, html, _histories(files[0])
+
+
+def publish(building: Path, target: Path, mode: int = FILE_MODE) -> None:
+    """Replace the published file atomically: an analyst who has it open keeps the old one whole."""
+    finish(building, target, f"publish {target.name}", mode=mode)
 
 
 def check_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str],
@@ -102,6 +123,12 @@ def check_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
     home = home if isinstance(home, Home) else Home(Path(home))
     project = WarehouseProject(project_dir)
     manifest = project.manifest()
+    with home_lock(home.root, run_id):
+        return _check_copies(project, manifest, home, as_of, run_id, select)
+
+
+def _check_copies(project: WarehouseProject, manifest, home: Home, as_of: date, run_id: str,
+                  select: list[str]) -> WarehouseBuild:
     files = _prepare((home.warehouse, home.analyst_warehouse), copy=True, suffix=".checking")
     try:
         with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
@@ -129,7 +156,7 @@ def _prepare(targets: tuple[Path, ...], copy: bool, suffix: str = ".building") -
         raise ModelError(f"{missing} not built yet: build the whole warehouse before a selection of it")
     files = []
     for target in targets:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        secure_dir(target.parent)
         path = target.with_name(target.name + suffix)
         _remove(path)
         if copy:
@@ -215,17 +242,13 @@ def _describe(nodes: list[NodeResult], files: dict[str, Path]) -> None:
                 node.columns = columns.get((schema, table), [])
 
 
-def _save_segment_history(warehouse: Path, home: Home) -> None:
-    """The segment snapshots (one per as-of date) are the next build's models.segment_history."""
-    target = segment_history_file(home)
-    partial = target.with_name(target.name + ".tmp")
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _histories(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """What the warehouse keeps across builds (the segment snapshots, one per as-of date): the next
+    build's models.* inputs."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
-                           "AND table_name = 'agg_segment_sizes'").fetchone()[0]:
-            return
-        con.execute(f"COPY marts.agg_segment_sizes TO '{partial}' (FORMAT parquet)")
-    os.replace(partial, target)
+        built = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        return {name: pl.from_arrow(con.sql(f"SELECT * FROM {table}").to_arrow_table())
+                for name, table in HISTORY_TABLES.items() if table in built}
 
 
 def _docs(project: WarehouseProject, scratch: Path, variables: dict, env: dict, manifest) -> str:
@@ -233,11 +256,3 @@ def _docs(project: WarehouseProject, scratch: Path, variables: dict, env: dict, 
     not compiled, which saves a compile of the whole project), made to load nothing remote."""
     _run(project, ["docs", "generate", "--static", "--no-compile"], scratch, variables, env, manifest)
     return offline_docs((scratch / "static_index.html").read_text(encoding="utf-8"))
-
-
-def _publish_docs(html: str, page: Path) -> Path:
-    page.parent.mkdir(parents=True, exist_ok=True)
-    partial = page.with_name(page.name + ".tmp")
-    partial.write_text(html, encoding="utf-8")
-    os.replace(partial, page)
-    return page

@@ -2,7 +2,9 @@ from datetime import datetime, timezone
 
 import polars as pl
 
-from cdp.identity.overrides import OVERRIDE_SCHEMA, apply_overrides, record_decision, load_overrides
+from cdp.identity.overrides import OVERRIDE_SCHEMA, apply_overrides, record_decision
+from cdp.paths import Home
+from cdp.state import tables
 
 
 def override(a, b, decision, at=1):
@@ -39,6 +41,7 @@ def test_latest_decision_on_a_pair_wins():
 
 
 def test_decisions_are_stored_and_reloaded(tmp_path):
-    path = tmp_path / "overrides.parquet"
-    record_decision(path, ("s", "a"), ("s", "c"), "different", "steward")
-    assert load_overrides(path).get_column("decision").to_list() == ["different"]
+    home = Home(tmp_path)
+    record_decision(home, ("s", "a"), ("s", "c"), "different", "steward")
+    record_decision(home, ("s", "a"), ("s", "d"), "same", "steward")
+    assert home.read(tables.OVERRIDES).get_column("decision").to_list() == ["different", "same"]

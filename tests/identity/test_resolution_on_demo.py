@@ -8,7 +8,9 @@ import pytest
 
 from cdp.identity.evaluate import evaluate
 from cdp.identity.overrides import record_decision
+from cdp.paths import Home
 from cdp.runner import run_pipeline
+from cdp.state import tables
 
 AS_OF = date(2026, 10, 31)
 HARD_NEGATIVES = ("common_name", "shared_mobile", "driver", "second_owner")
@@ -20,7 +22,7 @@ NOISE = ("name_homophone", "name_traditional", "name_pinyin", "name_spacing", "c
 def resolved(demo_run, demo_landing):
     summary, _ = demo_run
     truth = pl.read_parquet(demo_landing / "_truth" / "truth.parquet")
-    return pl.read_parquet(summary.home.customer_xref).join(truth, on=["source", "record_key"])
+    return summary.home.read(tables.CUSTOMER_XREF).join(truth, on=["source", "record_key"])
 
 
 @pytest.mark.parametrize("kind", HARD_NEGATIVES)
@@ -43,7 +45,7 @@ def test_noisy_records_join_their_person(resolved, kind):
 
 
 def _ids(home):
-    return pl.read_parquet(home.customer_xref)
+    return home.read(tables.CUSTOMER_XREF)
 
 
 def test_new_records_do_not_move_existing_customers(demo_run, demo_landing, tmp_path):
@@ -61,7 +63,7 @@ def test_new_records_do_not_move_existing_customers(demo_run, demo_landing, tmp_
     assert after.height > before.height
     moved = before.join(after, on=["source", "record_key"], suffix="_after").filter(
         pl.col("customer_id") != pl.col("customer_id_after"))
-    history = pl.read_parquet(second.home.identity_dir / "customer_id_history.parquet").filter(
+    history = second.home.read(tables.ID_HISTORY).filter(
         pl.col("run_id") == second.run_id)
     merges = set(history.filter(pl.col("event") == "merged").select("customer_id", "related_id").iter_rows())
     unexplained = moved.filter(~pl.struct("customer_id", "customer_id_after").map_elements(
@@ -89,7 +91,7 @@ def test_cannot_link_decision_survives_reclustering(demo_run, demo_landing, tmp_
     biggest = xref.group_by("customer_id").len().sort("len", descending=True).row(0, named=True)["customer_id"]
     records = xref.filter(pl.col("customer_id") == biggest).sort("source", "record_key").head(2).rows()
     (s1, k1, _), (s2, k2, _) = records
-    record_decision(home / "identity" / "overrides.parquet", (s1, k1), (s2, k2), "different", "test steward")
+    record_decision(Home(home), (s1, k1), (s2, k2), "different", "test steward")
     for _ in range(2):  # the decision holds on the next run and on the one after
         run = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model)
         ids = dict(((s, k), c) for s, k, c in _ids(run.home).iter_rows())

@@ -8,13 +8,15 @@ import polars as pl
 import pytest
 
 from cdp.assets.ingest import ingest_assets
+from cdp.ingest.deliveries import read_ledger, registered_since
 from cdp.partitions import DELIVERIES
 from cdp.paths import Home
 from cdp.resources import CdpConfig
-from cdp.triggers import daily_full_run, landing_sensor, register
+from cdp.state import tables
+from cdp.triggers import daily_full_run, landing_sensor
 
 HEADER = "订单号,门店编码,销售日期,客户姓名,车架号,成交价\n"
-SALES = [a for a in ingest_assets if a.key.path[-1] == "sales"]
+SALES = [a for a in ingest_assets if a.key.path[-1] in ("sales", "delivery")]
 
 
 def sales_file(landing: Path, store: str, n: int, price: str = "150000.00", name: str | None = None) -> Path:
@@ -36,15 +38,15 @@ def env(tmp_path):
 def deliver(env, delivery: str) -> tuple:
     landing, home, instance = env
     config = CdpConfig(landing_dir=str(landing), home_dir=str(home.root), as_of=delivery)
-    registration = register(config)
+    before = read_ledger(home.snapshot())
     instance.add_dynamic_partitions(DELIVERIES.name, [delivery])
     result = dg.materialize(SALES, partition_key=delivery, resources={"cdp": config}, instance=instance,
                             raise_on_error=False)
-    return registration, result
+    return registered_since(home.snapshot(), delivery, before), result
 
 
 def current(home: Home) -> pl.DataFrame:
-    return pl.read_parquet(home.validated("sales"))
+    return home.read(tables.current("sales"))
 
 
 def test_a_file_delivered_twice_loads_once(env):
@@ -57,7 +59,7 @@ def test_a_file_delivered_twice_loads_once(env):
     assert result.success
     assert registration.new.get_column("file").to_list() == ["sales/销售台账_S02.csv"]
     assert registration.duplicates.get_column("duplicate_of").to_list() == ["sales/销售台账_S01.csv (delivery 2026-10-31)"]
-    assert pl.read_parquet(home.raw("sales", "2026-11-01")).height == 30
+    assert home.read(tables.raw("sales", "2026-11-01")).height == 30
     assert current(home).height == 70 and current(home).get_column("order_no").is_unique().all()
 
 
@@ -67,8 +69,8 @@ def test_rerunning_a_delivery_replaces_its_rows(env):
     deliver(env, "2026-10-31")
     _, again = deliver(env, "2026-10-31")
     assert again.success
-    assert pl.read_parquet(home.raw("sales", "2026-10-31")).height == 40
-    assert pl.read_parquet(home.validated_delivery("sales", "2026-10-31")).height == 40
+    assert home.read(tables.raw("sales", "2026-10-31")).height == 40
+    assert home.read(tables.validated("sales", "2026-10-31")).height == 40
     assert current(home).height == 40
 
 
@@ -103,8 +105,14 @@ def test_the_sensor_requests_a_run_for_new_files_only(env):
     result = landing_sensor(dg.build_sensor_context(instance=instance, resources={"cdp": config}))
     assert [r.partition_key for r in result.run_requests] == ["2026-10-31"]
     assert result.dynamic_partitions_requests[0].partition_keys == ["2026-10-31"]
+    # The sensor writes nothing: until the run registers the files it asks again, under the same
+    # run key, which Dagster launches once.
     again = landing_sensor(dg.build_sensor_context(instance=instance, resources={"cdp": config}))
-    assert isinstance(again, dg.SkipReason) and "0 new file(s)" in again.skip_message
+    assert again.run_requests[0].run_key == result.run_requests[0].run_key
+    assert not home.snapshot().has(tables.LEDGER)
+    deliver(env, "2026-10-31")
+    after = landing_sensor(dg.build_sensor_context(instance=instance, resources={"cdp": config}))
+    assert isinstance(after, dg.SkipReason) and "no new files" in after.skip_message
 
 
 def test_the_daily_schedule_runs_todays_delivery_even_without_new_files(tmp_path):

@@ -16,6 +16,7 @@ from cdp.ingest.contracts import load_contracts
 from cdp.paths import Home
 from cdp.privacy.erasure import ErasureError, _split_sample, erase_customers
 from cdp.runner import run_pipeline
+from cdp.state import tables
 
 DEMO_AS_OF = date(2026, 10, 31)
 REQUEST = "PIPL-2026-0042"
@@ -34,11 +35,11 @@ def _subject_id(home: Home) -> str:
 
 def _delivered_identifiers(home: Home, customer_id: str) -> tuple[set[str], pl.DataFrame]:
     """Mobiles and ID numbers exactly as the sources delivered them for this customer, and their records."""
-    records = pl.read_parquet(home.customer_xref).filter(pl.col("customer_id") == customer_id)
+    records = home.read(tables.CUSTOMER_XREF).filter(pl.col("customer_id") == customer_id)
     needles = set()
     for source, contract in load_contracts().items():
         keys = records.filter(pl.col("source") == source).get_column("record_key")
-        raw = pl.read_parquet(home.raw(source, DEMO_AS_OF.isoformat())).filter(pl.col(contract.primary_key).is_in(keys.implode()))
+        raw = home.read(tables.raw(source, DEMO_AS_OF.isoformat())).filter(pl.col(contract.primary_key).is_in(keys.implode()))
         for column in ("mobile", "id_number"):
             if column in raw.columns:
                 needles |= {v for v in raw.get_column(column).drop_nulls().to_list() if len(v) >= 11}
@@ -56,8 +57,8 @@ def erased(demo_run, demo_landing, tmp_path_factory):
     customer_id = _subject_id(home)
     needles, records = _delivered_identifiers(home, customer_id)
     sale_keys = records.filter(pl.col("source") == "sales").get_column("record_key").implode()
-    sale = pl.read_parquet(home.raw("sales", DEMO_AS_OF.isoformat())).filter(pl.col("order_no").is_in(sale_keys)).row(0, named=True)
-    xref_before = pl.read_parquet(home.customer_xref)
+    sale = home.read(tables.raw("sales", DEMO_AS_OF.isoformat())).filter(pl.col("order_no").is_in(sale_keys)).row(0, named=True)
+    xref_before = home.read(tables.CUSTOMER_XREF)
     report = erase_customers(home, [customer_id], REQUEST, "steward Li", landing=root / "landing", echo=lambda _: None)
     return SimpleNamespace(root=root, home=home, customer_id=customer_id, needles=needles, records=records,
                            sale=sale, xref_before=xref_before, report=report)
@@ -82,9 +83,9 @@ def test_the_person_is_gone_from_every_layer(erased, files_holding):
 
 
 def test_the_register_keeps_keyed_hashes_only(erased):
-    register = pl.read_parquet(erased.home.privacy_dir / "erasure_register.parquet")
+    register = erased.home.read(tables.ERASURE_REGISTER)
     assert set(register.get_column("request_id")) == {REQUEST}
-    assert set(register.get_column("kind")) == {"record", "id_number", "name_mobile"}
+    assert set(register.get_column("kind")) == {"record", "id_number", "name_mobile", "mobile", "name_vin"}
     assert register.filter(pl.col("kind") == "record").height == erased.records.height
     assert register.get_column("token").str.contains(r"^[0-9a-f]{64}$").all()
     assert (erased.home.privacy_dir / "erasure.key").stat().st_mode & 0o077 == 0  # readable by its owner only
@@ -92,7 +93,7 @@ def test_the_register_keeps_keyed_hashes_only(erased):
 
 def test_redacted_archive_files_replace_the_originals(erased):
     home = erased.home
-    ledger = pl.read_parquet(home.ledger).filter(pl.col("archived_sha256").is_not_null())
+    ledger = home.read(tables.LEDGER).filter(pl.col("archived_sha256").is_not_null())
     assert {f.rsplit(".", 1)[1] for f in ledger.get_column("file")} == {"csv", "xlsx", "parquet"}
     for row in ledger.iter_rows(named=True):
         suffix = "." + row["file"].rsplit(".", 1)[1]
@@ -105,7 +106,7 @@ def test_a_rerun_keeps_other_customers_ids_and_does_not_bring_the_person_back(er
                            model_path=erased.root / "model.json")
     assert summary.success and summary.new_files == 0  # the redacted landing files are known content
     assert all(s.balanced for s in summary.sources)
-    xref = pl.read_parquet(home.customer_xref)
+    xref = home.read(tables.CUSTOMER_XREF)
     others = erased.xref_before.filter(pl.col("customer_id") != customer_id)
     assert customer_id not in set(xref.get_column("customer_id")) and xref.height == others.height
     kept = others.join(xref, on=["source", "record_key"], suffix="_now")
@@ -124,7 +125,7 @@ def test_a_new_export_holding_the_person_is_dropped_at_ingest(erased, files_hold
     # The person's sale again in a later export: new order number, the mobile written another way.
     person = {**erased.sale, "order_no": "ERASURE-NEW-1", "sale_date": "2026-10-30",
               "mobile": f"+86 {mobile[:3]}-{mobile[3:7]}-{mobile[7:]}"}
-    other = dict(zip([field_of.get(h) for h in header], rows[1]), order_no="ERASURE-NEW-2", sale_date="2026-10-30")
+    other = dict(zip([field_of.get(h) for h in header], rows[1], strict=False), order_no="ERASURE-NEW-2", sale_date="2026-10-30")
     out = io.StringIO(newline="")
     csv.writer(out).writerows([header, *[[row.get(field_of.get(h)) or "" for h in header] for row in (person, other)]])
     (landing / "sales" / "销售台账_补录.csv").write_bytes(out.getvalue().encode("gb18030"))
@@ -135,10 +136,10 @@ def test_a_new_export_holding_the_person_is_dropped_at_ingest(erased, files_hold
     sales = next(s for s in summary.sources if s.source == "sales")
     assert summary.success, summary.failed_checks
     assert (sales.read, sales.loaded, sales.quarantined, sales.erased) == (2, 1, 0, 1)
-    assert pl.read_parquet(home.erased_rows("sales", "2026-11-01")).select("_source_file", "_source_row").rows() == [
+    assert home.read(tables.erased_rows("sales", "2026-11-01")).select("_source_file", "_source_row").rows() == [
         ("sales/销售台账_补录.csv", 2)]
-    assert {"ERASURE-NEW-2"} == {"ERASURE-NEW-1", "ERASURE-NEW-2"} & set(pl.read_parquet(home.validated("sales")).get_column("order_no"))
-    assert erased.customer_id not in set(pl.read_parquet(home.customer_xref).get_column("customer_id"))
+    assert {"ERASURE-NEW-2"} == {"ERASURE-NEW-1", "ERASURE-NEW-2"} & set(home.read(tables.current("sales")).get_column("order_no"))
+    assert erased.customer_id not in set(home.read(tables.CUSTOMER_XREF).get_column("customer_id"))
     # The new file's archived copy (and its landing copy) lost the person's row too.
     assert files_holding(home.root, erased.needles, skip=()) == {}
     assert files_holding(landing, erased.needles, skip=()) == {}
@@ -146,8 +147,8 @@ def test_a_new_export_holding_the_person_is_dropped_at_ingest(erased, files_hold
 
 def test_erasing_an_unknown_or_merged_customer_says_what_to_do(demo_run, tmp_path):
     summary, _ = demo_run
-    shutil.copytree(summary.home.root / "identity", tmp_path / "identity")
-    home = Home(tmp_path)
+    shutil.copytree(summary.home.root, tmp_path / "home")
+    home = Home(tmp_path / "home")
     with pytest.raises(ErasureError, match="not a CustomerID.*marts.dim_customer"):
         erase_customers(home, ["C999999999"], REQUEST, "steward Li", echo=lambda _: None)
 

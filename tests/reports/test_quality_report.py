@@ -2,7 +2,7 @@
 
 import re
 
-from cdp.paths import SOURCES
+from cdp.ingest.contracts import load_contracts
 
 
 def test_run_page_and_index_load_nothing_remote(demo_run):
@@ -14,7 +14,7 @@ def test_run_page_and_index_load_nothing_remote(demo_run):
         assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:)?//", html), "the report must not load remote assets"
         assert "<script" not in html
     assert summary.run_id in index and summary.delivery in index
-    for source in SOURCES:
+    for source in load_contracts():
         assert f"<h2 id='{source}'>" in page
     assert "Files received in this delivery" in page and "Batch passed" in page
     assert "failing examples (file:row value)" in page and "Quarantined rows by rule" in page

@@ -3,8 +3,8 @@
 import hashlib
 import re
 import shutil
-from pathlib import Path
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -13,9 +13,9 @@ import pytest
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.standardize.records import PERSON_RECORD_SCHEMA
+from cdp.state import tables
 from cdp.warehouse.build import ModelError, build_warehouse
 from cdp.warehouse.docs import docs_page, remote_references
-from cdp.warehouse.inputs import segment_history_file
 
 AS_OF = date(2026, 10, 31)
 POLARS_TYPE = {"string": pl.Utf8, "date": pl.Date, "decimal": pl.Decimal(18, 2), "integer": pl.Int64}
@@ -73,10 +73,15 @@ def write_inputs(home: Home, buyers: dict | None = None) -> None:
     owner = {"A": "C1", "B": "C2"} | {f"X{i}": f"C{10 + i}" for i in range(10)} | {n: c for c, (n, _, _) in buyers.items()}
     kinds = {name: (kind, company) for name, kind, company in buyers.values()}
     xref, people = [], []
+    with home.state.transaction("test inputs") as tx:
+        _write(tx, rows, contracts, owner, kinds, xref, people)
+
+
+def _write(tx, rows, contracts, owner, kinds, xref, people) -> None:
     for source, source_rows in rows.items():
         contract = contracts[source]
         frame = validated(contract, source_rows)
-        frame.write_parquet(home.validated(source).parent.mkdir(parents=True, exist_ok=True) or home.validated(source))
+        tx.write(tables.current(source), frame)
         for r in source_rows:
             key, name = r[contract.primary_key], r["customer_name"]
             xref.append((source, key, owner[name]))
@@ -92,10 +97,8 @@ def write_inputs(home: Home, buyers: dict | None = None) -> None:
     xref.append((source, key, "C1"))
     people.append({"source": source, "record_key": key, "event_date": day, "name_raw": spelling, "name": spelling,
                    "mobile": mobile, "id_number": id_number, "id_kind": "resident", "is_company": False})
-    pl.DataFrame(xref, schema=["source", "record_key", "customer_id"], orient="row").write_parquet(
-        home.customer_xref.parent.mkdir(parents=True, exist_ok=True) or home.customer_xref)
-    pl.DataFrame(people, schema=PERSON_RECORD_SCHEMA).write_parquet(
-        home.person_records.parent.mkdir(parents=True, exist_ok=True) or home.person_records)
+    tx.write(tables.CUSTOMER_XREF, pl.DataFrame(xref, schema=["source", "record_key", "customer_id"], orient="row"))
+    tx.write(tables.PERSON_RECORDS, pl.DataFrame(people, schema=PERSON_RECORD_SCHEMA))
 
 
 @pytest.fixture(scope="module")
@@ -206,13 +209,14 @@ def test_an_open_published_file_survives_the_next_build(tmp_path):
     with duckdb.connect(str(home.warehouse), read_only=True) as fresh:
         snapshots = fresh.execute("SELECT as_of, run_id, count(*) FROM marts.agg_segment_sizes GROUP BY ALL ORDER BY 1").fetchall()
     assert [(as_of, run) for as_of, run, _ in snapshots] == [(AS_OF, "first"), (AS_OF + timedelta(days=1), "second, re-run")]
-    assert pl.read_parquet(segment_history_file(home)).select("as_of", "run_id").unique().height == 2
+    assert home.snapshot().read(tables.model("segment_history")).select("as_of", "run_id").unique().height == 2
     assert not list(home.root.glob("*.building*"))
 
 
 def _digests(home: Home) -> dict[str, str]:
+    state = home.snapshot()
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in (home.warehouse, home.analyst_warehouse, docs_page(home), segment_history_file(home))}
+            for p in (home.warehouse, home.analyst_warehouse, docs_page(home), *state.paths(tables.model("segment_history")))}
 
 
 def test_a_failing_dbt_test_publishes_nothing(built_home, tmp_path):

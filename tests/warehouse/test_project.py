@@ -25,9 +25,12 @@ def test_committed_contract_sources_match_the_contracts():
         "run `cdp docs` and commit warehouse/models/staging/_contracts.yml"
 
 
-def test_sources_and_inputs_follow_the_contracts(tmp_path):
+def test_sources_and_inputs_follow_the_contracts(demo_run):
+    """Every dbt source is an input the state knows where to find (after a run, all exist)."""
+    summary, _ = demo_run
     sources = {f"{n['source_name']}.{n['name']}" for n in MANIFEST["sources"].values()}
-    assert set(warehouse_inputs(Home(tmp_path))) == sources
+    inputs = warehouse_inputs(summary.home)
+    assert set(inputs) == sources and all(inputs.values())
     assert {s.split(".")[1] for s in sources if s.startswith("validated.")} == set(load_contracts())
     for source in load_contracts():
         assert (WAREHOUSE_DIR / "models" / "staging" / f"stg_{source}.sql").exists()

@@ -1,0 +1,108 @@
+"""Fault sweep: SIGKILL `cdp run` (first load and a daily delivery) and `cdp erase` at every write point.
+
+    python bench/faults.py                # every kind of write point (one point per kind)
+    python bench/faults.py --all          # every single write point (hours: each archive copy is one)
+    python bench/faults.py --customers 300
+
+For each point the harness (cdp.state.harness) kills the command there, runs it again, and compares
+the home with a clean run: same CustomerIDs, none issued twice, every delivery balanced, every
+manifest file present, published files readable; for erasure also a complete journal and the person gone.
+Prints one line per point and a summary: points exercised, survived, runs that needed a hand repair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from cdp.demo import generate
+from cdp.paths import Home
+from cdp.state import tables
+from cdp.state.harness import Harness, Scenario, by_kind, same_as_reference
+
+AS_OF = "2026-10-31"
+NEXT = "2026-11-01"
+
+
+def _second_delivery(landing: Path, out: Path) -> Path:
+    """The first landing plus one more sales export (new orders of existing and new buyers)."""
+    shutil.copytree(landing, out)
+    source = sorted((landing / "sales").glob("*.csv"))[0]
+    rows = list(csv.reader(source.read_bytes().decode("gb18030").splitlines()))
+    header, body = rows[0], rows[1:41]
+    order = header.index(next(h for h in header if "订单" in h))
+    for i, row in enumerate(body):
+        row[order] = f"SO-NEXT-{i:04d}"
+    text = "\n".join(",".join(r) for r in [header, *body]) + "\n"
+    (out / "sales" / "销售台账_补录.csv").write_bytes(text.encode("gb18030"))
+    return out
+
+
+def _erasure_check(mobiles: set[str]):
+    def check(home: Home, clean: Home) -> list[str]:
+        problems = same_as_reference(home, clean)
+        steps = set(home.read(tables.ERASURE_JOURNAL).get_column("step"))
+        if steps != {"commit", "landing", "cleanup", "publish", "reports"}:
+            problems.append(f"journal incomplete: {sorted(steps)}")
+        people = home.read(tables.PERSON_RECORDS)
+        if people.get_column("mobile").is_in(list(mobiles)).any():
+            problems.append("the erased person's mobile is still in the standardized records")
+        return problems
+    return check
+
+
+def sweep(harness: Harness, every: bool) -> tuple[int, int, int]:
+    started = time.perf_counter()
+    _, points = harness.reference()
+    chosen = points if every else by_kind(points)
+    print(f"\n== {harness.scenario.name}: {len(points)} write points, {len(chosen)} exercised "
+          f"(clean run {time.perf_counter() - started:.0f}s) ==")
+    survived = repaired_by_hand = 0
+    for point in chosen:
+        outcome = harness.attempt(point)
+        survived += outcome.survived
+        repaired_by_hand += not outcome.repaired
+        status = "ok " if outcome.survived else "FAIL"
+        print(f"{status} #{point.n:<4} {point.label[:70]:70} {'; '.join(outcome.problems)[:200]}", flush=True)
+    return len(chosen), survived, repaired_by_hand
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--all", action="store_true", help="every write point, not one per kind")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cdp-fault-sweep-"))
+    landing = work / "landing"
+    generate(customers=args.customers, seed=args.seed, out=landing, as_of=date.fromisoformat(AS_OF))
+    run_args = ["run", "--landing", "{landing}", "--home", "{home}", "--as-of"]
+    first = Harness(Scenario("first load", [*run_args, AS_OF], None, landing, same_as_reference), work / "first")
+    totals = [sweep(first, args.all)]
+    base = first.reference_home.root
+    daily = Harness(Scenario("daily delivery", [*run_args, NEXT], base, _second_delivery(landing, work / "landing2"),
+                             same_as_reference), work / "daily")
+    totals.append(sweep(daily, args.all))
+    xref = first.reference_home.read(tables.CUSTOMER_XREF)
+    people = first.reference_home.read(tables.PERSON_RECORDS).join(xref, on=["source", "record_key"])
+    customer_id = (people.filter(pl.col("mobile").is_not_null()).group_by("customer_id")
+                   .agg(pl.col("source").n_unique().alias("n")).sort("n", "customer_id", descending=[True, False]).row(0)[0])
+    mobiles = set(people.filter(pl.col("customer_id") == customer_id).get_column("mobile").drop_nulls())
+    erase = Harness(Scenario("erasure", ["erase", customer_id, "--request", "PIPL-FAULTS", "--by", "bench",
+                                         "--home", "{home}", "--landing", "{landing}"],
+                             base, landing, _erasure_check(mobiles)), work / "erasure")
+    totals.append(sweep(erase, args.all))
+    exercised, survived, by_hand = (sum(t[i] for t in totals) for i in range(3))
+    print(f"\nkill points exercised {exercised}, survived {survived}, runs needing a hand repair {by_hand}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Where Splink runs: DuckDB on one machine (default), Spark for the groups that outgrow one.
+
+The choice is a setting (`backend:` in identity/settings.yaml, with `duckdb:` / `spark:` options).
+The saved model (identity/model.json) is always written in DuckDB's SQL dialect, the one
+settings.yaml is written in; for Spark every comparison and blocking rule is transpiled on load
+(sqlglot: `"name_l"` → `name_l` rather than a string literal, `jaro_winkler_similarity` →
+the `jaro_winkler` UDF from Splink's jar), and a model trained on Spark is saved back in DuckDB's
+dialect with its estimated parameters. Either backend reads either's model.
+
+Spark sessions are built with Splink's similarity jar and a checkpoint folder. `spark.master`
+defaults to `local[*]`; point it (or SPARK_REMOTE / spark-submit) at a cluster for real scale.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import sqlglot
+from splink import DuckDBAPI
+
+SPARK_FUNCTIONS = {"JAROWINKLER_SIMILARITY": "jaro_winkler", "JARO_SIMILARITY": "jaro_sim"}
+DUCKDB_FUNCTIONS = {"jaro_winkler": "jaro_winkler_similarity", "jaro_sim": "jaro_similarity"}
+SPARK_DEFAULTS = {"spark.master": "local[*]", "spark.sql.shuffle.partitions": "16", "spark.ui.enabled": "false",
+                  "spark.driver.memory": "4g"}
+
+
+class BackendError(RuntimeError):
+    """The configured backend cannot run here; the message says what to install or set."""
+
+
+def duckdb_api(options: dict[str, Any]) -> DuckDBAPI:
+    """DuckDB options: `memory_limit` (DuckDB spills to disk above it) and `materialisation: parquet`
+    (Splink's intermediate tables as Parquet files, for scored pairs beyond memory)."""
+    connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")  # Dagster logs progress; terminal bars flood it
+    if options.get("memory_limit"):
+        connection.execute(f"SET memory_limit = '{options['memory_limit']}'")
+    if options.get("materialisation", "table") == "parquet":
+        folder = tempfile.mkdtemp(prefix="cdp-splink-")
+        api = DuckDBAPI(connection, materialisation="parquet", materialisation_dir=folder)
+        weakref.finalize(api, shutil.rmtree, folder, True)
+        return api
+    return DuckDBAPI(connection)
+
+
+def spark_session(options: dict[str, Any]):
+    """A Spark session with Splink's UDF jar and a checkpoint folder (created when missing)."""
+    try:
+        from pyspark.sql import SparkSession
+        from splink.backends.spark import similarity_jar_location
+    except ImportError as err:
+        raise BackendError("backend: spark needs pyspark and a Java runtime: `pip install 'cdp[spark]'`") from err
+    _check_sqlglot()
+    builder = SparkSession.builder.appName("cdp identity")
+    for key, value in {**SPARK_DEFAULTS, **(options.get("conf") or {})}.items():
+        builder = builder.config(key, str(value))
+    jars = ",".join(filter(None, [similarity_jar_location(), (options.get("conf") or {}).get("spark.jars")]))
+    session = builder.config("spark.jars", jars).getOrCreate()
+    checkpoints = options.get("checkpoint_dir") or tempfile.mkdtemp(prefix="cdp-spark-checkpoints-")
+    Path(checkpoints).mkdir(parents=True, exist_ok=True)
+    session.sparkContext.setCheckpointDir(str(checkpoints))
+    return session
+
+
+def _check_sqlglot() -> None:
+    """Splink's Spark dialect subclasses sqlglot's generator, which the compiled build (sqlglotc) forbids."""
+    import sqlglot.generator as generator
+
+    if not generator.__file__.endswith(".py"):
+        raise BackendError("backend: spark cannot run with the compiled sqlglot (sqlglotc): Splink subclasses its "
+                           "generator. `pip uninstall sqlglotc` (cdp pins sqlglot<30, whose [rs] extra does not pull it)")
+
+
+def make_db_api(backend: str, options: dict[str, Any] | None = None):
+    options = options or {}
+    if backend == "duckdb":
+        return duckdb_api(options)
+    if backend == "spark":
+        from splink import SparkAPI
+
+        return SparkAPI(spark_session=spark_session(options), break_lineage_method="parquet")
+    raise BackendError(f"identity/settings.yaml: unknown backend {backend!r}; use 'duckdb' or 'spark'")
+
+
+def register(db_api, frame: pl.DataFrame, name: str):
+    """A polars frame as a Splink input table of the backend."""
+    if db_api.sql_dialect.sql_dialect_str == "spark":
+        session = db_api.spark
+        return db_api.register(session.createDataFrame(frame.to_pandas()), dataset_display_name=name)
+    return db_api.register(frame.to_arrow(), dataset_display_name=name)
+
+
+def _transpile(sql: str, read: str, write: str, functions: dict[str, str]) -> str:
+    if sql.strip().upper() == "ELSE":
+        return sql
+    out = sqlglot.transpile(sql, read=read, write=write)[0]
+    for name, replacement in functions.items():
+        out = re.sub(rf"\b{name}\(", f"{replacement}(", out, flags=re.IGNORECASE)
+    return out
+
+
+def _rewrite(model: dict[str, Any], read: str, write: str, functions: dict[str, str]) -> dict[str, Any]:
+    out = copy.deepcopy(model)
+    for comparison in out.get("comparisons", []):
+        for level in comparison["comparison_levels"]:
+            level["sql_condition"] = _transpile(level["sql_condition"], read, write, functions)
+    for key in ("blocking_rules_to_generate_predictions",):
+        out[key] = [({**rule, "blocking_rule": _transpile(rule["blocking_rule"], read, write, functions)}
+                     if isinstance(rule, dict) else _transpile(rule, read, write, functions)) for rule in out.get(key, [])]
+    out["sql_dialect"] = write
+    return out
+
+
+def for_backend(model: dict[str, Any], backend: str) -> dict[str, Any]:
+    """The model (DuckDB dialect, as saved) in the backend's SQL dialect."""
+    if backend == "duckdb":
+        return model
+    return _rewrite(model, "duckdb", "spark", SPARK_FUNCTIONS)
+
+
+def rules_for_backend(rules: list[str], backend: str) -> list[str]:
+    """Training or blocking rules (SQL) in the backend's dialect."""
+    if backend == "duckdb":
+        return list(rules)
+    return [_transpile(rule, "duckdb", "spark", SPARK_FUNCTIONS) for rule in rules]
+
+
+def canonical(trained: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """A model trained on any backend, saved in settings.yaml's own SQL (DuckDB): the estimated
+    parameters are copied level by level into the settings' comparisons."""
+    out = copy.deepcopy(settings)
+    out["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
+    by_name = {c["output_column_name"]: c for c in trained["comparisons"]}
+    for comparison in out["comparisons"]:
+        learned = by_name.get(comparison["output_column_name"])
+        if learned is None:
+            continue
+        for level, estimated in zip(comparison["comparison_levels"], learned["comparison_levels"], strict=True):
+            for key in ("m_probability", "u_probability", "tf_minimum_u_value"):
+                if key in estimated:
+                    level[key] = estimated[key]
+    out["sql_dialect"] = "duckdb"
+    return out

@@ -1,0 +1,1 @@
+"""The home's state: crash-safe tables (store), the run lock, durable files, fault points."""

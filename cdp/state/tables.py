@@ -1,0 +1,60 @@
+"""Names of the state tables (see cdp.state.store). One place, so every layer agrees."""
+
+from __future__ import annotations
+
+LEDGER = "ledger/files"
+DQ_RESULTS = "quality/dq_results"
+BATCH_VERDICTS = "quality/batch_verdicts"
+PERSON_RECORDS = "standardized/person_records"
+REGISTRY = "identity/registry"
+CUSTOMERS = "identity/customers"
+CUSTOMER_XREF = "identity/customer_xref"
+TUPLES = "identity/tuples"
+ID_HISTORY = "identity/customer_id_history"
+REVIEW_QUEUE = "identity/review_queue"
+OVERRIDES = "identity/overrides"
+SCORED_PAIRS = "identity/scored_pairs"
+ERASURE_REGISTER = "privacy/erasure_register"
+ERASURE_JOURNAL = "privacy/erasure_journal"
+CUSTOMER_NUMBER = "customer_number"  # counter: the highest CustomerID number ever issued
+
+
+def raw(source: str, delivery: str) -> str:
+    """A delivery's rows as read, all strings, with lineage."""
+    return f"raw/{source}/{delivery}"
+
+
+def validated(source: str, delivery: str) -> str:
+    """A delivery's rows that passed the gate, typed."""
+    return f"validated/{source}/{delivery}"
+
+
+def quarantine(source: str, delivery: str) -> str:
+    """A delivery's rows that failed a quarantine rule, with rule and reason."""
+    return f"quarantine/{source}/{delivery}"
+
+
+def rejected(source: str, delivery: str) -> str:
+    """Files of a delivery that could not be read, with the reason."""
+    return f"rejected/{source}/{delivery}"
+
+
+def erased_rows(source: str, delivery: str) -> str:
+    """Lineage of rows dropped at ingest because they belong to an erased person."""
+    return f"erased_rows/{source}/{delivery}"
+
+
+def current(source: str) -> str:
+    """The source's current rows: every passed delivery, the latest version of each record."""
+    return f"current/{source}"
+
+
+def model(name: str) -> str:
+    """Model outputs the warehouse reads (e.g. service CLV)."""
+    return f"models/{name}"
+
+
+def deliveries_of(names: list[str], layer: str, source: str) -> list[str]:
+    """The deliveries a layer holds for a source, from table names."""
+    prefix = f"{layer}/{source}/"
+    return sorted(n.removeprefix(prefix) for n in names if n.startswith(prefix))

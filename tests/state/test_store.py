@@ -1,0 +1,128 @@
+"""The state store: commits are all-or-nothing, files are never changed in place, the lock names its holder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import polars as pl
+import pytest
+
+from cdp.state import tables
+from cdp.state.files import DiskFullError, is_disk_full
+from cdp.state.lock import HomeLocked, home_lock
+from cdp.state.store import InvariantError, StateError, StateStore
+
+
+def frame(n: int, tag: str = "a") -> pl.DataFrame:
+    return pl.DataFrame({"k": list(range(n)), "tag": [tag] * n})
+
+
+def test_a_commit_changes_every_table_or_none(tmp_path):
+    store = StateStore(tmp_path)
+    with store.transaction("first") as tx:
+        tx.write("t/one", frame(3))
+        tx.write("t/two", frame(2))
+    with pytest.raises(RuntimeError, match="boom"):
+        with store.transaction("second") as tx:
+            tx.write("t/one", frame(5, "b"))
+            raise RuntimeError("boom")
+    state = store.snapshot()
+    assert state.version == 1 and state.read("t/one").height == 3 and state.read("t/two").height == 2
+    # the aborted transaction's file is gone, the committed ones are untouched
+    assert sorted(p.name for p in (tmp_path / "t" / "one").iterdir()) == [state.paths("t/one")[0].name]
+
+
+def test_files_are_never_rewritten_and_garbage_is_collected(tmp_path):
+    store = StateStore(tmp_path)
+    with store.transaction("v1") as tx:
+        tx.write("t/x", frame(1))
+    first = store.snapshot().paths("t/x")[0]
+    with store.transaction("v2") as tx:
+        tx.write("t/x", frame(2))
+    assert first.exists() and store.snapshot().paths("t/x")[0] != first
+    (tmp_path / "t" / "x" / ".00000009-deadbeef.parquet.123.tmp").write_bytes(b"half")  # a killed writer's
+    with home_lock(tmp_path, "gc"):
+        assert store.collect_garbage() == 2
+    assert not first.exists() and store.snapshot().read("t/x").height == 2
+
+
+def test_appends_are_segments_and_compact(tmp_path):
+    store = StateStore(tmp_path)
+    for i in range(40):
+        with store.transaction(f"append {i}") as tx:
+            tx.append("log/events", frame(1, str(i)))
+    state = store.snapshot()
+    assert state.read("log/events").height == 40 and state.rows("log/events") == 40
+    assert len(state.paths("log/events")) <= 33
+
+
+def test_an_invariant_aborts_the_commit(tmp_path):
+    store = StateStore(tmp_path)
+
+    def at_most_two(after):
+        if after.read("t/x").height > 2:
+            raise InvariantError("too many")
+
+    with pytest.raises(InvariantError):
+        with store.transaction("bad") as tx:
+            tx.write("t/x", frame(3))
+            tx.check(at_most_two)
+    assert not store.snapshot().has("t/x")
+
+
+def test_counters_never_go_back(tmp_path):
+    store = StateStore(tmp_path)
+    with store.transaction("issue") as tx:
+        tx.set_counter(tables.CUSTOMER_NUMBER, 41)
+    with pytest.raises(InvariantError, match="back from 41 to 7"):
+        with store.transaction("reissue") as tx:
+            tx.set_counter(tables.CUSTOMER_NUMBER, 7)
+    assert store.snapshot().counter(tables.CUSTOMER_NUMBER) == 41
+
+
+def test_a_hand_broken_manifest_is_named(tmp_path):
+    store = StateStore(tmp_path)
+    with store.transaction("v1") as tx:
+        tx.write("t/x", frame(1))
+    store.manifest_path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(StateError, match="manifest.json is not valid JSON"):
+        store.snapshot()
+
+
+def test_disk_full_is_recognised_and_named(tmp_path):
+    err = DiskFullError(tmp_path / "identity" / "registry" / "x.parquet")
+    assert is_disk_full(err) and is_disk_full(OSError(28, "No space left on device"))
+    assert "disk full while writing" in str(err) and "free space" in str(err)
+
+
+def test_a_second_process_is_refused_with_the_holder_named(tmp_path):
+    held = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from cdp.state.lock import home_lock
+        with home_lock(Path({str(tmp_path)!r}), "cdp run of delivery 2026-10-31"):
+            print("held", flush=True)
+            time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert held.stdout.readline().strip() == "held"
+        with pytest.raises(HomeLocked, match=r"in use by cdp run of delivery 2026-10-31 \(pid \d+"):
+            with home_lock(tmp_path, "another run"):
+                pass
+    finally:
+        held.kill()
+        held.wait()
+    with home_lock(tmp_path, "another run"):  # the kernel released the killed holder's lock
+        pass
+
+
+def test_the_lock_is_reentrant_within_a_process(tmp_path):
+    with home_lock(tmp_path, "run"):
+        with home_lock(tmp_path, "step"):
+            store = StateStore(tmp_path)
+            with store.transaction("inside") as tx:
+                tx.write("t/x", frame(1))
+    assert os.stat(tmp_path / "state" / "lock").st_mode & 0o077 == 0
