@@ -436,7 +436,7 @@ def sql(
     try:
         answer = ask(path, query, limit)
     except duckdb.Error as err:
-        console.print(str(err), style="red", markup=False, highlight=False)
+        console.print(str(err), style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     if not analyst:
         _audit(home, "sql", query, purpose=purpose, rows=answer.total if answer else 0)

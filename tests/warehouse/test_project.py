@@ -101,12 +101,7 @@ def test_a_dbt_test_runs_alone_as_an_asset_check(demo_run, tmp_path):
     """Executing a check without its asset runs that dbt test on a copy of the published files."""
     summary, _ = demo_run
     home = Home(tmp_path / "home")
-    home.root.mkdir()
-    for path in (summary.home.warehouse, summary.home.analyst_warehouse):
-        shutil.copy(path, home.root / path.name)
-    shutil.copytree(summary.home.root / "validated", home.root / "validated")
-    shutil.copytree(summary.home.root / "identity", home.root / "identity")
-    shutil.copytree(summary.home.root / "standardized", home.root / "standardized")
+    shutil.copytree(summary.home.root, home.root, ignore=shutil.ignore_patterns("dagster", "archive", "raw", "quarantine"))
     check = dg.AssetCheckKey(K(["marts", "fct_service"]), "fct_service_revenue_reconciles_with_source")
     result = dg.materialize([warehouse], selection=dg.AssetSelection.checks(check),
                             resources={"cdp": CdpConfig(home_dir=str(home.root), as_of="2026-10-31")})

@@ -21,12 +21,13 @@ from cdp.warehouse.door import connect
 
 @pytest.fixture(scope="module")
 def home(demo_run, tmp_path_factory) -> Home:
-    """The demo's published files (and one raw delivery) in a home of their own."""
+    """The demo's published files (and one raw delivery's file) in a home of their own."""
     summary, _ = demo_run
     home = Home(tmp_path_factory.mktemp("door"))
     for path in (summary.home.warehouse, summary.home.analyst_warehouse):
         shutil.copy(path, home.root / path.name)
-    raw = next(summary.home.root.glob("raw/sales/*.parquet"))
+    state = summary.home.snapshot()
+    raw = state.paths(state.names("raw/sales/")[0])[0]
     (home.root / "raw" / "sales").mkdir(parents=True)
     shutil.copy(raw, home.root / "raw" / "sales" / raw.name)
     return home
