@@ -64,6 +64,9 @@ def main() -> None:
             total = time.perf_counter() - start
             for phase, seconds in build.seconds.items():
                 print(f"build {run}: {phase:35} {seconds:8.1f}")
+            for kind in ("seed", "model", "test"):
+                nodes = [n for n in build.nodes if n.resource_type == kind]
+                print(f"build {run}:   {len(nodes):3} {kind + 's, dbt time on them':31} {sum(n.seconds for n in nodes):8.1f}")
             print(f"build {run}: {'build_warehouse total':35} {total:8.1f}")
         models = sum(1 for n in build.nodes if n.resource_type == "model")
         tests = sum(1 for n in build.nodes if n.resource_type == "test")

@@ -136,6 +136,7 @@ def _table_metadata(node: NodeResult, cdp: CdpConfig) -> dict:
         "dagster/column_schema": dg.TableSchema(columns=[
             dg.TableColumn(name=name, type=kind, description=comment) for name, kind, comment in node.columns]),
         "dagster/relation_identifier": f"{file.name}:{schema}.{table}",
+        "dbt seconds": round(node.seconds, 2),
         "file": dg.MetadataValue.path(str(file)),
     }
 

@@ -51,6 +51,7 @@ class NodeResult:
     relation: tuple[str, str, str] | None = None  # database (warehouse | analyst), schema, table
     rows: int | None = None
     columns: list[tuple[str, str, str | None]] = field(default_factory=list)  # name, type, comment
+    seconds: float = 0.0  # dbt's time on the node: compile and run
 
 
 @dataclass
@@ -193,7 +194,8 @@ def _node_results(result, files: dict[str, Path], inputs: dict[str, list[str]]) 
         node = run.node
         status = str(getattr(run.status, "value", run.status))
         relation = (node.database, node.schema, node.alias) if node.resource_type in ("model", "seed") else None
-        nodes.append(NodeResult(node.unique_id, str(node.resource_type), status, run.message or "", run.failures, relation))
+        nodes.append(NodeResult(node.unique_id, str(node.resource_type), status, run.message or "", run.failures,
+                                relation, seconds=run.execution_time or 0.0))
         if status in FAILED:
             rows = _failing_rows(node.compiled_code, files, inputs) if node.resource_type == "test" else ""
             failed.append(f"{node.original_file_path}: {node.resource_type} {node.name} {status}: {run.message}{rows}")
