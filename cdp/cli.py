@@ -19,6 +19,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from cdp.exports import write_rows_csv
+from cdp.ingest.reader import NoInputError
 from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, PROJECT_DIR, Home
 from cdp.state import tables
 from cdp.state.files import finish, restrict_process, temporary_path
@@ -88,7 +89,7 @@ def run(
     try:
         summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print,
                                full_recluster=full_recluster)
-    except HomeLocked as err:
+    except (HomeLocked, NoInputError) as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(2)
     _print_summary(summary)

@@ -17,7 +17,8 @@ from cdp.assets.ingest import BATCH_CHECK
 from cdp.definitions import FULL_RUN_JOB, build_definitions
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.counts import SourceCounts, source_counts
-from cdp.ingest.deliveries import Registration, read_ledger, registered_since
+from cdp.ingest.deliveries import Registration, nothing_to_run, read_ledger, registered_since
+from cdp.ingest.reader import NoInputError
 from cdp.partitions import DELIVERIES
 from cdp.paths import PROJECT_DIR, Home
 from cdp.resources import CdpConfig
@@ -130,6 +131,8 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
                        **({"model_path": str(model_path)} if model_path else {}))
     defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
     with home_lock(home.root, f"cdp run of delivery {delivery}", same_owner_waits=False):
+        if problem := nothing_to_run(load_contracts(), landing, home.snapshot(), delivery):
+            raise NoInputError(problem)  # before any run starts: not a Splink error deep in identity
         before = read_ledger(home.snapshot())
         start = time.perf_counter()
         with dagster_instance(home) as instance:

@@ -15,7 +15,7 @@ import hashlib
 import dagster as dg
 
 from cdp.ingest.contracts import load_contracts
-from cdp.ingest.deliveries import new_landing_files, read_ledger
+from cdp.ingest.deliveries import new_landing_files, nothing_to_run, read_ledger
 from cdp.partitions import DELIVERIES
 from cdp.resources import CdpConfig
 
@@ -49,5 +49,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, cdp: CdpConfig):
                          "today (lifecycle lists move with the date even when no file arrives).")
 def daily_full_run(context: dg.ScheduleEvaluationContext, cdp: CdpConfig):
     delivery = cdp.as_of_date.isoformat()
+    if problem := nothing_to_run(load_contracts(), cdp.landing, cdp.home.snapshot(), delivery):
+        return dg.SkipReason(problem)  # a fresh home and nothing landed: a run would only fail
     context.instance.add_dynamic_partitions(DELIVERIES.name, [delivery])
     return dg.RunRequest(partition_key=delivery, tags=run_tags(cdp))

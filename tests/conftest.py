@@ -7,6 +7,14 @@ from datetime import date
 import pytest
 
 DEMO_AS_OF = date(2026, 10, 31)
+# Tests that run the platform on demo data are end-to-end: `pytest -m "not e2e"` leaves them out.
+E2E_FIXTURES = {"demo_landing", "demo_run", "small_landing"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 DEMO_CUSTOMERS = 1500
 
 

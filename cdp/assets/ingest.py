@@ -33,7 +33,7 @@ from cdp.ingest.deliveries import (
     redelivered_files,
     register_deliveries,
 )
-from cdp.ingest.reader import load_files, rejected_frame
+from cdp.ingest.reader import REJECTED_SCHEMA, load_files, rejected_frame
 from cdp.partitions import DELIVERIES
 from cdp.privacy.register import drop_erased
 from cdp.quality.gate import gate
@@ -95,7 +95,9 @@ def _raw_asset(contract: Contract) -> dg.AssetsDefinition:
             tx.write(tables.raw(source, delivery_key), frame)
             tx.write(tables.erased_rows(source, delivery_key),
                      erased.select("_source_file", "_source_row").join(copies, on="_source_file", how="left"))
-            tx.write(tables.rejected(source, delivery_key), rejected_frame(source, rejected, run_id))
+            refused = state.read(tables.refused(source, delivery_key), REJECTED_SCHEMA)  # at registration, unread
+            tx.write(tables.rejected(source, delivery_key), pl.concat([refused, rejected_frame(source, rejected, run_id)]))
+        rejected = [*refused.get_column("message"), *map(str, rejected)]
         for err in rejected:
             context.log.error(f"rejected file: {err}")
         again = redelivered_files(home.snapshot(), source, delivery_key)
@@ -160,13 +162,13 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
         with home.state.transaction(f"gate {source} {delivery_key}", owner=run_id) as tx:
             state = tx.view()
             files = [f.file for f in delivered_files(home, state, source, delivery_key)]
-            if not files:  # this delivery carries nothing for the source: nothing to gate or publish
+            rejected = state.read(tables.rejected(source, delivery_key), REJECTED_SCHEMA)
+            if not files and rejected.is_empty():  # this delivery carries nothing for the source: nothing to gate
                 yield dg.MaterializeResult(metadata={"rows read": 0, "note": "no files for this source in the delivery"})
                 yield dg.AssetCheckResult(check_name=BATCH_CHECK, passed=True, metadata={"failures": "none"})
                 yield from _expectation_results(pl.DataFrame(), expectation_checks)
                 return
             raw = state.read(tables.raw(source, delivery_key))
-            rejected = state.read(tables.rejected(source, delivery_key))
             result = gate(contract, raw, load_suite(contract), cdp.as_of_date, run_id,
                           previous_rows=previous_version_rows(state, source, delivery_key, files))
             failures = result.batch_failures + [f"file rejected: {m}" for m in rejected.get_column("message")]

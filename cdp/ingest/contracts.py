@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,15 @@ from cdp.paths import ASSETS_DIR
 FORMATS = ("csv", "excel", "parquet")
 TYPES = ("string", "date", "integer", "decimal")
 DICTIONARY_FILE = "dictionary.yaml"
+# Size limits, checked before a file is hashed, archived or read. The reader holds a file in memory
+# several times over (bytes, text, frame): 5.1x a CSV's size, 3.4x a sheet's unpacked XML
+# (bench/bad_input_bench.py), so the defaults keep one file within about 7 GB. A workbook is a zip:
+# what counts is its sheet unpacked, checked from the zip's directory and again while it is streamed.
+DEFAULT_MAX_BYTES = 1 << 30
+DEFAULT_MAX_UNPACKED_BYTES = 2 << 30
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
 
 
 class ContractError(ValueError):
@@ -45,6 +55,8 @@ class Contract:
     sheet: str | None = None
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
     path: Path | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES  # a delivered file larger than this is refused unread
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES  # excel: the sheet XML (and shared strings) unpacked
 
     def alias_map(self) -> dict[str, str]:
         """Header (as exported) → canonical field."""
@@ -73,6 +85,33 @@ def load_dictionary(path: Path = ASSETS_DIR / DICTIONARY_FILE) -> dict[str, Fiel
     return specs
 
 
+def parse_size(value, where: str) -> int:
+    """Bytes from an int or a string such as "512 MB" or "2 GiB" (KB/MB/GB: 1000s; KiB/MiB/GiB: 1024s)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _SIZE.match(str(value))
+    if not match or float(match.group(1)) <= 0:
+        raise ContractError(f"{where}: {value!r} is not a size; write bytes (1073741824) or e.g. '512 MB', '1 GiB'")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "b").lower()])
+
+
+def format_size(size: int, exact: bool = False) -> str:
+    """"1.5 GiB"; with exact, the bytes first: "1,610,612,736 bytes (1.5 GiB)"."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            human = f"{size / factor:,.1f} {unit}".replace(".0 ", " ")
+            return f"{size:,} bytes ({human})" if exact else human
+    return f"{size:,} bytes"
+
+
+def _check_pattern(path: Path, files: str) -> None:
+    """A contract's file pattern names files inside the landing folder, never beside or above it."""
+    parts = Path(files).parts
+    if Path(files).is_absolute() or files.startswith(("/", "\\", "~")) or ".." in parts or not parts:
+        raise ContractError(f"{path}: files {files!r} must be a pattern inside the landing folder "
+                            "(relative, without '..'), e.g. 'sales/*.csv'")
+
+
 def _contract_from(path: Path, raw: dict, dictionary: dict[str, FieldSpec]) -> Contract:
     for key in ("source", "files", "format", "primary_key", "fields"):
         if key not in raw:
@@ -89,11 +128,15 @@ def _contract_from(path: Path, raw: dict, dictionary: dict[str, FieldSpec]) -> C
             raise ContractError(f"{path}: {name!r} is required but has no header aliases under 'fields'")
     if raw["format"] == "excel" and not raw.get("sheet"):
         raise ContractError(f"{path}: excel contracts need a 'sheet'")
+    _check_pattern(path, raw["files"])
     return Contract(
         source=raw["source"], description=raw.get("description", ""), files=raw["files"], format=raw["format"],
         primary_key=raw["primary_key"], required=required, fields=fields,
         types={f: dictionary[f] for f in fields}, encoding=raw.get("encoding", "auto"), sheet=raw.get("sheet"),
         date_formats=tuple(raw.get("date_formats", ["%Y-%m-%d"])), path=path,
+        max_bytes=parse_size(raw.get("max_bytes", DEFAULT_MAX_BYTES), f"{path}: max_bytes"),
+        max_unpacked_bytes=parse_size(raw.get("max_unpacked_bytes", DEFAULT_MAX_UNPACKED_BYTES),
+                                      f"{path}: max_unpacked_bytes"),
     )
 
 

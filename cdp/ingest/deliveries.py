@@ -20,6 +20,7 @@ count as known content, so a landing copy redacted the same way is not registere
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from cdp.ingest.contracts import Contract
-from cdp.ingest.reader import source_files
+from cdp.ingest.reader import NoInputError, no_input_message, rejected_frame, scan_landing, source_files
 from cdp.paths import Home
 from cdp.state import tables
 from cdp.state.files import DiskFullError, finish, is_disk_full, temporary_path
@@ -111,7 +112,8 @@ def archive_copy(home: Home, path: Path) -> str:
     staging = temporary_path(home.root / "archive" / f"incoming{path.suffix}")
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as source, open(staging, "wb") as target:
+        # O_NOFOLLOW: a file swapped for a link after the landing scan is refused, not followed.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as source, open(staging, "wb") as target:
             for block in iter(lambda: source.read(1 << 20), b""):
                 digest.update(block)
                 target.write(block)
@@ -128,11 +130,32 @@ def archive_copy(home: Home, path: Path) -> str:
     return sha
 
 
+def nothing_to_run(contracts: dict[str, Contract], landing: Path, state: Snapshot, delivery: str) -> str | None:
+    """Why a run of `delivery` would have nothing to resolve — no new or refused landing file, no file
+    registered for it, nothing loaded before — or None. Reads only."""
+    if any(state.has(tables.current(source)) for source in contracts):
+        return None
+    ledger = read_ledger(state)
+    if not ledger.filter(pl.col("delivery") == delivery).is_empty():
+        return None
+    scans = [scan_landing(contract, landing) for contract in contracts.values()]
+    if any(scan.refused for scan in scans) or new_landing_files(contracts, landing, ledger):
+        return None
+    return no_input_message(contracts, landing, sum(len(scan.files) for scan in scans))
+
+
 def register_deliveries(contracts: dict[str, Contract], landing: Path, home: Home, delivery: str,
                         owner: str = "registration") -> Registration:
     """Register every landing file not seen before under `delivery`; archive the new content.
-    One commit: the ledger rows of every file, after their archive copies are durable."""
+    One commit: the ledger rows of every file, after their archive copies are durable, and the
+    files refused unread (links, non-files, files over max_bytes) per source."""
     with home.state.transaction(f"register delivery {delivery}", owner=owner) as tx:
+        if problem := nothing_to_run(contracts, landing, tx.view(), delivery):
+            raise NoInputError(problem)  # here, not as a Splink error deep in identity
+        for contract in contracts.values():
+            refused = scan_landing(contract, landing).refused
+            if refused or tx.view().has(tables.refused(contract.source, delivery)):
+                tx.write(tables.refused(contract.source, delivery), rejected_frame(contract.source, refused, owner))
         ledger = read_ledger(tx)
         _, first_by_hash, known_versions = _known(ledger)
         now = datetime.now(timezone.utc)

@@ -6,7 +6,7 @@ when the committed page no longer matches the YAML.
 
 from __future__ import annotations
 
-from cdp.ingest.contracts import Contract, FieldSpec, load_contracts, load_dictionary
+from cdp.ingest.contracts import Contract, FieldSpec, format_size, load_contracts, load_dictionary
 from cdp.paths import PROJECT_DIR
 
 DOC_PATH = PROJECT_DIR / "docs" / "data-dictionary.md"
@@ -50,7 +50,9 @@ def render_dictionary(dictionary: dict[str, FieldSpec], contracts: dict[str, Con
         lines += [
             f"## {source} — {c.description}", "",
             f"Files `{c.files}` · format {c.format}" + (f" (sheet {c.sheet})" if c.sheet else "")
-            + f" · encoding {c.encoding} · record key `{c.primary_key}` · dates {', '.join(c.date_formats)}", "",
+            + f" · encoding {c.encoding} · record key `{c.primary_key}` · dates {', '.join(c.date_formats)}"
+            + f" · at most {format_size(c.max_bytes)} per file"
+            + (f", {format_size(c.max_unpacked_bytes)} unpacked" if c.format == "excel" else ""), "",
             "| field | required | header names accepted |", "|---|---|---|",
         ]
         lines += [f"| `{f}` | {'yes' if f in c.required else ''} | {_cell(' / '.join(aliases))} |"

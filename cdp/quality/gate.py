@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta, timezone
 import polars as pl
 
 from cdp.ingest.contracts import Contract
-from cdp.ingest.reader import LINEAGE
+from cdp.ingest.reader import ISSUES, LINEAGE, with_issue_columns
+from cdp.quality.suites import with_input_rules
 from cdp.standardize.contacts import standardize_id_number, standardize_phone, standardize_vin
 from cdp.standardize.records import map_distinct
 
@@ -224,6 +225,8 @@ def _reason(config: dict, hit: dict, as_of: date) -> str:
     column = kwargs["column"]
     field_name = _field(column)
     value = hit.get(column)
+    if column in ISSUES:  # the reader's sentence: file, row, field and what to do
+        return str(value)
     if kind == "expect_column_values_to_be_unique":
         return f"{field_name} {value!r} appears more than once in the batch"
     if kind == "expect_column_values_to_not_be_null":
@@ -258,6 +261,7 @@ def _parameters(suite: dict, as_of: date, previous_rows: int | None) -> dict:
 def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id: str,
          previous_rows: int | None = None) -> GateResult:
     """Validate one delivered batch. `previous_rows`: the size of the source's previous delivery, if any."""
+    raw, suite = with_issue_columns(raw), with_input_rules(suite)  # rows the reader flagged never load
     typed = _until_as_of(contract, typed_values(contract, raw), as_of)
     declared = {e.get("meta", {}).get("rule"): e for e in suite["expectations"]}
     first_of_key = typed.select(pl.col(ROW_ID).min().over(contract.primary_key)).unique().to_series()

@@ -10,6 +10,11 @@ the canonical identifier when it is valid. `meta.severity` decides what a failin
 Parameters ({"$PARAMETER": name}): `as_of`, the run's business date; `fresh_since`, as_of minus
 batch.max_age_days; `previous_delivery_min_rows`, batch.min_share_of_previous_delivery of the
 rows the source's previous delivery had (0 for a first delivery).
+
+Every suite also gets INPUT_RULES, whatever its file says: rows the reader flagged (a CSV row with
+more or fewer fields than the header, a spreadsheet formula, a control character) are quarantined
+with the reader's sentence as the reason. They cannot be turned into warnings: such a value must
+never load.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from cdp.ingest.contracts import Contract
+from cdp.ingest.reader import ISSUES
 from cdp.paths import QUALITY_DIR
 
 # Batch-level limits: a batch beyond them fails the blocking check. max_age_days and
@@ -35,6 +41,16 @@ IDENTIFIER_CHECKS = {
 
 def _exp(type_: str, severity: str, rule: str, **kwargs) -> dict:
     return {"type": type_, "kwargs": kwargs, "meta": {"severity": severity, "rule": rule}}
+
+
+INPUT_RULES = [_exp("expect_column_values_to_be_null", "quarantine", rule, column=column) for column, rule in ISSUES.items()]
+
+
+def with_input_rules(suite: dict) -> dict:
+    """The suite with INPUT_RULES as written here (a suite's own copy of one is replaced)."""
+    names = {e["meta"]["rule"] for e in INPUT_RULES}
+    own = [e for e in suite["expectations"] if (e.get("meta") or {}).get("rule") not in names]
+    return {**suite, "expectations": INPUT_RULES + own}  # first: the reader's reason leads
 
 
 def default_suite(contract: Contract) -> dict:

@@ -39,6 +39,11 @@ def rejected(source: str, delivery: str) -> str:
     return f"rejected/{source}/{delivery}"
 
 
+def refused(source: str, delivery: str) -> str:
+    """Landing files refused unread at registration (links, non-files, over max_bytes), with the reason."""
+    return f"refused/{source}/{delivery}"
+
+
 def erased_rows(source: str, delivery: str) -> str:
     """Lineage of rows dropped at ingest because they belong to an erased person."""
     return f"erased_rows/{source}/{delivery}"

@@ -121,6 +121,13 @@ def test_the_daily_schedule_runs_todays_delivery_even_without_new_files(tmp_path
     with dg.instance_for_test() as instance:  # schedules reach the instance through its ref
         # Entered, so the instance the context opens from the ref is closed with it.
         with dg.build_schedule_context(instance=instance, resources={"cdp": config}) as context:
+            skipped = daily_full_run(context)  # a fresh home and an empty landing folder: nothing to run
+        assert isinstance(skipped, dg.SkipReason) and "no files matching any contract" in skipped.skip_message
+        assert instance.get_dynamic_partitions(DELIVERIES.name) == []
+        # Once a delivery has loaded, the nightly run rebuilds as of today without new files.
+        with Home(tmp_path / "home").state.transaction("a loaded delivery") as tx:
+            tx.write(tables.current("sales"), pl.DataFrame({"order_no": ["SO-1"]}))
+        with dg.build_schedule_context(instance=instance, resources={"cdp": config}) as context:
             request = daily_full_run(context)
         assert request.partition_key == "2026-11-02"
         assert instance.get_dynamic_partitions(DELIVERIES.name) == ["2026-11-02"]
