@@ -17,6 +17,8 @@ from cdp.state import tables
 from cdp.warehouse.build import ModelError, build_warehouse
 from cdp.warehouse.docs import docs_page, remote_references
 
+# Each test builds the whole dbt project (10-20 s a build): end-to-end, left out by `pytest -m "not e2e"`.
+pytestmark = pytest.mark.e2e
 AS_OF = date(2026, 10, 31)
 POLARS_TYPE = {"string": pl.Utf8, "date": pl.Date, "decimal": pl.Decimal(18, 2), "integer": pl.Int64}
 VIN_OLD, VIN_NEW = "LSVAG2180E2100001", "LFV3A23C0K3000002"
