@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.cells import cell_len
+from rich.measure import Measurement
 from rich.table import Table
 
+from cdp.exports import write_rows_csv
 from cdp.ingest.reader import NoInputError
 from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, PROJECT_DIR, Home
 from cdp.state import tables
 from cdp.state.files import finish, restrict_process, temporary_path
 from cdp.state.lock import HomeLocked
+from cdp.warehouse.docs import docs_page
 
 app = typer.Typer(help="cdp — customer data platform for car dealership groups.", no_args_is_help=True)
 identity_app = typer.Typer(help="Identity resolution: train, evaluate.", no_args_is_help=True)
@@ -121,7 +128,8 @@ def _print_summary(summary) -> None:
         console.print(f"[yellow]skipped:[/] {', '.join(summary.skipped)}")
     if summary.failed:
         console.print(f"[red]failed:[/] {', '.join(summary.failed)}")
-    console.print(f"warehouse: {summary.home.warehouse}")
+    console.print(f"warehouse: {summary.home.warehouse} (restricted)   analyst file: {summary.home.analyst_warehouse}")
+    console.print(f"warehouse docs (dbt): {docs_page(summary.home)}")
     console.print(f"quality report: {summary.home.quality_reports / 'index.html'}")
     console.print("[green]run succeeded[/]" if summary.success else "[red]run failed[/]")
 
@@ -416,37 +424,91 @@ def audit(
 
 @app.command()
 def docs() -> None:
-    """Regenerate docs/data-dictionary.md from assets/dictionary.yaml and the source contracts."""
+    """Regenerate docs/data-dictionary.md and the warehouse's validated sources
+    (warehouse/models/staging/_contracts.yml) from assets/dictionary.yaml and the source contracts."""
     from cdp.ingest.docs import DOC_PATH, render_project_docs
+    from cdp.warehouse.contracts_yaml import CONTRACTS_YAML, render_contracts_yaml
 
     DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
     DOC_PATH.write_text(render_project_docs(), encoding="utf-8")
-    console.print(str(DOC_PATH))
+    CONTRACTS_YAML.write_text(render_contracts_yaml(), encoding="utf-8")
+    console.print(f"{DOC_PATH}\n{CONTRACTS_YAML}")
+
+
+WORD_WIDTH_CAP = 40  # a longer unbroken value folds onto the next line rather than widen its column
+HEADER_WIDTH = 12  # a longer column name folds
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
 
 
 @app.command()
-def sql(query: str, home: Path = HomeOption,
-        analyst: bool = typer.Option(False, "--analyst", help="Query analyst.duckdb: masked tables only.")) -> None:
-    """Run a read-only SQL query on the published warehouse and print the result."""
+def sql(
+    query: str,
+    home: Path = HomeOption,
+    analyst: bool = typer.Option(False, "--analyst", help="Query analyst.duckdb: masked tables only (the file analysts get)."),
+    limit: int = typer.Option(50, "--limit", min=0, help="Rows to print (0: all); the total is always counted."),
+    output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json (csv/json: values in full)."),
+    purpose: str = typer.Option("", help="Why the restricted warehouse is read (kept in the audit trail)."),
+) -> None:
+    """Run one SQL query on a published warehouse file: read-only, no access to any other file.
+    Queries on the restricted warehouse (raw personal data) are recorded in the audit trail."""
     import duckdb
+
+    from cdp.warehouse.door import ask
 
     path = Home(home).analyst_warehouse if analyst else Home(home).warehouse
     if not path.exists():
         console.print(f"[red]{path} not found[/]: run `cdp run --home {home}` first.")
         raise typer.Exit(2)
-    with duckdb.connect(str(path), read_only=True) as con:
-        try:
-            cursor = con.execute(query)
-        except duckdb.Error as err:
-            console.print(f"[red]{err}[/]")
-            raise typer.Exit(1)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchall()
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    console.print(table)
-    console.print(f"{len(rows):,} rows")
+    try:
+        answer = ask(path, query, limit)
+    except duckdb.Error as err:
+        console.print(str(err), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    if not analyst:
+        _audit(home, "sql", query, purpose=purpose, rows=answer.total if answer else 0)
+    if answer is None:
+        console.print("done (no rows returned)")
+        return
+    shown = f"showing {len(answer.rows):,} of {_rows(answer.total)}" if len(answer.rows) < answer.total else _rows(answer.total)
+    if output is OutputFormat.table:
+        _print_table(answer)
+        console.print(shown)
+        return
+    if output is OutputFormat.csv:
+        write_rows_csv(sys.stdout, answer.columns, answer.rows, answer.text_columns)
+    else:
+        typer.echo(json.dumps(answer.records, ensure_ascii=False, default=_json_value))
+    typer.echo(shown, err=True)
+
+
+def _print_table(answer) -> None:
+    """Every value whole: a column is never narrower than its values' longest unbroken word (a VIN,
+    an ID number), longer text wraps between words; a table wider than the terminal runs on, uncut."""
+    table = Table(*answer.columns)
+    for index, column in enumerate(table.columns):
+        words = [w for row in answer.rows if row[index] for w in str(row[index]).split()]
+        column.min_width = min(max([min(cell_len(column.header), HEADER_WIDTH), *(cell_len(w) for w in words)]), WORD_WIDTH_CAP)
+        column.overflow = "fold"  # only words longer than the cap are folded, never cut
+    for row in answer.rows:
+        table.add_row(*["" if v is None else v for v in row])
+    needed = Measurement.get(console, console.options.update(width=10**6), table).minimum
+    console.print(table, width=max(console.width, needed), crop=False, markup=False, highlight=False)
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'' if count == 1 else 's'}"
+
+
+def _json_value(value):
+    """JSON for what json.dumps does not know: decimals as numbers, dates as ISO text."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 @app.command()

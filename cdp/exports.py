@@ -10,8 +10,10 @@ writes for people goes through `neutralize_frame` (`write_csv` does it).
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
+from typing import IO, Iterable, Sequence
 
 import polars as pl
 
@@ -46,3 +48,12 @@ def write_csv(frame: pl.DataFrame, path: Path | None = None, **options) -> str |
         return text
     path.write_text("\ufeff" + text, encoding="utf-8")
     return None
+
+
+def write_rows_csv(stream: IO[str], header: Sequence[str], rows: Iterable[Sequence], text_columns: Sequence[bool]) -> None:
+    """Rows as CSV (e.g. a query's result, its values already rendered as text): cells of text
+    columns neutralized, NULL as an empty cell, numbers as they are."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow([neutralize_cell(h) for h in header])
+    for row in rows:
+        writer.writerow(["" if v is None else neutralize_cell(v) if text else v for v, text in zip(row, text_columns)])

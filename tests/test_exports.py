@@ -1,11 +1,12 @@
 """Formula-looking values never reach a CSV or Excel file for people as formulas."""
 
+import io
 from decimal import Decimal
 
 import polars as pl
 import pytest
 
-from cdp.exports import neutralize_cell, neutralize_frame, write_csv
+from cdp.exports import neutralize_cell, neutralize_frame, write_csv, write_rows_csv
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -43,3 +44,10 @@ def test_write_csv_neutralizes_and_marks_utf8_for_excel(tmp_path):
     data = (tmp_path / "x.csv").read_bytes()
     assert data.startswith("\ufeff".encode()) and data.decode("utf-8-sig").splitlines() == [
         "customer_name,amount", "'=1+1,-12.5", "王芳,3.0"]
+
+
+def test_rows_csv_neutralizes_text_columns_only():
+    """`cdp sql --format csv` writes DuckDB-rendered rows: text columns neutralized, numbers as they are."""
+    out = io.StringIO()
+    write_rows_csv(out, ["name", "amount"], [("=cmd|' /C calc'!A0", "-5"), (None, "7")], text_columns=[True, False])
+    assert out.getvalue().splitlines() == ["name,amount", "'=cmd|' /C calc'!A0,-5", ",7"]

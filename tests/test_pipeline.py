@@ -8,10 +8,13 @@ from datetime import date
 import duckdb
 import polars as pl
 import pytest
+from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from cdp.identity.evaluate import evaluate, with_unresolved
+from cdp.ingest.contracts import load_contracts
 from cdp.paths import PROJECT_DIR
 from cdp.state import tables
+from cdp.warehouse.functions import has_company_marker
 
 DEMO_AS_OF = date(2026, 10, 31)
 
@@ -124,6 +127,43 @@ def test_analyst_file_holds_masked_values_only(demo_run):
     assert person_names and all(n[1:] == "*" * (len(n) - 1) for n in person_names)
 
 
+ADVISOR_COLUMNS = {"sales_advisor", "service_advisor", "advisor"}  # employees, named in their work role
+
+
+def test_analyst_file_holds_no_raw_identifier_or_person_name(demo_run):
+    """No mobile or ID number as standardized or as delivered, and no full name without a company
+    marker, in any text cell of analyst.duckdb (lists included); every column commented."""
+    summary, _ = demo_run
+    home, state = summary.home, summary.home.snapshot()
+    validated = [str(p) for source in load_contracts() for p in state.paths(tables.current(source))]
+    records = [str(p) for p in state.paths(tables.PERSON_RECORDS)]
+    with duckdb.connect() as con:
+        con.create_function("has_company_marker", has_company_marker, [VARCHAR], BOOLEAN)
+        con.execute(f"ATTACH '{home.analyst_warehouse}' AS analyst (READ_ONLY)")
+        columns = con.execute("SELECT schema_name, table_name, column_name, data_type, comment FROM duckdb_columns() "
+                              "WHERE database_name = 'analyst'").fetchall()
+        assert columns and [c for c in columns if not c[4]] == []
+        cells = " UNION ALL ".join(
+            f"SELECT '{t}.{c}' AS place, {'unnest(' + c + ')' if kind.endswith('[]') else c}::VARCHAR AS cell "
+            f"FROM analyst.{s}.{t}" for s, t, c, kind, _ in columns if kind.startswith("VARCHAR"))
+        con.execute(f"CREATE TABLE cells AS SELECT DISTINCT place, cell FROM ({cells}) WHERE cell IS NOT NULL")
+        con.execute(f"""CREATE TABLE identifiers AS
+            SELECT mobile AS needle FROM read_parquet({records}) WHERE mobile IS NOT NULL
+            UNION SELECT id_number FROM read_parquet({records}) WHERE id_number IS NOT NULL
+            UNION SELECT mobile FROM read_parquet({validated}, union_by_name = true) WHERE length(mobile) >= 11
+            UNION SELECT id_number FROM read_parquet({validated}, union_by_name = true) WHERE length(id_number) >= 15""")
+        con.execute(f"""CREATE TABLE names AS SELECT DISTINCT trim(name_raw) AS needle FROM read_parquet({records})
+                        WHERE length(trim(name_raw)) >= 2 AND NOT has_company_marker(trim(name_raw))""")
+        leaked_ids = con.execute("SELECT place, cell FROM cells JOIN identifiers ON contains(cell, needle) LIMIT 5").fetchall()
+        leaked_names = con.execute(
+            "SELECT place, cell FROM cells JOIN names ON cell = needle "
+            f"WHERE split_part(place, '.', 2) NOT IN {tuple(ADVISOR_COLUMNS)} LIMIT 5").fetchall()
+        counts = con.execute("SELECT (SELECT count(*) FROM identifiers), (SELECT count(*) FROM names), "
+                             "(SELECT count(*) FROM cells)").fetchone()
+    assert min(counts) > 1000, counts
+    assert leaked_ids == [] and leaked_names == []
+
+
 def test_ltv_and_grades_cover_every_customer(demo_run):
     summary, _ = demo_run
     with duckdb.connect(str(summary.home.warehouse), read_only=True) as con:
@@ -157,14 +197,15 @@ def _readme_queries() -> list[tuple[str, str]]:
 
 
 def test_readme_analyst_queries_answer_on_the_demo(demo_run):
-    """The README's example queries run through `cdp sql` on the demo's published files, and answer."""
+    """The README's example queries run through `cdp sql` on the demo's published files — the
+    analysts' ones on analyst.duckdb — and answer."""
     from typer.testing import CliRunner
 
     from cdp.cli import app
 
     summary, _ = demo_run
     queries = _readme_queries()
-    assert len(queries) >= 6  # five on the marts, one on the analyst file
+    assert sum(1 for analyst, _ in queries if analyst) >= 9  # marts, lists, segments, thresholds, masked golden record
     for analyst, query in queries:
         result = CliRunner().invoke(app, ["sql", query, "--home", str(summary.home.root), *(["--analyst"] if analyst else [])])
         assert result.exit_code == 0, f"{query}\n{result.output}"

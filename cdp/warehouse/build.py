@@ -1,185 +1,115 @@
-"""Build every SQL model in warehouse/ into a fresh DuckDB file, then swap it in.
+"""Build the dbt project (warehouse/) into new DuckDB files, test it, then publish atomically.
 
-Inputs are loaded into schema `source` (validated Parquet per source) and `identity`
-(person records, customer_xref, review queue, ID history). Models run layer by layer —
-staging → intermediate → marts — and, within a layer, after the models they reference.
-The finished file replaces the published one with os.replace, so an analyst never opens a
-half-built mart.
+`build_warehouse` runs `dbt build` in-process on `warehouse.duckdb.building` and
+`analyst.duckdb.building`: a full build starts from empty files, a selection (`select`, e.g.
+["customer_rfm"]) from copies of the published ones. Only when every model and every
+error-severity dbt test passed are the files moved over the published ones (os.replace, in one
+state commit with the segment history the next build reads) — an analyst holding the old file
+open keeps reading whole marts — and the offline dbt docs page published beside the quality
+reports. A failed build leaves the published files as they were and no half-written file behind.
 """
 
 from __future__ import annotations
 
-import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
-import yaml
 
-from cdp.ingest.contracts import load_dictionary
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.state import tables
-from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish
+from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish, secure_dir, write_bytes
+from cdp.state.lock import home_lock
+from cdp.warehouse.docs import docs_page, offline_docs
 from cdp.warehouse.inputs import warehouse_inputs
+from cdp.warehouse.project import ANALYST_ENV, WAREHOUSE_ENV, DbtError, WarehouseProject
 
-LAYERS = ("staging", "intermediate", "marts", "analyst")
-MACROS = "macros.sql"
-# Copied into analyst.duckdb: everything an analyst may open. Raw PII never leaves warehouse.duckdb.
-ANALYST_SCHEMA = "analyst"
-# Model outputs (cdp/value) the marts read, with their columns for runs where a model has not run.
-MODEL_TABLES = {
-    "service_clv": "customer_id VARCHAR, frequency BIGINT, recency_days BIGINT, t_days BIGINT, avg_visit_value DOUBLE, "
-                   "expected_visits_12m DOUBLE, expected_visit_value DOUBLE, service_clv_12m DOUBLE",
-    "segment_history": "run_id VARCHAR, as_of DATE, built_at TIMESTAMP, segment VARCHAR, customers BIGINT",
-}
-# Tables the warehouse keeps across runs: written back to home/models after each build.
+FAILED = ("error", "fail", "runtime error")
+DATABASES = ("warehouse", "analyst")  # attach aliases in warehouse/profiles.yml
+# Tables the warehouse keeps across builds, written back to the state after each build.
 HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
 
 
-LINEAGE_COMMENTS = {
-    "_source_file": "Landing file the row was delivered in (path under the landing folder)",
-    "_source_row": "Row of that file as a user sees it in a spreadsheet (header = row 1)",
-    "_load_id": "Dagster run that loaded the row",
-    "_delivery": "Delivery (partition key, YYYY-MM-DD) whose version of the record is current",
-    "customer_id": "Persistent CustomerID from identity.customer_xref",
-}
-
-
 class ModelError(RuntimeError):
-    """A SQL model failed; the message names the file."""
+    """The warehouse build failed; the message names the models and tests and what dbt said."""
 
 
-SURVIVORSHIP = "survivorship.yaml"
-SURVIVORSHIP_RULES = ("most_frequent", "latest", "most_trusted")
-GOLDEN_ATTRIBUTES = ("customer_name", "mobile", "id_number", "city")
+@dataclass
+class NodeResult:
+    """One dbt node of a build: a model, seed or test, with what it produced."""
+
+    unique_id: str
+    resource_type: str
+    status: str
+    message: str = ""
+    failures: int | None = None
+    relation: tuple[str, str, str] | None = None  # database (warehouse | analyst), schema, table
+    rows: int | None = None
+    columns: list[tuple[str, str, str | None]] = field(default_factory=list)  # name, type, comment
+    seconds: float = 0.0  # dbt's time on the node: compile and run
 
 
-def _load_survivorship(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """warehouse/survivorship.yaml → config.survivorship (attribute, rule, why) and
-    config.source_trust (attribute, source, trust_rank)."""
-    attributes = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("attributes") or {}
-    rules, trust = [], []
-    for attribute in GOLDEN_ATTRIBUTES:
-        spec = attributes.get(attribute)
-        if not spec or spec.get("rule") not in SURVIVORSHIP_RULES:
-            raise ModelError(f"{path}: attribute {attribute!r} needs a rule, one of {SURVIVORSHIP_RULES}")
-        if spec["rule"] == "most_trusted" and not spec.get("trust"):
-            raise ModelError(f"{path}: {attribute}: rule most_trusted needs a 'trust' list of sources")
-        rules.append((attribute, spec["rule"], spec.get("why", "")))
-        trust += [(attribute, source, rank) for rank, source in enumerate(spec.get("trust") or [], start=1)]
-    unknown = sorted(set(attributes) - set(GOLDEN_ATTRIBUTES))
-    if unknown:
-        raise ModelError(f"{path}: unknown attributes {unknown}; the golden record has {GOLDEN_ATTRIBUTES}")
-    con.execute("CREATE SCHEMA config; CREATE TABLE config.survivorship (attribute VARCHAR, rule VARCHAR, why VARCHAR);"
-                "CREATE TABLE config.source_trust (attribute VARCHAR, source VARCHAR, trust_rank INTEGER)")
-    con.executemany("INSERT INTO config.survivorship VALUES (?, ?, ?)", rules)
-    if trust:
-        con.executemany("INSERT INTO config.source_trust VALUES (?, ?, ?)", trust)
+@dataclass
+class WarehouseBuild:
+    nodes: list[NodeResult]
+    seconds: dict[str, float]  # dbt parse (0 once the process has the manifest), dbt build, dbt docs
+    docs: Path | None = None  # the published docs page
 
 
-PARAMETERS = "parameters.yaml"
+def run_vars(home: Home, as_of: date, run_id: str) -> dict:
+    inputs = warehouse_inputs(home)
+    return {"as_of": as_of.isoformat(), "run_id": run_id,
+            "inputs": {name: [str(p.resolve()) for p in files] for name, files in inputs.items()}}
 
 
-def _load_parameters(con: duckdb.DuckDBPyConnection, path: Path, sql_dir: Path) -> None:
-    """warehouse/parameters.yaml → one-row table config.<model> per section (a column per
-    parameter, commented with its meaning) and the long table config.parameters."""
-    sections = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    models = {p.stem for p in (sql_dir / "marts").glob("*.sql")}
-    con.execute("CREATE TABLE config.parameters (model VARCHAR, parameter VARCHAR, value DOUBLE, means VARCHAR)")
-    for model, parameters in sections.items():
-        if model not in models:
-            raise ModelError(f"{path}: section {model!r} is not a mart; marts: {sorted(models)}")
-        columns, rows = [], []
-        for name, spec in (parameters or {}).items():
-            value = spec.get("value") if isinstance(spec, dict) else None
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)) or isinstance(value, bool) \
-                    or not isinstance(value, (int, float)):
-                raise ModelError(f"{path}: {model}.{name}: needs a snake_case name and a numeric 'value', got {spec!r}")
-            columns.append(f"{value!r}::{'INTEGER' if isinstance(value, int) else 'DOUBLE'} AS {name}")
-            rows.append((model, name, value, spec.get("means", "")))
-        con.execute(f"CREATE TABLE config.{model} AS SELECT {', '.join(columns)}")
-        con.executemany("INSERT INTO config.parameters VALUES (?, ?, ?, ?)", rows)
-        for _, name, _, means in rows:
-            con.execute(f"COMMENT ON COLUMN config.{model}.{name} IS {_quoted(means)}")
-        con.execute(f"COMMENT ON TABLE config.{model} IS 'Parameters of marts.{model}, from warehouse/{PARAMETERS}'")
+def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str] | None = None,
+                    project_dir: Path = WAREHOUSE_DIR) -> WarehouseBuild:
+    """Build (all, or the dbt selection `select`), test, publish; return what each node did. The
+    home's lock is held throughout: one build at a time owns the .building files."""
+    home = home if isinstance(home, Home) else Home(Path(home))
+    project = WarehouseProject(project_dir)
+    clock = time.perf_counter()
+    manifest = project.manifest()
+    seconds = {"dbt parse": time.perf_counter() - clock}
+    with home_lock(home.root, run_id):
+        files = _prepare((home.warehouse, home.analyst_warehouse), copy=bool(select))
+        try:
+            with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
+                nodes, html, histories = _build(project, manifest, home, files, run_vars(home, as_of, run_id),
+                                                select, Path(scratch), seconds)
+            with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
+                for name, frame in histories.items():
+                    tx.write(tables.model(name), frame)
+                publish(files[0], home.warehouse)
+                publish(files[1], home.analyst_warehouse, mode=SHARED_FILE_MODE)  # the data team's group reads it
+        except BaseException:
+            for path in files:
+                _remove(path)
+            raise
+        page = docs_page(home)
+        write_bytes(page, html.encode("utf-8"), "publish the warehouse docs page")
+    return WarehouseBuild(nodes, seconds, page)
 
 
-def discover_models(sql_dir: Path = WAREHOUSE_DIR) -> list[Path]:
-    """SQL files in build order: by layer, then so that referenced models come first."""
-    ordered: list[Path] = []
-    for layer in LAYERS:
-        files = {f"{layer}.{p.stem}": p for p in sorted((sql_dir / layer).glob("*.sql"))}
-        pending = dict(files)
-        while pending:
-            ready = [name for name, path in pending.items()
-                     if not any(ref in pending and ref != name for ref in _references(path))]
-            if not ready:
-                raise ModelError(f"circular references between {sorted(pending)}")
-            for name in ready:
-                ordered.append(pending.pop(name))
-    return ordered
-
-
-def _references(path: Path) -> set[str]:
-    return set(re.findall(r"\b((?:staging|intermediate|marts)\.[a-z_0-9]+)\b", path.read_text(encoding="utf-8")))
-
-
-def _load_inputs(con: duckdb.DuckDBPyConnection, home: Home) -> None:
-    con.execute("CREATE SCHEMA source; CREATE SCHEMA identity; CREATE SCHEMA models; "
-                + " ".join(f"CREATE SCHEMA {s};" for s in LAYERS))
-    for name, paths in warehouse_inputs(home).items():
-        schema, table = name.split(".")
-        schema = "source" if schema == "validated" else schema
-        con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM read_parquet(?, union_by_name = true)",
-                    [[str(p) for p in paths]])
-    for table, columns in MODEL_TABLES.items():  # a model that has not run yet forecasts nothing
-        con.execute(f"CREATE TABLE IF NOT EXISTS models.{table} ({columns})")
-
-
-def build_warehouse(home: Home, as_of: date, run_id: str, sql_dir: Path = WAREHOUSE_DIR) -> dict[str, int]:
-    """Build all models into a new file, publish it, and return row counts per table."""
-    target = home.warehouse
-    building = target.with_name(target.name + ".building")
-    building.unlink(missing_ok=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(building))
-    try:
-        con.execute("SET enable_progress_bar = false")  # the run log reports progress; terminal bars flood it
-        con.execute("SET VARIABLE as_of = ?::DATE", [as_of.isoformat()])
-        con.execute("SET VARIABLE run_id = ?", [run_id])
-        _load_inputs(con, home)
-        _load_survivorship(con, sql_dir / SURVIVORSHIP)
-        _load_parameters(con, sql_dir / PARAMETERS, sql_dir)
-        if (sql_dir / MACROS).exists():
-            con.execute((sql_dir / MACROS).read_text(encoding="utf-8"))
-        for path in discover_models(sql_dir):
-            try:
-                con.execute(path.read_text(encoding="utf-8"))
-            except duckdb.Error as err:
-                raise ModelError(f"{path.relative_to(sql_dir.parent)}: {err}") from err
-        _document_columns(con)
-        counts = {
-            f"{schema}.{table}": con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
-            for schema, table in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('staging','intermediate','marts','identity')"
-            ).fetchall()
-        }
-        histories = {name: pl.from_arrow(con.sql(f"SELECT * FROM {table}").to_arrow_table()) for name, table in HISTORY_TABLES.items()}
-        con.execute("CHECKPOINT")
-        analyst_building = _export_analyst(con, home.analyst_warehouse)
-    except BaseException:
-        con.close()
-        building.unlink(missing_ok=True)
-        home.analyst_warehouse.with_name(home.analyst_warehouse.name + ".building").unlink(missing_ok=True)
-        raise
-    con.close()
-    with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
-        for name, frame in histories.items():  # tables the warehouse keeps across runs
-            tx.write(tables.model(name), frame)
-        publish(building, target)
-        publish(analyst_building, home.analyst_warehouse, mode=SHARED_FILE_MODE)
-    return counts
+def _build(project: WarehouseProject, manifest, home: Home, files: list[Path], variables: dict,
+           select: list[str] | None, scratch: Path, seconds: dict[str, float]):
+    """dbt build into the building files, their tables described, the docs page made; raises
+    ModelError when a model or an error-severity test failed."""
+    env = {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}
+    clock = time.perf_counter()
+    result = _run(project, ["build", *_selection(select)], scratch, variables, env, manifest)
+    seconds["dbt build"] = time.perf_counter() - clock
+    nodes = _check(result, dict(zip(DATABASES, files)), variables["inputs"])
+    _describe(nodes, dict(zip(DATABASES, files)))
+    clock = time.perf_counter()
+    html = _docs(project, scratch, variables, env, manifest)
+    seconds["dbt docs"] = time.perf_counter() - clock
+    return nodes, html, _histories(files[0])
 
 
 def publish(building: Path, target: Path, mode: int = FILE_MODE) -> None:
@@ -187,34 +117,144 @@ def publish(building: Path, target: Path, mode: int = FILE_MODE) -> None:
     finish(building, target, f"publish {target.name}", mode=mode)
 
 
-def _document_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """Comment every source and staging column the SQL left undocumented: the dictionary's
-    meaning, type and PII class, or what a lineage column records."""
-    dictionary = load_dictionary()
-    columns = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
-                          "WHERE schema_name IN ('source', 'staging') AND comment IS NULL").fetchall()
-    for schema, table, column in columns:
-        spec = dictionary.get(column)
-        text = LINEAGE_COMMENTS.get(column) or (f"{spec.meaning} ({spec.type}; PII: {spec.pii})" if spec else None)
-        if text:
-            con.execute(f'COMMENT ON COLUMN "{schema}"."{table}"."{column}" IS {_quoted(text)}')
+def check_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str],
+                    project_dir: Path = WAREHOUSE_DIR) -> WarehouseBuild:
+    """Run the dbt tests `select` on copies of the published files; publish nothing, raise nothing
+    for a failing test (its result says so)."""
+    home = home if isinstance(home, Home) else Home(Path(home))
+    project = WarehouseProject(project_dir)
+    manifest = project.manifest()
+    with home_lock(home.root, run_id):
+        return _check_copies(project, manifest, home, as_of, run_id, select)
 
 
-def _quoted(text: str) -> str:
-    """A SQL string literal (COMMENT ON takes no parameters)."""
-    return "'" + text.replace("'", "''") + "'"
+def _check_copies(project: WarehouseProject, manifest, home: Home, as_of: date, run_id: str,
+                  select: list[str]) -> WarehouseBuild:
+    files = _prepare((home.warehouse, home.analyst_warehouse), copy=True, suffix=".checking")
+    try:
+        with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
+            variables = run_vars(home, as_of, run_id)
+            clock = time.perf_counter()
+            result = _run(project, ["test", "--select", *select], Path(scratch), variables,
+                          {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}, manifest)
+            nodes, _ = _node_results(result, dict(zip(DATABASES, files)), variables["inputs"])
+            return WarehouseBuild(nodes, {"dbt test": time.perf_counter() - clock})
+    finally:
+        for path in files:
+            _remove(path)
 
 
-def _export_analyst(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
-    """Materialize the masked analyst views into their own file: analysts get that file only."""
-    building = target.with_name(target.name + ".building")
-    building.unlink(missing_ok=True)
-    con.execute("ATTACH ? AS analyst_file", [str(building)])
-    views = con.execute("SELECT view_name, comment FROM duckdb_views() WHERE schema_name = ? AND NOT internal",
-                        [ANALYST_SCHEMA]).fetchall()
-    for view, comment in views:
-        con.execute(f"CREATE TABLE analyst_file.main.{view} AS SELECT * FROM {ANALYST_SCHEMA}.{view}")
-        if comment:
-            con.execute(f"COMMENT ON TABLE analyst_file.main.{view} IS {_quoted(comment)}")
-    con.execute("DETACH analyst_file")
-    return building
+def _selection(select: list[str] | None) -> list[str]:
+    """dbt arguments for a selection; its tests run when all their parents are selected (a test
+    that also reads an unselected model would judge it against another as-of date)."""
+    return ["--select", *select, "--indirect-selection", "cautious"] if select else []
+
+
+def _prepare(targets: tuple[Path, ...], copy: bool, suffix: str = ".building") -> list[Path]:
+    """Fresh building files, or copies of the published ones for a selection."""
+    if copy and not all(t.exists() for t in targets):
+        missing = ", ".join(str(t) for t in targets if not t.exists())
+        raise ModelError(f"{missing} not built yet: build the whole warehouse before a selection of it")
+    files = []
+    for target in targets:
+        secure_dir(target.parent)
+        path = target.with_name(target.name + suffix)
+        _remove(path)
+        if copy:
+            shutil.copyfile(target, path)
+        files.append(path)
+    return files
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+
+def _run(project: WarehouseProject, args: list[str], scratch: Path, variables: dict, env: dict, manifest):
+    try:
+        return project.invoke(args, target_dir=scratch, run_vars=variables, env=env, manifest=manifest)
+    except DbtError as err:
+        raise ModelError(str(err)) from err
+
+
+def _check(result, files: dict[str, Path], inputs: dict[str, list[str]]) -> list[NodeResult]:
+    """Node results; a failed model or error-severity test stops the build before publishing."""
+    nodes, failed = _node_results(result, files, inputs)
+    if failed or not result.success:
+        raise ModelError("warehouse build failed, nothing published:\n  " + "\n  ".join(failed or ["dbt reported a failure"]))
+    return nodes
+
+
+def _node_results(result, files: dict[str, Path], inputs: dict[str, list[str]]) -> tuple[list[NodeResult], list[str]]:
+    """What each node did, and for each failed one its file, what dbt said and a few of a failed
+    test's rows."""
+    nodes, failed = [], []
+    for run in result.result.results:
+        node = run.node
+        status = str(getattr(run.status, "value", run.status))
+        relation = (node.database, node.schema, node.alias) if node.resource_type in ("model", "seed") else None
+        nodes.append(NodeResult(node.unique_id, str(node.resource_type), status, run.message or "", run.failures,
+                                relation, seconds=run.execution_time or 0.0))
+        if status in FAILED:
+            rows = _failing_rows(node.compiled_code, files, inputs) if node.resource_type == "test" else ""
+            failed.append(f"{node.original_file_path}: {node.resource_type} {node.name} {status}: {run.message}{rows}")
+    return nodes, failed
+
+
+def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, list[str]], limit: int = 3) -> str:
+    """A few rows a failed test returned, to show what is wrong ("" when they cannot be read). The
+    test's SQL runs again on the building files, with the input views macros/inputs.sql makes."""
+    if not sql:
+        return ""
+    try:
+        with duckdb.connect() as con:
+            for database, path in files.items():
+                con.execute(f"ATTACH '{path}' AS {database} (READ_ONLY)")
+            con.execute("ATTACH ':memory:' AS inputs")
+            for name, paths in inputs.items():
+                schema, table = name.split(".", 1)
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS inputs.{schema}")
+                if paths:
+                    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+                    con.execute(f"CREATE VIEW inputs.{schema}.{table} AS SELECT * FROM read_parquet([{listed}])")
+            cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {limit}")
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+    except duckdb.Error:
+        return ""
+    return "".join("\n      " + ", ".join(f"{n}={v!r}" for n, v in zip(names, row)) for row in rows)
+
+
+def _describe(nodes: list[NodeResult], files: dict[str, Path]) -> None:
+    """Row count and columns (name, type, comment) of every table the build made."""
+    for database, path in files.items():
+        wanted = [n for n in nodes if n.relation and n.relation[0] == database]
+        if not wanted:
+            continue
+        with duckdb.connect(str(path), read_only=True) as con:
+            columns = {}
+            for schema, table, name, kind, comment in con.execute(
+                    "SELECT schema_name, table_name, column_name, data_type, comment FROM duckdb_columns() "
+                    "ORDER BY schema_name, table_name, column_index").fetchall():
+                columns.setdefault((schema, table), []).append((name, kind, comment))
+            for node in wanted:
+                _, schema, table = node.relation
+                node.rows = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+                node.columns = columns.get((schema, table), [])
+
+
+def _histories(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """What the warehouse keeps across builds (the segment snapshots, one per as-of date): the next
+    build's models.* inputs."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        built = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        return {name: pl.from_arrow(con.sql(f"SELECT * FROM {table}").to_arrow_table())
+                for name, table in HISTORY_TABLES.items() if table in built}
+
+
+def _docs(project: WarehouseProject, scratch: Path, variables: dict, env: dict, manifest) -> str:
+    """dbt's one-file docs site (lineage, docs, the catalog of the building files; models shown as written,
+    not compiled, which saves a compile of the whole project), made to load nothing remote."""
+    _run(project, ["docs", "generate", "--static", "--no-compile"], scratch, variables, env, manifest)
+    return offline_docs((scratch / "static_index.html").read_text(encoding="utf-8"))

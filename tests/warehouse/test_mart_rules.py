@@ -1,5 +1,7 @@
-"""Mart rules on tiny hand-made inputs whose right answers are known."""
+"""Mart rules on tiny hand-made inputs whose right answers are known, built by the dbt project."""
 
+import hashlib
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,7 +15,10 @@ from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.standardize.records import PERSON_RECORD_SCHEMA
 from cdp.state import tables
 from cdp.warehouse.build import ModelError, build_warehouse
+from cdp.warehouse.docs import docs_page, remote_references
 
+# Each test builds the whole dbt project (10-20 s a build): end-to-end, left out by `pytest -m "not e2e"`.
+pytestmark = pytest.mark.e2e
 AS_OF = date(2026, 10, 31)
 POLARS_TYPE = {"string": pl.Utf8, "date": pl.Date, "decimal": pl.Decimal(18, 2), "integer": pl.Int64}
 VIN_OLD, VIN_NEW = "LSVAG2180E2100001", "LFV3A23C0K3000002"
@@ -36,9 +41,16 @@ def sale(no, customer, day, purchase_type, vin, price=200000):
 A_CONTACTS = {"SO-1": ("13800000001", "110101199003074514"), "SO-2": ("13800000001", None),
               "RO-1": ("13900000002", None)}
 A_RECEIPT = ("receipts", "RC-1", date(2026, 1, 5), "章伟", None, "11010119900307803X")
+# Buyers whose names analysts may or may not see: customer → (name, ID kind on their record,
+# is_company as the standardizer flags it — a credit-code ID alone makes a record a company).
+BUYERS = {"C90": ("广州市恒通物流有限公司", "uscc", True),   # a company with a valid credit code: shown
+          "C91": ("王小明", "uscc", True),                # a mistyped resident ID that passes the credit-code check
+          "C92": ("深圳市鹏程科技有限公司", None, True),    # a company name without a credit code
+          "C93": ("赵玉娟女士", "uscc", True)}             # a long name with a title, and a credit-code-like ID
 
 
-def write_inputs(home: Home) -> None:
+def write_inputs(home: Home, buyers: dict | None = None) -> None:
+    buyers = buyers or {}
     contracts = load_contracts()
     three_years_ago = AS_OF - timedelta(days=3 * 365 + 30)
     rows = {
@@ -46,7 +58,8 @@ def write_inputs(home: Home) -> None:
                   sale("SO-2", "A", three_years_ago, "换购", VIN_OLD),
                   sale("SO-3", "B", date(2025, 3, 1), "首购", VIN_NEW)]
                  + [sale(f"SO-X{i}", f"X{i}", date(2024, 1, 1) + timedelta(days=30 * i), "首购", None, 100000 + 10000 * i)
-                    for i in range(10)],
+                    for i in range(10)]
+                 + [sale(f"SO-{c}", name, date(2025, 6, 1), "首购", None) for c, (name, _, _) in buyers.items()],
         "repair_orders": [
             {"ro_no": "RO-1", "store_code": "S01", "open_date": AS_OF - timedelta(days=20), "close_date": AS_OF - timedelta(days=19),
              "vin": VIN_OLD, "customer_name": "A", "odometer_km": 52000, "service_type": "保养",
@@ -59,13 +72,14 @@ def write_inputs(home: Home) -> None:
                         "status": "处理中", "customer_name": "B", "vin": VIN_NEW}],
         "receipts": [], "contracts": [],
     }
-    owner = {"A": "C1", "B": "C2"} | {f"X{i}": f"C{10 + i}" for i in range(10)}
+    owner = {"A": "C1", "B": "C2"} | {f"X{i}": f"C{10 + i}" for i in range(10)} | {n: c for c, (n, _, _) in buyers.items()}
+    kinds = {name: (kind, company) for name, kind, company in buyers.values()}
     xref, people = [], []
     with home.state.transaction("test inputs") as tx:
-        _write(tx, rows, contracts, owner, xref, people)
+        _write(tx, rows, contracts, owner, kinds, xref, people)
 
 
-def _write(tx, rows, contracts, owner, xref, people) -> None:
+def _write(tx, rows, contracts, owner, kinds, xref, people) -> None:
     for source, source_rows in rows.items():
         contract = contracts[source]
         frame = validated(contract, source_rows)
@@ -76,10 +90,11 @@ def _write(tx, rows, contracts, owner, xref, people) -> None:
             event = r.get("sale_date") or r.get("open_date") or r.get("complaint_date")
             vin = r.get("vin")
             mobile, id_number = A_CONTACTS.get(key, (None, None))
+            id_kind, is_company = kinds.get(name, ("resident" if id_number else None, False))
             people.append({"source": source, "record_key": key, "event_date": event, "name_raw": name, "name": name,
-                           "mobile": mobile, "id_number": id_number, "id_kind": "resident" if id_number else None,
-                           "vin": vin if vin in (VIN_OLD, VIN_NEW) else None, "store_code": "S01",
-                           "is_company": False, "vin_valid": vin in (VIN_OLD, VIN_NEW)})
+                           "mobile": mobile, "id_number": "91440101MA5CXXXX1X" if id_kind == "uscc" else id_number,
+                           "id_kind": id_kind, "vin": vin if vin in (VIN_OLD, VIN_NEW) else None, "store_code": "S01",
+                           "is_company": is_company, "vin_valid": vin in (VIN_OLD, VIN_NEW)})
     source, key, day, spelling, mobile, id_number = A_RECEIPT  # a receipt record only identity knows of
     xref.append((source, key, "C1"))
     people.append({"source": source, "record_key": key, "event_date": day, "name_raw": spelling, "name": spelling,
@@ -89,11 +104,16 @@ def _write(tx, rows, contracts, owner, xref, people) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
+def built_home(tmp_path_factory) -> Home:
     home = Home(tmp_path_factory.mktemp("marts"))
     write_inputs(home)
     build_warehouse(home, AS_OF, "test")
-    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+    return home
+
+
+@pytest.fixture(scope="module")
+def warehouse(built_home):
+    with duckdb.connect(str(built_home.warehouse), read_only=True) as con:
         yield con
 
 
@@ -108,23 +128,23 @@ def test_survivorship_rules_pick_each_golden_value(warehouse):
 
 
 def edited_project(tmp_path, file: str, *replacements: tuple[str, str]) -> tuple[Path, Home]:
-    """A copy of warehouse/ with `file` edited, and a home holding the hand-made inputs."""
-    sql_dir = tmp_path / "warehouse"
-    shutil.copytree(WAREHOUSE_DIR, sql_dir)
-    text = (sql_dir / file).read_text(encoding="utf-8")
+    """A copy of the dbt project with `file` edited, and a home holding the hand-made inputs."""
+    project = tmp_path / "warehouse"
+    shutil.copytree(WAREHOUSE_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    text = (project / file).read_text(encoding="utf-8")
     for old, new in replacements:
         assert old in text, old
         text = text.replace(old, new)
-    (sql_dir / file).write_text(text, encoding="utf-8")
+    (project / file).write_text(text, encoding="utf-8")
     home = Home(tmp_path / "home")
     write_inputs(home)
-    return sql_dir, home
+    return project, home
 
 
 def test_survivorship_rules_are_data(tmp_path):
-    sql_dir, home = edited_project(tmp_path, "survivorship.yaml",
-                                   ("trust: [sales, contracts, receipts]", "trust: [receipts, sales, contracts]"))
-    build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
+    project, home = edited_project(tmp_path, "seeds/source_trust.csv",
+                                   ("id_number,sales,1", "id_number,sales,3"), ("id_number,receipts,3", "id_number,receipts,1"))
+    build_warehouse(home, AS_OF, "test", project_dir=project)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert golden_a(con)[3:] == ("11010119900307803X", "receipts")
 
@@ -140,11 +160,10 @@ def test_three_year_old_car_at_52000_km_is_a_trade_in_candidate(warehouse):
 
 
 def test_thresholds_are_parameters(tmp_path):
-    """Raising trade_in_km in warehouse/parameters.yaml takes the 52,000 km car off the list."""
-    sql_dir, home = edited_project(tmp_path, "parameters.yaml",
-                                   ("trade_in_km: {value: 50000", "trade_in_km: {value: 60000"),
-                                   ("fleet_min_cars: {value: 3", "fleet_min_cars: {value: 2"))
-    build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
+    """Raising trade_in_km in seeds/parameters.csv takes the 52,000 km car off the list."""
+    project, home = edited_project(tmp_path, "seeds/parameters.csv",
+                                   ("trade_in_km,50000", "trade_in_km,60000"), ("fleet_min_cars,3", "fleet_min_cars,2"))
+    build_warehouse(home, AS_OF, "test", project_dir=project)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM marts.lifecycle_lists WHERE list = 'trade_in_candidate'").fetchone() == (0,)
         assert con.execute("SELECT trade_in_km FROM config.lifecycle_lists").fetchone() == (60000,)
@@ -153,9 +172,10 @@ def test_thresholds_are_parameters(tmp_path):
 
 
 def test_a_parameter_that_is_not_a_number_is_refused(tmp_path):
-    sql_dir, home = edited_project(tmp_path, "parameters.yaml", ("trade_in_km: {value: 50000", "trade_in_km: {value: fifty"))
-    with pytest.raises(ModelError, match=r"lifecycle_lists\.trade_in_km: needs a snake_case name and a numeric 'value'"):
-        build_warehouse(home, AS_OF, "test", sql_dir=sql_dir)
+    project, home = edited_project(tmp_path, "seeds/parameters.csv", ("trade_in_km,50000", "trade_in_km,fifty"))
+    with pytest.raises(ModelError, match=r"seeds/_seeds.yml: test matches_regex_parameters_value.*\n.*mart='lifecycle_lists', parameter='trade_in_km', value='fifty'"):
+        build_warehouse(home, AS_OF, "test", project_dir=project)
+    assert not home.warehouse.exists() and not list(home.root.glob("*.building"))
 
 
 def test_open_complaint_and_61_days_away_is_a_churn_warning(warehouse):
@@ -177,15 +197,93 @@ def test_service_revenue_reconciles(warehouse):
 
 
 def test_an_open_published_file_survives_the_next_build(tmp_path):
-    """An analyst's read-only connection keeps reading whole marts while the next run publishes."""
+    """An analyst's read-only connection keeps reading whole marts while the next run publishes;
+    segment sizes keep one snapshot per as-of date, the latest run's."""
     home = Home(tmp_path / "home")
     write_inputs(home)
     build_warehouse(home, AS_OF, "first")
-    with duckdb.connect(str(home.warehouse), read_only=True) as analyst:
-        before = analyst.execute("SELECT count(*) FROM marts.customer_360").fetchone()
+    with duckdb.connect(str(home.analyst_warehouse), read_only=True) as analyst:
+        before = analyst.execute("SELECT count(*) FROM customer_360").fetchone()
         build_warehouse(home, AS_OF + timedelta(days=1), "second")
-        assert analyst.execute("SELECT count(*) FROM marts.customer_360").fetchone() == before
-        assert analyst.execute("SELECT DISTINCT run_id FROM marts.agg_segment_sizes").fetchall() == [("first",)]
+        assert analyst.execute("SELECT count(*) FROM customer_360").fetchone() == before
+        assert analyst.execute("SELECT DISTINCT run_id FROM agg_segment_sizes").fetchall() == [("first",)]
+    build_warehouse(home, AS_OF + timedelta(days=1), "second, re-run")
     with duckdb.connect(str(home.warehouse), read_only=True) as fresh:
-        assert ("second",) in fresh.execute("SELECT DISTINCT run_id FROM marts.agg_segment_sizes").fetchall()
-    assert not list(home.warehouse.parent.glob("*.building"))
+        snapshots = fresh.execute("SELECT as_of, run_id, count(*) FROM marts.agg_segment_sizes GROUP BY ALL ORDER BY 1").fetchall()
+    assert [(as_of, run) for as_of, run, _ in snapshots] == [(AS_OF, "first"), (AS_OF + timedelta(days=1), "second, re-run")]
+    assert home.snapshot().read(tables.model("segment_history")).select("as_of", "run_id").unique().height == 2
+    assert not list(home.root.glob("*.building*"))
+
+
+def _digests(home: Home) -> dict[str, str]:
+    state = home.snapshot()
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in (home.warehouse, home.analyst_warehouse, docs_page(home), *state.paths(tables.model("segment_history")))}
+
+
+def test_a_failing_dbt_test_publishes_nothing(built_home, tmp_path):
+    """Service revenue that no longer reconciles with the source rows fails the dbt test, and the
+    published files, docs page and segment history stay as they were."""
+    project, _ = edited_project(tmp_path, "models/marts/fct_service.sql",
+                                ("(coalesce(labour_amount, 0) + coalesce(parts_amount, 0))", "coalesce(parts_amount, 0)"))
+    before = _digests(built_home)
+    with pytest.raises(ModelError, match=r"test fct_service_revenue_reconciles_with_source fail.*\n.*model_total=Decimal\('600.00'\), "
+                                         r"compare_total=Decimal\('1100.00'\)"):
+        build_warehouse(built_home, AS_OF, "broken", project_dir=project)
+    assert _digests(built_home) == before
+    assert not list(built_home.root.glob("*.building*")) and not list(built_home.root.glob(".dbt-*"))
+
+
+def test_one_mart_is_rebuilt_alone(tmp_path):
+    """Selecting customer_rfm rebuilds it (recency moves with the as-of date) into a copy of the
+    published file; the other marts keep what the full build gave them."""
+    home = Home(tmp_path / "home")
+    write_inputs(home)
+    build_warehouse(home, AS_OF, "full")
+    query = "SELECT (SELECT sum(recency_days) FROM marts.customer_rfm), (SELECT sum(visits_12m) FROM marts.customer_ltv), " \
+            "(SELECT count(*) FROM marts.agg_segment_sizes)"
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        recency, visits, snapshots = con.execute(query).fetchone()
+    result = build_warehouse(home, AS_OF + timedelta(days=10), "rfm only", select=["customer_rfm"])
+    built = {n.unique_id.split(".")[-1] for n in result.nodes if n.resource_type == "model"}
+    assert built == {"customer_rfm"}
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        assert con.execute(query).fetchone() == (recency + 10 * 12, visits, snapshots)
+
+
+def test_published_files_hold_commented_tables_only(built_home):
+    """No view (over Parquet files that erasure rewrites) is published; analyst.duckdb holds every
+    analyst mart and the parameter tables; every column of both files is commented."""
+    analyst_tables = {"customer_360", "dim_customer", "dim_vehicle", "fct_sales", "fct_service", "fct_finance",
+                      "fct_complaints", "customer_ltv", "customer_rfm", "customer_tags", "lifecycle_lists",
+                      "agg_sales_by_channel_month", "agg_advisor_performance", "agg_service_retention", "agg_segment_sizes"}
+    for path in (built_home.warehouse, built_home.analyst_warehouse):
+        with duckdb.connect(str(path), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone() == (0,)
+            tables = set(con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall())
+            undocumented = con.execute("SELECT count(*) FROM duckdb_columns() WHERE NOT internal AND comment IS NULL").fetchone()[0]
+        if path == built_home.analyst_warehouse:
+            assert tables == {(f"main.{t}",) for t in analyst_tables} | {
+                (f"config.{t}",) for t in ("customer_tags", "lifecycle_lists", "customer_rfm", "customer_ltv", "parameters")}
+        else:
+            assert {s.split(".")[0] for (s,) in tables} == {"staging", "intermediate", "config", "marts"}
+        assert undocumented == 0, path
+
+
+def test_only_a_company_with_a_credit_code_keeps_its_name(tmp_path):
+    """issue 10: a mistyped resident ID passing the credit-code check made persons show full names.
+    Analysts see a name in full only for a credit code AND a company name; every other name masked."""
+    home = Home(tmp_path / "home")
+    write_inputs(home, buyers=BUYERS)
+    build_warehouse(home, AS_OF, "masking")
+    with duckdb.connect(str(home.analyst_warehouse), read_only=True) as con:
+        shown = dict(con.execute("SELECT customer_id, customer_name FROM dim_customer WHERE customer_id LIKE 'C9_'").fetchall())
+        in_360 = dict(con.execute("SELECT customer_id, customer_name FROM customer_360 WHERE customer_id LIKE 'C9_'").fetchall())
+    assert shown == in_360 == {"C90": "广州市恒通物流有限公司", "C91": "王**", "C92": "深**********", "C93": "赵****"}
+
+
+def test_the_docs_page_loads_nothing_remote(built_home):
+    html = docs_page(built_home).read_text(encoding="utf-8")
+    assert "customer_rfm" in html and "Content-Security-Policy" in html
+    assert remote_references(html) == []
+    assert not re.search(r"<(script|link|img)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", html, flags=re.IGNORECASE)

@@ -1,0 +1,78 @@
+"""Benchmark the warehouse build alone on a home that `cdp run` (or `bench/bench.py --keep`) filled,
+and dbt's own overhead.
+
+    python bench/warehouse_bench.py HOME [--as-of 2026-10-31] [--repeat 2]
+
+Prints, in this process: seconds to import dbt; a cold `dbt parse` of the project (an empty target
+folder) and a warm one (partial parsing, nothing changed); then per build the seconds of
+`dbt build` (all models, seeds and tests), `dbt docs generate` and the whole `build_warehouse`
+(files prepared, published). dbt's fixed cost per build is what the same build takes on a tiny
+home: pass `--tiny` to build on 12 hand-made customers (tests/warehouse/test_mart_rules.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from cdp.paths import PROJECT_DIR, WAREHOUSE_DIR, Home
+
+
+def timed(label: str, fn):
+    start = time.perf_counter()
+    result = fn()
+    print(f"{label:44} {time.perf_counter() - start:8.1f}")
+    return result
+
+
+def tiny_home(root: Path) -> Home:
+    spec = importlib.util.spec_from_file_location("mart_rules", PROJECT_DIR / "tests" / "warehouse" / "test_mart_rules.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    home = Home(root)
+    module.write_inputs(home)
+    return home
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("home", type=Path, nargs="?")
+    parser.add_argument("--as-of", default="2026-10-31")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--tiny", action="store_true", help="build on 12 hand-made customers instead of HOME")
+    args = parser.parse_args()
+    print(f"{'step':44} {'seconds':>8}")
+    timed("import dbt-core, dbt-duckdb", lambda: __import__("cdp.warehouse.build"))
+    from cdp.warehouse.build import build_warehouse
+    from cdp.warehouse.project import WarehouseProject
+
+    with tempfile.TemporaryDirectory(prefix="cdp-warehouse-bench-") as scratch:
+        project_dir = Path(scratch) / "warehouse"
+        shutil.copytree(WAREHOUSE_DIR, project_dir, ignore=shutil.ignore_patterns("target", "logs"))
+        timed("dbt parse, cold (no target/)", lambda: WarehouseProject(project_dir).invoke(["parse"], project_dir / "target"))
+        timed("dbt parse, warm (partial, nothing changed)",
+              lambda: WarehouseProject(project_dir).invoke(["parse"], project_dir / "target"))
+        home = tiny_home(Path(scratch) / "home") if args.tiny else Home(args.home)
+        for run in range(1, args.repeat + 1):
+            start = time.perf_counter()
+            build = build_warehouse(home, date.fromisoformat(args.as_of), f"bench {run}", project_dir=project_dir)
+            total = time.perf_counter() - start
+            for phase, seconds in build.seconds.items():
+                print(f"build {run}: {phase:35} {seconds:8.1f}")
+            for kind in ("seed", "model", "test"):
+                nodes = [n for n in build.nodes if n.resource_type == kind]
+                print(f"build {run}:   {len(nodes):3} {kind + 's, dbt time on them':31} {sum(n.seconds for n in nodes):8.1f}")
+            print(f"build {run}: {'build_warehouse total':35} {total:8.1f}")
+        models = sum(1 for n in build.nodes if n.resource_type == "model")
+        tests = sum(1 for n in build.nodes if n.resource_type == "test")
+        print(f"{models} models, {tests} tests; rows in marts.customer_360: "
+              f"{next(n.rows for n in build.nodes if n.unique_id.endswith('.customer_360'))}")
+
+
+if __name__ == "__main__":
+    main()

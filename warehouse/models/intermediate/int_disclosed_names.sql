@@ -1,0 +1,25 @@
+-- Customers whose name analysts may see in full: companies only. Every other name is masked.
+-- A company has to prove it twice: a valid unified social credit code on one of its records
+-- (id_kind 'uscc') AND a surviving name that is a company name — flagged is_company on a record
+-- carrying that very name, and carrying one of the standardizer's company-name markers
+-- (公司, 集团, 有限 …). A person whose mistyped resident ID happens to pass the credit-code check,
+-- or whose name is merely long ("赵玉娟女士"), stays masked.
+with golden as (
+    select customer_id, value as customer_name
+    from {{ ref('int_golden_values') }} where attribute = 'customer_name'
+),
+records as (
+    select x.customer_id, trim(p.name_raw) as customer_name, p.is_company, p.id_kind
+    from {{ source('identity', 'person_records') }} as p
+    join {{ source('identity', 'customer_xref') }} as x using (source, record_key)
+),
+evidence as (
+    select g.customer_id, g.customer_name,
+           bool_or(r.id_kind = 'uscc') as has_credit_code,
+           bool_or(r.is_company and r.customer_name = g.customer_name) as flagged_company_name
+    from golden as g join records as r using (customer_id)
+    group by g.customer_id, g.customer_name
+)
+select customer_id, customer_name
+from evidence
+where has_credit_code and flagged_company_name and cdp_has_company_marker(customer_name)

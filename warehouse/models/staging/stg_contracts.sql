@@ -1,0 +1,5 @@
+-- The validated contracts rows with the resolved CustomerID. Restricted: raw PII.
+select x.customer_id, s.* exclude (_load_id)
+from {{ source('validated', 'contracts') }} as s
+left join {{ source('identity', 'customer_xref') }} as x
+  on x.source = 'contracts' and x.record_key = s.contract_no

@@ -1,0 +1,5 @@
+-- The validated repair_orders rows with the resolved CustomerID. Restricted: raw PII.
+select x.customer_id, s.* exclude (_load_id)
+from {{ source('validated', 'repair_orders') }} as s
+left join {{ source('identity', 'customer_xref') }} as x
+  on x.source = 'repair_orders' and x.record_key = s.ro_no
