@@ -68,6 +68,9 @@ def splink_model(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Trai
     trained = config.retrain or not model_path.exists()
     if trained:
         tuples, _ = build_tuples(cdp.home.snapshot().read(tables.PERSON_RECORDS))
+        if tuples.height < 2:
+            raise ValueError(f"no model at {model_path} and only {tuples.height} identity record(s) to train one on: "
+                             "load a delivery first, or point model_path at a trained model (identity/model.json)")
         staging = temporary_path(model_path)  # a kill mid-training never leaves half a model
         train_model(tuples, IdentitySettings.load(), staging)
         finish(staging, model_path, "trained model", mode=0o644)

@@ -103,6 +103,9 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     state, seconds = tx.view(), {}
     start = time.perf_counter()
     records = state.read(tables.PERSON_RECORDS)
+    if records.is_empty():  # nothing loaded yet (every batch held back): no one to resolve, nothing for Splink
+        tx.write(tables.CUSTOMER_XREF, pl.DataFrame(schema=REGISTRY_SCHEMA))
+        return IdentityRun(records=0, tuples=0, pairs_scored=0, customers=0, trained=False, mode="nothing to resolve")
     tuples, record_map = build_tuples(records)
     seconds["pre-dedupe"] = time.perf_counter() - start
 

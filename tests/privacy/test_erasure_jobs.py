@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -128,7 +129,8 @@ def test_the_person_stays_out_whatever_the_spelling(erasures):
         base = before.read(tables.raw("sales", AS_OF.isoformat())).head(1)
     person = base.row(0, named=True)
     records = before.read(tables.PERSON_RECORDS).join(xref.filter(pl.col("customer_id") == a), on=["source", "record_key"])
-    name = records.get_column("name").drop_nulls()[0]
+    names = records.get_column("name").drop_nulls().to_list()
+    name = next((n for n in names if re.search("[\u4e00-\u9fff]", n)), names[0])  # as a Chinese system writes it
     mobile = records.get_column("mobile").drop_nulls()[0]
     vin = records.get_column("vin").drop_nulls()[0]
     id_number = next(iter(records.get_column("id_number").drop_nulls()), None)
@@ -139,6 +141,9 @@ def test_the_person_stays_out_whatever_the_spelling(erasures):
         {**variant, "order_no": "VAR-1", "customer_name": name, "mobile": "13900000001", "vin": vin},  # new mobile, their car
         {**variant, "order_no": "VAR-2", "customer_name": None, "mobile": f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}"},
         {**variant, "order_no": "VAR-3", "customer_name": name, "mobile": f"0086-{mobile}", "vin": None},
+        {**variant, "order_no": "VAR-5", "customer_name": name, "mobile": f"{mobile} 转 8", "vin": None},  # extension
+        {**variant, "order_no": "VAR-6", "customer_name": f"{name}{'女士' if person.get('gender') == '女' else '先生'}",
+         "mobile": mobile, "vin": None},  # a title after the name
         {**other, "order_no": "KEEP-1", "sale_date": "2026-10-30", "mobile": mobile, "customer_name": "欧阳某某"},  # a spouse
         {**other, "order_no": "KEEP-2", "sale_date": "2026-10-30"},
     ]

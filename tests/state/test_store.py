@@ -126,3 +126,22 @@ def test_the_lock_is_reentrant_within_a_process(tmp_path):
             with store.transaction("inside") as tx:
                 tx.write("t/x", frame(1))
     assert os.stat(tmp_path / "state" / "lock").st_mode & 0o077 == 0
+
+
+def test_a_full_disk_aborts_the_commit_and_leaves_nothing_half_written(tmp_path, monkeypatch):
+    store = StateStore(tmp_path)
+    with store.transaction("v1") as tx:
+        tx.write("t/x", frame(1))
+    before = store.manifest_path.read_bytes()
+
+    def no_space(self, path, **_):
+        with open(path, "wb") as handle:
+            handle.write(b"PAR1 half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", no_space)
+    with pytest.raises(DiskFullError, match=r"disk full while writing .*t/y/.*nothing of this step was committed"):
+        with store.transaction("v2") as tx:
+            tx.write("t/y", frame(2))
+    assert store.manifest_path.read_bytes() == before
+    assert not (tmp_path / "t" / "y").exists() or not any((tmp_path / "t" / "y").iterdir())

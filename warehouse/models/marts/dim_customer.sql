@@ -21,12 +21,12 @@ id_kinds AS (
 ),
 summary AS (
     SELECT customer_id, mode(gender) AS gender_mode,
-           bool_or(is_company) AS is_company, min(event_date) AS first_seen, max(event_date) AS last_seen,
+           avg(is_company::INT) > 0.5 AS is_company, min(event_date) AS first_seen, max(event_date) AS last_seen,
            count(*) AS record_count, list(DISTINCT source ORDER BY source) AS sources
     FROM rec GROUP BY customer_id
 )
 SELECT s.customer_id, g.customer_name, g.name_source,
-       CASE WHEN s.is_company OR k.id_kind = 'uscc' THEN 'company' ELSE 'person' END AS customer_kind,
+       CASE WHEN s.is_company THEN 'company' ELSE 'person' END AS customer_kind,
        g.mobile, g.mobile_source, g.id_number, g.id_number_source,
        CASE WHEN k.id_kind = 'resident' THEN CASE WHEN substr(g.id_number, 17, 1)::INT % 2 = 1 THEN 'M' ELSE 'F' END
             ELSE s.gender_mode END AS gender,
