@@ -35,7 +35,7 @@ def main() -> None:
         record_sample_proportion=1.0)
     print(f"{tuples.height:,} identity tuples")
     print(f"{'blocking rule':100} {'adds':>10} {'cumulative':>11}")
-    for rule, count in zip(rules, counts):
+    for rule, count in zip(rules, counts, strict=False):
         print(f"{rule[:100]:100} {count['marginal_comparison_count']:10,} {count['cumulative_comparison_count']:11,}")
 
 

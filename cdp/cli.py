@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.cells import cell_len
+from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -68,12 +68,15 @@ def run(
     home: Path = HomeOption,
     customers: int = typer.Option(2000, help="Demo size when the demo data must be generated."),
     seed: int = typer.Option(7, help="Demo seed when the demo data must be generated."),
-    as_of: Optional[str] = typer.Option(None, help="Business date (YYYY-MM-DD). Default: the demo's date for demo data, else today."),
+    as_of: Optional[str] = typer.Option(
+        None, help="Business date (YYYY-MM-DD). Default: the demo's date for demo data, else today."
+    ),
     retrain: bool = typer.Option(False, help="Re-estimate the Splink model before scoring."),
     full_recluster: bool = typer.Option(False, help="Score every pair again instead of only pairs touching new records."),
+    through: str = typer.Option("marts", help="How far to go: marts (everything) or identity (leave the marts as they are)."),
 ) -> None:
     """Materialize every asset (landing → raw → validated → identity → marts) and summarize."""
-    from cdp.runner import run_pipeline
+    from cdp.runner import RUN_JOBS, run_pipeline
 
     business_date = date.fromisoformat(as_of) if as_of else None
     if landing is None:
@@ -83,15 +86,20 @@ def run(
             console.print(f"[bold]No extracts in {landing}: generating demo data ({customers:,} customers, seed {seed})[/]")
             demo_data(customers=customers, seed=seed, out=landing)
     if not landing.is_dir():
-        console.print(f"[red]Landing folder {landing} does not exist.[/] Point --landing at the folder holding the extract files.")
+        console.print(
+            f"[red]Landing folder {landing} does not exist.[/] Point --landing at the folder holding the extract files."
+        )
+        raise typer.Exit(2)
+    if through not in RUN_JOBS:
+        console.print(f"[red]--through {through}:[/] use one of {', '.join(RUN_JOBS)}.")
         raise typer.Exit(2)
     console.print(f"[bold]cdp run[/] landing={landing} home={home}")
     try:
         summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print,
-                               full_recluster=full_recluster)
+                               full_recluster=full_recluster, through=through)
     except (HomeLocked, NoInputError) as err:
         console.print(f"[red]{err}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from err
     _print_summary(summary)
     if not summary.success:
         raise typer.Exit(1)
@@ -128,6 +136,8 @@ def _print_summary(summary) -> None:
         console.print(f"[yellow]skipped:[/] {', '.join(summary.skipped)}")
     if summary.failed:
         console.print(f"[red]failed:[/] {', '.join(summary.failed)}")
+    if summary.pairs_to_review:
+        console.print(f"steward: {summary.pairs_to_review:,} customer pair(s) waiting for review — `cdp identity review`")
     console.print(f"warehouse: {summary.home.warehouse} (restricted)   analyst file: {summary.home.analyst_warehouse}")
     console.print(f"warehouse docs (dbt): {docs_page(summary.home)}")
     console.print(f"quality report: {summary.home.quality_reports / 'index.html'}")
@@ -135,7 +145,9 @@ def _print_summary(summary) -> None:
 
 
 @identity_app.command("train")
-def identity_train(home: Path = HomeOption, model: Path = typer.Option(IDENTITY_DIR / "model.json", help="Where to write the trained model.")) -> None:
+def identity_train(
+    home: Path = HomeOption, model: Path = typer.Option(IDENTITY_DIR / "model.json", help="Where to write the trained model.")
+) -> None:
     """Estimate the Splink model from the standardized records of the last run and save it."""
 
     from cdp.identity.model import IdentitySettings, train_model
@@ -192,10 +204,22 @@ def identity_evaluate(
         console.print(causes)
     accuracy = threshold_labels(Home(home), model, truth_frame)
     if accuracy is None:
-        console.print("[yellow]no scored pairs of a full re-cluster in this home: run with --full-recluster for the threshold table[/]")
+        console.print(
+            "[yellow]no scored pairs of a full re-cluster in this home: run with --full-recluster for the threshold table[/]"
+        )
         return
-    band = Table("threshold", "match probability", "tp", "fp", "fn", "precision", "recall", "f1",
-                 title="Scored pairs at thresholds around the chosen one (labels: truth + steward decisions; before clustering and the veto)")
+    band = Table(
+        "threshold",
+        "match probability",
+        "tp",
+        "fp",
+        "fn",
+        "precision",
+        "recall",
+        "f1",
+        title="Scored pairs at thresholds around the chosen one "
+        "(labels: truth + steward decisions; before clustering and the veto)",
+    )
     for row in accuracy.iter_rows():
         band.add_row(*[f"{v:.4f}" if isinstance(v, float) else f"{v:,}" for v in row])
     console.print(band)
@@ -239,7 +263,7 @@ def identity_explain(
         explanation = explain_pair(Home(home), model, _record_ref(left), _record_ref(right))
     except KeyError as err:
         console.print(f"[red]{err.args[0]}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from err
     _audit(home, "explain", f"cdp identity explain {left} {right}", rows=len(explanation.steps))
     console.print(explanation.as_text(), markup=False, highlight=False)
     if html:
@@ -301,9 +325,11 @@ def identity_decide(
                         (row["source_r"], row["record_key_r"]), decision, by, note)
     except (ValueError, HomeLocked) as err:
         console.print(f"[red]{err}[/]")
-        raise typer.Exit(2)
-    console.print(f"recorded: {row['customer_id_l']} {decision} {row['customer_id_r']} "
-                  f"({row['source_l']}:{row['record_key_l']} ~ {row['source_r']}:{row['record_key_r']}) — applied on the next run")
+        raise typer.Exit(2) from err
+    console.print(
+        f"recorded: {row['customer_id_l']} {decision} {row['customer_id_r']} "
+        f"({row['source_l']}:{row['record_key_l']} ~ {row['source_r']}:{row['record_key_r']}) — applied on the next run"
+    )
 
 
 @quality_app.command("report")
@@ -337,7 +363,7 @@ def erase(
                                 echo=lambda m: console.print(f"  {m}"))
     except (ErasureError, HomeLocked) as err:
         console.print(f"[red]{err}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from err
     erased = ", ".join(customer_ids)
     table = Table("layer", "removed / rewritten", title=f"Erasure {request}: {erased} ({report.records} records)")
     for layer, count in report.removed.items():
@@ -468,7 +494,7 @@ def sql(
         answer = ask(path, query, limit)
     except duckdb.Error as err:
         console.print(str(err), style="red", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from err
     if not analyst:
         _audit(home, "sql", query, purpose=purpose, rows=answer.total if answer else 0)
     if answer is None:

@@ -6,13 +6,13 @@ import os
 
 import dagster as dg
 
-from cdp.assets.identity import identity_assets
+from cdp.assets.identity import customer_xref, identity_assets
 from cdp.assets.ingest import ingest_assets
 from cdp.assets.marts import mart_assets
 from cdp.assets.privacy import daily_retention, privacy_assets, retention, retention_job
 from cdp.assets.reports import report_assets
 from cdp.resources import CdpConfig
-from cdp.triggers import FULL_RUN_JOB, daily_full_run, landing_sensor
+from cdp.triggers import FULL_RUN_JOB, IDENTITY_RUN_JOB, daily_full_run, landing_sensor
 
 
 def executor_from_env() -> dg.ExecutorDefinition:
@@ -30,6 +30,10 @@ def build_definitions(config: CdpConfig | None = None, loggers: dict | None = No
         resources={"cdp": config or CdpConfig()},
         jobs=[dg.define_asset_job(FULL_RUN_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.assets(retention),
                                   description="One delivery landing → raw → validated, then identity and marts."),
+              dg.define_asset_job(IDENTITY_RUN_JOB, selection=dg.AssetSelection.assets(customer_xref).upstream(),
+                                  description="One delivery landing → raw → validated → identity; the marts are not "
+                                              "rebuilt (a steward's re-resolution after decisions; the next full run "
+                                              "brings the marts up to date)."),
               retention_job],
         schedules=[daily_full_run, daily_retention],
         sensors=[landing_sensor],

@@ -56,4 +56,6 @@ def write_rows_csv(stream: IO[str], header: Sequence[str], rows: Iterable[Sequen
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow([neutralize_cell(h) for h in header])
     for row in rows:
-        writer.writerow(["" if v is None else neutralize_cell(v) if text else v for v, text in zip(row, text_columns)])
+        writer.writerow(
+            ["" if v is None else neutralize_cell(v) if text else v for v, text in zip(row, text_columns, strict=False)]
+        )

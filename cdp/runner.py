@@ -14,7 +14,8 @@ import dagster as dg
 import yaml
 
 from cdp.assets.ingest import BATCH_CHECK
-from cdp.definitions import FULL_RUN_JOB, build_definitions
+from cdp.definitions import build_definitions
+from cdp.identity.review import pending
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.counts import SourceCounts, source_counts
 from cdp.ingest.deliveries import Registration, nothing_to_run, read_ledger, registered_since
@@ -22,8 +23,10 @@ from cdp.ingest.reader import NoInputError
 from cdp.partitions import DELIVERIES
 from cdp.paths import PROJECT_DIR, Home
 from cdp.resources import CdpConfig
+from cdp.state import tables
 from cdp.state.files import restrict_process, secure_dir, secure_home
 from cdp.state.lock import home_lock
+from cdp.triggers import FULL_RUN_JOB, IDENTITY_RUN_JOB
 
 Echo = Callable[[str], None]
 
@@ -47,6 +50,7 @@ class RunSummary:
     delivery: str = ""  # the partition this run loaded
     new_files: int = 0
     redelivered_files: list[str] = field(default_factory=list)  # same content as a registered file: skipped
+    pairs_to_review: int = 0  # customer pairs in the steward's queue without a decision
 
     @property
     def duplicate_rate(self) -> float:
@@ -116,9 +120,14 @@ def _reroot_base_dirs(node, base_dir: str) -> None:
                 _reroot_base_dirs(value, base_dir)
 
 
+RUN_JOBS = {"marts": FULL_RUN_JOB, "identity": IDENTITY_RUN_JOB}  # how far a run goes → the Dagster job
+
+
 def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retrain: bool = False,
-                 echo: Echo = print, model_path: Path | None = None, full_recluster: bool = False) -> RunSummary:
-    """Run the delivery of `as_of` (default today) end to end: register what landed, then every asset.
+                 echo: Echo = print, model_path: Path | None = None, full_recluster: bool = False,
+                 through: str = "marts") -> RunSummary:
+    """Run the delivery of `as_of` (default today): register what landed, then every asset — or,
+    `through="identity"`, every asset up to identity resolution (the marts are left as they are).
 
     The home's lock is held for the whole run: a second run on the same home is refused with the
     name of the run that holds it.
@@ -138,7 +147,7 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
         with dagster_instance(home) as instance:
             # Resolved inside the instance's scope: Dagster reads definitions state from the
             # instance that is current, never from one a caller has already closed.
-            job = defs.resolve_job_def(FULL_RUN_JOB)
+            job = defs.resolve_job_def(RUN_JOBS[through])
             instance.add_dynamic_partitions(DELIVERIES.name, [delivery])
             result = job.execute_in_process(
                 instance=instance,
@@ -180,6 +189,8 @@ def _summarize(result: dg.ExecuteInProcessResult, home: Home, registration: Regi
     for event in result.get_step_success_events():
         summary.step_seconds[event.step_key.replace("__", "/")] = event.event_specific_data.duration_ms / 1000
     summary.failed = sorted(k.replace("__", "/") for k in result.get_failed_step_keys())
+    if home.snapshot().has(tables.REVIEW_QUEUE):
+        summary.pairs_to_review = pending(home.read(tables.REVIEW_QUEUE)).height
     # Steps that never ran because an upstream step or blocking check failed.
     ran = set(summary.step_seconds) | set(summary.failed)
     summary.skipped = sorted(name.replace("__", "/") for name in (n.name for n in result.job_def.nodes)

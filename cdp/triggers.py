@@ -20,6 +20,7 @@ from cdp.partitions import DELIVERIES
 from cdp.resources import CdpConfig
 
 FULL_RUN_JOB = "cdp_full_run"
+IDENTITY_RUN_JOB = "cdp_identity_run"  # landing → identity, the marts left as they are
 
 
 def run_tags(cdp: CdpConfig) -> dict[str, str]:

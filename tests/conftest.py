@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import __main__
 import pytest
+
+# An xdist worker's __main__ has neither a spec nor a file; pyspark (imported by Great Expectations
+# when installed, e.g. with the `spark` extra) takes that for a doctest run without Spark Connect
+# and calls sys.exit(0) in the middle of an import. Give the worker's __main__ a name.
+if getattr(__main__, "__spec__", None) is None and not hasattr(__main__, "__file__"):
+    __main__.__file__ = "<pytest-xdist worker>"
 
 DEMO_AS_OF = date(2026, 10, 31)
 # Tests that run the platform on demo data are end-to-end: `pytest -m "not e2e"` leaves them out.

@@ -68,7 +68,9 @@ def test_xref_covers_every_loaded_record_once(demo_run):
 def test_mart_revenue_equals_loaded_source_revenue(demo_run, source, amount_sql, mart_sql):
     summary, _ = demo_run
     with duckdb.connect(str(summary.home.warehouse), read_only=True) as con:
-        loaded = con.execute(f"SELECT {amount_sql} FROM read_parquet({[str(p) for p in summary.home.snapshot().paths(tables.current(source))]})").fetchone()[0]
+        loaded = con.execute(
+            f"SELECT {amount_sql} FROM read_parquet({[str(p) for p in summary.home.snapshot().paths(tables.current(source))]})"
+        ).fetchone()[0]
         in_mart = con.execute(mart_sql).fetchone()[0]
     assert loaded is not None and loaded > 0
     assert in_mart == loaded
@@ -88,10 +90,14 @@ def test_same_inputs_give_the_same_customer_xref(demo_run, demo_landing, tmp_pat
 
     summary, model = demo_run
     first = summary.home.read(tables.CUSTOMER_XREF)
-    fresh = run_pipeline(demo_landing, tmp_path / "home", as_of=DEMO_AS_OF, echo=lambda _: None, model_path=model)
+    fresh = run_pipeline(
+        demo_landing, tmp_path / "home", as_of=DEMO_AS_OF, echo=lambda _: None, model_path=model, through="identity"
+    )
     assert fresh.success
     assert fresh.home.read(tables.CUSTOMER_XREF).equals(first)
-    rerun = run_pipeline(demo_landing, tmp_path / "home", as_of=DEMO_AS_OF, echo=lambda _: None, model_path=model)
+    rerun = run_pipeline(
+        demo_landing, tmp_path / "home", as_of=DEMO_AS_OF, echo=lambda _: None, model_path=model, through="identity"
+    )
     assert rerun.home.read(tables.CUSTOMER_XREF).equals(first)
     history = rerun.home.read(tables.ID_HISTORY)
     assert history.filter(pl.col("run_id") == rerun.run_id).is_empty()

@@ -11,8 +11,14 @@ import numpy as np
 import polars as pl
 
 VIN_ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q
-_VIN_VALUES = {**{str(d): d for d in range(10)}, **dict(zip("ABCDEFGH", range(1, 9), strict=False)),
-               **dict(zip("JKLMN", range(1, 6), strict=False)), "P": 7, "R": 9, **dict(zip("STUVWXYZ", range(2, 10), strict=False))}
+_VIN_VALUES = {
+    **{str(d): d for d in range(10)},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=False)),
+    **dict(zip("JKLMN", range(1, 6), strict=False)),
+    "P": 7,
+    "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=False)),
+}
 _VIN_WEIGHTS = np.array([8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2], np.int64)
 # Model-year character (position 10): 2010 = A … skipping I O Q U Z 0.
 _MODEL_YEAR_CHARS = "ABCDEFGHJKLMNPRSTVWXY123456789"

@@ -116,11 +116,19 @@ def _from_candidates(candidates: pl.DataFrame, record_map: pl.DataFrame, xref: p
         return pl.when(swap).then(pl.col(right)).otherwise(pl.col(left))
 
     oriented = pairs.select(
-        side("customer_l", "customer_r").alias("customer_id_l"), side("customer_r", "customer_l").alias("customer_id_r"),
-        "match_probability", "match_weight", "vetoed", "evidence_for", "evidence_against",
-        side("source_dataset_l", "source_dataset_r").alias("source_l"), side("record_key_l", "record_key_r").alias("record_key_l"),
-        side("source_dataset_r", "source_dataset_l").alias("source_r"), side("record_key_r", "record_key_l").alias("record_key_r"),
-        *[side(f"{f}_l", f"{f}_r").alias(f"{f}_l") for f in shown], *[side(f"{f}_r", f"{f}_l").alias(f"{f}_r") for f in shown],
+        side("customer_l", "customer_r").alias("customer_id_l"),
+        side("customer_r", "customer_l").alias("customer_id_r"),
+        "match_probability",
+        "match_weight",
+        "vetoed",
+        "evidence_for",
+        "evidence_against",
+        side("source_dataset_l", "source_dataset_r").alias("source_l"),
+        side("record_key_l", "record_key_r").alias("record_key_l"),
+        side("source_dataset_r", "source_dataset_l").alias("source_r"),
+        side("record_key_r", "record_key_l").alias("record_key_r"),
+        *[side(f"{f}_l", f"{f}_r").alias(f"{f}_l") for f in shown],
+        *[side(f"{f}_r", f"{f}_l").alias(f"{f}_r") for f in shown],
     )
     counts = oriented.group_by("customer_id_l", "customer_id_r").agg(
         pl.len().cast(pl.Int64).alias("record_pairs"), pl.col("vetoed").any().alias("any_vetoed"))

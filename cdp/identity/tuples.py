@@ -8,8 +8,27 @@ from __future__ import annotations
 
 import polars as pl
 
-MATCH_COLUMNS = ("name", "name_pinyin", "name_pinyin_alt", "given_name", "family_name", "mobile", "id_number", "id_number_raw", "vin", "vin_raw",
-                 "city", "address_key", "address", "gender", "is_company", "birth_date", "postcode", "other_id", "email")
+MATCH_COLUMNS = (
+    "name",
+    "name_pinyin",
+    "name_pinyin_alt",
+    "given_name",
+    "family_name",
+    "mobile",
+    "id_number",
+    "id_number_raw",
+    "vin",
+    "vin_raw",
+    "city",
+    "address_key",
+    "address",
+    "gender",
+    "is_company",
+    "birth_date",
+    "postcode",
+    "other_id",
+    "email",
+)
 
 
 def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

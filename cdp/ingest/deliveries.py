@@ -119,7 +119,7 @@ def archive_copy(home: Home, path: Path) -> str:
                 target.write(block)
     except OSError as err:
         staging.unlink(missing_ok=True)
-        raise DiskFullError(staging) if is_disk_full(err) else err
+        raise (DiskFullError(staging) if is_disk_full(err) else err) from err
     sha = digest.hexdigest()
     archived = home.archive(sha, path.suffix)
     if archived.exists():

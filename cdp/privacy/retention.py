@@ -166,7 +166,10 @@ def apply_retention(home: Home, as_of: date, policy: RetentionPolicy | None = No
         report.add("archived files deleted", collect_archive_garbage(home))
         inactive = inactive_customers(home, _years_before(as_of, policy.inactive_customer_years))
         if inactive:
-            echo(f"{len(inactive)} customer(s) inactive since before {_years_before(as_of, policy.inactive_customer_years)}: erasing")
+            echo(
+                f"{len(inactive)} customer(s) inactive since before "
+                f"{_years_before(as_of, policy.inactive_customer_years)}: erasing"
+            )
             erased = erase_customers(home, inactive, f"retention-{as_of}", "retention", landing=landing, echo=echo)
             report.add("inactive customers erased", len(inactive))
             report.add("their rows removed", erased.removed.get("raw rows", 0))

@@ -92,7 +92,9 @@ def _delivery_rows(state: Snapshot, match, layers: dict[str, pl.DataFrame]) -> N
                 mask = match(source, contract.primary_key, rows)
                 if len(mask) and mask.any():
                     delivery = name.split("/")[2] if name.count("/") == 2 else ""
-                    found = rows.filter(mask).with_columns(pl.lit(source).alias("_source"), pl.lit(delivery).alias("_delivery_of_table"))
+                    found = rows.filter(mask).with_columns(
+                        pl.lit(source).alias("_source"), pl.lit(delivery).alias("_delivery_of_table")
+                    )
                     layers.setdefault(layer, []).append(found)
 
 

@@ -81,7 +81,7 @@ def _drop_rows(xml: bytes, drops: set[int]) -> bytes:
         if shift:
             new = str(number - shift).encode()
             row = _ROW_NUMBER.sub(b'r="' + new + b'"', row, count=1)
-            row = _CELL_REF.sub(lambda m: m.group(1) + m.group(2) + new + m.group(4), row)
+            row = _CELL_REF.sub(lambda m, new=new: m.group(1) + m.group(2) + new + m.group(4), row)
         max_row = number - shift
         out.append(row)
     out.append(xml[last:])

@@ -74,7 +74,9 @@ def typed_values(contract: Contract, raw: pl.DataFrame) -> pl.DataFrame:
     for name, spec in contract.types.items():
         col = pl.col(name)
         if spec.type == "date":
-            exprs.append(pl.coalesce([col.str.to_date(fmt, strict=False) for fmt in contract.date_formats]).alias(f"{name}__value"))
+            exprs.append(
+                pl.coalesce([col.str.to_date(fmt, strict=False) for fmt in contract.date_formats]).alias(f"{name}__value")
+            )
         elif spec.type == "decimal":
             exprs.append(col.str.replace_all(",", "").str.to_decimal(scale=2).cast(DECIMAL, strict=False).alias(f"{name}__value"))
         elif spec.type == "integer":
@@ -292,15 +294,26 @@ def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id
             batch_failures.append(_batch_reason(rule, substituted, details))
         kwargs = config["kwargs"]
         is_map = _row_wise(config["type"]) or config["type"] in COUNTING
-        result_rows.append({
-            "run_id": run_id, "checked_at": now, "dataset": contract.source, "expectation": config["type"],
-            "rule": rule, "severity": severity,
-            "column": kwargs.get("column") or (f"{kwargs.get('column_A')},{kwargs.get('column_B')}" if "column_A" in kwargs else None),
-            "success": success, "unexpected_count": rows.height if is_map else None,
-            "unexpected_percent": 100 * rows.height / raw.height if is_map and raw.height else None,
-            "sample": ", ".join(_sample(raw, kwargs, rows.get_column(ROW_ID).head(5).to_list())) if rows.height
-            else _plain(details.get("observed_value", "")) if not is_map else "",
-        })
+        result_rows.append(
+            {
+                "run_id": run_id,
+                "checked_at": now,
+                "dataset": contract.source,
+                "expectation": config["type"],
+                "rule": rule,
+                "severity": severity,
+                "column": kwargs.get("column")
+                or (f"{kwargs.get('column_A')},{kwargs.get('column_B')}" if "column_A" in kwargs else None),
+                "success": success,
+                "unexpected_count": rows.height if is_map else None,
+                "unexpected_percent": 100 * rows.height / raw.height if is_map and raw.height else None,
+                "sample": ", ".join(_sample(raw, kwargs, rows.get_column(ROW_ID).head(5).to_list()))
+                if rows.height
+                else _plain(details.get("observed_value", ""))
+                if not is_map
+                else "",
+            }
+        )
     bad = (pl.concat(hits).group_by(ROW_ID).agg(pl.col("_rule").str.join("; "), pl.col("_reason").str.join("; "))
            if hits else pl.DataFrame(schema={ROW_ID: pl.UInt32, "_rule": pl.Utf8, "_reason": pl.Utf8}))
     indexed = raw.with_row_index(ROW_ID)

@@ -27,7 +27,8 @@ from cdp.state.store import Snapshot
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI','Noto Sans CJK SC',sans-serif;margin:2rem;color:#1f2933}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d9e2ec}
-table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #d9e2ec;padding:.3rem .6rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.5rem 0 1rem}
+td,th{border:1px solid #d9e2ec;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f0f4f8}.ok{color:#0b7a3e;font-weight:600}.bad{color:#b42318;font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#627d98}code{font-size:.9em}
 """
@@ -89,7 +90,8 @@ def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, sta
     if q.height:
         by_rule = q.group_by("_rule").len().sort("len", descending=True)
         section += "<p>Quarantined rows by rule:</p>" + _table(
-            ["rule", "rows"], [[f"<td><code>{_esc(a)}</code></td>", f"<td class='num'>{b:,}</td>"] for a, b in by_rule.iter_rows()]
+            ["rule", "rows"],
+            [[f"<td><code>{_esc(a)}</code></td>", f"<td class='num'>{b:,}</td>"] for a, b in by_rule.iter_rows()],
         )
         sample_cols = [c for c in ("_source_file", "_source_row", "_rule", "_reason") if c in q.columns]
         section += "<p>Examples (file, row, rule, reason):</p>" + _table(

@@ -96,7 +96,7 @@ def write_bytes(path: Path, content: bytes, label: str, mode: int = FILE_MODE) -
             handle.write(content)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        raise DiskFullError(path) if is_disk_full(err) else err
+        raise (DiskFullError(path) if is_disk_full(err) else err) from err
     finish(tmp, path, label, mode)
 
 
@@ -108,7 +108,7 @@ def copy_file(source: Path, path: Path, label: str) -> None:
         shutil.copyfile(source, tmp)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        raise DiskFullError(path) if is_disk_full(err) else err
+        raise (DiskFullError(path) if is_disk_full(err) else err) from err
     finish(tmp, path, label)
 
 

@@ -20,7 +20,6 @@ Used by tests/state/test_faults.py (a few points, in CI) and bench/faults.py (ev
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from cdp.ingest.contracts import load_contracts
 from cdp.ingest.counts import source_counts
 from cdp.paths import Home
 from cdp.state import tables
+from cdp.state.faults import kind_of
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,7 @@ class KillPoint:
     @property
     def kind(self) -> str:
         """The label without file names, dates and ids: points of one kind behave alike."""
-        text = re.sub(r"\S+\.(xlsx|csv|parquet|html)", "<file>", self.label)
-        text = re.sub(r"\d{4}-\d{2}-\d{2}", "<date>", text)
-        return re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "<run>", text)
+        return kind_of(self.label)
 
 
 @dataclass
@@ -62,8 +60,8 @@ class Scenario:
 
 @dataclass
 class Outcome:
-    point: KillPoint
-    killed: bool
+    points: list[KillPoint]  # where the attempt's runs were killed, in order
+    killed: bool  # every one of them was reached and killed
     repaired: bool
     problems: list[str] = field(default_factory=list)
 
@@ -109,11 +107,22 @@ class Harness:
         return self.reference_home, points
 
     def attempt(self, point: KillPoint) -> Outcome:
-        home, landing = self._fresh(f"kill-{point.n}")
+        """Kill the command at `point`, run it again, check."""
+        return self._attempt(f"kill-{point.n}", [point], [{"CDP_FAULT_AT": str(point.n)}])
+
+    def attempt_chain(self, points: list[KillPoint]) -> Outcome:
+        """Kill the command at the first point, its retry at the next point's kind, and so on; then
+        run it once more undisturbed and check: every kill is repaired by the runs after it."""
+        return self._attempt("chain", points, [{"CDP_FAULT_AT_KIND": p.kind} for p in points])
+
+    def _attempt(self, name: str, points: list[KillPoint], faults: list[dict[str, str]]) -> Outcome:
+        home, landing = self._fresh(name)
         args = self._args(home, landing)
-        killed = cdp(args, {"CDP_FAULT_AT": str(point.n)}).returncode == -9
+        killed = [cdp(args, fault).returncode == -9 for fault in faults]
         again = cdp(args)
-        outcome = Outcome(point, killed, again.returncode == 0)
+        outcome = Outcome(points, all(killed), again.returncode == 0)
+        if not all(killed):
+            outcome.problems.append(f"not reached: {[p.kind for p, k in zip(points, killed, strict=False) if not k]}")
         if not outcome.repaired:
             outcome.problems.append(f"the repair run failed: {(again.stdout + again.stderr)[-1500:]}")
         else:

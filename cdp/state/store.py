@@ -273,7 +273,7 @@ class StateStore:
             tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         except OSError as err:
             tmp.unlink(missing_ok=True)
-            raise DiskFullError(self.manifest_path) if is_disk_full(err) else err
+            raise (DiskFullError(self.manifest_path) if is_disk_full(err) else err) from err
         faults.point(f"before commit: {tx.label}")
         finish(tmp, self.manifest_path, f"commit: {tx.label}")
 

@@ -22,7 +22,9 @@ PENALTIES = (0.0, 0.001, 0.01)
 
 @dataclass
 class ClvResult:
-    per_customer: pl.DataFrame  # customer_id, frequency, recency_days, t_days, avg_visit_value, expected_visits_12m, service_clv_12m
+    per_customer: (
+        pl.DataFrame
+    )  # customer_id, frequency, recency_days, t_days, avg_visit_value, expected_visits_12m, service_clv_12m
     bgnbd_params: dict
     gamma_gamma_params: dict
 

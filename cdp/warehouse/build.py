@@ -104,8 +104,8 @@ def _build(project: WarehouseProject, manifest, home: Home, files: list[Path], v
     clock = time.perf_counter()
     result = _run(project, ["build", *_selection(select)], scratch, variables, env, manifest)
     seconds["dbt build"] = time.perf_counter() - clock
-    nodes = _check(result, dict(zip(DATABASES, files)), variables["inputs"])
-    _describe(nodes, dict(zip(DATABASES, files)))
+    nodes = _check(result, dict(zip(DATABASES, files, strict=False)), variables["inputs"])
+    _describe(nodes, dict(zip(DATABASES, files, strict=False)))
     clock = time.perf_counter()
     html = _docs(project, scratch, variables, env, manifest)
     seconds["dbt docs"] = time.perf_counter() - clock
@@ -137,7 +137,7 @@ def _check_copies(project: WarehouseProject, manifest, home: Home, as_of: date, 
             clock = time.perf_counter()
             result = _run(project, ["test", "--select", *select], Path(scratch), variables,
                           {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}, manifest)
-            nodes, _ = _node_results(result, dict(zip(DATABASES, files)), variables["inputs"])
+            nodes, _ = _node_results(result, dict(zip(DATABASES, files, strict=False)), variables["inputs"])
             return WarehouseBuild(nodes, {"dbt test": time.perf_counter() - clock})
     finally:
         for path in files:
@@ -223,7 +223,7 @@ def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, lis
             rows = cursor.fetchall()
     except duckdb.Error:
         return ""
-    return "".join("\n      " + ", ".join(f"{n}={v!r}" for n, v in zip(names, row)) for row in rows)
+    return "".join("\n      " + ", ".join(f"{n}={v!r}" for n, v in zip(names, row, strict=False)) for row in rows)
 
 
 def _describe(nodes: list[NodeResult], files: dict[str, Path]) -> None:

@@ -75,9 +75,9 @@ def test_new_records_do_not_move_existing_customers(demo_run, demo_landing, tmp_
     shutil.copytree(demo_landing, partial)
     (partial / "finance" / "receipts_2024.csv").unlink()  # a late file: the latest would fail freshness
     home = tmp_path / "home"
-    first = run_pipeline(partial, home, as_of=AS_OF, echo=lambda _: None, model_path=model)
+    first = run_pipeline(partial, home, as_of=AS_OF, echo=lambda _: None, model_path=model, through="identity")
     before = _ids(first.home)
-    second = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model)
+    second = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model, through="identity")
     after = _ids(second.home)
     assert after.height > before.height
     moved = before.join(after, on=["source", "record_key"], suffix="_after").filter(
@@ -94,7 +94,9 @@ def test_new_records_do_not_move_existing_customers(demo_run, demo_landing, tmp_
     # The incremental result agrees with scoring everything again.
     full_home = tmp_path / "full"
     shutil.copytree(home, full_home)
-    full = run_pipeline(demo_landing, full_home, as_of=AS_OF, echo=lambda _: None, model_path=model, full_recluster=True)
+    full = run_pipeline(
+        demo_landing, full_home, as_of=AS_OF, echo=lambda _: None, model_path=model, full_recluster=True, through="identity"
+    )
     assert full.matching_mode == "full"
     truth = pl.read_parquet(demo_landing / "_truth" / "truth.parquet")
     incremental_scores, full_scores = evaluate(after, truth), evaluate(_ids(full.home), truth)
@@ -112,7 +114,7 @@ def test_cannot_link_decision_survives_reclustering(demo_run, demo_landing, tmp_
     (s1, k1, _), (s2, k2, _) = records
     record_decision(Home(home), (s1, k1), (s2, k2), "different", "test steward")
     for _ in range(2):  # the decision holds on the next run and on the one after
-        run = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model)
+        run = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model, through="identity")
         assert run.success, run.failed
         ids = dict(((s, k), c) for s, k, c in _ids(run.home).iter_rows())
         assert ids[(s1, k1)] != ids[(s2, k2)]

@@ -11,8 +11,8 @@ import polars as pl
 from cdp.identity.explain import explain_pair
 from cdp.identity.overrides import record_decision
 from cdp.identity.review import pending, read_review_queue
-from cdp.runner import run_pipeline
 from cdp.paths import Home
+from cdp.runner import run_pipeline
 from cdp.state import tables
 
 AS_OF = date(2026, 10, 31)
@@ -67,7 +67,7 @@ def test_decisions_apply_to_the_next_run_and_the_queue_reflects_them(demo_run, d
     for row, decision in ((same, "same"), (different, "different")):
         record_decision(Home(home), (row["source_l"], row["record_key_l"]), (row["source_r"], row["record_key_r"]),
                         decision, "test steward")
-    rerun = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model)
+    rerun = run_pipeline(demo_landing, home, as_of=AS_OF, echo=lambda _: None, model_path=model, through="identity")
     assert rerun.success
     after = _queue(rerun.home)
     customer = dict(rerun.home.read(tables.CUSTOMER_XREF).select(
@@ -86,7 +86,7 @@ def test_a_single_source_is_deduplicated(demo_landing, tmp_path):
     landing = tmp_path / "landing"
     shutil.copytree(demo_landing / "sales", landing / "sales")
     run = run_pipeline(landing, tmp_path / "home", as_of=AS_OF, echo=lambda _: None,
-                       model_path=tmp_path / "model.json")
+                       model_path=tmp_path / "model.json", through="identity")
     assert "identity/customer_xref" not in run.failed + run.skipped, (run.failed, run.skipped)
     xref = run.home.read(tables.CUSTOMER_XREF)
     assert set(xref.get_column("source")) == {"sales"}

@@ -18,7 +18,9 @@ def write_sales(landing: Path, text: str, encoding: str = "gb18030", name: str =
 
 def test_aliases_map_to_canonical_fields_with_lineage(tmp_path):
     write_sales(tmp_path, HEADER + "SO-1,S01,2024-01-02,张伟,LSVAG2180E2100001,100000.00\n")
-    write_sales(tmp_path, "销售单号,门店,购车日期,购车人,VIN码,成交金额\nSO-2,S02,2024/01/03,王芳,X,5.00\n", name="销售台账_S02.csv")
+    write_sales(
+        tmp_path, "销售单号,门店,购车日期,购车人,VIN码,成交金额\nSO-2,S02,2024/01/03,王芳,X,5.00\n", name="销售台账_S02.csv"
+    )
     frame = read_source(CONTRACTS["sales"], tmp_path, "load-1")
     assert frame.get_column("order_no").to_list() == ["SO-1", "SO-2"]
     assert frame.get_column("customer_name").to_list() == ["张伟", "王芳"]

@@ -131,14 +131,16 @@ def test_a_new_export_holding_the_person_is_dropped_at_ingest(erased, files_hold
     (landing / "sales" / "销售台账_补录.csv").write_bytes(out.getvalue().encode("gb18030"))
 
     summary = run_pipeline(landing, home.root, as_of=date(2026, 11, 1), echo=lambda _: None,
-                           model_path=erased.root / "model.json")
+                           model_path=erased.root / "model.json", through="identity")
 
     sales = next(s for s in summary.sources if s.source == "sales")
     assert summary.success, summary.failed_checks
     assert (sales.read, sales.loaded, sales.quarantined, sales.erased) == (2, 1, 0, 1)
     assert home.read(tables.erased_rows("sales", "2026-11-01")).select("_source_file", "_source_row").rows() == [
         ("sales/销售台账_补录.csv", 2)]
-    assert {"ERASURE-NEW-2"} == {"ERASURE-NEW-1", "ERASURE-NEW-2"} & set(home.read(tables.current("sales")).get_column("order_no"))
+    assert {"ERASURE-NEW-2"} == {"ERASURE-NEW-1", "ERASURE-NEW-2"} & set(
+        home.read(tables.current("sales")).get_column("order_no")
+    )
     assert erased.customer_id not in set(home.read(tables.CUSTOMER_XREF).get_column("customer_id"))
     # The new file's archived copy (and its landing copy) lost the person's row too.
     assert files_holding(home.root, erased.needles, skip=()) == {}
@@ -155,6 +157,11 @@ def test_erasing_an_unknown_or_merged_customer_says_what_to_do(demo_run, tmp_pat
 
 def test_failing_examples_of_erased_rows_are_removed_and_others_kept():
     sample = "sales/a.csv:3 '138', sales/a.csv:7 'x, y', sales/b.csv:3 '139'"
-    assert _split_sample(sample, {"sales/a.csv:7 "}) == "sales/a.csv:3 '138', sales/a.csv:7 [erased on request], sales/b.csv:3 '139'"
-    assert _split_sample(sample, {"sales/a.csv:3 "}) == "sales/a.csv:3 [erased on request], sales/a.csv:7 'x, y', sales/b.csv:3 '139'"
+    assert (
+        _split_sample(sample, {"sales/a.csv:7 "}) == "sales/a.csv:3 '138', sales/a.csv:7 [erased on request], sales/b.csv:3 '139'"
+    )
+    assert (
+        _split_sample(sample, {"sales/a.csv:3 "})
+        == "sales/a.csv:3 [erased on request], sales/a.csv:7 'x, y', sales/b.csv:3 '139'"
+    )
     assert _split_sample(sample, {"sales/c.csv:3 "}) is None

@@ -42,7 +42,9 @@ def _two_neighbours(home: Home) -> tuple[str, str]:
     persons = people.join(home.read(tables.CUSTOMER_XREF), on=["source", "record_key"]).get_column("customer_id").unique()
     rows = rows.filter(pl.col("customer_id").is_in(persons.implode()))
     file = rows.group_by("_source_file").agg(pl.col("customer_id").n_unique().alias("n")).sort("n", descending=True)[0, 0]
-    order = rows.filter(pl.col("_source_file") == file).group_by("customer_id").agg(pl.col("_source_row").min()).sort("_source_row")
+    order = (
+        rows.filter(pl.col("_source_file") == file).group_by("customer_id").agg(pl.col("_source_row").min()).sort("_source_row")
+    )
     return order[0, 0], order[order.height // 2, 0]
 
 
@@ -151,7 +153,9 @@ def test_the_person_stays_out_whatever_the_spelling(erasures):
         rows.append({**variant, "order_no": "VAR-4", "customer_name": "某某", "mobile": None, "id_number": id_number})
     landing = root / "one-by-one" / "landing"
     _sales_export(landing, rows)
-    summary = run_pipeline(landing, after.root, as_of=date(2026, 11, 1), echo=lambda _: None, model_path=model)
+    summary = run_pipeline(
+        landing, after.root, as_of=date(2026, 11, 1), echo=lambda _: None, model_path=model, through="identity"
+    )
     sales = next(s for s in summary.sources if s.source == "sales")
     assert sales.erased == len(rows) - 2 and sales.balanced, (sales, summary.failed_checks)
     loaded = set(after.read(tables.current("sales")).get_column("order_no"))

@@ -57,7 +57,7 @@ def test_every_value_held_is_in_the_export(exported):
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_columns() "
                                          "WHERE column_name = 'customer_id' GROUP BY ALL").fetchall():
-            for row in con.execute(f'SELECT * FROM "{schema}"."{table}" WHERE customer_id = ?', [customer_id]).fetchall():
+            if con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE customer_id = ?', [customer_id]).fetchone()[0]:
                 assert f"warehouse {schema}.{table}" in document["layers"], (schema, table)
     assert checked > 50 and {"archive", "raw", "current", "identity registry", "customer"} <= set(document["layers"])
     archive = document["layers"]["archive"][0]

@@ -28,7 +28,7 @@ def _cdp(*args: str) -> subprocess.Popen:
 
 def test_a_second_run_on_the_same_home_is_refused_with_the_first_named(small_landing, tmp_path):
     home = tmp_path / "home"
-    args = ("run", "--landing", str(small_landing), "--home", str(home), "--as-of", AS_OF)
+    args = ("run", "--landing", str(small_landing), "--home", str(home), "--as-of", AS_OF, "--through", "identity")
     first = _cdp(*args)
     deadline = time.monotonic() + 120
     while not holder(home) and time.monotonic() < deadline:
@@ -49,13 +49,15 @@ def test_the_review_queue_survives_a_rerun_and_reflects_decisions(demo_run, demo
     home = type(summary.home)(tmp_path / "home")
     queue = pending(home.read(tables.REVIEW_QUEUE))
     assert queue.height > 0
-    again = run_pipeline(demo_landing, home.root, as_of=summary_date(summary), echo=lambda _: None, model_path=model)
+    again = run_pipeline(
+        demo_landing, home.root, as_of=summary_date(summary), echo=lambda _: None, model_path=model, through="identity"
+    )
     assert again.success and again.matching_mode == "incremental"  # no new records: nothing scored again
     assert set(pending(home.read(tables.REVIEW_QUEUE)).get_column("pair_id")) == set(queue.get_column("pair_id"))
     decided = queue.row(0, named=True)
     record_decision(home, (decided["source_l"], decided["record_key_l"]), (decided["source_r"], decided["record_key_r"]),
                     "different", "steward")
-    run_pipeline(demo_landing, home.root, as_of=summary_date(summary), echo=lambda _: None, model_path=model)
+    run_pipeline(demo_landing, home.root, as_of=summary_date(summary), echo=lambda _: None, model_path=model, through="identity")
     after = pending(home.read(tables.REVIEW_QUEUE))
     assert decided["pair_id"] not in set(after.get_column("pair_id")) and after.height == queue.height - 1
 

@@ -54,23 +54,54 @@ def write_inputs(home: Home, buyers: dict | None = None) -> None:
     contracts = load_contracts()
     three_years_ago = AS_OF - timedelta(days=3 * 365 + 30)
     rows = {
-        "sales": [sale("SO-1", "A", date(2018, 5, 1), "首购", "LBVOLD00000000001"),
-                  sale("SO-2", "A", three_years_ago, "换购", VIN_OLD),
-                  sale("SO-3", "B", date(2025, 3, 1), "首购", VIN_NEW)]
-                 + [sale(f"SO-X{i}", f"X{i}", date(2024, 1, 1) + timedelta(days=30 * i), "首购", None, 100000 + 10000 * i)
-                    for i in range(10)]
-                 + [sale(f"SO-{c}", name, date(2025, 6, 1), "首购", None) for c, (name, _, _) in buyers.items()],
+        "sales": [
+            sale("SO-1", "A", date(2018, 5, 1), "首购", "LBVOLD00000000001"),
+            sale("SO-2", "A", three_years_ago, "换购", VIN_OLD),
+            sale("SO-3", "B", date(2025, 3, 1), "首购", VIN_NEW),
+        ]
+        + [
+            sale(f"SO-X{i}", f"X{i}", date(2024, 1, 1) + timedelta(days=30 * i), "首购", None, 100000 + 10000 * i)
+            for i in range(10)
+        ]
+        + [sale(f"SO-{c}", name, date(2025, 6, 1), "首购", None) for c, (name, _, _) in buyers.items()],
         "repair_orders": [
-            {"ro_no": "RO-1", "store_code": "S01", "open_date": AS_OF - timedelta(days=20), "close_date": AS_OF - timedelta(days=19),
-             "vin": VIN_OLD, "customer_name": "A", "odometer_km": 52000, "service_type": "保养",
-             "labour_amount": 300, "parts_amount": 500},
-            {"ro_no": "RO-2", "store_code": "S01", "open_date": AS_OF - timedelta(days=61), "close_date": AS_OF - timedelta(days=61),
-             "vin": VIN_NEW, "customer_name": "B", "odometer_km": 9000, "service_type": "维修",
-             "labour_amount": 200, "parts_amount": 100},
+            {
+                "ro_no": "RO-1",
+                "store_code": "S01",
+                "open_date": AS_OF - timedelta(days=20),
+                "close_date": AS_OF - timedelta(days=19),
+                "vin": VIN_OLD,
+                "customer_name": "A",
+                "odometer_km": 52000,
+                "service_type": "保养",
+                "labour_amount": 300,
+                "parts_amount": 500,
+            },
+            {
+                "ro_no": "RO-2",
+                "store_code": "S01",
+                "open_date": AS_OF - timedelta(days=61),
+                "close_date": AS_OF - timedelta(days=61),
+                "vin": VIN_NEW,
+                "customer_name": "B",
+                "odometer_km": 9000,
+                "service_type": "维修",
+                "labour_amount": 200,
+                "parts_amount": 100,
+            },
         ],
-        "complaints": [{"complaint_no": "CP-1", "store_code": "S01", "complaint_date": AS_OF - timedelta(days=61),
-                        "status": "处理中", "customer_name": "B", "vin": VIN_NEW}],
-        "receipts": [], "contracts": [],
+        "complaints": [
+            {
+                "complaint_no": "CP-1",
+                "store_code": "S01",
+                "complaint_date": AS_OF - timedelta(days=61),
+                "status": "处理中",
+                "customer_name": "B",
+                "vin": VIN_NEW,
+            }
+        ],
+        "receipts": [],
+        "contracts": [],
     }
     owner = {"A": "C1", "B": "C2"} | {f"X{i}": f"C{10 + i}" for i in range(10)} | {n: c for c, (n, _, _) in buyers.items()}
     kinds = {name: (kind, company) for name, kind, company in buyers.values()}
@@ -173,7 +204,11 @@ def test_thresholds_are_parameters(tmp_path):
 
 def test_a_parameter_that_is_not_a_number_is_refused(tmp_path):
     project, home = edited_project(tmp_path, "seeds/parameters.csv", ("trade_in_km,50000", "trade_in_km,fifty"))
-    with pytest.raises(ModelError, match=r"seeds/_seeds.yml: test matches_regex_parameters_value.*\n.*mart='lifecycle_lists', parameter='trade_in_km', value='fifty'"):
+    with pytest.raises(
+        ModelError,
+        match=r"seeds/_seeds.yml: test matches_regex_parameters_value.*\n"
+        r".*mart='lifecycle_lists', parameter='trade_in_km', value='fifty'",
+    ):
         build_warehouse(home, AS_OF, "test", project_dir=project)
     assert not home.warehouse.exists() and not list(home.root.glob("*.building"))
 
@@ -188,7 +223,8 @@ def test_rfm_scores_are_quintiles(warehouse):
     assert sum(counts.values()) == 12 and set(counts) == {1, 2, 3, 4, 5}
     assert sorted(counts.values()) == [2, 2, 2, 3, 3]  # ntile(5) over 12 customers
     lowest, highest = warehouse.execute(
-        "SELECT min(monetary) FILTER (WHERE m_score = 1), max(monetary) FILTER (WHERE m_score = 5) FROM marts.customer_rfm").fetchone()
+        "SELECT min(monetary) FILTER (WHERE m_score = 1), max(monetary) FILTER (WHERE m_score = 5) FROM marts.customer_rfm"
+    ).fetchone()
     assert lowest < highest
 
 
@@ -209,7 +245,9 @@ def test_an_open_published_file_survives_the_next_build(tmp_path):
         assert analyst.execute("SELECT DISTINCT run_id FROM agg_segment_sizes").fetchall() == [("first",)]
     build_warehouse(home, AS_OF + timedelta(days=1), "second, re-run")
     with duckdb.connect(str(home.warehouse), read_only=True) as fresh:
-        snapshots = fresh.execute("SELECT as_of, run_id, count(*) FROM marts.agg_segment_sizes GROUP BY ALL ORDER BY 1").fetchall()
+        snapshots = fresh.execute(
+            "SELECT as_of, run_id, count(*) FROM marts.agg_segment_sizes GROUP BY ALL ORDER BY 1"
+        ).fetchall()
     assert [(as_of, run) for as_of, run, _ in snapshots] == [(AS_OF, "first"), (AS_OF + timedelta(days=1), "second, re-run")]
     assert home.snapshot().read(tables.model("segment_history")).select("as_of", "run_id").unique().height == 2
     assert not list(home.root.glob("*.building*"))
@@ -227,8 +265,11 @@ def test_a_failing_dbt_test_publishes_nothing(built_home, tmp_path):
     project, _ = edited_project(tmp_path, "models/marts/fct_service.sql",
                                 ("(coalesce(labour_amount, 0) + coalesce(parts_amount, 0))", "coalesce(parts_amount, 0)"))
     before = _digests(built_home)
-    with pytest.raises(ModelError, match=r"test fct_service_revenue_reconciles_with_source fail.*\n.*model_total=Decimal\('600.00'\), "
-                                         r"compare_total=Decimal\('1100.00'\)"):
+    with pytest.raises(
+        ModelError,
+        match=r"test fct_service_revenue_reconciles_with_source fail.*\n.*model_total=Decimal\('600.00'\), "
+        r"compare_total=Decimal\('1100.00'\)",
+    ):
         build_warehouse(built_home, AS_OF, "broken", project_dir=project)
     assert _digests(built_home) == before
     assert not list(built_home.root.glob("*.building*")) and not list(built_home.root.glob(".dbt-*"))
@@ -261,7 +302,9 @@ def test_published_files_hold_commented_tables_only(built_home):
         with duckdb.connect(str(path), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone() == (0,)
             tables = set(con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall())
-            undocumented = con.execute("SELECT count(*) FROM duckdb_columns() WHERE NOT internal AND comment IS NULL").fetchone()[0]
+            undocumented = con.execute("SELECT count(*) FROM duckdb_columns() WHERE NOT internal AND comment IS NULL").fetchone()[
+                0
+            ]
         if path == built_home.analyst_warehouse:
             assert tables == {(f"main.{t}",) for t in analyst_tables} | {
                 (f"config.{t}",) for t in ("customer_tags", "lifecycle_lists", "customer_rfm", "customer_ltv", "parameters")}

@@ -44,7 +44,7 @@ def test_the_project_installs_no_packages():
 def test_every_dbt_model_is_an_asset_with_its_own_upstreams():
     graph = defs.resolve_asset_graph()
     dbt_nodes = [n for n in MANIFEST["nodes"].values() if n["resource_type"] in ("model", "seed")]
-    assert set(warehouse.keys) == {K([l, n]) for l, n in (_key(node) for node in dbt_nodes)}
+    assert set(warehouse.keys) == {K([layer, n]) for layer, n in (_key(node) for node in dbt_nodes)}
     assert len(warehouse.keys) == len(dbt_nodes) >= 45
     assert graph.get(K(["marts", "customer_rfm"])).parent_keys == {
         K(["marts", "customer_360"]), K(["marts", "dim_customer"]), K(["config", "customer_rfm"]), K(["config", "customer_ltv"])}
@@ -58,7 +58,9 @@ def test_every_dbt_model_is_an_asset_with_its_own_upstreams():
     checks = {key.name for key in warehouse.check_keys if key.asset_key == K(["marts", "fct_service"])}
     assert {"fct_service_revenue_reconciles_with_source", "unique_fct_service_ro_no"} <= checks
     job = defs.resolve_job_def(FULL_RUN_JOB)
-    assert {K(["marts", "customer_rfm"]), K(["analyst", "customer_360"]), K(["validated", "sales"])} <= set(job.asset_layer.selected_asset_keys)
+    assert {K(["marts", "customer_rfm"]), K(["analyst", "customer_360"]), K(["validated", "sales"])} <= set(
+        job.asset_layer.selected_asset_keys
+    )
 
 
 def _key(node: dict) -> tuple[str, str]:
