@@ -31,7 +31,7 @@ def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.Mate
         state = tx.view()
         frames = []
         for source, contract in CONTRACTS.items():
-            if not state.has(tables.current(source)):
+            if contract.identity != "customer" or not state.has(tables.current(source)):
                 continue
             loaded = state.read(tables.current(source))
             frames.append((contract, loaded))
