@@ -133,11 +133,12 @@ def _fill(rng: np.random.Generator, leads: pl.DataFrame, advisors: list[list[str
     n = leads.height
     store = leads["store"].to_numpy().astype(np.int64)
     pick = rng.integers(0, 1 << 30, n)
-    advisor = [advisors[s][p % len(advisors[s])] for s, p in zip(store, pick)]
+    advisor = [advisors[s][p % len(advisors[s])] for s, p in zip(store, pick, strict=True)]
     maker = np.array([s.maker for s in cat.STORES])[store]
     series_count = np.array([len(m.series) for m in cat.MAKERS])[maker]
     channel = leads["channel"].to_numpy()
-    sub = [SUB_CHANNELS[cat.LEAD_CHANNELS[c]][p % len(SUB_CHANNELS[cat.LEAD_CHANNELS[c]])] for c, p in zip(channel, pick >> 3)]
+    subs = [SUB_CHANNELS[name] for name in cat.LEAD_CHANNELS]
+    sub = [subs[c][p % len(subs[c])] for c, p in zip(channel, pick >> 3, strict=True)]
     converts = leads["converts"].to_numpy()
     grade = np.where(converts, rng.choice(3, n, p=(0.6, 0.3, 0.1)), rng.choice(3, n, p=(0.15, 0.45, 0.40)))
     return leads.with_columns(
@@ -200,7 +201,7 @@ def render_leads(rng: np.random.Generator, leads: Leads, as_of: date) -> pl.Data
     masked_text = pl.Series(number).str.slice(0, 3) + "****" + pl.Series(number).str.slice(7, 4)
     mobiles = pl.select(pl.when(pl.Series(masked)).then(masked_text).otherwise(mobiles)).to_series()
     platform_id = pl.Series([f"{PLATFORM_PREFIX.get(c, '')}{v:010d}" if c in ONLINE else None
-                             for c, v in zip(channel.to_list(), rng.integers(0, 10**10, n))], dtype=pl.String)
+                             for c, v in zip(channel.to_list(), rng.integers(0, 10**10, n), strict=True)], dtype=pl.String)
     name, gender = parties["name"].gather(party), parties["gender"].gather(party)
     u = rng.random(n)
     form = np.where(u < NAME_FORMS[0], 0, np.where(u < NAME_FORMS[0] + NAME_FORMS[1], 1, 2))
@@ -225,7 +226,7 @@ def render_leads(rng: np.random.Generator, leads: Leads, as_of: date) -> pl.Data
         "lead_channel": channel,
         "sub_channel": frame["sub_channel"],
         "intended_brand": pl.Series([brand_series[m][0] for m in maker]),
-        "intended_series": pl.Series([brand_series[m][1][s] for m, s in zip(maker, series)]),
+        "intended_series": pl.Series([brand_series[m][1][s] for m, s in zip(maker, series, strict=True)]),
         "intent_grade": frame["grade"],
         "sales_advisor": frame["advisor"],
         "_store": frame["store"],
