@@ -155,20 +155,29 @@ def identity_train(home: Path = HomeOption, model: Path = typer.Option(IDENTITY_
 @identity_app.command("leads")
 def identity_leads(
     home: Path = HomeOption,
-    truth_dir: Optional[Path] = typer.Option(None, help="Folder with truth.parquet and leads_truth.parquet. Default: the demo's."),
+    truth_dir: Optional[Path] = typer.Option(None, help="Folder with truth.parquet and leads_truth.parquet."),
     masked: bool = typer.Option(False, help="Also score the rule that links a masked mobile + surname fitting one customer."),
 ) -> None:
     """Precision / recall of lead → customer links against the demo truth (as linked by the last run;
     with --masked, the masked-mobile rule re-linked in memory beside it)."""
     import polars as pl
 
-    from cdp.identity.leads import LEAD_LINKS, LeadRules, assign_prospects, customer_contacts, evaluate_lead_links
-    from cdp.identity.leads import PROSPECT_SCHEMA, lead_evidence, link_leads
+    from cdp.identity.leads import (
+        LEAD_LINKS,
+        PROSPECT_SCHEMA,
+        LeadRules,
+        assign_prospects,
+        customer_contacts,
+        evaluate_lead_links,
+        lead_evidence,
+        link_leads,
+    )
 
     state = Home(home).snapshot()
     truth_dir = truth_dir or home / "landing" / "_truth"
     if not state.has(LEAD_LINKS) or not (truth_dir / "leads_truth.parquet").exists():
-        console.print(f"[red]no lead links in {home} or no {truth_dir / 'leads_truth.parquet'}[/]: run `cdp run` on demo data first.")
+        console.print(f"[red]no lead links in {home} or no {truth_dir / 'leads_truth.parquet'}[/]: "
+                      "run `cdp run` on demo data first.")
         raise typer.Exit(2)
     truth = pl.read_parquet(truth_dir / "truth.parquet")
     leads_truth = pl.read_parquet(truth_dir / "leads_truth.parquet")

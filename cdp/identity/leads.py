@@ -27,7 +27,7 @@ import polars as pl
 
 from cdp.identity.registry import REGISTRY_SCHEMA
 from cdp.standardize.contacts import standardize_phone
-from cdp.standardize.names import CJK_TITLES, standardize_name, surname
+from cdp.standardize.names import standardize_name, surname
 from cdp.standardize.records import distinct_lookup
 from cdp.state import tables
 from cdp.state.store import Transaction
