@@ -164,6 +164,50 @@ def identity_train(
     console.print(f"trained on {tuples.height:,} identity tuples → {model}")
 
 
+@identity_app.command("leads")
+def identity_leads(
+    home: Path = HomeOption,
+    truth_dir: Optional[Path] = typer.Option(None, help="Folder with truth.parquet and leads_truth.parquet."),
+    masked: bool = typer.Option(False, help="Also score the rule that links a masked mobile + surname fitting one customer."),
+) -> None:
+    """Precision / recall of lead → customer links against the demo truth (as linked by the last run;
+    with --masked, the masked-mobile rule re-linked in memory beside it)."""
+    import polars as pl
+
+    from cdp.identity.leads import (
+        LEAD_LINKS,
+        PROSPECT_SCHEMA,
+        LeadRules,
+        assign_prospects,
+        customer_contacts,
+        evaluate_lead_links,
+        lead_evidence,
+        link_leads,
+    )
+
+    state = Home(home).snapshot()
+    truth_dir = truth_dir or home / "landing" / "_truth"
+    if not state.has(LEAD_LINKS) or not (truth_dir / "leads_truth.parquet").exists():
+        console.print(f"[red]no lead links in {home} or no {truth_dir / 'leads_truth.parquet'}[/]: "
+                      "run `cdp run` on demo data first.")
+        raise typer.Exit(2)
+    truth = pl.read_parquet(truth_dir / "truth.parquet")
+    leads_truth = pl.read_parquet(truth_dir / "leads_truth.parquet")
+    xref = state.read(tables.CUSTOMER_XREF)
+    scores = {"as linked (mobile + surname)": evaluate_lead_links(state.read(LEAD_LINKS), xref, truth, leads_truth)}
+    if masked:
+        links = link_leads(lead_evidence(state.read(tables.current("leads"))),
+                           customer_contacts(state.read(tables.PERSON_RECORDS), xref), LeadRules(masked_mobiles=True))
+        keyed, _, _ = assign_prospects(links, pl.DataFrame(schema=PROSPECT_SCHEMA), 0, "evaluate")
+        scores["with masked mobile + surname"] = evaluate_lead_links(
+            keyed.rename({"full_mobile": "mobile"}), xref, truth, leads_truth)
+    table = Table("metric", *scores, title="lead → customer links vs the demo truth")
+    for metric in next(iter(scores.values())):
+        table.add_row(metric, *[f"{s[metric]:.4f}" if isinstance(s[metric], float) else f"{s[metric]:,}"
+                                for s in scores.values()])
+    console.print(table)
+
+
 @identity_app.command("evaluate")
 def identity_evaluate(
     home: Path = HomeOption,

@@ -5,7 +5,9 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
+from cdp.identity.leads import LEAD_LINKS, LINK_SCHEMA, resolve_leads
 from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.pipeline import resolve_identities
 from cdp.identity.tuples import build_tuples
@@ -31,7 +33,7 @@ def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.Mate
         state = tx.view()
         frames = []
         for source, contract in CONTRACTS.items():
-            if not state.has(tables.current(source)):
+            if contract.identity != "customer" or not state.has(tables.current(source)):
                 continue
             loaded = state.read(tables.current(source))
             frames.append((contract, loaded))
@@ -114,4 +116,28 @@ def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Ide
     )
 
 
-identity_assets = [person_records, splink_model, customer_xref]
+LEAD_SOURCES = [source for source, contract in CONTRACTS.items() if contract.identity == "lead"]
+
+
+@dg.asset(
+    key=["identity", "lead_links"],
+    group_name="identity",
+    deps=[customer_xref, *(dg.AssetKey(["validated", source]) for source in LEAD_SOURCES)],
+    description="Lead → customer (mobile + compatible surname, one customer only) or persistent prospect ID; "
+                "weak evidence that never merges customers (cdp/identity/leads.py).",
+)
+def lead_links(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
+    with cdp.home.state.transaction("lead links", owner=context.run.run_id) as tx:
+        state = tx.view()
+        loaded = [state.read(tables.current(source)) for source in LEAD_SOURCES if state.has(tables.current(source))]
+        if not loaded or not state.has(tables.CUSTOMER_XREF):
+            tx.write(LEAD_LINKS, pl.DataFrame(schema=LINK_SCHEMA))
+            return dg.MaterializeResult(metadata={"leads": 0})
+        result = resolve_leads(tx, pl.concat(loaded, how="diagonal_relaxed"), context.run.run_id)
+    return dg.MaterializeResult(metadata={
+        "leads": result.leads, "linked to a customer": result.linked, "prospects": result.prospects,
+        "new prospect IDs": result.new_prospects, **{f"evidence: {k}": v for k, v in result.by_evidence.items()},
+    })
+
+
+identity_assets = [person_records, splink_model, customer_xref, lead_links]

@@ -31,6 +31,8 @@ SOURCE_KEYS = {
     ("identity", "customers"): ["identity", "customer_xref"],
     ("identity", "customer_id_history"): ["identity", "customer_xref"],
     ("identity", "review_queue"): ["identity", "customer_xref"],
+    ("identity", "lead_links"): ["identity", "lead_links"],
+    ("identity", "prospects"): ["identity", "lead_links"],
     ("models", "service_clv"): ["models", "service_clv"],
     ("models", "segment_history"): ["models", "segment_history"],
 }

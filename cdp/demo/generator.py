@@ -15,16 +15,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cdp.demo import catalogue as cat
+from cdp.demo import leads as lead_demo
 from cdp.demo import noise, world
 from cdp.demo.noise import NameTraits
 from cdp.demo.render import RENDERERS, Rendered
-from cdp.demo.writer import after_sales_jobs, contracts_jobs, receipts_jobs, sales_jobs
+from cdp.demo.writer import after_sales_jobs, contracts_jobs, leads_jobs, receipts_jobs, sales_jobs
 
 DEFAULT_AS_OF = date(2026, 10, 31)
 WRITER_THREADS = 2  # file writing overlaps: polars, zlib and codecs release the GIL
 # Files this generator owns inside `out`: removed first so a smaller re-run leaves no stale extracts.
 OWNED_FILES = ("sales/销售台账_*.csv", "after_sales/售后_*.xlsx", "finance/receipts_*.csv",
-               "finance/contracts.parquet", "_truth/truth.parquet", "_truth/summary.json")
+               "finance/contracts.parquet", "leads/线索_*.csv", "leads/跟进记录_*.csv",
+               "_truth/truth.parquet", "_truth/leads_truth.parquet", "_truth/summary.json")
+# Leads are not customer records: their truth is a file of its own (the customer truth scores Splink).
+LEADS_TRUTH_SCHEMA = {"source": pl.String, "record_key": pl.String, "person_id": pl.String, "buyer": pl.Boolean,
+                      "masked": pl.Boolean, "name_form": pl.String, "noise": pl.String}
 TRUTH_SCHEMA = pa.schema([("source", pa.string()), ("record_key", pa.string()), ("person_id", pa.string()),
                           ("noise", pa.string()), ("hard_negative", pa.string())])
 
@@ -47,6 +52,9 @@ def generate(customers: int, seed: int, out: Path, as_of: date = DEFAULT_AS_OF,
     _clear_owned_files(out)
 
     simulated = world.simulate(seed, customers, as_of, progress=say)
+    # Leads draw from their own streams: adding them leaves every other extract as it was.
+    lead_rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    leads = lead_demo.simulate_leads(lead_rng, simulated, as_of)
     traits = NameTraits.of(simulated.people)
     noise_streams = iter(np.random.SeedSequence([seed, 1]).spawn(len(RENDERERS)))
     rngs = {source: np.random.default_rng(next(noise_streams)) for source in RENDERERS}
@@ -91,6 +99,11 @@ def generate(customers: int, seed: int, out: Path, as_of: date = DEFAULT_AS_OF,
         contracts = render("contracts")
         submit(contracts_jobs(contracts.frame, out), f"contracts: {rows['contracts']:,} rows")
         del contracts
+        lead_rows = lead_demo.render_leads(lead_rng, leads, as_of)
+        event_rows = lead_demo.render_lead_events(leads)
+        rows["leads"], rows["lead_events"] = lead_rows.height, event_rows.height
+        submit(leads_jobs(lead_rows, event_rows, out), f"leads: {rows['leads']:,} leads, {rows['lead_events']:,} follow-ups")
+        _leads_truth(lead_rows).write_parquet(out / "_truth" / "leads_truth.parquet")
         finish_pending()
 
     summary = _summary(customers, seed, as_of, rows, logs, simulated.hard_negatives,
@@ -104,6 +117,11 @@ def _clear_owned_files(out: Path) -> None:
     for pattern in OWNED_FILES:
         for path in sorted(out.glob(pattern)):
             path.unlink()
+
+
+def _leads_truth(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.select(source=pl.lit("leads"), record_key="lead_no", person_id="_person_id", buyer="_buyer",
+                       masked="_masked", name_form="_name_form", noise="_noise").cast(LEADS_TRUTH_SCHEMA)
 
 
 def _truth_rows(rendered: Rendered) -> pl.DataFrame:

@@ -19,7 +19,7 @@ from cdp.paths import ASSETS_DIR
 
 MONEY_FIELDS = {"list_price", "deal_price", "labour_amount", "parts_amount", "amount", "principal", "premium"}
 DATE_FIELDS = {"sale_date", "open_date", "close_date", "complaint_date", "resolved_date", "invoice_date",
-               "start_date", "end_date"}
+               "start_date", "end_date", "lead_date", "event_date"}
 
 
 @lru_cache(maxsize=None)
@@ -124,3 +124,15 @@ def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(path, compression="zstd", statistics=True)
 
+
+
+def leads_jobs(leads: pl.DataFrame, events: pl.DataFrame, out: Path) -> list:
+    """The DCC exports: a lead list and a follow-up log per store, UTF-8 with a BOM."""
+    jobs = []
+    for index, code in enumerate(cat.STORE_CODES):
+        for frame, source, name in ((leads, "leads", "线索"), (events, "lead_events", "跟进记录")):
+            rows = frame.filter(pl.col("_store") == index)
+            if rows.height:
+                jobs.append((_write_bom_csv, out / "leads" / f"{name}_{code}.csv",
+                             _export(rows, source, index, "%Y-%m-%d", True)))
+    return jobs

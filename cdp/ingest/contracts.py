@@ -11,6 +11,10 @@ import yaml
 from cdp.paths import ASSETS_DIR
 
 FORMATS = ("csv", "excel", "parquet")
+# What a source's records are to identity resolution: `customer` records are matched by Splink into
+# customers; `lead` records are weak evidence, linked to a customer or kept as prospects
+# (cdp/identity/leads.py) and never merge customers; `none` carries no person (e.g. follow-up events).
+IDENTITY_ROLES = ("customer", "lead", "none")
 TYPES = ("string", "date", "integer", "decimal")
 DICTIONARY_FILE = "dictionary.yaml"
 # Size limits, checked before a file is hashed, archived or read. The reader holds a file in memory
@@ -57,6 +61,7 @@ class Contract:
     path: Path | None = None
     max_bytes: int = DEFAULT_MAX_BYTES  # a delivered file larger than this is refused unread
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES  # excel: the sheet XML (and shared strings) unpacked
+    identity: str = "customer"  # one of IDENTITY_ROLES
 
     def alias_map(self) -> dict[str, str]:
         """Header (as exported) → canonical field."""
@@ -129,6 +134,8 @@ def _contract_from(path: Path, raw: dict, dictionary: dict[str, FieldSpec]) -> C
     if raw["format"] == "excel" and not raw.get("sheet"):
         raise ContractError(f"{path}: excel contracts need a 'sheet'")
     _check_pattern(path, raw["files"])
+    if raw.get("identity", "customer") not in IDENTITY_ROLES:
+        raise ContractError(f"{path}: identity {raw['identity']!r} is not one of {IDENTITY_ROLES}")
     return Contract(
         source=raw["source"], description=raw.get("description", ""), files=raw["files"], format=raw["format"],
         primary_key=raw["primary_key"], required=required, fields=fields,
@@ -137,6 +144,7 @@ def _contract_from(path: Path, raw: dict, dictionary: dict[str, FieldSpec]) -> C
         max_bytes=parse_size(raw.get("max_bytes", DEFAULT_MAX_BYTES), f"{path}: max_bytes"),
         max_unpacked_bytes=parse_size(raw.get("max_unpacked_bytes", DEFAULT_MAX_UNPACKED_BYTES),
                                       f"{path}: max_unpacked_bytes"),
+        identity=raw.get("identity", "customer"),
     )
 
 

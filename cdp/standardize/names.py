@@ -154,6 +154,16 @@ def _surname_length(name: str) -> int:
     return 2 if len(name) > 2 and name[:2] in COMPOUND_SURNAMES else 1
 
 
+def surname(name: str | None) -> str | None:
+    """The family name of a standardized Chinese-script name (王伟 → 王, 欧阳娜娜 → 欧阳, a bare 王 → 王);
+    None for Latin-script names, companies and nicknames that are not a name."""
+    if not name or not _CJK.fullmatch(name[0]) or not all(_CJK.fullmatch(ch) for ch in name) or len(name) > 4:
+        return None
+    if name in COMPOUND_SURNAMES:
+        return name
+    return name[: _surname_length(name)]
+
+
 def chinese_syllables(name: str) -> list[str]:
     syllables = lazy_pinyin(name, style=Style.NORMAL, errors="ignore")
     if name and name[0] in SURNAME_READINGS and syllables:

@@ -41,9 +41,23 @@ def _source_table(contract: Contract) -> dict:
             "meta": {"primary_key": contract.primary_key}, "columns": columns}
 
 
+# What a staging model joins its rows to, by the contract's identity role.
+IDENTITY_JOINS = {
+    "customer": ([{"name": "customer_id", "description": CUSTOMER_ID, "data_tests": ["not_null"]}],
+                 "joined to identity.customer_xref on {key}"),
+    "lead": ([{"name": "customer_id", "description": "CustomerID the lead is linked to (mobile + compatible surname); "
+                                                     "null for an unconverted prospect"},
+              {"name": "prospect_id", "description": "Persistent prospect ID of the lead (kept after the prospect buys)",
+               "data_tests": ["not_null"]}],
+             "joined to identity.lead_links on {key}"),
+    "none": ([], "with no person of their own"),
+}
+
+
 def _staging_model(contract: Contract) -> dict:
     key = contract.primary_key
-    columns = [{"name": "customer_id", "description": CUSTOMER_ID, "data_tests": ["not_null"]}]
+    identity_columns, joined = IDENTITY_JOINS[contract.identity]
+    columns = list(identity_columns)
     for name, spec in contract.types.items():
         column = {"name": name, "description": _field_doc(spec)}
         if name == key:
@@ -52,8 +66,8 @@ def _staging_model(contract: Contract) -> dict:
     columns += [{"name": name, "description": meaning} for name, (_, meaning) in LINEAGE.items() if name != "_load_id"]
     return {
         "name": f"stg_{contract.source}",
-        "description": f"{contract.description}: validated rows (typed per assets/dictionary.yaml) joined to "
-                       f"identity.customer_xref on {key}. Restricted: raw PII.",
+        "description": f"{contract.description}: validated rows (typed per assets/dictionary.yaml) "
+                       f"{joined.format(key=key)}. Restricted: raw PII.",
         "columns": columns,
         "data_tests": [{"row_count_equals": {"name": f"stg_{contract.source}_has_every_validated_row",
                                              "arguments": {"compare_model": f"source('validated', '{contract.source}')"}}}],

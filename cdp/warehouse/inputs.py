@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cdp.identity.leads import LEAD_LINKS, PROSPECTS
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import Home
 from cdp.state import tables
@@ -14,6 +15,8 @@ IDENTITY_TABLES = {
     "customers": tables.CUSTOMERS,
     "customer_id_history": tables.ID_HISTORY,
     "review_queue": tables.REVIEW_QUEUE,
+    "lead_links": LEAD_LINKS,
+    "prospects": PROSPECTS,
 }
 MODEL_TABLES = ("service_clv", "segment_history")
 

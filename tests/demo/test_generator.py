@@ -261,7 +261,7 @@ def test_summary_file_matches_return_value(demo):
     out, summary = demo
     assert json.loads((out / "_truth" / "summary.json").read_text(encoding="utf-8")) == summary
     assert summary["parameters"] == {**summary["parameters"], "customers": CUSTOMERS, "seed": 5}
-    assert set(summary["rows"]) == set(SOURCES)
+    assert set(summary["rows"]) == set(SOURCES) | {"leads", "lead_events"}  # leads: truth in leads_truth.parquet
 
 
 def test_bad_arguments_are_refused(tmp_path):

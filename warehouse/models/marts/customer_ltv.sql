@@ -32,5 +32,10 @@ SELECT r.customer_id, r.vehicle_margin, r.service_revenue, r.finance_revenue,
        CASE WHEN r.value_rank < p.platinum_share THEN 'platinum'
             WHEN r.value_rank < p.gold_share OR r.visits_12m >= p.gold_visits_12m THEN 'gold'
             WHEN r.value_rank < p.silver_share THEN 'silver'
-            ELSE 'standard' END AS grade
+            ELSE 'standard' END AS grade,
+       h.household_id, h.household_size,
+       sum(r.ltv) OVER (PARTITION BY h.household_id)::DECIMAL(18, 2) AS household_ltv,
+       sum(r.vehicle_margin + r.service_revenue + r.finance_revenue) OVER (PARTITION BY h.household_id)::DECIMAL(18, 2)
+         AS household_historical_value
 FROM ranked AS r CROSS JOIN params AS p
+LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)

@@ -67,6 +67,10 @@ tags AS (
       AND f.end_date BETWEEN {{ as_of() }} AND {{ as_of() }} + to_days(p.renewal_window_days)
     GROUP BY f.customer_id, p.renewal_window_days
     UNION ALL
+    SELECT customer_id, 'family_customer', 'in a household with other customers (shared mobile, address, family or payment)',
+           household_id || ' of ' || household_size || ': ' || link_kinds
+    FROM {{ ref('dim_household') }} WHERE household_size >= 2
+    UNION ALL
     SELECT customer_id, 'age_' || (10 * floor(datediff('year', birth_date, {{ as_of() }}) / 10))::INT || 's',
            'age band from the resident ID birth date', 'born ' || birth_date
     FROM {{ ref('dim_customer') }} WHERE birth_date IS NOT NULL

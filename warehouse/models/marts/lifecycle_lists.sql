@@ -42,4 +42,8 @@ lists AS (
     WHERE birth_date IS NOT NULL AND month(birth_date) = month({{ as_of() }})
       AND NOT (month(birth_date) = 2 AND day(birth_date) = 29)
 )
-SELECT * FROM lists ORDER BY list, customer_id, vin
+-- One letter per household and list: household_letter marks the member who gets it (earliest due).
+SELECT l.*, h.household_id,
+       row_number() OVER (PARTITION BY l.list, h.household_id ORDER BY l.due_date, l.customer_id, l.vin) = 1 AS household_letter
+FROM lists AS l LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)
+ORDER BY l.list, l.customer_id, l.vin

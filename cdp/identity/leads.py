@@ -1,0 +1,199 @@
+"""Leads in identity: weak evidence that joins a customer or stays a prospect, never merges customers.
+
+A lead usually names a surname with a title (王先生) and a mobile, sometimes masked by the
+platform (138****5678). That is too little for Splink and too much to throw away, so leads are
+linked after the customers are resolved, by rule:
+
+- a lead joins a customer when its full mobile is one of the customer's mobiles and its surname
+  (and the gender its title implies, when both are known) agrees with a name of that customer;
+  if the mobile and surname fit several customers (a couple sharing a phone, same surname) or
+  none, it does not join;
+- with `masked_mobiles`, a masked mobile counts when exactly one customer of the whole base has
+  a mobile of that shape and that surname (off by default: measured weaker, see
+  `cdp identity leads`);
+- every other lead is a prospect: leads with the same full mobile and surname are one prospect,
+  a masked lead is one prospect per platform lead id; prospects get persistent IDs (PR…) that are
+  never reissued, and a prospect who later buys keeps the ID on its old leads beside the customer.
+
+A lead links to at most one customer and customers are never joined through leads, so no lead
+can merge two customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from cdp.identity.registry import REGISTRY_SCHEMA
+from cdp.standardize.contacts import standardize_phone
+from cdp.standardize.names import standardize_name, surname
+from cdp.standardize.records import distinct_lookup
+from cdp.state import tables
+from cdp.state.store import Transaction
+
+LEAD_LINKS = "identity/lead_links"
+PROSPECTS = "identity/prospects"
+PROSPECT_NUMBER = "prospect_number"  # counter: the highest prospect ID number ever issued
+MASKED = r"^\s*(1[3-9]\d)\s*[*＊]{4}\s*(\d{4})\s*$"
+MALE_TITLES, FEMALE_TITLES = ("先生",), ("女士", "小姐", "太太", "夫人")
+LINK_SCHEMA = {"lead_no": pl.Utf8, "customer_id": pl.Utf8, "prospect_id": pl.Utf8, "party_id": pl.Utf8,
+               "evidence": pl.Utf8, "candidates": pl.UInt32, "surname": pl.Utf8, "gender": pl.Utf8,
+               "mobile": pl.Utf8, "masked_mobile": pl.Utf8}
+PROSPECT_SCHEMA = {"prospect_key": pl.Utf8, "prospect_id": pl.Utf8, "run_id": pl.Utf8}
+
+
+@dataclass(frozen=True)
+class LeadRules:
+    masked_mobiles: bool = False  # let a masked mobile + surname that fits one customer link a lead
+
+
+@dataclass
+class LeadRun:
+    leads: int
+    linked: int
+    prospects: int
+    new_prospects: int
+    by_evidence: dict[str, int]
+
+
+def _title_gender(raw: str | None) -> str | None:
+    text = (raw or "").strip()
+    if text.endswith(MALE_TITLES):
+        return "M"
+    if text.endswith(FEMALE_TITLES):
+        return "F"
+    return None
+
+
+def lead_evidence(leads: pl.DataFrame) -> pl.DataFrame:
+    """Per lead: surname, title gender, full mobile or masked mobile (138****5678), platform id."""
+    names = distinct_lookup(leads.get_column("customer_name").cast(pl.Utf8), "customer_name",
+                            lambda v: (surname(standardize_name(v)[0]), _title_gender(v)),
+                            {"surname": pl.Utf8, "gender": pl.Utf8})
+    phones = distinct_lookup(leads.get_column("mobile").cast(pl.Utf8), "mobile", standardize_phone,
+                             {"phone": pl.Utf8, "phone_kind": pl.Utf8})
+    masked = pl.col("mobile").str.extract_groups(MASKED)
+    return (leads.select("lead_no", "customer_name", "mobile", "platform_lead_id", "lead_channel")
+            .join(names, on="customer_name", how="left").join(phones, on="mobile", how="left")
+            .select("lead_no", "surname", "gender", "platform_lead_id", "lead_channel",
+                    pl.when(pl.col("phone_kind") == "mobile").then(pl.col("phone")).alias("full_mobile"),
+                    pl.concat_str(masked.struct.field("1"), pl.lit("****"), masked.struct.field("2")).alias("masked_mobile")))
+
+
+def customer_contacts(records: pl.DataFrame, xref: pl.DataFrame) -> pl.DataFrame:
+    """Distinct (customer_id, mobile, surname, gender) of the persons resolved (companies left out)."""
+    names = distinct_lookup(records.get_column("name"), "name", lambda v: (surname(v),), {"surname": pl.Utf8})
+    return (records.filter(pl.col("mobile").is_not_null() & ~pl.col("is_company"))
+            .join(xref.select("source", "record_key", "customer_id"), on=["source", "record_key"])
+            .join(names, on="name", how="left")
+            .select("customer_id", "mobile", "surname", "gender").unique())
+
+
+def _fits(contacts: pl.DataFrame, evidence: pl.DataFrame, key: str, contact_key: pl.Expr) -> pl.DataFrame:
+    """Per lead, the customers whose mobile matches `key` with a surname and no contradicting gender."""
+    genders = contacts.group_by("customer_id").agg(pl.col("gender").drop_nulls().unique().alias("genders"))
+    pairs = (evidence.filter(pl.col(key).is_not_null() & pl.col("surname").is_not_null())
+             .select("lead_no", key, "surname", pl.col("gender").alias("lead_gender"))
+             .join(contacts.filter(pl.col("surname").is_not_null()).select("customer_id", contact_key.alias(key), "surname"),
+                   on=[key, "surname"])
+             .unique(["lead_no", "customer_id"]).join(genders, on="customer_id", how="left"))
+    return pairs.filter(pl.col("lead_gender").is_null() | pl.col("genders").list.len().eq(0)
+                        | pl.col("genders").list.contains(pl.col("lead_gender")))
+
+
+def link_leads(evidence: pl.DataFrame, contacts: pl.DataFrame, rules: LeadRules) -> pl.DataFrame:
+    """lead_no → customer_id (or null), the evidence and the number of customers that fit."""
+    found = [_fits(contacts, evidence, "full_mobile", pl.col("mobile")).with_columns(pl.lit("mobile+surname").alias("rule"))]
+    if rules.masked_mobiles:
+        masked = pl.concat_str(pl.col("mobile").str.slice(0, 3), pl.lit("****"), pl.col("mobile").str.slice(7, 4))
+        found.append(_fits(contacts, evidence.filter(pl.col("full_mobile").is_null()), "masked_mobile", masked)
+                     .with_columns(pl.lit("masked mobile+surname").alias("rule")))
+    fits = pl.concat([f.select("lead_no", "customer_id", "rule") for f in found])
+    per_lead = fits.group_by("lead_no").agg(pl.col("customer_id").n_unique().alias("candidates"),
+                                            pl.col("customer_id").first(), pl.col("rule").first())
+    return evidence.join(per_lead, on="lead_no", how="left").with_columns(
+        pl.col("candidates").fill_null(0).cast(pl.UInt32),
+        pl.when(pl.col("candidates") == 1).then(pl.col("customer_id")).alias("customer_id"),
+        pl.when(pl.col("candidates") == 1).then(pl.col("rule"))
+        .when(pl.col("candidates") > 1).then(pl.lit("ambiguous: several customers fit"))
+        .when(pl.col("full_mobile").is_not_null() & pl.col("surname").is_not_null()).then(pl.lit("no customer fits"))
+        .otherwise(pl.lit("too little evidence")).alias("evidence"))
+
+
+def prospect_keys(links: pl.DataFrame) -> pl.Expr:
+    """What makes two unlinked leads one prospect: full mobile + surname, else the platform's lead id,
+    else the lead itself."""
+    return (pl.when(pl.col("full_mobile").is_not_null() & pl.col("surname").is_not_null())
+            .then(pl.concat_str(pl.lit("m:"), "full_mobile", pl.lit(":"), "surname"))
+            .when(pl.col("platform_lead_id").is_not_null())
+            .then(pl.concat_str(pl.lit("p:"), "lead_channel", pl.lit(":"), "platform_lead_id"))
+            .otherwise(pl.concat_str(pl.lit("l:"), "lead_no")))
+
+
+def assign_prospects(links: pl.DataFrame, registry: pl.DataFrame, issued: int, run_id: str
+                     ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Persistent prospect IDs for every lead's prospect key (linked leads keep theirs too: a prospect
+    who buys stays traceable). Returns (links with prospect_id, registry, highest number issued)."""
+    keyed = links.with_columns(prospect_keys(links).alias("prospect_key"))
+    new = (keyed.select("prospect_key").unique().join(registry, on="prospect_key", how="anti").sort("prospect_key")
+           .with_columns(pl.format("PR{}", (pl.int_range(1, pl.len() + 1) + issued).cast(pl.Utf8).str.zfill(8))
+                         .alias("prospect_id"), pl.lit(run_id).alias("run_id")))
+    registry = pl.concat([registry, new.cast(PROSPECT_SCHEMA)])
+    keyed = keyed.join(registry.select("prospect_key", "prospect_id"), on="prospect_key", how="left")
+    return keyed, registry, issued + new.height
+
+
+def resolve_leads(tx: Transaction, leads: pl.DataFrame, run_id: str, rules: LeadRules = LeadRules()) -> LeadRun:
+    """Link the current leads to the resolved customers and write lead links and prospects, in `tx`."""
+    state = tx.view()
+    evidence = lead_evidence(leads)
+    contacts = customer_contacts(state.read(tables.PERSON_RECORDS), state.read(tables.CUSTOMER_XREF, REGISTRY_SCHEMA))
+    links = link_leads(evidence, contacts, rules)
+    keyed, registry, highest = assign_prospects(links, state.read(PROSPECTS, PROSPECT_SCHEMA),
+                                                state.counter(PROSPECT_NUMBER), run_id)
+    out = keyed.select(
+        "lead_no", "customer_id", "prospect_id", pl.coalesce("customer_id", "prospect_id").alias("party_id"),
+        "evidence", "candidates", "surname", "gender", pl.col("full_mobile").alias("mobile"), "masked_mobile",
+    ).cast(LINK_SCHEMA).sort("lead_no")
+    tx.write(LEAD_LINKS, out)
+    tx.write(PROSPECTS, registry)
+    tx.set_counter(PROSPECT_NUMBER, highest)
+    linked = out.filter(pl.col("customer_id").is_not_null())
+    return LeadRun(leads=out.height, linked=linked.height,
+                   prospects=out.filter(pl.col("customer_id").is_null()).get_column("prospect_id").n_unique(),
+                   new_prospects=highest - state.counter(PROSPECT_NUMBER),
+                   by_evidence=dict(out.group_by("evidence").len().rows()))
+
+
+def evaluate_lead_links(links: pl.DataFrame, xref: pl.DataFrame, truth: pl.DataFrame,
+                        leads_truth: pl.DataFrame) -> dict[str, float | int]:
+    """Precision and recall of lead → customer links against the demo truth.
+
+    A customer's true person is the person holding most of its records. A link is right when the
+    lead's person is the linked customer's person. Recall counts the leads of persons who are
+    customers (buyers); `reachable` are those with a full mobile and a surname, the evidence the
+    rule needs.
+    """
+    person_of = (xref.select("source", "record_key", "customer_id")
+                 .join(truth.select("source", "record_key", "person_id"), on=["source", "record_key"])
+                 .group_by("customer_id", "person_id").len().sort(["len", "person_id"], descending=[True, False])
+                 .group_by("customer_id", maintain_order=True).first().select("customer_id", "person_id"))
+    customer_persons = person_of.get_column("person_id").unique()
+    joined = links.join(leads_truth.select(pl.col("record_key").alias("lead_no"), pl.col("person_id").alias("true_person")),
+                        on="lead_no").join(person_of.rename({"person_id": "linked_person"}), on="customer_id", how="left")
+    linked = joined.filter(pl.col("customer_id").is_not_null())
+    correct = linked.filter(pl.col("linked_person") == pl.col("true_person")).height
+    of_customers = joined.filter(pl.col("true_person").is_in(customer_persons.implode()))
+    reachable = of_customers.filter(pl.col("mobile").is_not_null() & pl.col("surname").is_not_null())
+    hits = of_customers.filter(pl.col("linked_person") == pl.col("true_person")).height
+    return {
+        "leads": joined.height, "linked": linked.height, "correct": correct,
+        "precision": correct / linked.height if linked.height else 1.0,
+        "leads_of_customers": of_customers.height, "recall": hits / of_customers.height if of_customers.height else 1.0,
+        "reachable": reachable.height,
+        "recall_reachable": reachable.filter(pl.col("linked_person") == pl.col("true_person")).height / reachable.height
+        if reachable.height else 1.0,
+        "prospect_ids": links.filter(pl.col("customer_id").is_null()).get_column("prospect_id").n_unique(),
+        "true_prospects": leads_truth.filter(~pl.col("buyer")).get_column("person_id").n_unique(),
+    }

@@ -1,0 +1,3 @@
+-- No personal data beyond customer and prospect IDs: marts.fct_leads as it is.
+{{ config(alias='fct_leads') }}
+select * from {{ ref('fct_leads') }}

@@ -1,0 +1,40 @@
+-- Evidence that two person customers belong to one household: a shared mobile, a shared address
+-- (with the same surname: a family), or one paying for a car registered to the other. Customers are
+-- never merged: a link only groups them (marts.dim_household). Restricted: shared_value is raw PII.
+WITH persons AS (SELECT customer_id FROM {{ ref('dim_customer') }} WHERE customer_kind = 'person'),
+records AS (
+    SELECT x.customer_id, r.source || ':' || r.record_key AS record, r.mobile, r.address_key, r.address,
+           CASE WHEN NOT regexp_full_match(r.name, '[\x{4e00}-\x{9fff}]{2,4}') THEN NULL
+                WHEN left(r.name, 2) IN ('欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容', '令狐',
+                                         '长孙', '宇文', '司徒', '夏侯', '端木', '轩辕') AND length(r.name) > 2 THEN left(r.name, 2)
+                ELSE left(r.name, 1) END AS surname
+    FROM {{ source('identity', 'person_records') }} AS r
+    JOIN {{ source('identity', 'customer_xref') }} AS x USING (source, record_key)
+    JOIN persons USING (customer_id)
+),
+by_mobile AS (
+    SELECT a.customer_id AS customer_id_a, b.customer_id AS customer_id_b, 'shared_mobile' AS link_kind,
+           a.mobile AS shared_value, min(a.record) || ' ~ ' || min(b.record) AS evidence
+    FROM records AS a JOIN records AS b ON a.mobile = b.mobile AND a.customer_id < b.customer_id
+    GROUP BY 1, 2, 3, 4
+),
+by_address AS (
+    SELECT a.customer_id AS customer_id_a, b.customer_id AS customer_id_b,
+           CASE WHEN bool_or(a.surname = b.surname) THEN 'same_surname_address' ELSE 'shared_address' END AS link_kind,
+           min(a.address) AS shared_value, min(a.record) || ' ~ ' || min(b.record) AS evidence
+    FROM records AS a JOIN records AS b ON a.address_key = b.address_key AND a.customer_id < b.customer_id
+    GROUP BY a.customer_id, b.customer_id
+),
+by_payment AS (  -- a receipt for a car paid by another person than its registered owner
+    SELECT least(f.customer_id, v.owner_customer_id) AS customer_id_a, greatest(f.customer_id, v.owner_customer_id) AS customer_id_b,
+           'paid_for_car' AS link_kind, f.vin AS shared_value,
+           'receipts:' || min(f.record_key) || ' pays for ' || any_value(v.owner_customer_id) AS evidence
+    FROM {{ ref('fct_finance') }} AS f
+    JOIN {{ ref('dim_vehicle') }} AS v USING (vin)
+    JOIN persons AS p1 ON p1.customer_id = f.customer_id
+    JOIN persons AS p2 ON p2.customer_id = v.owner_customer_id
+    WHERE f.record_kind = 'receipt' AND f.product = '购车款' AND f.customer_id <> v.owner_customer_id
+    GROUP BY 1, 2, 3, 4
+)
+SELECT * FROM by_mobile UNION ALL SELECT * FROM by_address UNION ALL SELECT * FROM by_payment
+ORDER BY customer_id_a, customer_id_b, link_kind

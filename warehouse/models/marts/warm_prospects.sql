@@ -1,0 +1,33 @@
+-- Warm prospects for campaigns: people (customers or prospects) whose latest visit or test drive was
+-- between warm_no_order_days and warm_lookback_days ago and who have ordered nothing and bought no car
+-- since. One row per person (party_id); customer_id / prospect_id let consent filter the list;
+-- household_letter marks one person per household.
+WITH params AS (SELECT * FROM {{ ref('config_funnel') }}),
+parties AS (
+    SELECT party_id, any_value(customer_id) AS customer_id, any_value(prospect_id) AS prospect_id,
+           max(greatest(visited_date, test_drive_date)) AS last_visit_date,
+           bool_or(test_drive_date IS NOT NULL) AS test_drove,
+           arg_max(lead_no, greatest(visited_date, test_drive_date)) AS lead_no,
+           arg_max(store_code, greatest(visited_date, test_drive_date)) AS store_code,
+           arg_max(sales_advisor, greatest(visited_date, test_drive_date)) AS sales_advisor,
+           arg_max(intended_series, greatest(visited_date, test_drive_date)) AS intended_series,
+           count(*) AS leads, max(ordered_date) AS last_order_date, max(delivery_date) AS last_delivery_date
+    FROM {{ ref('fct_leads') }}
+    WHERE coalesce(visited_date, test_drive_date) IS NOT NULL
+    GROUP BY party_id
+),
+warm AS (
+    SELECT p.* FROM parties AS p CROSS JOIN params AS c
+    WHERE p.last_visit_date <= {{ as_of() }} - to_days(c.warm_no_order_days)
+      AND p.last_visit_date > {{ as_of() }} - to_days(c.warm_lookback_days)
+      AND NOT EXISTS (SELECT 1 FROM {{ ref('fct_leads') }} AS l
+                      WHERE l.party_id = p.party_id AND (l.ordered_date IS NOT NULL OR l.delivery_date IS NOT NULL))
+      AND NOT EXISTS (SELECT 1 FROM {{ ref('fct_sales') }} AS s
+                      WHERE s.customer_id = p.customer_id AND s.sale_date >= p.last_visit_date)
+)
+SELECT w.party_id, w.customer_id, w.prospect_id, h.household_id, w.last_visit_date, w.test_drove, w.lead_no,
+       w.store_code, w.sales_advisor, w.intended_series, w.leads,
+       h.household_id IS NULL
+         OR row_number() OVER (PARTITION BY h.household_id ORDER BY w.last_visit_date DESC, w.party_id) = 1 AS household_letter
+FROM warm AS w LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)
+ORDER BY w.party_id

@@ -1,0 +1,3 @@
+-- The validated follow-up events of the leads. Restricted: raw PII.
+select s.* exclude (_load_id)
+from {{ source('validated', 'lead_events') }} as s
