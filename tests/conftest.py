@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-import __main__
 import pytest
+
+import __main__
 
 # An xdist worker's __main__ has neither a spec nor a file; pyspark (imported by Great Expectations
 # when installed, e.g. with the `spark` extra) takes that for a doctest run without Spark Connect
