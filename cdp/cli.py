@@ -583,11 +583,12 @@ def _json_value(value):
 
 @app.command()
 def dev(home: Path = HomeOption) -> None:
-    """Start the Dagster UI on this project (dagster dev) with this home's instance (runs stored under it)."""
+    """Start the Dagster UI on this project (`dg dev`) with this home's instance (runs stored under it)."""
     from cdp.runner import instance_dir
 
     env = os.environ | {"DAGSTER_HOME": str(instance_dir(Home(home))), "CDP_HOME": str(home.resolve())}
-    subprocess.run([sys.executable, "-m", "dagster", "dev", "-m", "cdp.definitions"], cwd=PROJECT_DIR, env=env, check=False)
+    dg = Path(sys.executable).with_name("dg")  # dagster-dg-cli, installed beside this Python
+    subprocess.run([str(dg), "dev"], cwd=PROJECT_DIR, env=env, check=False)
 
 
 if __name__ == "__main__":

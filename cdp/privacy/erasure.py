@@ -37,7 +37,8 @@ from typing import Callable
 
 import polars as pl
 
-from cdp.identity.registry import CUSTOMER_SCHEMA, HISTORY_SCHEMA, REGISTRY_SCHEMA
+from cdp.identity.leads import LEAD_LINKS, PROSPECTS
+from cdp.identity.registry import CUSTOMER_SCHEMA, HISTORY_SCHEMA
 from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import Contract, load_contracts
 from cdp.ingest.current import publish_current
@@ -47,11 +48,14 @@ from cdp.paths import Home
 from cdp.privacy.audit import AuditEntry, log_access
 from cdp.privacy.redact import redact_file
 from cdp.privacy.register import (
+    IDENTITY_FIELDS,
+    KINDS,
     REGISTER_SCHEMA,
     erased_mask,
     identity_tokens,
     read_register,
     secret_key,
+    subject_identities,
     subject_tokens,
     tokens_of,
 )
@@ -129,18 +133,15 @@ def _subject(state: Snapshot, customer_ids: list[str]) -> pl.DataFrame:
             raise ErasureError(f"{customer_id} was merged into {merged_into[customer_id]}: erase {merged_into[customer_id]}")
         if status[customer_id] == "erased":
             raise ErasureError(f"{customer_id} was erased by an earlier request")
-    records = state.read(tables.REGISTRY, REGISTRY_SCHEMA).filter(pl.col("customer_id").is_in(customer_ids))
-    people = state.read(tables.PERSON_RECORDS)
-    return records.join(people.select("source", "record_key", "name", "mobile", "id_number", "vin"),
-                        on=["source", "record_key"], how="left")
+    return subject_identities(state, customer_ids)
 
 
 def _register_subject(tx: Transaction, key: bytes, subject: pl.DataFrame, request_id: str, by: str) -> pl.DataFrame:
-    tokens = subject_tokens(key, subject.select("source", "record_key", "name", "mobile", "id_number", "vin"))
+    tokens = subject_tokens(key, subject.select(*IDENTITY_FIELDS))
     tokens = tokens.with_columns(subject.get_column("customer_id"))
     now = datetime.now(timezone.utc)
     rows = pl.concat([tokens.select("customer_id", pl.lit(kind).alias("kind"), pl.col(kind).alias("token"))
-                      for kind in ("record", "id_number", "name_mobile", "mobile", "name_vin")])
+                      for kind in KINDS])
     rows = rows.drop_nulls().unique(maintain_order=True).select(
         pl.lit(request_id).alias("request_id"), pl.lit(by).alias("requested_by"), pl.lit(now).alias("erased_at"),
         "customer_id", "kind", "token").cast(REGISTER_SCHEMA)
@@ -272,6 +273,7 @@ def _scrub_identity(tx: Transaction, key: bytes, register: pl.DataFrame, subject
     gone_tuples = build_tuples(gone)[0].select("source", "tuple_id") if gone.height else pl.DataFrame(
         schema={"source": pl.Utf8, "tuple_id": pl.Utf8})
     _drop_rows(tx, tables.TUPLES, gone_tuples, [("source", "tuple_id")], "identity tuples", report)
+    _scrub_leads(tx, report)
     _drop_rows(tx, tables.SCORED_PAIRS, gone_tuples,
                [("source_dataset_l", "tuple_id_l"), ("source_dataset_r", "tuple_id_r")], "scored pairs", report)
     for name in (tables.REVIEW_QUEUE, tables.OVERRIDES):
@@ -285,6 +287,27 @@ def _scrub_identity(tx: Transaction, key: bytes, register: pl.DataFrame, subject
         "run_id": request_id, "at": datetime.now(timezone.utc), "event": "erased", "customer_id": customer_id,
         "related_id": None, "records": records_of.get(customer_id, 0), "reason": f"erasure request {request_id}"}
         for customer_id in customer_ids], schema=HISTORY_SCHEMA))
+
+
+def _scrub_leads(tx: Transaction, report: ErasureReport) -> None:
+    """Lead links and prospects of leads no longer delivered (their mobiles and surnames go with them);
+    prospect IDs stay issued (the counter never goes back)."""
+    if not tx.view().has(LEAD_LINKS):
+        return
+    links = tx.read(LEAD_LINKS)
+    kept = links.join(tx.read(tables.current("leads")).select("lead_no"), on="lead_no", how="semi") \
+        if tx.view().has(tables.current("leads")) else links.clear()
+    if kept.height == links.height:
+        return
+    tx.write(LEAD_LINKS, kept)
+    report.add("lead links", links.height - kept.height)
+    if tx.view().has(PROSPECTS):
+        prospects = tx.read(PROSPECTS)
+        gone = links.join(kept, on="lead_no", how="anti").get_column("prospect_id").drop_nulls()
+        left = prospects.filter(~pl.col("prospect_id").is_in(gone.implode()) |
+                                pl.col("prospect_id").is_in(kept.get_column("prospect_id").drop_nulls().implode()))
+        tx.write(PROSPECTS, left)
+        report.add("prospects", prospects.height - left.height)
 
 
 def _drop_rows(tx: Transaction, name: str, keys: pl.DataFrame, sides: list[tuple[str, str]], layer: str,

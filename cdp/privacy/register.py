@@ -7,8 +7,13 @@ restricted privacy folder) of what identifies their rows, however a later export
 - `id_number`: the resident-ID number or credit code, alone;
 - `name_mobile`: the standardized name with the standardized mobile (titles, spacing, script,
   `+86`, separators and extensions do not matter);
-- `mobile`: the mobile alone, for rows that carry no name at all;
-- `name_vin`: the standardized name with a VIN of theirs (the person's car under a new mobile).
+- `mobile`: the mobile alone, for rows that carry no name at all, or a placeholder with digits
+  instead of a name (a platform's 汽车之家用户4821);
+- `name_vin`: the standardized name with a VIN of theirs (the person's car under a new mobile);
+- `surname_mobile`: a surname with one of their mobiles, for rows that name only a surname with a
+  title (a lead's 王先生) — a child with the parent's surname and phone who left a lead that way is
+  taken for the parent: erasing too much of one lead beats keeping the person;
+- `lead`: a lead number of theirs, for the lead and for every follow-up event logged against it.
 
 A spouse sharing the mobile, or the next owner of a resold car, has another name and is not
 matched. The register recognises the person's rows in a later delivery, but without the key it
@@ -25,9 +30,11 @@ from pathlib import Path
 
 import polars as pl
 
+from cdp.identity.leads import LEAD_LINKS
+from cdp.identity.registry import REGISTRY_SCHEMA
 from cdp.paths import Home
 from cdp.standardize.contacts import standardize_id_number, standardize_phone, standardize_vin
-from cdp.standardize.names import standardize_name
+from cdp.standardize.names import standardize_name, surname
 from cdp.standardize.records import distinct_lookup, person_name
 from cdp.state import tables
 from cdp.state.files import write_bytes
@@ -37,8 +44,21 @@ REGISTER_SCHEMA = {
     "request_id": pl.Utf8, "requested_by": pl.Utf8, "erased_at": pl.Datetime("us", "UTC"),
     "customer_id": pl.Utf8, "kind": pl.Utf8, "token": pl.Utf8,
 }
-KINDS = ("record", "id_number", "name_mobile", "mobile", "name_vin")
-IDENTITY_FIELDS = ("source", "record_key", "name", "mobile", "id_number", "vin")
+KINDS = ("record", "id_number", "name_mobile", "mobile", "name_vin", "surname_mobile", "lead")
+IDENTITY_FIELDS = ("source", "record_key", "name", "mobile", "id_number", "vin", "lead_no")
+
+
+def subject_identities(state: Snapshot | Transaction, customer_ids: list[str]) -> pl.DataFrame:
+    """The customers' records (identity registry) with their standardized identifiers, and the leads
+    identity linked to them: (customer_id, IDENTITY_FIELDS…)."""
+    records = state.read(tables.REGISTRY, REGISTRY_SCHEMA).filter(pl.col("customer_id").is_in(customer_ids))
+    people = state.read(tables.PERSON_RECORDS)
+    records = records.join(people.select(*IDENTITY_FIELDS[:-1]), on=["source", "record_key"], how="left")
+    leads = (state.read(LEAD_LINKS).filter(pl.col("customer_id").is_in(customer_ids))
+             .select("customer_id", pl.lit("leads").alias("source"), pl.col("lead_no").alias("record_key"), "lead_no")
+             if state.has(LEAD_LINKS) else None)
+    records = records.with_columns(pl.lit(None, pl.Utf8).alias("lead_no"))
+    return pl.concat([records, leads], how="diagonal_relaxed") if leads is not None else records
 
 
 def read_register(state: Snapshot | Transaction) -> pl.DataFrame:
@@ -81,7 +101,7 @@ def standardized_identities(source: str, primary_key: str, frame: pl.DataFrame) 
 
     rows = frame.select(text(primary_key).alias("record_key"), person_name(frame).alias("raw_name"),
                         text("mobile").alias("raw_mobile"), text("id_number").alias("raw_id"),
-                        text("vin").alias("raw_vin"))
+                        text("vin").alias("raw_vin"), text("lead_no").alias("lead_no"))
     rows = (rows.with_row_index("_row")
             .join(_lookup(rows.get_column("raw_name"), standardize_name, "raw_name", "name"), on="raw_name", how="left")
             .join(_lookup(rows.get_column("raw_mobile"), standardize_phone, "raw_mobile", "phone"), on="raw_mobile", how="left")
@@ -90,7 +110,7 @@ def standardized_identities(source: str, primary_key: str, frame: pl.DataFrame) 
             .sort("_row"))
     return rows.select(pl.lit(source).alias("source"), "record_key", "name",
                        pl.when(pl.col("phone").str.contains(r"^1[3-9]\d{9}$")).then("phone").alias("mobile"),
-                       "id_number", "vin")
+                       "id_number", "vin", "lead_no")
 
 
 def identity_tokens(key: bytes, source: str, primary_key: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -111,18 +131,33 @@ def tokens_of(key: bytes, identities: pl.DataFrame) -> pl.DataFrame:
         lookup = {value: _token(key, kind, value) for value in distinct}
         return parts.replace_strict(lookup, default=None, return_dtype=pl.Utf8).alias(kind)
 
+    identities = _with_surnames(identities)
     return identities.select(hashed("record", "source", "record_key"), hashed("id_number", "id_number"),
                              hashed("name_mobile", "name", "mobile"),
-                             hashed("mobile", "mobile", when=pl.col("name").is_null()),
-                             hashed("name_vin", "name", "vin"))
+                             hashed("mobile", "mobile", when=pl.col("name").is_null() | pl.col("name").str.contains(r"\d")),
+                             hashed("name_vin", "name", "vin"),
+                             hashed("surname_mobile", "surname", "mobile", when=pl.col("name") == pl.col("surname")),
+                             hashed("lead", "lead_no"))
+
+
+def _with_surnames(identities: pl.DataFrame) -> pl.DataFrame:
+    if "lead_no" not in identities.columns:
+        identities = identities.with_columns(pl.lit(None, pl.Utf8).alias("lead_no"))
+    names = identities.get_column("name").drop_nulls().unique().to_list()
+    return identities.with_columns(
+        pl.col("name").replace_strict({n: surname(n) for n in names}, default=None, return_dtype=pl.Utf8).alias("surname"))
 
 
 def subject_tokens(key: bytes, identities: pl.DataFrame) -> pl.DataFrame:
     """The register rows' (kind, token) for the erased person's identities: their mobiles count for
-    nameless rows whatever name the person's own rows had."""
+    nameless rows, and with their surname for surname-only rows, whatever name their own rows had."""
     tokens = tokens_of(key, identities)
     nameless = tokens_of(key, identities.with_columns(pl.lit(None, pl.Utf8).alias("name"))).get_column("mobile")
-    return tokens.with_columns(nameless.alias("mobile"))
+    names = identities.get_column("name").drop_nulls().unique().to_list()
+    surnames = identities.with_columns(
+        pl.col("name").replace_strict({n: surname(n) for n in names}, default=None, return_dtype=pl.Utf8))
+    by_surname = tokens_of(key, surnames).get_column("surname_mobile")
+    return tokens.with_columns(nameless.alias("mobile"), by_surname.alias("surname_mobile"))
 
 
 def erased_mask(tokens: pl.DataFrame, register: pl.DataFrame) -> pl.Series:

@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from cdp.exports import write_csv
+from cdp.identity.leads import LEAD_LINKS
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.deliveries import ARCHIVED_SHA, read_ledger
@@ -35,7 +36,16 @@ from cdp.ingest.reader import read_file
 from cdp.paths import Home
 from cdp.privacy.audit import AuditEntry, log_access
 from cdp.privacy.erasure import matcher
-from cdp.privacy.register import REGISTER_SCHEMA, erased_mask, secret_key, subject_tokens, tokens_of
+from cdp.privacy.register import (
+    IDENTITY_FIELDS,
+    KINDS,
+    REGISTER_SCHEMA,
+    erased_mask,
+    secret_key,
+    subject_identities,
+    subject_tokens,
+    tokens_of,
+)
 from cdp.state import tables
 from cdp.state.files import secure_dir, write_bytes
 from cdp.state.store import Snapshot
@@ -67,16 +77,13 @@ def _records(state: Snapshot, customer_id: str) -> pl.DataFrame:
     if status[customer_id] == "erased":
         raise SubjectError(f"{customer_id} was erased: the platform holds nothing of them but the erasure register's "
                            "keyed hashes, which identify nobody")
-    records = state.read(tables.REGISTRY, REGISTRY_SCHEMA).filter(pl.col("customer_id") == customer_id)
-    people = state.read(tables.PERSON_RECORDS)
-    return records.join(people.select("source", "record_key", "name", "mobile", "id_number", "vin"),
-                        on=["source", "record_key"], how="left")
+    return subject_identities(state, [customer_id])
 
 
 def _identities(key: bytes, records: pl.DataFrame) -> pl.DataFrame:
-    tokens = subject_tokens(key, records.select("source", "record_key", "name", "mobile", "id_number", "vin"))
+    tokens = subject_tokens(key, records.select(*IDENTITY_FIELDS))
     rows = pl.concat([tokens.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("token"))
-                      for kind in ("record", "id_number", "name_mobile", "mobile", "name_vin")]).drop_nulls().unique()
+                      for kind in KINDS]).drop_nulls().unique()
     return rows.select(pl.lit("access").alias("request_id"), pl.lit("").alias("requested_by"),
                        pl.lit(datetime.now(timezone.utc)).alias("erased_at"), pl.lit("").alias("customer_id"),
                        "kind", "token").cast(REGISTER_SCHEMA)
@@ -119,6 +126,8 @@ def _identity_rows(state: Snapshot, key: bytes, identities: pl.DataFrame, custom
     keys = state.read(tables.REGISTRY, REGISTRY_SCHEMA).filter(pl.col("customer_id") == customer_id)
     layers["identity registry"] = [keys]
     layers["customer"] = [state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA).filter(pl.col("customer_id") == customer_id)]
+    if state.has(LEAD_LINKS):
+        layers["lead links"] = [state.read(LEAD_LINKS).filter(pl.col("customer_id") == customer_id)]
     history = state.read(tables.ID_HISTORY)
     if history.height:
         layers["CustomerID history"] = [history.filter((pl.col("customer_id") == customer_id)

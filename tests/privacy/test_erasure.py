@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from cdp.identity.leads import LEAD_LINKS
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import Home
 from cdp.privacy.erasure import ErasureError, _split_sample, erase_customers
@@ -60,9 +61,10 @@ def erased(demo_run, demo_landing, tmp_path_factory):
     sale_keys = records.filter(pl.col("source") == "sales").get_column("record_key").implode()
     sale = home.read(tables.raw("sales", DEMO_AS_OF.isoformat())).filter(pl.col("order_no").is_in(sale_keys)).row(0, named=True)
     xref_before = home.read(tables.CUSTOMER_XREF)
+    leads = home.read(LEAD_LINKS).filter(pl.col("customer_id") == customer_id).get_column("lead_no").to_list()
     report = erase_customers(home, [customer_id], REQUEST, "steward Li", landing=root / "landing", echo=lambda _: None)
     return SimpleNamespace(root=root, home=home, customer_id=customer_id, needles=needles, records=records,
-                           sale=sale, xref_before=xref_before, report=report)
+                           sale=sale, xref_before=xref_before, report=report, leads=leads)
 
 
 def test_the_person_is_gone_from_every_layer(erased, files_holding):
@@ -85,10 +87,23 @@ def test_the_person_is_gone_from_every_layer(erased, files_holding):
 def test_the_register_keeps_keyed_hashes_only(erased):
     register = erased.home.read(tables.ERASURE_REGISTER)
     assert set(register.get_column("request_id")) == {REQUEST}
-    assert set(register.get_column("kind")) == {"record", "id_number", "name_mobile", "mobile", "name_vin"}
+    assert {"record", "id_number", "name_mobile", "mobile", "name_vin", "surname_mobile", "lead"} == set(
+        register.get_column("kind"))
     assert register.filter(pl.col("kind") == "record").height == erased.records.height
     assert register.get_column("token").str.contains(r"^[0-9a-f]{64}$").all()
     assert (erased.home.privacy_dir / "erasure.key").stat().st_mode & 0o077 == 0  # readable by its owner only
+
+
+def test_the_persons_leads_and_their_follow_ups_are_gone(erased):
+    """Leads are not person records (identity links them after Splink): the links and the surname +
+    mobile find them, and their follow-up events go with them."""
+    home, leads = erased.home, erased.leads
+    assert leads, "the demo customer erased here has linked leads"
+    for source in ("leads", "lead_events"):
+        current = home.read(tables.current(source))
+        assert not current.get_column("lead_no").is_in(leads).any(), source
+    assert not home.read(LEAD_LINKS).get_column("lead_no").is_in(leads).any()
+    assert erased.report.removed.get("lead links", 0) >= len(leads)
 
 
 def test_redacted_archive_files_replace_the_originals(erased):
