@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from cdp.assets.identity import customer_xref, identity_assets
+from cdp.assets.identity import customer_xref, identity_assets, lead_links
 from cdp.assets.ingest import ingest_assets
 from cdp.assets.marts import mart_assets
 from cdp.assets.privacy import daily_retention, privacy_assets, retention, retention_job
@@ -24,13 +24,20 @@ def executor_from_env() -> dg.ExecutorDefinition:
     return executors[name]
 
 
+def _keys(assets: list) -> list[dg.AssetKey]:
+    return [key for a in assets for key in (a.keys if isinstance(a, dg.AssetsDefinition) else [a.key])]
+
+
 def build_definitions(config: CdpConfig | None = None, loggers: dict | None = None) -> dg.Definitions:
+    everything = dg.AssetSelection.all() - dg.AssetSelection.assets(retention)
+    after_identity = (dg.AssetSelection.assets(customer_xref, lead_links).downstream(include_self=False)
+                      | dg.AssetSelection.assets(*_keys(mart_assets)))  # the dbt project, models
     return dg.Definitions(
         assets=[*ingest_assets, *privacy_assets, *identity_assets, *mart_assets, *report_assets],
         resources={"cdp": config or CdpConfig()},
-        jobs=[dg.define_asset_job(FULL_RUN_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.assets(retention),
+        jobs=[dg.define_asset_job(FULL_RUN_JOB, selection=everything,
                                   description="One delivery landing → raw → validated, then identity and marts."),
-              dg.define_asset_job(IDENTITY_RUN_JOB, selection=dg.AssetSelection.assets(customer_xref).upstream(),
+              dg.define_asset_job(IDENTITY_RUN_JOB, selection=everything - after_identity,
                                   description="One delivery landing → raw → validated → identity; the marts are not "
                                               "rebuilt (a steward's re-resolution after decisions; the next full run "
                                               "brings the marts up to date)."),
