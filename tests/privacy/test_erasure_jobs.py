@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cdp.identity.leads import LEAD_LINKS
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.deliveries import ARCHIVED_SHA, read_ledger
 from cdp.ingest.reader import read_file
@@ -99,7 +100,8 @@ def test_nothing_of_anyone_else_changes(erasures):
     assert others.sort("source", "record_key").equals(xref_after.sort("source", "record_key"))
     theirs = before.read(tables.PERSON_RECORDS).join(xref_before.filter(pl.col("customer_id").is_in([a, b])),
                                                       on=["source", "record_key"])
-    keys = set(theirs.get_column("record_key"))
+    leads = set(before.read(LEAD_LINKS).filter(pl.col("customer_id").is_in([a, b])).get_column("lead_no"))
+    keys = set(theirs.get_column("record_key")) | leads  # their records, the leads linked to them
     mobiles, ids = set(theirs.get_column("mobile").drop_nulls()), set(theirs.get_column("id_number").drop_nulls())
     rows_before, rows_after = _layer_rows(before), _layer_rows(after)
     for name, frame in rows_before.items():
@@ -109,7 +111,8 @@ def test_nothing_of_anyone_else_changes(erasures):
         pk = load_contracts()[name.split("/")[1]].primary_key
         for row in removed.iter_rows(named=True):  # every removed row is theirs: their record, mobile or ID
             digits = "".join(ch for ch in str(row.get("mobile") or "") if ch.isdigit())[-11:]
-            assert row[pk] in keys or digits in mobiles or (row.get("id_number") or "").upper() in ids, (name, row)
+            assert (row[pk] in keys or row.get("lead_no") in leads or digits in mobiles
+                    or (row.get("id_number") or "").upper() in ids), (name, row)
 
 
 def _sales_export(landing: Path, rows: list[dict]) -> None:
