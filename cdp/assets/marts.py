@@ -33,6 +33,7 @@ SOURCE_KEYS = {
     ("identity", "review_queue"): ["identity", "customer_xref"],
     ("models", "service_clv"): ["models", "service_clv"],
     ("models", "segment_history"): ["models", "segment_history"],
+    ("privacy", "corrections"): ["privacy", "corrections"],  # written by `cdp subject correct`, outside runs
 }
 GROUPS = {"marts": "marts", "analyst": "analyst"}  # staging, intermediate, config, seeds: "warehouse"
 
