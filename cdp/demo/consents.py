@@ -75,6 +75,24 @@ def _withdrawals(rng: np.random.Generator, forms: pl.DataFrame, end_day: int) ->
     ).select(forms.columns)
 
 
+class FormNoise:
+    """Noise drawn once per form and counted per row: a form's flags and eligibility repeat on each
+    of its rows, so the truth labels and the summary count the same rows."""
+
+    def __init__(self, n: int):
+        self.n, self.calls = n, []
+
+    def record(self, kind: str, applied: np.ndarray, eligible: np.ndarray | int) -> None:
+        every = eligible if isinstance(eligible, np.ndarray) else np.ones(self.n, bool)
+        self.calls.append((kind, applied, every))
+
+    def per_row(self, form: np.ndarray) -> NoiseLog:
+        log = NoiseLog(len(form))
+        for kind, applied, eligible in self.calls:
+            log.record(kind, applied[form], eligible[form])
+        return log
+
+
 def render_consents(rng: np.random.Generator, world: World, traits: NameTraits, as_of: date) -> tuple[pl.DataFrame, NoiseLog]:
     """The consent rows as the CRM exports them (canonical names, dates as pl.Date) with `_person_id`,
     `_noise`, `_hard_negative`, `_year`; and the noise log."""
@@ -84,16 +102,18 @@ def render_consents(rng: np.random.Generator, world: World, traits: NameTraits, 
     one = events.unique("form", keep="first", maintain_order=True)  # identity rendered once per form
     person = one["person"].to_numpy()
     day = one["day"].to_numpy()
-    log = NoiseLog(one.height)
-    (missing,) = choose_invalid(rng, one.height, ("missing_required",), log)
+    noise = FormNoise(one.height)
+    (missing,) = choose_invalid(rng, one.height, ("missing_required",), noise)
     identity = one.select("form").with_columns(
-        customer_name=render_names(rng, person, world.people, traits, missing, log),
-        mobile=render_mobiles(rng, person, day, world.people, log),
-        id_number=render_ids(rng, person, world.people, traits, log),
+        customer_name=render_names(rng, person, world.people, traits, missing, noise),
+        mobile=render_mobiles(rng, person, day, world.people, noise),
+        id_number=render_ids(rng, person, world.people, traits, noise),
         consent_time=_times(rng, one.height),
-        _noise=log.labels(),
+        _form=pl.int_range(pl.len(), dtype=pl.Int64),
     )
     rows = events.join(identity, on="form", how="left", maintain_order="left")
+    log = noise.per_row(rows["_form"].to_numpy())
+    rows = rows.with_columns(_noise=log.labels())
     rows = rows.with_columns(
         consent_no=pl.col("form") + "-" + pl.col("purpose").replace_strict(dict(zip(PURPOSES, PURPOSE_CODE, strict=True))),
         store_code=pl.Series(cat.STORE_CODES).gather(rows["store"].to_numpy()),

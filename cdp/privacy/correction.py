@@ -32,6 +32,7 @@ from cdp.state import tables
 
 SURVIVORSHIP = WAREHOUSE_DIR / "seeds" / "survivorship.csv"
 FORMULA_START = ("=", "+", "-", "@")
+FREE_TEXT = ("customer_name", "city")  # identifiers are rebuilt from their digits by the standardizer
 CORRECTION_SCHEMA = {"correction_id": pl.Utf8, "customer_id": pl.Utf8, "attribute": pl.Utf8, "value": pl.Utf8,
                      "old_value": pl.Utf8, "request": pl.Utf8, "corrected_by": pl.Utf8,
                      "corrected_at": pl.Datetime("us", "UTC")}
@@ -100,8 +101,10 @@ def standardized(field: str, value: str) -> str:
         raise CorrectionError(f"{field!r} has a survivorship rule but no standardizer for corrections: "
                               "add one to cdp/privacy/correction.py")
     text = (value or "").strip()
-    if not text or text.startswith(FORMULA_START) or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
-        raise CorrectionError(f"{value!r} is empty, starts like a spreadsheet formula or holds a control character")
+    if not text or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+        raise CorrectionError(f"{field}: {value!r} is empty or holds a control character; nothing recorded")
+    if field in FREE_TEXT and text.startswith(FORMULA_START):
+        raise CorrectionError(f"{field}: {value!r} starts like a spreadsheet formula; nothing recorded")
     try:
         return STANDARDIZE[field](text)
     except CorrectionError as err:
