@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -28,7 +29,7 @@ from cdp.warehouse.docs import docs_page
 
 app = typer.Typer(help="cdp — customer data platform for car dealership groups.", no_args_is_help=True)
 identity_app = typer.Typer(help="Identity resolution: train, evaluate.", no_args_is_help=True)
-subject_app = typer.Typer(help="A person's rights (PIPL): see what is held about them.", no_args_is_help=True)
+subject_app = typer.Typer(help="A person's rights (PIPL): see what is held about them, correct it.", no_args_is_help=True)
 quality_app = typer.Typer(help="Data quality: steward reports.", no_args_is_help=True)
 app.add_typer(identity_app, name="identity")
 app.add_typer(quality_app, name="quality")
@@ -438,6 +439,29 @@ def subject_export(
         table.add_row(layer, f"{rows:,}")
     console.print(table)
     console.print(f"written to {export.folder} (subject.json and one CSV per layer); logged in the audit trail")
+
+
+@subject_app.command("correct")
+def subject_correct(
+    customer_id: str = typer.Argument(..., help="CustomerID (marts.dim_customer.customer_id)."),
+    field: str = typer.Argument(..., help="Golden-record field: customer_name, mobile, id_number or city."),
+    value: str = typer.Argument(..., help="The right value (checked with the same standardizers as the sources)."),
+    request: str = typer.Option(..., "--request", help="The correction request's reference."),
+    by: str = typer.Option(..., "--by", help="Who records the correction (kept in the audit trail)."),
+    home: Path = HomeOption,
+) -> None:
+    """Correct a golden-record value on the person's request: it wins over every later delivery of the
+    old value and reaches the marts on the next run."""
+    from cdp.privacy.correction import CorrectionError, record_correction
+
+    try:
+        correction = record_correction(Home(home), customer_id, field, value, request, by)
+    except (CorrectionError, HomeLocked) as err:
+        console.print(f"[red]correction refused:[/] {escape(str(err))}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"recorded correction {correction.correction_id}: {customer_id} {field} "
+                  f"(state table {tables.CORRECTIONS}; logged in the audit trail) — in the marts after the next "
+                  f"`cdp run`")
 
 
 @app.command()

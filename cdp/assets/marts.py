@@ -35,6 +35,7 @@ SOURCE_KEYS = {
     ("identity", "prospects"): ["identity", "lead_links"],
     ("models", "service_clv"): ["models", "service_clv"],
     ("models", "segment_history"): ["models", "segment_history"],
+    ("privacy", "corrections"): ["privacy", "corrections"],  # written by `cdp subject correct`, outside runs
 }
 GROUPS = {"marts": "marts", "analyst": "analyst"}  # staging, intermediate, config, seeds: "warehouse"
 

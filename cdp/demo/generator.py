@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from cdp.demo import catalogue as cat
 from cdp.demo import leads as lead_demo
 from cdp.demo import noise, world
+from cdp.demo.consents import consents_jobs, render_consents
 from cdp.demo.noise import NameTraits
 from cdp.demo.render import RENDERERS, Rendered
 from cdp.demo.writer import after_sales_jobs, contracts_jobs, leads_jobs, receipts_jobs, sales_jobs
@@ -25,8 +26,8 @@ DEFAULT_AS_OF = date(2026, 10, 31)
 WRITER_THREADS = 2  # file writing overlaps: polars, zlib and codecs release the GIL
 # Files this generator owns inside `out`: removed first so a smaller re-run leaves no stale extracts.
 OWNED_FILES = ("sales/销售台账_*.csv", "after_sales/售后_*.xlsx", "finance/receipts_*.csv",
-               "finance/contracts.parquet", "leads/线索_*.csv", "leads/跟进记录_*.csv",
-               "_truth/truth.parquet", "_truth/leads_truth.parquet", "_truth/summary.json")
+               "finance/contracts.parquet", "leads/线索_*.csv", "leads/跟进记录_*.csv", "consents/授权记录_*.csv",
+               "_truth/truth.parquet", "_truth/leads_truth.parquet", "_truth/summary.json", "_truth/consents.parquet")
 # Leads are not customer records: their truth is a file of its own (the customer truth scores Splink).
 LEADS_TRUTH_SCHEMA = {"source": pl.String, "record_key": pl.String, "person_id": pl.String, "buyer": pl.Boolean,
                       "masked": pl.Boolean, "name_form": pl.String, "noise": pl.String}
@@ -86,6 +87,12 @@ def generate(customers: int, seed: int, out: Path, as_of: date = DEFAULT_AS_OF,
             pending.extend(pool.submit(fn, path, payload) for fn, path, payload in jobs)
             say(f"writing {label}")
 
+        consents = Rendered("consents", "consent_no", *render_consents(  # before the sales are freed
+            np.random.default_rng(np.random.SeedSequence([seed, 2])), simulated, traits, as_of))
+        rows["consents"], logs["consents"] = consents.frame.height, consents.log
+        truth.write_table(_truth_rows(consents).to_arrow().cast(TRUTH_SCHEMA))
+        submit(consents_jobs(consents.frame, out), f"consents: {rows['consents']:,} rows")
+        del consents
         sales = render("sales")
         submit(sales_jobs(sales.frame, out), f"sales: {rows['sales']:,} rows")
         del sales

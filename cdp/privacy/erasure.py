@@ -327,7 +327,8 @@ def _drop_rows(tx: Transaction, name: str, keys: pl.DataFrame, sides: list[tuple
 
 
 def _scrub_models(tx: Transaction, customer_ids: list[str], report: ErasureReport) -> None:
-    for name in tx.view().names("models/"):
+    """Model outputs and the person's own corrections (they hold the corrected values) keyed by CustomerID."""
+    for name in [*tx.view().names("models/"), tables.CORRECTIONS]:
         rows = tx.read(name)
         if "customer_id" in rows.columns:
             kept = rows.filter(~pl.col("customer_id").is_in(customer_ids))

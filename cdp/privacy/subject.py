@@ -139,7 +139,7 @@ def _identity_rows(state: Snapshot, key: bytes, identities: pl.DataFrame, custom
             sides = [rows.join(pairs.rename({"source": f"source_{s}", "record_key": f"record_key_{s}"}),
                                on=[f"source_{s}", f"record_key_{s}"], how="semi") for s in ("l", "r")]
             layers[label] = [pl.concat(sides).unique()]
-    for name in state.names("models/"):
+    for name in [*state.names("models/"), tables.CORRECTIONS]:
         rows = state.read(name)
         if "customer_id" in rows.columns:
             layers[name] = [rows.filter(pl.col("customer_id") == customer_id)]

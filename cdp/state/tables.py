@@ -16,6 +16,7 @@ OVERRIDES = "identity/overrides"
 SCORED_PAIRS = "identity/scored_pairs"
 ERASURE_REGISTER = "privacy/erasure_register"
 ERASURE_JOURNAL = "privacy/erasure_journal"
+CORRECTIONS = "privacy/corrections"  # golden-record corrections on a person's request (cdp subject correct)
 CUSTOMER_NUMBER = "customer_number"  # counter: the highest CustomerID number ever issued
 
 

@@ -19,6 +19,7 @@ IDENTITY_TABLES = {
     "prospects": PROSPECTS,
 }
 MODEL_TABLES = ("service_clv", "segment_history")
+PRIVACY_TABLES = {"corrections": tables.CORRECTIONS}
 
 
 def warehouse_inputs(home: Home) -> dict[str, list[Path]]:
@@ -27,4 +28,5 @@ def warehouse_inputs(home: Home) -> dict[str, list[Path]]:
     named = {f"validated.{source}": tables.current(source) for source in load_contracts()}
     named |= {f"identity.{table}": name for table, name in IDENTITY_TABLES.items()}
     named |= {f"models.{table}": tables.model(table) for table in MODEL_TABLES}
+    named |= {f"privacy.{table}": name for table, name in PRIVACY_TABLES.items()}
     return {key: state.paths(name) for key, name in named.items() if state.has(name)}

@@ -21,9 +21,9 @@ from cdp.paths import ASSETS_DIR
 
 AS_OF = date(2026, 10, 31)
 CUSTOMERS = 1500
-SOURCES = ("sales", "repair_orders", "complaints", "receipts", "contracts")
+SOURCES = ("sales", "repair_orders", "complaints", "receipts", "contracts", "consents")
 KEYS = {"sales": "order_no", "repair_orders": "ro_no", "complaints": "complaint_no", "receipts": "invoice_no",
-        "contracts": "contract_no"}
+        "contracts": "contract_no", "consents": "consent_no"}
 SHEETS = {"repair_orders": "维修工单", "complaints": "投诉"}
 
 
@@ -50,7 +50,8 @@ def canonical(frame: pl.DataFrame, source: str) -> pl.DataFrame:
 
 def files_of(out: Path, source: str) -> list[Path]:
     pattern = {"sales": "sales/*.csv", "repair_orders": "after_sales/*.xlsx", "complaints": "after_sales/*.xlsx",
-               "receipts": "finance/receipts_*.csv", "contracts": "finance/contracts*.parquet"}[source]
+               "receipts": "finance/receipts_*.csv", "contracts": "finance/contracts*.parquet",
+               "consents": "consents/*.csv"}[source]
     return sorted(out.glob(pattern))
 
 
@@ -58,7 +59,7 @@ def read_raw(path: Path, source: str) -> pl.DataFrame:
     """One extract file as written, every value as text."""
     if source == "sales":
         return pl.read_csv(path, encoding="gb18030", infer_schema=False)
-    if source == "receipts":
+    if source in ("receipts", "consents"):
         return pl.read_csv(path, encoding="utf8", infer_schema=False)
     if source == "contracts":
         return pl.read_parquet(path).select(pl.all().cast(pl.String))

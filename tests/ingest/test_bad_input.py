@@ -225,7 +225,8 @@ def test_an_empty_landing_folder_is_reported_as_such_before_anything_runs(tmp_pa
         run_pipeline(tmp_path / "landing", tmp_path / "home", as_of=AS_OF, echo=lambda _: None)
     message = str(err.value)
     assert message.startswith(f"no files matching any contract in {tmp_path / 'landing'}: expected after_sales/*.xlsx "
-                              "(complaints, repair_orders); finance/contracts*.parquet (contracts); "
+                              "(complaints, repair_orders); consents/授权记录_*.csv (consents); "
+                              "finance/contracts*.parquet (contracts); "
                               "finance/receipts_*.csv (receipts); sales/*.csv (sales).")
     assert "It is empty." in message and "point --landing at the folder" in message
     assert not (tmp_path / "home" / "dagster").exists()  # stopped at registration, not deep in identity

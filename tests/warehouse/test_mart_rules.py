@@ -297,7 +297,8 @@ def test_published_files_hold_commented_tables_only(built_home):
     analyst mart and the parameter tables; every column of both files is commented."""
     analyst_tables = {"customer_360", "dim_customer", "dim_vehicle", "fct_sales", "fct_service", "fct_finance",
                       "fct_complaints", "customer_ltv", "customer_rfm", "customer_tags", "lifecycle_lists",
-                      "agg_sales_by_channel_month", "agg_advisor_performance", "agg_service_retention", "agg_segment_sizes"}
+                      "agg_sales_by_channel_month", "agg_advisor_performance", "agg_service_retention", "agg_segment_sizes",
+                      "consent", "campaign_segments"}
     for path in (built_home.warehouse, built_home.analyst_warehouse):
         with duckdb.connect(str(path), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone() == (0,)

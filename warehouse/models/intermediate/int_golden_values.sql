@@ -1,5 +1,7 @@
--- The surviving value of each golden-record attribute per customer, chosen by the rules in
--- seeds/survivorship.csv (and the trust order in seeds/source_trust.csv). Restricted: raw PII.
+-- The surviving value of each golden-record attribute per customer: a correction the person asked
+-- for (privacy.corrections, `cdp subject correct`; the latest per attribute) first, whatever the
+-- sources deliver later; else the value chosen by the rules in seeds/survivorship.csv (and the trust
+-- order in seeds/source_trust.csv). A correction follows its customer into a merge. Restricted: raw PII.
 with rec as (
     select x.customer_id, p.source, p.event_date,
            trim(p.name_raw) as customer_name, p.mobile, p.id_number, p.city
@@ -16,6 +18,13 @@ scored as (
     join {{ ref('survivorship') }} as r using (attribute)
     left join {{ ref('source_trust') }} as t on t.attribute = c.attribute and t.source = c.source
 ),
+corrected as (
+    select coalesce(m.merged_into, c.customer_id) as customer_id, c.attribute, c.value,
+           row_number() over (partition by coalesce(m.merged_into, c.customer_id), c.attribute
+                              order by c.corrected_at desc, c.correction_id desc) as pick
+    from {{ source('privacy', 'corrections') }} as c
+    left join {{ source('identity', 'customers') }} as m on m.customer_id = c.customer_id and m.status = 'retired'
+),
 ranked as (
     select *, row_number() over (
         partition by customer_id, attribute
@@ -23,5 +32,11 @@ ranked as (
                  event_date desc nulls last, value) as pick
     from scored
 )
-select customer_id, attribute, value, source, rule, frequency
-from ranked where pick = 1
+select r.customer_id, r.attribute, r.value, r.source, r.rule, r.frequency
+from ranked as r
+where r.pick = 1
+  and not exists (select 1 from corrected as c where c.pick = 1 and c.customer_id = r.customer_id and c.attribute = r.attribute)
+union all
+select c.customer_id, c.attribute, c.value, 'correction' as source, 'correction' as rule, 1 as frequency
+from corrected as c
+where c.pick = 1 and c.customer_id in (select customer_id from rec)

@@ -1,4 +1,6 @@
 -- Lists that drive daily work: one row per customer × list (× vehicle where the list is about a car).
+-- Each list contacts customers for a purpose (seeds/campaign_purposes.csv): customers who refused or
+-- withdrew it are left out; the others carry their consent state and may_contact (marts.consent).
 WITH params AS (SELECT * FROM {{ ref('config_lifecycle_lists') }}),  -- thresholds: seeds/parameters.csv
 owned AS (
     SELECT v.*, v.latest_odometer_km / greatest(datediff('day', v.first_sale_date, v.last_service_date), 1) AS km_per_day
@@ -41,9 +43,20 @@ lists AS (
     FROM {{ ref('dim_customer') }}
     WHERE birth_date IS NOT NULL AND month(birth_date) = month({{ as_of() }})
       AND NOT (month(birth_date) = 2 AND day(birth_date) = 29)
+),
+-- Consent for the list's purpose: who refused or withdrew is not listed at all; who never answered
+-- is listed with may_contact = false.
+listed AS (
+    SELECT l.*, cp.purpose, coalesce(c.state, 'not_recorded') AS consent_state, coalesce(c.may_use, false) AS may_contact
+    FROM lists AS l
+    LEFT JOIN {{ ref('campaign_purposes') }} AS cp ON cp.list = l.list
+    LEFT JOIN {{ ref('consent') }} AS c ON c.customer_id = l.customer_id AND c.purpose = cp.purpose
+    WHERE coalesce(c.state, 'not_recorded') NOT IN ('refused', 'withdrawn')
 )
--- One letter per household and list: household_letter marks the member who gets it (earliest due).
+-- One letter per household and list: household_letter marks the member who gets it (one who may be
+-- contacted first, then the earliest due).
 SELECT l.*, h.household_id,
-       row_number() OVER (PARTITION BY l.list, h.household_id ORDER BY l.due_date, l.customer_id, l.vin) = 1 AS household_letter
-FROM lists AS l LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)
+       row_number() OVER (PARTITION BY l.list, h.household_id
+                          ORDER BY l.may_contact DESC, l.due_date, l.customer_id, l.vin) = 1 AS household_letter
+FROM listed AS l LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)
 ORDER BY l.list, l.customer_id, l.vin

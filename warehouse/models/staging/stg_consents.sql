@@ -1,0 +1,5 @@
+-- The validated consent events with the resolved CustomerID. Restricted: raw PII.
+select x.customer_id, s.* exclude (_load_id)
+from {{ source('validated', 'consents') }} as s
+left join {{ source('identity', 'customer_xref') }} as x
+  on x.source = 'consents' and x.record_key = s.consent_no
