@@ -51,8 +51,12 @@ def prepare(customers: int, seed: int, folder: Path) -> Path:
 
 
 def measure_identity(folder: Path) -> dict:
+    import polars as pl
+
+    from cdp.identity.evaluate import evaluate
     from cdp.identity.pipeline import resolve_identities
     from cdp.paths import Home
+    from cdp.state import tables
 
     work = Path(tempfile.mkdtemp(prefix="cdp-identity-home-"))
     try:
@@ -60,9 +64,12 @@ def measure_identity(folder: Path) -> dict:
         start = time.perf_counter()
         run = resolve_identities(Home(work / "home"), folder / "model.json", "bench", full_recluster=True)
         seconds = time.perf_counter() - start
+        scores = evaluate(Home(work / "home").read(tables.CUSTOMER_XREF),
+                          pl.read_parquet(folder / "landing" / "_truth" / "truth.parquet"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"seconds": seconds, "tuples": run.tuples, "pairs": run.pairs_scored, "customers": run.customers,
+            "pairwise_f1": scores.pairwise_f1, "cluster_f1": scores.cluster_f1,
             "steps": {k.strip(): round(v, 2) for k, v in run.seconds.items()}}
 
 
@@ -129,6 +136,7 @@ def main() -> None:
         print(f"{'plain Splink':24} {splink['seconds']:8.1f} {splink['peak_mib']:13.0f}")
         print(f"{'identity stage':24} {identity['seconds']:8.1f} {identity['peak_mib']:13.0f}")
         print(f"{'ratio':24} {identity['seconds'] / splink['seconds']:8.2f} {identity['peak_mib'] / splink['peak_mib']:13.2f}")
+        print(f"identity accuracy: pairwise F1 {identity['pairwise_f1']:.4f}, cluster F1 {identity['cluster_f1']:.4f}")
         print("identity steps (s): " + ", ".join(f"{k} {v}" for k, v in identity["steps"].items()))
 
 

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
 import weakref
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,10 @@ def make_db_api(backend: str, options: dict[str, Any] | None = None):
     if backend == "spark":
         from splink import SparkAPI
 
-        return SparkAPI(spark_session=spark_session(options), break_lineage_method="parquet")
+        # parquet (default): intermediate tables written to the checkpoint folder; persist: kept in
+        # Spark's memory (small data, tests)
+        return SparkAPI(spark_session=spark_session(options),
+                        break_lineage_method=options.get("break_lineage_method", "parquet"))
     raise BackendError(f"identity/settings.yaml: unknown backend {backend!r}; use 'duckdb' or 'spark'")
 
 
@@ -140,7 +144,9 @@ def register(db_api, frame: pl.DataFrame, name: str):
     """A polars frame as a Splink input table of the backend."""
     if is_spark(db_api):
         session = db_api.spark
-        return db_api.register(session.createDataFrame(frame.to_pandas()), dataset_display_name=name)
+        # Temporary views live as long as the (shared) session: a table name per registration.
+        return db_api.register(session.createDataFrame(frame.to_pandas()), dataset_display_name=name,
+                               table_name=f"cdp_{name}_{uuid.uuid4().hex[:8]}")
     return db_api.register(frame.to_arrow(), dataset_display_name=name)
 
 
