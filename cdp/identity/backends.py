@@ -14,9 +14,11 @@ defaults to `local[*]`; point it (or SPARK_REMOTE / spark-submit) at a cluster f
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 import tempfile
+import uuid
 import weakref
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from splink import DuckDBAPI
 SPARK_FUNCTIONS = {"JAROWINKLER_SIMILARITY": "jaro_winkler", "JARO_SIMILARITY": "jaro_sim"}
 DUCKDB_FUNCTIONS = {"jaro_winkler": "jaro_winkler_similarity", "jaro_sim": "jaro_similarity"}
 SPARK_DEFAULTS = {"spark.master": "local[*]", "spark.sql.shuffle.partitions": "16", "spark.ui.enabled": "false",
-                  "spark.driver.memory": "4g"}
+                  "spark.driver.memory": "4g", "spark.sql.execution.arrow.pyspark.enabled": "true"}
 
 
 class BackendError(RuntimeError):
@@ -51,13 +53,27 @@ def duckdb_api(options: dict[str, Any]) -> DuckDBAPI:
     return DuckDBAPI(connection)
 
 
+def java_problem() -> str | None:
+    """Why Spark cannot start a JVM here, or None when a Java runtime is found."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and not (Path(java_home) / "bin" / "java").exists():
+        return f"backend: spark needs a Java runtime: JAVA_HOME={java_home} has no bin/java; point it at a JDK 17+"
+    if not java_home and shutil.which("java") is None:
+        return ("backend: spark needs a Java runtime (17 or later): install one (e.g. `apt-get install "
+                "openjdk-17-jre-headless`) or set JAVA_HOME")
+    return None
+
+
 def spark_session(options: dict[str, Any]):
     """A Spark session with Splink's UDF jar and a checkpoint folder (created when missing)."""
     try:
         from pyspark.sql import SparkSession
         from splink.backends.spark import similarity_jar_location
     except ImportError as err:
-        raise BackendError("backend: spark needs pyspark and a Java runtime: `pip install 'cdp[spark]'`") from err
+        raise BackendError("backend: spark needs pyspark: `pip install 'cdp[spark]'` (or set `backend: duckdb` "
+                           "in identity/settings.yaml)") from err
+    if problem := java_problem():
+        raise BackendError(problem)
     _check_sqlglot()
     builder = SparkSession.builder.appName("cdp identity")
     for key, value in {**SPARK_DEFAULTS, **(options.get("conf") or {})}.items():
@@ -86,15 +102,51 @@ def make_db_api(backend: str, options: dict[str, Any] | None = None):
     if backend == "spark":
         from splink import SparkAPI
 
-        return SparkAPI(spark_session=spark_session(options), break_lineage_method="parquet")
+        # parquet (default): intermediate tables written to the checkpoint folder; persist: kept in
+        # Spark's memory (small data, tests)
+        return SparkAPI(spark_session=spark_session(options),
+                        break_lineage_method=options.get("break_lineage_method", "parquet"))
     raise BackendError(f"identity/settings.yaml: unknown backend {backend!r}; use 'duckdb' or 'spark'")
+
+
+def is_spark(db_api) -> bool:
+    return db_api.sql_dialect.sql_dialect_str == "spark"
+
+
+def copy_to_parquet(db_api, sql: str, path: Path) -> None:
+    """The result of a query as one Parquet file, streamed by the backend (no table in between).
+
+    Spark writes a folder of part files; it is coalesced to one part, which becomes the file:
+    the state store and erasure read files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not is_spark(db_api):
+        db_api._con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+        return
+    folder = Path(tempfile.mkdtemp(prefix=".spark-parquet-", dir=path.parent))
+    try:
+        db_api.spark.sql(sql).coalesce(1).write.mode("overwrite").parquet(str(folder / "out"))
+        (part,) = sorted((folder / "out").glob("part-*.parquet"))
+        part.replace(path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def create_view(db_api, name: str, sql: str):
+    """A view over a query (no copy of the rows), as a Splink table of the backend."""
+    if is_spark(db_api):
+        db_api.spark.sql(sql).createOrReplaceTempView(name)
+    else:
+        db_api._con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    return db_api.table_to_splink_dataframe(name, name)
 
 
 def register(db_api, frame: pl.DataFrame, name: str):
     """A polars frame as a Splink input table of the backend."""
-    if db_api.sql_dialect.sql_dialect_str == "spark":
+    if is_spark(db_api):
         session = db_api.spark
-        return db_api.register(session.createDataFrame(frame.to_pandas()), dataset_display_name=name)
+        # Temporary views live as long as the (shared) session: a table name per registration.
+        return db_api.register(session.createDataFrame(frame.to_pandas()), dataset_display_name=name,
+                               table_name=f"cdp_{name}_{uuid.uuid4().hex[:8]}")
     return db_api.register(frame.to_arrow(), dataset_display_name=name)
 
 

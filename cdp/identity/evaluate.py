@@ -179,5 +179,5 @@ def threshold_labels(home, model_path, truth: pl.DataFrame) -> pl.DataFrame | No
     labels = pl.concat([labels_from_truth(record_map, truth, state.read(tables.SCORED_PAIRS)),
                         labels_from_decisions(state.read(tables.OVERRIDES, OVERRIDE_SCHEMA), record_map)])
     settings = IdentitySettings.load()
-    linker = make_linker(tuples, _as_dict(model_path), settings.backend, backend_options=settings.duckdb)
+    linker = make_linker(tuples, _as_dict(model_path), settings.backend, backend_options=settings.backend_options)
     return accuracy_at_thresholds(linker, labels)

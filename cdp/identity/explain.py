@@ -52,7 +52,7 @@ def explain_pair(home: Home, model_path: Path, left: tuple[str, str], right: tup
     settings = settings or IdentitySettings.load()
     records = home.snapshot().read(tables.PERSON_RECORDS)
     tuples, _ = build_tuples(records)  # term frequencies come from the whole resolved base
-    linker = make_linker(tuples, _as_dict(model_path), settings.backend, backend_options=settings.duckdb)
+    linker = make_linker(tuples, _as_dict(model_path), settings.backend, backend_options=settings.backend_options)
     scored = linker.inference.score_pair(_tuple_row(records, *left), _tuple_row(records, *right)).as_record_list()[0]
     steps = records_to_waterfall_data([scored], linker._settings_obj, False)
     chart = linker.visualisations.waterfall_chart([scored], filter_nulls=False)

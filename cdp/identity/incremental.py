@@ -55,7 +55,7 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
                                  "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
     result = IncrementalResult(pl.DataFrame(), pl.DataFrame(), 0, new_count)
     if new_count:
-        linker = make_linker(marked, model, settings.backend, backend_options=settings.duckdb)
+        linker = make_linker(marked, model, settings.backend, backend_options=settings.backend_options)
         predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
         result.pairs_scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
         links = _to_polars(predictions.query_sql(

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,12 +13,13 @@ import yaml
 from splink import Linker
 from splink.internals.exceptions import EMTrainingException
 
+from cdp.identity.backends import canonical, for_backend, make_db_api, register, rules_for_backend
 from cdp.paths import IDENTITY_DIR
 
 SETTINGS_PATH = IDENTITY_DIR / "settings.yaml"
 MODEL_PATH = IDENTITY_DIR / "model.json"
 # Sections of settings.yaml that are cdp's, not Splink's.
-CDP_SECTIONS = ("training", "clustering", "backend", "duckdb")
+CDP_SECTIONS = ("training", "clustering", "backend", "duckdb", "spark")
 log = logging.getLogger(__name__)
 
 
@@ -106,6 +104,12 @@ class IdentitySettings:
     clustering: Clustering
     backend: str
     duckdb: dict[str, Any] = field(default_factory=dict)  # DuckDB backend options: memory_limit, materialisation
+    spark: dict[str, Any] = field(default_factory=dict)  # Spark backend options: conf, checkpoint_dir
+
+    @property
+    def backend_options(self) -> dict[str, Any]:
+        """The options of the configured backend (the `duckdb:` or `spark:` section)."""
+        return self.spark if self.backend == "spark" else self.duckdb
 
     @classmethod
     def load(cls, path: Path = SETTINGS_PATH) -> "IdentitySettings":
@@ -119,39 +123,8 @@ class IdentitySettings:
             clustering=Clustering.parse(raw["clustering"]),
             backend=raw.get("backend", "duckdb"),
             duckdb=raw.get("duckdb") or {},
+            spark=raw.get("spark") or {},
         )
-
-
-def make_db_api(backend: str = "duckdb", options: dict[str, Any] | None = None):
-    """Splink backend from the settings: DuckDB on one machine, Spark for the largest groups.
-
-    DuckDB options: `memory_limit` (e.g. "8GB"; DuckDB spills to a temporary folder above it) and
-    `materialisation: parquet` (Splink writes intermediate tables as Parquet files instead of
-    keeping them in the database — for groups whose scored pairs do not fit in memory).
-    """
-    if backend == "duckdb":
-        import duckdb
-        from splink import DuckDBAPI
-
-        options = options or {}
-        connection = duckdb.connect()
-        connection.execute("SET enable_progress_bar = false")  # Dagster logs progress; terminal bars flood it
-        if options.get("memory_limit"):
-            connection.execute(f"SET memory_limit = '{options['memory_limit']}'")
-        if options.get("materialisation", "table") == "parquet":
-            folder = tempfile.mkdtemp(prefix="cdp-splink-")
-            api = DuckDBAPI(connection, materialisation="parquet", materialisation_dir=folder)
-            weakref.finalize(api, shutil.rmtree, folder, True)
-            return api
-        return DuckDBAPI(connection)
-    if backend == "spark":
-        try:
-            from pyspark.sql import SparkSession
-            from splink import SparkAPI
-        except ImportError as err:
-            raise RuntimeError("backend: spark needs pyspark — `pip install pyspark` and a Spark cluster") from err
-        return SparkAPI(spark_session=SparkSession.builder.getOrCreate())
-    raise ValueError(f"identity/settings.yaml: unknown backend {backend!r}; use 'duckdb' or 'spark'")
 
 
 def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, backend: str = "duckdb",
@@ -162,17 +135,16 @@ def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, bac
     the source name travels as a retained column of that name and every query reads the same.
     """
     db_api = make_db_api(backend, backend_options)
+    settings = for_backend(_as_dict(settings), backend)
     parts = tuples.partition_by("source", as_dict=True, maintain_order=True)
     drop = [c for c in ("source", "record_count") if c in tuples.columns]
     if len(parts) == 1:
         (source,), frame = next(iter(parts.items()))
         table = frame.drop(drop).with_columns(pl.lit(source).alias("source_dataset"))
-        settings = _as_dict(settings)
         retained = [*settings.get("additional_columns_to_retain", []), "source_dataset"]
         settings = settings | {"link_type": "dedupe_only", "additional_columns_to_retain": retained}
-        return Linker([db_api.register(table.to_arrow(), dataset_display_name=source)], settings, log_level=log_level)
-    frames = [db_api.register(frame.drop(drop).to_arrow(), dataset_display_name=source)
-              for (source,), frame in parts.items()]
+        return Linker([register(db_api, table, source)], settings, log_level=log_level)
+    frames = [register(db_api, frame.drop(drop), source) for (source,), frame in parts.items()]
     return Linker(frames, settings, log_level=log_level)
 
 
@@ -181,16 +153,18 @@ def _as_dict(settings: dict[str, Any] | str | Path) -> dict[str, Any]:
 
 
 def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path = MODEL_PATH) -> dict[str, Any]:
-    """Estimate the prior, u (random sampling) and m (EM) and save the model as Splink JSON."""
-    linker = make_linker(tuples, settings.splink, settings.backend, log_level=logging.WARNING,
-                         backend_options=settings.duckdb)
+    """Estimate the prior, u (random sampling) and m (EM) and save the model as Splink JSON, in
+    settings.yaml's own SQL dialect (DuckDB) whichever backend trained it."""
+    backend = settings.backend
+    linker = make_linker(tuples, settings.splink, backend, log_level=logging.WARNING,
+                         backend_options=settings.backend_options)
     training = settings.training
     linker.training.estimate_probability_two_random_records_match(
-        list(training.deterministic_rules), recall=training.deterministic_recall)
+        rules_for_backend(training.deterministic_rules, backend), recall=training.deterministic_recall)
     linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.u_seed)
     # EM on every blocked pair up to a cap, so small data is not sampled away.
     sample = min(1.0, training.em_max_records / max(len(tuples), 1))
-    for rule in training.em_blocking_rules:
+    for rule in rules_for_backend(training.em_blocking_rules, backend):
         # A failed session leaves the comparisons it blocks on removed from the linker (Splink
         # deactivates them in place): put the model back as it was before the session.
         before = linker._settings_obj.core_model_settings.copy()
@@ -199,5 +173,8 @@ def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path
         except EMTrainingException as err:  # e.g. a source set with no ID numbers, or each VIN sold once
             linker._settings_obj.core_model_settings = before
             log.warning("skipping EM session %r: %s", rule, str(err).splitlines()[0])
+    trained = linker.misc.save_model_to_json()
+    model = trained if backend == "duckdb" else canonical(trained, settings.splink)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    return linker.misc.save_model_to_json(str(out_path), overwrite=True)
+    out_path.write_text(json.dumps(model, indent=4, ensure_ascii=False), encoding="utf-8")
+    return model

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import polars as pl
 
+from cdp.identity.backends import copy_to_parquet, create_view
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.overrides import apply_overrides, must_node_pairs, node_pairs, split_vetoed
+from cdp.identity.scoring import match_weight_sql, predict_narrow, score_pairs_in_full
 
 DASHBOARD_PAIRS = 500  # review-band pairs in the comparison viewer, strongest first
 DASHBOARD_CLUSTERS = 5  # clusters touched by the review band in cluster studio
@@ -45,23 +47,31 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     """
     model = _as_dict(model_path)
     timer = Timer()
-    linker = make_linker(tuples, model, settings.backend, backend_options=settings.duckdb)
+    linker = make_linker(tuples, model, settings.backend, backend_options=settings.backend_options)
+    db_api = linker._db_api
     decisions = Decisions.of(model, settings.clustering)
-    predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
+    predictions = predict_narrow(linker, settings.clustering.scoring_floor)
     keys = ", ".join(PAIR_KEYS)
     gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
-    decided = predictions.query_sql(decisions.decided(keys, gammas))
+    # Views, not copies: the decisions are computed where they are read.
+    veto_weights = "".join(f", {match_weight_sql(linker, c)} AS mw_{c}" for c in settings.clustering.veto)
+    scored = create_view(db_api, "cdp_scored_pairs", f"SELECT *{veto_weights} FROM {predictions.physical_name}")
+    decided = create_view(db_api, "cdp_decided_pairs", decisions.decided(keys, gammas).format(this=scored.physical_name))
     timer.lap("score")
-    linkable = decided.query_sql(decisions.for_clustering(keys))
+    linkable = create_view(db_api, "cdp_linked_pairs", decisions.for_clustering(keys).format(this=decided.physical_name))
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
     tuple_clusters = _to_polars(clusters.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"))
     timer.lap("cluster")
-    counts = _to_polars(decided.query_sql("SELECT count(*) AS pairs, count(*) FILTER (WHERE strong_only) AS strong "
-                                          "FROM {this}")).row(0, named=True)
+    counts = _to_polars(decided.query_sql("SELECT count(*) AS pairs, sum(CASE WHEN strong_only THEN 1 ELSE 0 END) "
+                                          "AS strong FROM {this}")).row(0, named=True)
     if scored_pairs_path is not None:
-        scored_pairs_path.parent.mkdir(parents=True, exist_ok=True)
-        decided.query_sql("SELECT * EXCLUDE (strong_only) FROM {this}").to_parquet(str(scored_pairs_path), overwrite=True)
-    band = predictions.query_sql(f"SELECT *, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
+        copy_to_parquet(db_api, f"SELECT {keys}, match_weight, match_probability, {gammas}, strong_evidence, vetoed, "
+                                f"linked FROM {decided.physical_name}", scored_pairs_path)
+    # The review band alone is scored again with the values compared and every weight: the evidence.
+    band_pairs = scored.query_sql(f"SELECT {keys}, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
+    band = band_pairs.query_sql(
+        f"SELECT f.*, b.strong_evidence, b.vetoed, b.linked FROM {score_pairs_in_full(linker, band_pairs).physical_name} "
+        f"AS f JOIN {{this}} AS b USING ({keys})")
     review = _to_polars(band)
     timer.lap("scored pairs + review band")
     dashboards = write_dashboards(linker, predictions, band, clusters, reports_dir) if reports_dir else None
@@ -77,7 +87,7 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
     timer.lap("decisions + veto")
     return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=counts["pairs"],
-                      strong_links=counts["strong"], dashboards=dashboards, seconds=timer.seconds)
+                      strong_links=counts["strong"] or 0, dashboards=dashboards, seconds=timer.seconds)
 
 
 class Timer:
@@ -98,8 +108,8 @@ def write_dashboards(linker, predictions, review_band, clusters, reports_dir: Pa
     comparison viewer (pairs by comparison vector) and cluster studio (the clusters those pairs
     touch). Both bundle their JavaScript: nothing is loaded from the internet."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    band = review_band.query_sql("SELECT * EXCLUDE (strong_evidence, vetoed, linked) FROM {this} "
-                                 f"ORDER BY match_weight DESC LIMIT {DASHBOARD_PAIRS}")
+    columns = ", ".join(c.name for c in review_band.columns if c.unquote().name not in ("strong_evidence", "vetoed", "linked"))
+    band = review_band.query_sql(f"SELECT {columns} FROM {{this}} ORDER BY match_weight DESC LIMIT {DASHBOARD_PAIRS}")
     band.templated_name = predictions.templated_name  # Splink's dashboard SQL names the predictions table
     if not _to_polars(band.query_sql("SELECT count(*) AS n FROM {this}")).item():
         return {}
@@ -119,8 +129,9 @@ def write_dashboards(linker, predictions, review_band, clusters, reports_dir: Pa
         listed = ", ".join(f"'{c}'" for c in cluster_ids)
         nodes = clusters.query_sql(f"SELECT * FROM {{this}} WHERE cluster_id IN ({listed})")
         nodes.templated_name = clusters.templated_name
-        pairs = predictions.query_sql(
-            f"SELECT p.* FROM {{this}} AS p JOIN {nodes.physical_name} AS n ON p.tuple_id_l = n.tuple_id")
+        touching = predictions.query_sql(
+            f"SELECT {', '.join(PAIR_KEYS)} FROM {{this}} AS p JOIN {nodes.physical_name} AS n ON p.tuple_id_l = n.tuple_id")
+        pairs = score_pairs_in_full(linker, touching)
         pairs.templated_name = predictions.templated_name
         linker.visualisations.cluster_studio_dashboard(pairs, nodes, str(paths["cluster studio"]),
                                                        cluster_ids=cluster_ids, overwrite=True)
