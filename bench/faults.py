@@ -1,8 +1,10 @@
 """Fault sweep: SIGKILL `cdp run` (first load and a daily delivery) and `cdp erase` at every write point.
 
     python bench/faults.py                # every kind of write point (one point per kind)
+    python bench/faults.py --per-stage    # one point per kind and stage, whatever the source (the same
+                                          # code path for sales and for leads counts once): ~1 hour
     python bench/faults.py --all          # every single write point (hours: each archive copy is one)
-    python bench/faults.py --customers 300
+    python bench/faults.py --customers 300 --scenarios "first load,erasure"
 
 For each point the harness (cdp.state.harness) kills the command there, runs it again, and compares
 the home with a clean run: same CustomerIDs, none issued twice, every delivery balanced, every
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import shutil
 import tempfile
 import time
@@ -23,9 +26,10 @@ from pathlib import Path
 import polars as pl
 
 from cdp.demo import generate
+from cdp.ingest.contracts import load_contracts
 from cdp.paths import Home
 from cdp.state import tables
-from cdp.state.harness import Harness, Scenario, by_kind, same_as_reference
+from cdp.state.harness import Harness, KillPoint, Scenario, by_kind, same_as_reference
 
 AS_OF = "2026-10-31"
 NEXT = "2026-11-01"
@@ -58,10 +62,23 @@ def _erasure_check(mobiles: set[str]):
     return check
 
 
-def sweep(harness: Harness, every: bool) -> tuple[int, int, int]:
+def per_stage(points: list[KillPoint]) -> list[KillPoint]:
+    """The first point of every kind once source names are left out: `write raw/<source>/<date>`."""
+    sources = sorted(load_contracts(), key=len, reverse=True)  # lead_events before leads
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sources)) + r")\b")
+    seen, chosen = set(), []
+    for point in by_kind(points):
+        stage = pattern.sub("<source>", point.kind)
+        if stage not in seen:
+            seen.add(stage)
+            chosen.append(point)
+    return chosen
+
+
+def sweep(harness: Harness, how: str) -> tuple[int, int, int]:
     started = time.perf_counter()
     _, points = harness.reference()
-    chosen = points if every else by_kind(points)
+    chosen = {"all": points, "kind": by_kind(points), "stage": per_stage(points)}[how]
     print(f"\n== {harness.scenario.name}: {len(points)} write points, {len(chosen)} exercised "
           f"(clean run {time.perf_counter() - started:.0f}s) ==")
     survived = repaired_by_hand = 0
@@ -79,17 +96,21 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--all", action="store_true", help="every write point, not one per kind")
+    parser.add_argument("--per-stage", action="store_true", help="one point per kind and stage, whatever the source")
+    parser.add_argument("--scenarios", default="first load,daily delivery,erasure",
+                        help="comma-separated: first load, daily delivery, erasure")
     args = parser.parse_args()
+    how = "all" if args.all else "stage" if args.per_stage else "kind"
+    wanted = {s.strip() for s in args.scenarios.split(",")}
     work = Path(tempfile.mkdtemp(prefix="cdp-fault-sweep-"))
     landing = work / "landing"
     generate(customers=args.customers, seed=args.seed, out=landing, as_of=date.fromisoformat(AS_OF))
     run_args = ["run", "--landing", "{landing}", "--home", "{home}", "--as-of"]
     first = Harness(Scenario("first load", [*run_args, AS_OF], None, landing, same_as_reference), work / "first")
-    totals = [sweep(first, args.all)]
+    totals = [sweep(first, how)] if "first load" in wanted else [(0, 0, 0)]
+    if "first load" not in wanted:
+        first.reference()
     base = first.reference_home.root
-    daily = Harness(Scenario("daily delivery", [*run_args, NEXT], base, _second_delivery(landing, work / "landing2"),
-                             same_as_reference), work / "daily")
-    totals.append(sweep(daily, args.all))
     xref = first.reference_home.read(tables.CUSTOMER_XREF)
     people = first.reference_home.read(tables.PERSON_RECORDS).join(xref, on=["source", "record_key"])
     customer_id = (people.filter(pl.col("mobile").is_not_null()).group_by("customer_id")
@@ -98,7 +119,12 @@ def main() -> None:
     erase = Harness(Scenario("erasure", ["erase", customer_id, "--request", "PIPL-FAULTS", "--by", "bench",
                                          "--home", "{home}", "--landing", "{landing}"],
                              base, landing, _erasure_check(mobiles)), work / "erasure")
-    totals.append(sweep(erase, args.all))
+    if "erasure" in wanted:
+        totals.append(sweep(erase, how))
+    daily = Harness(Scenario("daily delivery", [*run_args, NEXT], base, _second_delivery(landing, work / "landing2"),
+                             same_as_reference), work / "daily")
+    if "daily delivery" in wanted:
+        totals.append(sweep(daily, how))
     exercised, survived, by_hand = (sum(t[i] for t in totals) for i in range(3))
     print(f"\nkill points exercised {exercised}, survived {survived}, runs needing a hand repair {by_hand}")
     shutil.rmtree(work, ignore_errors=True)

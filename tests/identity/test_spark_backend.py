@@ -12,8 +12,8 @@ Skipped, with the reason, where pyspark or a Java runtime is missing (CI without
 from __future__ import annotations
 
 import dataclasses
-import json
 import importlib.util
+import json
 import shutil
 from datetime import date
 

@@ -227,7 +227,8 @@ def test_an_empty_landing_folder_is_reported_as_such_before_anything_runs(tmp_pa
     assert message.startswith(f"no files matching any contract in {tmp_path / 'landing'}: expected after_sales/*.xlsx "
                               "(complaints, repair_orders); consents/授权记录_*.csv (consents); "
                               "finance/contracts*.parquet (contracts); "
-                              "finance/receipts_*.csv (receipts); sales/*.csv (sales).")
+                              "finance/receipts_*.csv (receipts); leads/线索_*.csv (leads); "
+                              "leads/跟进记录_*.csv (lead_events); sales/*.csv (sales).")
     assert "It is empty." in message and "point --landing at the folder" in message
     assert not (tmp_path / "home" / "dagster").exists()  # stopped at registration, not deep in identity
 

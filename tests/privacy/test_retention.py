@@ -68,6 +68,7 @@ def test_old_quarantined_values_are_anonymized_and_counts_still_balance(demo_run
     state = home.snapshot()
     for name in state.names("quarantine/"):
         assert set(state.read(name).columns) <= {"order_no", "ro_no", "complaint_no", "invoice_no", "contract_no",
+                                                 "consent_no", "lead_no", "event_no",
                                                  "_source_file", "_source_row", "_rule"}
     assert metadata["quarantined rows anonymized"].value == quarantined
     assert all(c.balanced for c in source_counts(state, list(summary_sources(summary)), DELIVERY))

@@ -298,7 +298,9 @@ def test_published_files_hold_commented_tables_only(built_home):
     analyst_tables = {"customer_360", "dim_customer", "dim_vehicle", "fct_sales", "fct_service", "fct_finance",
                       "fct_complaints", "customer_ltv", "customer_rfm", "customer_tags", "lifecycle_lists",
                       "agg_sales_by_channel_month", "agg_advisor_performance", "agg_service_retention", "agg_segment_sizes",
-                      "consent", "campaign_segments"}
+                      "consent", "campaign_segments", "fct_leads", "fct_lead_events", "agg_funnel",
+                      "agg_lead_attribution", "agg_lost_reasons", "household_links", "dim_household", "warm_prospects",
+                      "follow_up_list"}
     for path in (built_home.warehouse, built_home.analyst_warehouse):
         with duckdb.connect(str(path), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone() == (0,)
@@ -308,7 +310,8 @@ def test_published_files_hold_commented_tables_only(built_home):
             ]
         if path == built_home.analyst_warehouse:
             assert tables == {(f"main.{t}",) for t in analyst_tables} | {
-                (f"config.{t}",) for t in ("customer_tags", "lifecycle_lists", "customer_rfm", "customer_ltv", "parameters")}
+                (f"config.{t}",) for t in ("customer_tags", "lifecycle_lists", "customer_rfm", "customer_ltv", "parameters",
+                                                 "funnel", "follow_up_list")}
         else:
             assert {s.split(".")[0] for (s,) in tables} == {"staging", "intermediate", "config", "marts"}
         assert undocumented == 0, path
