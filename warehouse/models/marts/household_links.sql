@@ -14,9 +14,9 @@ records AS (
 ),
 by_mobile AS (
     SELECT a.customer_id AS customer_id_a, b.customer_id AS customer_id_b, 'shared_mobile' AS link_kind,
-           a.mobile AS shared_value, min(a.record) || ' ~ ' || min(b.record) AS evidence
+           min(a.mobile) AS shared_value, min(a.record) || ' ~ ' || min(b.record) AS evidence
     FROM records AS a JOIN records AS b ON a.mobile = b.mobile AND a.customer_id < b.customer_id
-    GROUP BY 1, 2, 3, 4
+    GROUP BY 1, 2, 3  -- one link per pair and kind, however many mobiles they share
 ),
 by_address AS (
     SELECT a.customer_id AS customer_id_a, b.customer_id AS customer_id_b,
@@ -27,14 +27,14 @@ by_address AS (
 ),
 by_payment AS (  -- a receipt for a car paid by another person than its registered owner
     SELECT least(f.customer_id, v.owner_customer_id) AS customer_id_a, greatest(f.customer_id, v.owner_customer_id) AS customer_id_b,
-           'paid_for_car' AS link_kind, f.vin AS shared_value,
+           'paid_for_car' AS link_kind, min(f.vin) AS shared_value,
            'receipts:' || min(f.record_key) || ' pays for ' || any_value(v.owner_customer_id) AS evidence
     FROM {{ ref('fct_finance') }} AS f
     JOIN {{ ref('dim_vehicle') }} AS v USING (vin)
     JOIN persons AS p1 ON p1.customer_id = f.customer_id
     JOIN persons AS p2 ON p2.customer_id = v.owner_customer_id
     WHERE f.record_kind = 'receipt' AND f.product = '购车款' AND f.customer_id <> v.owner_customer_id
-    GROUP BY 1, 2, 3, 4
+    GROUP BY 1, 2, 3
 )
 SELECT * FROM by_mobile UNION ALL SELECT * FROM by_address UNION ALL SELECT * FROM by_payment
 ORDER BY customer_id_a, customer_id_b, link_kind

@@ -1,7 +1,8 @@
 -- Warm prospects for campaigns: people (customers or prospects) whose latest visit or test drive was
 -- between warm_no_order_days and warm_lookback_days ago and who have ordered nothing and bought no car
--- since. One row per person (party_id); customer_id / prospect_id let consent filter the list;
--- household_letter marks one person per household.
+-- since. One row per person (party_id). A customer who refused or withdrew the list's purpose
+-- (seeds/campaign_purposes.csv, list warm_prospects) is left out; the others carry may_contact (a
+-- prospect has signed no consent form yet: not_recorded). household_letter marks one person per household.
 WITH params AS (SELECT * FROM {{ ref('config_funnel') }}),
 parties AS (
     SELECT party_id, any_value(customer_id) AS customer_id, any_value(prospect_id) AS prospect_id,
@@ -24,10 +25,18 @@ warm AS (
                       WHERE l.party_id = p.party_id AND (l.ordered_date IS NOT NULL OR l.delivery_date IS NOT NULL))
       AND NOT EXISTS (SELECT 1 FROM {{ ref('fct_sales') }} AS s
                       WHERE s.customer_id = p.customer_id AND s.sale_date >= p.last_visit_date)
+),
+listed AS (
+    SELECT w.*, cp.purpose, coalesce(c.state, 'not_recorded') AS consent_state, coalesce(c.may_use, false) AS may_contact
+    FROM warm AS w
+    LEFT JOIN {{ ref('campaign_purposes') }} AS cp ON cp.list = 'warm_prospects'
+    LEFT JOIN {{ ref('consent') }} AS c ON c.customer_id = w.customer_id AND c.purpose = cp.purpose
+    WHERE coalesce(c.state, 'not_recorded') NOT IN ('refused', 'withdrawn')
 )
 SELECT w.party_id, w.customer_id, w.prospect_id, h.household_id, w.last_visit_date, w.test_drove, w.lead_no,
-       w.store_code, w.sales_advisor, w.intended_series, w.leads,
+       w.store_code, w.sales_advisor, w.intended_series, w.leads, w.purpose, w.consent_state, w.may_contact,
        h.household_id IS NULL
-         OR row_number() OVER (PARTITION BY h.household_id ORDER BY w.last_visit_date DESC, w.party_id) = 1 AS household_letter
-FROM warm AS w LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)
+         OR row_number() OVER (PARTITION BY h.household_id
+                               ORDER BY w.may_contact DESC, w.last_visit_date DESC, w.party_id) = 1 AS household_letter
+FROM listed AS w LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)
 ORDER BY w.party_id
