@@ -1,6 +1,6 @@
 """Benchmark: erasure of 10 customers and a retention run on a home of N demo customers.
 
-    python bench/erasure_bench.py 100000 [--keep DIR] [--erase 10] [--seed 7]
+    python bench/erasure_bench.py 100000 [--keep DIR] [--erase 10] [--seed 7] [--no-retention]
 
 Generates N demo customers, runs the whole platform once (the model is trained into the work
 folder, `identity/model.json` is left alone), erases `--erase` active customers in one request
@@ -56,7 +56,7 @@ def pick_customers(home: Home, count: int, seed: int) -> list[str]:
     return active.sample(count, seed=seed).sort("customer_id").get_column("customer_id").to_list()
 
 
-def bench(customers: int, seed: int, erase: int, base: Path) -> None:
+def bench(customers: int, seed: int, erase: int, base: Path, retention: bool = True) -> None:
     print(f"== {customers:,} customers, seed {seed} ==")
     landing, home_dir = prepare(customers, seed, base)
     home = Home(home_dir)
@@ -68,6 +68,8 @@ def bench(customers: int, seed: int, erase: int, base: Path) -> None:
     print(f"   {'total':41} {sum(report.seconds.values()):8.1f} s")
     print(f"   archived files rewritten: {report.removed.get('archived files rewritten', 0)}, "
           f"raw rows removed: {report.removed.get('raw rows', 0)}")
+    if not retention:
+        return
     retained = apply_retention(home, AS_OF, landing=landing, echo=lambda _m: None)
     print(f"-- retention as of {AS_OF}: {retained.seconds:.1f} s")
     for what, count in retained.removed.items():
@@ -80,11 +82,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--erase", type=int, default=10, help="customers erased in one request")
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the generated data and the run home here")
+    parser.add_argument("--no-retention", action="store_true", help="time the erasure only")
     args = parser.parse_args()
     base = (args.keep / str(args.customers)) if args.keep else Path(tempfile.mkdtemp(prefix="cdp-erasure-"))
     base.mkdir(parents=True, exist_ok=True)
     try:
-        bench(args.customers, args.seed, args.erase, base)
+        bench(args.customers, args.seed, args.erase, base, retention=not args.no_retention)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import shutil
 import tempfile
 import time
@@ -45,6 +46,9 @@ def main() -> None:
     parser.add_argument("--as-of", default="2026-10-31")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--tiny", action="store_true", help="build on 12 hand-made customers instead of HOME")
+    parser.add_argument("--group", action="append", default=[], metavar="NAME=PATTERN",
+                        help="also print dbt's time on the models and tests whose name matches PATTERN (a regex), "
+                             "e.g. funnel='lead|funnel|prospect|follow_up' households='household'")
     args = parser.parse_args()
     print(f"{'step':44} {'seconds':>8}")
     timed("import dbt-core, dbt-duckdb", lambda: __import__("cdp.warehouse.build"))
@@ -67,6 +71,10 @@ def main() -> None:
             for kind in ("seed", "model", "test"):
                 nodes = [n for n in build.nodes if n.resource_type == kind]
                 print(f"build {run}:   {len(nodes):3} {kind + 's, dbt time on them':31} {sum(n.seconds for n in nodes):8.1f}")
+            for group in args.group:
+                label, pattern = group.split("=", 1)
+                chosen = [n for n in build.nodes if n.resource_type in ("model", "test") and re.search(pattern, n.unique_id)]
+                print(f"build {run}:   {len(chosen):3} {label + ' models and tests':31} {sum(n.seconds for n in chosen):8.1f}")
             print(f"build {run}: {'build_warehouse total':35} {total:8.1f}")
         models = sum(1 for n in build.nodes if n.resource_type == "model")
         tests = sum(1 for n in build.nodes if n.resource_type == "test")

@@ -19,10 +19,17 @@ DEMO_AS_OF = date(2026, 10, 31)
 E2E_FIXTURES = {"demo_landing", "demo_run", "small_landing"}
 
 
+# The longest modules go first: xdist hands out whole modules in collection order, and the fault
+# harness alone (~5 min) would otherwise start last and keep one worker busy after the other is done.
+LONGEST_FIRST = ("tests/state/test_faults.py", "tests/identity/test_resolution_on_demo.py")
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
 DEMO_CUSTOMERS = 1500
 
 
