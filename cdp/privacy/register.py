@@ -140,12 +140,15 @@ def tokens_of(key: bytes, identities: pl.DataFrame) -> pl.DataFrame:
                              hashed("lead", "lead_no"))
 
 
+def _surname_of_name(identities: pl.DataFrame) -> pl.Expr:
+    names = identities.get_column("name").drop_nulls().unique().to_list()
+    return pl.col("name").replace_strict({n: surname(n) for n in names}, default=None, return_dtype=pl.Utf8)
+
+
 def _with_surnames(identities: pl.DataFrame) -> pl.DataFrame:
     if "lead_no" not in identities.columns:
         identities = identities.with_columns(pl.lit(None, pl.Utf8).alias("lead_no"))
-    names = identities.get_column("name").drop_nulls().unique().to_list()
-    return identities.with_columns(
-        pl.col("name").replace_strict({n: surname(n) for n in names}, default=None, return_dtype=pl.Utf8).alias("surname"))
+    return identities.with_columns(_surname_of_name(identities).alias("surname"))
 
 
 def subject_tokens(key: bytes, identities: pl.DataFrame) -> pl.DataFrame:
@@ -153,15 +156,13 @@ def subject_tokens(key: bytes, identities: pl.DataFrame) -> pl.DataFrame:
     nameless rows, and with their surname for surname-only rows, whatever name their own rows had."""
     tokens = tokens_of(key, identities)
     nameless = tokens_of(key, identities.with_columns(pl.lit(None, pl.Utf8).alias("name"))).get_column("mobile")
-    names = identities.get_column("name").drop_nulls().unique().to_list()
-    surnames = identities.with_columns(
-        pl.col("name").replace_strict({n: surname(n) for n in names}, default=None, return_dtype=pl.Utf8))
-    by_surname = tokens_of(key, surnames).get_column("surname_mobile")
+    by_surname = tokens_of(key, identities.with_columns(_surname_of_name(identities))).get_column("surname_mobile")
     return tokens.with_columns(nameless.alias("mobile"), by_surname.alias("surname_mobile"))
 
 
 def erased_mask(tokens: pl.DataFrame, register: pl.DataFrame) -> pl.Series:
-    """True for rows whose record, ID number, (name, mobile), nameless mobile or (name, VIN) is in the register."""
+    """True for rows whose record, ID number, (name, mobile), nameless mobile, (name, VIN), (surname,
+    mobile) of a surname-only row or lead number is in the register."""
     mask = pl.repeat(False, tokens.height, eager=True)
     for kind in KINDS:
         known = register.filter(pl.col("kind") == kind).get_column("token").implode()
