@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from cdp.identity.leads import LEAD_LINKS, LINK_SCHEMA, resolve_leads
+from cdp.identity.leads import LEAD_LINKS, LINK_SCHEMA, current_leads, lead_sources, resolve_leads
 from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.pipeline import resolve_identities
 from cdp.identity.tuples import build_tuples
@@ -116,7 +116,7 @@ def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Ide
     )
 
 
-LEAD_SOURCES = [source for source, contract in CONTRACTS.items() if contract.identity == "lead"]
+LEAD_SOURCES = lead_sources()
 
 
 @dg.asset(
@@ -129,11 +129,11 @@ LEAD_SOURCES = [source for source, contract in CONTRACTS.items() if contract.ide
 def lead_links(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
     with cdp.home.state.transaction("lead links", owner=context.run.run_id) as tx:
         state = tx.view()
-        loaded = [state.read(tables.current(source)) for source in LEAD_SOURCES if state.has(tables.current(source))]
-        if not loaded or not state.has(tables.CUSTOMER_XREF):
+        leads = current_leads(state)
+        if leads is None or not state.has(tables.CUSTOMER_XREF):
             tx.write(LEAD_LINKS, pl.DataFrame(schema=LINK_SCHEMA))
             return dg.MaterializeResult(metadata={"leads": 0})
-        result = resolve_leads(tx, pl.concat(loaded, how="diagonal_relaxed"), context.run.run_id)
+        result = resolve_leads(tx, leads, context.run.run_id)
     return dg.MaterializeResult(metadata={
         "leads": result.leads, "linked to a customer": result.linked, "prospects": result.prospects,
         "new prospect IDs": result.new_prospects, **{f"evidence: {k}": v for k, v in result.by_evidence.items()},

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from cdp.identity.registry import REGISTRY_SCHEMA
+from cdp.ingest.contracts import load_contracts
 from cdp.standardize.contacts import standardize_phone
 from cdp.standardize.names import standardize_name, surname
 from cdp.standardize.records import distinct_lookup
 from cdp.state import tables
-from cdp.state.store import Transaction
+from cdp.state.store import Snapshot, Transaction
 
 LEAD_LINKS = "identity/lead_links"
 PROSPECTS = "identity/prospects"
@@ -41,6 +42,17 @@ LINK_SCHEMA = {"lead_no": pl.Utf8, "customer_id": pl.Utf8, "prospect_id": pl.Utf
                "evidence": pl.Utf8, "candidates": pl.UInt32, "surname": pl.Utf8, "gender": pl.Utf8,
                "mobile": pl.Utf8, "masked_mobile": pl.Utf8}
 PROSPECT_SCHEMA = {"prospect_key": pl.Utf8, "prospect_id": pl.Utf8, "run_id": pl.Utf8}
+
+
+def lead_sources() -> list[str]:
+    """The sources whose contracts say `identity: lead`."""
+    return [source for source, contract in load_contracts().items() if contract.identity == "lead"]
+
+
+def current_leads(state: Snapshot) -> pl.DataFrame | None:
+    """Every lead source's current rows in one frame; None when none has been published."""
+    loaded = [state.read(tables.current(s)) for s in lead_sources() if state.has(tables.current(s))]
+    return pl.concat(loaded, how="diagonal_relaxed") if loaded else None
 
 
 @dataclass(frozen=True)

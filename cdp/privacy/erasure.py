@@ -37,7 +37,7 @@ from typing import Callable
 
 import polars as pl
 
-from cdp.identity.leads import LEAD_LINKS, PROSPECTS
+from cdp.identity.leads import LEAD_LINKS, PROSPECTS, current_leads
 from cdp.identity.registry import CUSTOMER_SCHEMA, HISTORY_SCHEMA
 from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import Contract, load_contracts
@@ -294,9 +294,8 @@ def _scrub_leads(tx: Transaction, report: ErasureReport) -> None:
     prospect IDs stay issued (the counter never goes back)."""
     if not tx.view().has(LEAD_LINKS):
         return
-    links = tx.read(LEAD_LINKS)
-    kept = links.join(tx.read(tables.current("leads")).select("lead_no"), on="lead_no", how="semi") \
-        if tx.view().has(tables.current("leads")) else links.clear()
+    links, leads = tx.read(LEAD_LINKS), current_leads(tx.view())
+    kept = links.clear() if leads is None else links.join(leads.select("lead_no"), on="lead_no", how="semi")
     if kept.height == links.height:
         return
     tx.write(LEAD_LINKS, kept)
