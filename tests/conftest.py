@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import date
+from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 import __main__
 
@@ -34,22 +37,41 @@ DEMO_CUSTOMERS = 1500
 
 
 @pytest.fixture(scope="session")
-def demo_landing(tmp_path_factory):
+def shared(tmp_path_factory, worker_id) -> Path:
+    """A folder every xdist worker of this session sees: what takes minutes to build is built once,
+    by the first worker that needs it, under a lock, and read by the others."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base if worker_id == "master" else base.parent) / "shared"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo_landing(shared):
     from cdp.demo import generate
 
-    landing = tmp_path_factory.mktemp("demo") / "landing"
-    generate(customers=DEMO_CUSTOMERS, seed=11, out=landing, as_of=DEMO_AS_OF)
+    landing = shared / "demo" / "landing"
+    with FileLock(shared / "demo.lock"):
+        if not (shared / "demo" / "done").exists():
+            generate(customers=DEMO_CUSTOMERS, seed=11, out=landing, as_of=DEMO_AS_OF)
+            (shared / "demo" / "done").touch()
     return landing
 
 
 @pytest.fixture(scope="session")
-def demo_run(demo_landing, tmp_path_factory):
-    """The whole platform on the demo data, training its own model into a temp folder."""
+def demo_run(demo_landing, shared):
+    """The whole platform on the demo data, training its own model into a temp folder; tests read
+    its home and copy it before they change anything."""
     from cdp.runner import run_pipeline
 
-    root = tmp_path_factory.mktemp("run")
-    summary = run_pipeline(demo_landing, root / "home", as_of=DEMO_AS_OF, echo=lambda _: None,
-                           model_path=root / "model.json")
+    root, done = shared / "run", shared / "run" / "summary.pickle"
+    with FileLock(shared / "run.lock"):
+        if not done.exists():
+            root.mkdir(exist_ok=True)
+            summary = run_pipeline(demo_landing, root / "home", as_of=DEMO_AS_OF, echo=lambda _: None,
+                                   model_path=root / "model.json")
+            done.write_bytes(pickle.dumps(summary))
+        summary = pickle.loads(done.read_bytes())
     assert summary.success, f"failed={summary.failed} skipped={summary.skipped} checks={summary.failed_checks}"
     return summary, root / "model.json"
 

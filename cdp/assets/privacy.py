@@ -16,7 +16,7 @@ from cdp.ingest.contracts import load_contracts
 from cdp.ingest.deliveries import collect_archive_garbage
 from cdp.partitions import DELIVERIES
 from cdp.privacy.erasure import ErasureReport, matcher, redact_archive, redact_landing
-from cdp.privacy.register import read_register, secret_key
+from cdp.privacy.register import keyed, read_register, secret_key
 from cdp.privacy.retention import RetentionPolicy, apply_retention
 from cdp.resources import CdpConfig
 from cdp.state import tables
@@ -42,7 +42,7 @@ def archive_redaction(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.M
         if files:
             files = pl.concat(files).unique()
             dropped = files.height
-            redact_archive(tx, home, CONTRACTS, matcher(secret_key(home), read_register(state)), files,
+            redact_archive(tx, home, CONTRACTS, matcher(keyed(secret_key(home)), read_register(state)), files,
                            f"ingest {delivery}", report)
     if report.removed:
         with home_lock(home.root, run_id):  # the superseded copies still hold the person: delete them now

@@ -48,15 +48,17 @@ from cdp.paths import Home
 from cdp.privacy.audit import AuditEntry, log_access
 from cdp.privacy.redact import redact_file
 from cdp.privacy.register import (
-    IDENTITY_FIELDS,
-    KINDS,
     REGISTER_SCHEMA,
+    Hasher,
+    StandardizedValues,
     erased_mask,
     identity_tokens,
+    in_memory,
+    keyed,
     read_register,
     secret_key,
     subject_identities,
-    subject_tokens,
+    subject_register,
     tokens_of,
 )
 from cdp.reports.quality import rerender_quality_reports
@@ -137,12 +139,9 @@ def _subject(state: Snapshot, customer_ids: list[str]) -> pl.DataFrame:
 
 
 def _register_subject(tx: Transaction, key: bytes, subject: pl.DataFrame, request_id: str, by: str) -> pl.DataFrame:
-    tokens = subject_tokens(key, subject.select(*IDENTITY_FIELDS))
-    tokens = tokens.with_columns(subject.get_column("customer_id"))
+    """Append the subject's keyed hashes to the register; return the whole register."""
     now = datetime.now(timezone.utc)
-    rows = pl.concat([tokens.select("customer_id", pl.lit(kind).alias("kind"), pl.col(kind).alias("token"))
-                      for kind in KINDS])
-    rows = rows.drop_nulls().unique(maintain_order=True).select(
+    rows = subject_register(keyed(key), subject).select(
         pl.lit(request_id).alias("request_id"), pl.lit(by).alias("requested_by"), pl.lit(now).alias("erased_at"),
         "customer_id", "kind", "token").cast(REGISTER_SCHEMA)
     tx.append(tables.ERASURE_REGISTER, rows)
@@ -152,11 +151,15 @@ def _register_subject(tx: Transaction, key: bytes, subject: pl.DataFrame, reques
 Matcher = Callable[[str, str, pl.DataFrame], pl.Series]  # (source, primary key, frame) → rows of erased persons
 
 
-def matcher(key: bytes, register: pl.DataFrame) -> Matcher:
+def matcher(hasher: Hasher, register: pl.DataFrame, values: StandardizedValues | None = None) -> Matcher:
+    """Rows whose tokens (made by `hasher`) are in `register` (kind, token); `values` remembers the
+    standardized values over the tables one job scans."""
+    values = values or StandardizedValues()
+
     def match(source: str, primary_key: str, frame: pl.DataFrame) -> pl.Series:
         if frame.is_empty():
             return pl.Series(dtype=pl.Boolean)
-        return erased_mask(identity_tokens(key, source, primary_key, frame), register)
+        return erased_mask(identity_tokens(hasher, source, primary_key, frame, values), register)
     return match
 
 
@@ -201,15 +204,15 @@ def redact_archive(tx: Transaction, home: Home, contracts: dict[str, Contract], 
         path = home.archive(archived, Path(name).suffix)
         # One workbook can feed several sources: every source reading this content is checked.
         readers = firsts.filter(pl.col("archived") == archived).get_column("source").unique().sort().to_list()
-        drops = {}
+        drops, read = {}, {}
         for source in readers:
-            rows = read_file(contracts[source], path, name, "erasure")
+            read[source] = rows = read_file(contracts[source], path, name, "erasure")
             mask = match(source, contracts[source].primary_key, rows)
             if mask.any():
                 drops[source] = set(rows.filter(mask).get_column("_source_row").to_list())
         if not drops:
             continue
-        content = redact_file(path, name, drops, contracts)
+        content = redact_file(path, name, drops, contracts, read)
         redacted = sha256_bytes(content)
         write_bytes(home.archive(redacted, Path(name).suffix), content, f"redacted archive copy of {name}")
         ledger = ledger.with_columns(pl.when(ARCHIVED_SHA == archived).then(pl.lit(redacted))
@@ -259,10 +262,10 @@ def _split_sample(sample: str, refs: set[str]) -> str | None:
     return None if scrubbed == examples else ", ".join(scrubbed)
 
 
-def _scrub_identity(tx: Transaction, key: bytes, register: pl.DataFrame, subject: pl.DataFrame,
+def _scrub_identity(tx: Transaction, hasher: Hasher, register: pl.DataFrame, subject: pl.DataFrame,
                     customer_ids: list[str], request_id: str, report: ErasureReport) -> None:
     records = tx.read(tables.PERSON_RECORDS)
-    mask = erased_mask(tokens_of(key, records.select("source", "record_key", "name", "mobile", "id_number", "vin")),
+    mask = erased_mask(tokens_of(hasher, records.select("source", "record_key", "name", "mobile", "id_number", "vin")),
                        register)
     gone = records.filter(mask)
     tx.write(tables.PERSON_RECORDS, records.filter(~mask))
@@ -336,10 +339,10 @@ def _scrub_models(tx: Transaction, customer_ids: list[str], report: ErasureRepor
                 report.add(f"{name} rows", rows.height - kept.height)
 
 
-def _archive_candidates(state: Snapshot, erased: pl.DataFrame) -> pl.DataFrame:
-    """Files that may hold rows of erased persons: those their removed rows came from, and every file
-    a delivery dropped such rows from at ingest (in case its archive redaction never ran)."""
-    frames = [erased.select("source", "delivery", pl.col("_source_file").alias("file"))]
+def _dropped_at_ingest(state: Snapshot) -> pl.DataFrame:
+    """Every file a delivery dropped rows of erased persons from at ingest (in case its archive
+    redaction never ran)."""
+    frames = [pl.DataFrame(schema={"source": pl.Utf8, "delivery": pl.Utf8, "file": pl.Utf8})]
     for name in state.names("erased_rows/"):
         _, source, delivery = name.split("/")
         dropped = state.read(name)
@@ -358,14 +361,20 @@ def _commit(home: Home, contracts: dict[str, Contract], customer_ids: list[str],
         register = _register_subject(tx, key, subject, request_id, by)
         echo(f"erasing {', '.join(customer_ids)}: {subject.height} record(s); the register holds "
              f"{register.filter(pl.col('request_id') == request_id).height} keyed hash(es) for request {request_id}")
-        match = matcher(key, register)
+        # The layers hold no row of a person erased before (erased then, dropped at ingest since):
+        # they are matched against this request's subject, on the plain values, in memory.
+        mine, values = subject_register(in_memory, subject), StandardizedValues()
+        match = matcher(in_memory, mine, values)
         with report.timed("deliveries (raw, validated, quarantine, current)", echo):
             erased = _scrub_deliveries(tx, contracts, match, report)
         with report.timed("archived delivered files", echo):
-            redact_archive(tx, home, contracts, match, _archive_candidates(tx.view(), erased), request_id, report)
+            removed_from = erased.select("source", "delivery", pl.col("_source_file").alias("file")).unique()
+            redact_archive(tx, home, contracts, match, removed_from, request_id, report)
+            redact_archive(tx, home, contracts, matcher(keyed(key), register, values), _dropped_at_ingest(tx.view()),
+                           request_id, report)
         with report.timed("quality results, standardized records, identity, models", echo):
             _scrub_samples(tx, erased, report)
-            _scrub_identity(tx, key, register, subject, customer_ids, request_id, report)
+            _scrub_identity(tx, in_memory, mine, subject, customer_ids, request_id, report)
             _scrub_models(tx, customer_ids, report)
         tx.append(tables.ERASURE_JOURNAL, _journal_row(request_id, customer_ids, "commit",
                                                        ", ".join(f"{k}: {v}" for k, v in report.removed.items())))

@@ -74,11 +74,13 @@ def _parquet(path: Path, rows: set[int]) -> bytes:
     return out.getvalue()
 
 
-def redact_file(path: Path, name: str, drops: dict[str, set[int]], contracts: dict[str, Contract]) -> bytes:
+def redact_file(path: Path, name: str, drops: dict[str, set[int]], contracts: dict[str, Contract],
+                read: dict[str, pl.DataFrame] | None = None) -> bytes:
     """The content of `path` without the rows in `drops` (source → `_source_row` numbers).
 
-    `name` is the file as delivered, for messages. Raises RedactionError unless reading the result
-    through each contract gives exactly the original rows minus the dropped ones.
+    `name` is the file as delivered, for messages; `read` what the caller already read from `path`
+    per source (read again otherwise). Raises RedactionError unless reading the result through each
+    contract gives exactly the original rows minus the dropped ones.
     """
     first = contracts[next(iter(drops))]
     try:
@@ -90,17 +92,19 @@ def redact_file(path: Path, name: str, drops: dict[str, set[int]], contracts: di
             content = _parquet(path, drops[first.source])
     except SourceFileError as err:
         raise RedactionError(str(err)) from err
-    _verify(path, content, name, drops, contracts)
+    _verify(path, content, name, drops, contracts, read or {})
     return content
 
 
-def _verify(path: Path, content: bytes, name: str, drops: dict[str, set[int]], contracts: dict[str, Contract]) -> None:
+def _verify(path: Path, content: bytes, name: str, drops: dict[str, set[int]], contracts: dict[str, Contract],
+            read: dict[str, pl.DataFrame]) -> None:
     redacted = path.with_name(path.name + ".redacted" + path.suffix)
     redacted.write_bytes(content)
     try:
         for source, rows in drops.items():
             contract = contracts[source]
-            before = read_file(contract, path, name, "erasure").filter(~pl.col("_source_row").is_in(sorted(rows)))
+            original = read[source] if source in read else read_file(contract, path, name, "erasure")
+            before = original.filter(~pl.col("_source_row").is_in(sorted(rows)))
             after = read_file(contract, redacted, name, "erasure")
             fields = list(contract.fields)
             if not before.select(fields).equals(after.select(fields)):

@@ -27,6 +27,7 @@ import hmac
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
@@ -85,51 +86,82 @@ def secret_key(home: Home, create: bool = False) -> bytes | None:
 
 
 def _token(key: bytes, kind: str, value: str) -> str:
-    return hmac.new(key, f"{kind}\x1f{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{kind}\x1f{value}".encode("utf-8"), hashlib.sha256).hex()
 
 
-def _lookup(values: pl.Series, fn, column: str, output: str) -> pl.DataFrame:
-    return distinct_lookup(values, column, lambda v: (fn(v)[0],), {output: pl.Utf8})
+# (kind, value expression, frame) → token expression. What is kept (the register) is hashed with the
+# home's key; one request's own subject is matched on the plain values, in memory, never written.
+Hasher = Callable[[str, pl.Expr, pl.DataFrame], pl.Expr]
 
 
-def standardized_identities(source: str, primary_key: str, frame: pl.DataFrame) -> pl.DataFrame:
+def keyed(key: bytes) -> Hasher:
+    """Keyed hashes (HMAC-SHA256), computed once per distinct value of the frame."""
+    def hashed(kind: str, value: pl.Expr, frame: pl.DataFrame) -> pl.Expr:
+        distinct = frame.select(value.alias("value")).get_column("value").drop_nulls().unique().to_list()
+        return value.replace_strict({v: _token(key, kind, v) for v in distinct}, default=None, return_dtype=pl.Utf8)
+    return hashed
+
+
+def in_memory(kind: str, value: pl.Expr, _frame: pl.DataFrame) -> pl.Expr:
+    """The plain value, tagged with its kind: matches exactly where the keyed hashes would."""
+    return pl.concat_str([pl.lit(kind), value], separator="\x1f")
+
+
+class StandardizedValues:
+    """Raw identity strings → their standardized form, remembered over the tables one job scans:
+    raw, validated, quarantine and the archived files hold the same people, and each distinct value
+    is standardized once, not once per table."""
+
+    STANDARDIZERS = {"name": standardize_name, "phone": standardize_phone, "id_number": standardize_id_number,
+                     "vin": standardize_vin}
+
+    def __init__(self) -> None:
+        self._known = {output: pl.DataFrame(schema={"raw": pl.Utf8, output: pl.Utf8}) for output in self.STANDARDIZERS}
+
+    def lookup(self, values: pl.Series, output: str) -> pl.DataFrame:
+        """(raw, output) for every distinct value of `values` (and the ones seen before)."""
+        fresh = pl.DataFrame({"raw": values.drop_nulls().unique()}).join(self._known[output], on="raw", how="anti")
+        if fresh.height:
+            standardize = self.STANDARDIZERS[output]
+            found = distinct_lookup(fresh.get_column("raw"), "raw", lambda v: (standardize(v)[0],), {output: pl.Utf8})
+            self._known[output] = pl.concat([self._known[output], found])
+        return self._known[output]
+
+
+def standardized_identities(source: str, primary_key: str, frame: pl.DataFrame,
+                            values: StandardizedValues | None = None) -> pl.DataFrame:
     """Per row of a source frame (raw strings or typed), in row order: IDENTITY_FIELDS standardized
     exactly as identity resolution standardizes them, so '+86 138-0013-8000 转 8' in a new export is
     the 13800138000 the person was erased with."""
     def text(column: str) -> pl.Expr:
         return pl.col(column).cast(pl.Utf8) if column in frame.columns else pl.lit(None, pl.Utf8)
 
+    values = values or StandardizedValues()
     rows = frame.select(text(primary_key).alias("record_key"), person_name(frame).alias("raw_name"),
                         text("mobile").alias("raw_mobile"), text("id_number").alias("raw_id"),
-                        text("vin").alias("raw_vin"), text("lead_no").alias("lead_no"))
-    rows = (rows.with_row_index("_row")
-            .join(_lookup(rows.get_column("raw_name"), standardize_name, "raw_name", "name"), on="raw_name", how="left")
-            .join(_lookup(rows.get_column("raw_mobile"), standardize_phone, "raw_mobile", "phone"), on="raw_mobile", how="left")
-            .join(_lookup(rows.get_column("raw_id"), standardize_id_number, "raw_id", "id_number"), on="raw_id", how="left")
-            .join(_lookup(rows.get_column("raw_vin"), standardize_vin, "raw_vin", "vin"), on="raw_vin", how="left")
-            .sort("_row"))
+                        text("vin").alias("raw_vin"), text("lead_no").alias("lead_no")).with_row_index("_row")
+    for raw, output in (("raw_name", "name"), ("raw_mobile", "phone"), ("raw_id", "id_number"), ("raw_vin", "vin")):
+        lookup = values.lookup(rows.get_column(raw), output).rename({"raw": raw})
+        rows = rows.join(lookup, on=raw, how="left")
+    rows = rows.sort("_row")
     return rows.select(pl.lit(source).alias("source"), "record_key", "name",
                        pl.when(pl.col("phone").str.contains(r"^1[3-9]\d{9}$")).then("phone").alias("mobile"),
                        "id_number", "vin", "lead_no")
 
 
-def identity_tokens(key: bytes, source: str, primary_key: str, frame: pl.DataFrame) -> pl.DataFrame:
+def identity_tokens(hasher: Hasher, source: str, primary_key: str, frame: pl.DataFrame,
+                    values: StandardizedValues | None = None) -> pl.DataFrame:
     """Per row of a source frame, its tokens (KINDS), in row order."""
-    return tokens_of(key, standardized_identities(source, primary_key, frame))
+    return tokens_of(hasher, standardized_identities(source, primary_key, frame, values))
 
 
-def tokens_of(key: bytes, identities: pl.DataFrame) -> pl.DataFrame:
-    """(IDENTITY_FIELDS) → one column per token kind (null where a part is missing).
-
-    Hashed once per distinct value: a million repair orders carry a few hundred thousand people.
-    """
+def tokens_of(hasher: Hasher, identities: pl.DataFrame) -> pl.DataFrame:
+    """(IDENTITY_FIELDS) → one column per token kind (null where a part is missing)."""
     def hashed(kind: str, *columns: str, when: pl.Expr | None = None) -> pl.Expr:
         parts = pl.concat_str([pl.col(c).cast(pl.Utf8) for c in columns], separator="\x1f")  # null if any part is
         if when is not None:
             parts = pl.when(when).then(parts)
-        distinct = identities.select(parts.alias("value")).get_column("value").drop_nulls().unique().to_list()
-        lookup = {value: _token(key, kind, value) for value in distinct}
-        return parts.replace_strict(lookup, default=None, return_dtype=pl.Utf8).alias(kind)
+        return hasher(kind, parts, identities).alias(kind)
 
     identities = _with_surnames(identities)
     return identities.select(hashed("record", "source", "record_key"), hashed("id_number", "id_number"),
@@ -151,13 +183,20 @@ def _with_surnames(identities: pl.DataFrame) -> pl.DataFrame:
     return identities.with_columns(_surname_of_name(identities).alias("surname"))
 
 
-def subject_tokens(key: bytes, identities: pl.DataFrame) -> pl.DataFrame:
+def subject_tokens(hasher: Hasher, identities: pl.DataFrame) -> pl.DataFrame:
     """The register rows' (kind, token) for the erased person's identities: their mobiles count for
     nameless rows, and with their surname for surname-only rows, whatever name their own rows had."""
-    tokens = tokens_of(key, identities)
-    nameless = tokens_of(key, identities.with_columns(pl.lit(None, pl.Utf8).alias("name"))).get_column("mobile")
-    by_surname = tokens_of(key, identities.with_columns(_surname_of_name(identities))).get_column("surname_mobile")
+    tokens = tokens_of(hasher, identities)
+    nameless = tokens_of(hasher, identities.with_columns(pl.lit(None, pl.Utf8).alias("name"))).get_column("mobile")
+    by_surname = tokens_of(hasher, identities.with_columns(_surname_of_name(identities))).get_column("surname_mobile")
     return tokens.with_columns(nameless.alias("mobile"), by_surname.alias("surname_mobile"))
+
+
+def subject_register(hasher: Hasher, identities: pl.DataFrame) -> pl.DataFrame:
+    """(customer_id, kind, token), one row per distinct token of the subject's identities."""
+    tokens = subject_tokens(hasher, identities.select(*IDENTITY_FIELDS)).with_columns(identities.get_column("customer_id"))
+    return pl.concat([tokens.select("customer_id", pl.lit(kind).alias("kind"), pl.col(kind).alias("token"))
+                      for kind in KINDS]).drop_nulls().unique(maintain_order=True)
 
 
 def erased_mask(tokens: pl.DataFrame, register: pl.DataFrame) -> pl.Series:
@@ -176,5 +215,5 @@ def drop_erased(home: Home, state: Snapshot, source: str, primary_key: str,
     register = read_register(state)
     if register.is_empty() or frame.is_empty():
         return frame, frame.clear()
-    mask = erased_mask(identity_tokens(secret_key(home), source, primary_key, frame), register)
+    mask = erased_mask(identity_tokens(keyed(secret_key(home)), source, primary_key, frame), register)
     return frame.filter(~mask), frame.filter(mask)

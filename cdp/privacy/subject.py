@@ -37,13 +37,11 @@ from cdp.paths import Home
 from cdp.privacy.audit import AuditEntry, log_access
 from cdp.privacy.erasure import matcher
 from cdp.privacy.register import (
-    IDENTITY_FIELDS,
-    KINDS,
-    REGISTER_SCHEMA,
+    StandardizedValues,
     erased_mask,
-    secret_key,
+    in_memory,
     subject_identities,
-    subject_tokens,
+    subject_register,
     tokens_of,
 )
 from cdp.state import tables
@@ -80,15 +78,6 @@ def _records(state: Snapshot, customer_id: str) -> pl.DataFrame:
     return subject_identities(state, [customer_id])
 
 
-def _identities(key: bytes, records: pl.DataFrame) -> pl.DataFrame:
-    tokens = subject_tokens(key, records.select(*IDENTITY_FIELDS))
-    rows = pl.concat([tokens.select(pl.lit(kind).alias("kind"), pl.col(kind).alias("token"))
-                      for kind in KINDS]).drop_nulls().unique()
-    return rows.select(pl.lit("access").alias("request_id"), pl.lit("").alias("requested_by"),
-                       pl.lit(datetime.now(timezone.utc)).alias("erased_at"), pl.lit("").alias("customer_id"),
-                       "kind", "token").cast(REGISTER_SCHEMA)
-
-
 def _delivery_rows(state: Snapshot, match, layers: dict[str, pl.DataFrame]) -> None:
     names = state.names()
     for source, contract in load_contracts().items():
@@ -119,9 +108,9 @@ def _archived_rows(home: Home, state: Snapshot, match, layers: dict) -> None:
                 pl.lit(source).alias("_source"), pl.lit(delivery).alias("_delivery"), pl.lit(sha).alias("_archived_sha256")))
 
 
-def _identity_rows(state: Snapshot, key: bytes, identities: pl.DataFrame, customer_id: str, layers: dict) -> None:
+def _identity_rows(state: Snapshot, identities: pl.DataFrame, customer_id: str, layers: dict) -> None:
     people = state.read(tables.PERSON_RECORDS)
-    mask = tokens_of(key, people.select("source", "record_key", "name", "mobile", "id_number", "vin"))
+    mask = tokens_of(in_memory, people.select("source", "record_key", "name", "mobile", "id_number", "vin"))
     layers["standardized records"] = [people.filter(erased_mask(mask, identities))]
     keys = state.read(tables.REGISTRY, REGISTRY_SCHEMA).filter(pl.col("customer_id") == customer_id)
     layers["identity registry"] = [keys]
@@ -190,13 +179,13 @@ def export_subject(home: Home, customer_id: str, request: str, by: str, purpose:
                    out: Path | None = None) -> SubjectExport:
     state = home.snapshot()
     records = _records(state, customer_id)
-    key = secret_key(home, create=True)
-    identities = _identities(key, records)
-    match = matcher(key, identities)
+    # Rows are found as erasure finds them (cdp.privacy.register), on the plain values, in memory.
+    identities = subject_register(in_memory, records)
+    match = matcher(in_memory, identities, StandardizedValues())
     layers: dict[str, list[pl.DataFrame]] = {}
     _archived_rows(home, state, match, layers)
     _delivery_rows(state, match, layers)
-    _identity_rows(state, key, identities, customer_id, layers)
+    _identity_rows(state, identities, customer_id, layers)
     _warehouse_rows(home, customer_id, layers)
     _samples(state, layers)
     folder = secure_dir((out or home.root / "exports") / request)
