@@ -52,6 +52,7 @@ from cdp.privacy.register import (
     Hasher,
     StandardizedValues,
     erased_mask,
+    holds_one_of,
     identity_tokens,
     in_memory,
     keyed,
@@ -151,7 +152,8 @@ def _register_subject(tx: Transaction, key: bytes, subject: pl.DataFrame, reques
 Matcher = Callable[[str, str, pl.DataFrame], pl.Series]  # (source, primary key, frame) → rows of erased persons
 
 
-def matcher(hasher: Hasher, register: pl.DataFrame, values: StandardizedValues | None = None) -> Matcher:
+def matcher(hasher: Hasher, register: pl.DataFrame, values: StandardizedValues | None = None,
+            names_where: pl.Expr | None = None) -> Matcher:
     """Rows whose tokens (made by `hasher`) are in `register` (kind, token); `values` remembers the
     standardized values over the tables one job scans."""
     values = values or StandardizedValues()
@@ -159,8 +161,15 @@ def matcher(hasher: Hasher, register: pl.DataFrame, values: StandardizedValues |
     def match(source: str, primary_key: str, frame: pl.DataFrame) -> pl.Series:
         if frame.is_empty():
             return pl.Series(dtype=pl.Boolean)
-        return erased_mask(identity_tokens(hasher, source, primary_key, frame, values), register)
+        return erased_mask(identity_tokens(hasher, source, primary_key, frame, values, names_where), register)
     return match
+
+
+def subject_matcher(subject: pl.DataFrame, values: StandardizedValues) -> tuple[Matcher, pl.DataFrame]:
+    """The rows of one subject (their identities: subject_identities), matched on the plain values in
+    memory; and the in-memory register it matches against."""
+    mine = subject_register(in_memory, subject)
+    return matcher(in_memory, mine, values, holds_one_of(subject)), mine
 
 
 def _scrub_deliveries(tx: Transaction, contracts: dict[str, Contract], match: Matcher,
@@ -363,8 +372,8 @@ def _commit(home: Home, contracts: dict[str, Contract], customer_ids: list[str],
              f"{register.filter(pl.col('request_id') == request_id).height} keyed hash(es) for request {request_id}")
         # The layers hold no row of a person erased before (erased then, dropped at ingest since):
         # they are matched against this request's subject, on the plain values, in memory.
-        mine, values = subject_register(in_memory, subject), StandardizedValues()
-        match = matcher(in_memory, mine, values)
+        values = StandardizedValues()
+        match, mine = subject_matcher(subject, values)
         with report.timed("deliveries (raw, validated, quarantine, current)", echo):
             erased = _scrub_deliveries(tx, contracts, match, report)
         with report.timed("archived delivered files", echo):

@@ -129,10 +129,15 @@ class StandardizedValues:
 
 
 def standardized_identities(source: str, primary_key: str, frame: pl.DataFrame,
-                            values: StandardizedValues | None = None) -> pl.DataFrame:
+                            values: StandardizedValues | None = None, names_where: pl.Expr | None = None) -> pl.DataFrame:
     """Per row of a source frame (raw strings or typed), in row order: IDENTITY_FIELDS standardized
     exactly as identity resolution standardizes them, so '+86 138-0013-8000 转 8' in a new export is
-    the 13800138000 the person was erased with."""
+    the 13800138000 the person was erased with.
+
+    With `names_where` (over the standardized mobile and VIN), names are standardized on those rows
+    only and left null elsewhere: matching one subject, whose every token with a name also needs one
+    of their mobiles or VINs, leaves the rows without one alone whatever their name.
+    """
     def text(column: str) -> pl.Expr:
         return pl.col(column).cast(pl.Utf8) if column in frame.columns else pl.lit(None, pl.Utf8)
 
@@ -140,19 +145,22 @@ def standardized_identities(source: str, primary_key: str, frame: pl.DataFrame,
     rows = frame.select(text(primary_key).alias("record_key"), person_name(frame).alias("raw_name"),
                         text("mobile").alias("raw_mobile"), text("id_number").alias("raw_id"),
                         text("vin").alias("raw_vin"), text("lead_no").alias("lead_no")).with_row_index("_row")
-    for raw, output in (("raw_name", "name"), ("raw_mobile", "phone"), ("raw_id", "id_number"), ("raw_vin", "vin")):
-        lookup = values.lookup(rows.get_column(raw), output).rename({"raw": raw})
-        rows = rows.join(lookup, on=raw, how="left")
-    rows = rows.sort("_row")
-    return rows.select(pl.lit(source).alias("source"), "record_key", "name",
-                       pl.when(pl.col("phone").str.contains(r"^1[3-9]\d{9}$")).then("phone").alias("mobile"),
-                       "id_number", "vin", "lead_no")
+    for raw, output in (("raw_mobile", "phone"), ("raw_id", "id_number"), ("raw_vin", "vin")):
+        rows = rows.join(values.lookup(rows.get_column(raw), output).rename({"raw": raw}), on=raw, how="left")
+    rows = rows.with_columns(pl.when(pl.col("phone").str.contains(r"^1[3-9]\d{9}$")).then("phone").alias("mobile"))
+    named = rows if names_where is None else rows.filter(names_where)
+    rows = rows.join(values.lookup(named.get_column("raw_name"), "name").rename({"raw": "raw_name"}), on="raw_name",
+                     how="left")
+    if names_where is not None:
+        rows = rows.with_columns(pl.when(names_where).then("name").alias("name"))
+    return rows.sort("_row").select(pl.lit(source).alias("source"), "record_key", "name", "mobile", "id_number", "vin",
+                                    "lead_no")
 
 
 def identity_tokens(hasher: Hasher, source: str, primary_key: str, frame: pl.DataFrame,
-                    values: StandardizedValues | None = None) -> pl.DataFrame:
+                    values: StandardizedValues | None = None, names_where: pl.Expr | None = None) -> pl.DataFrame:
     """Per row of a source frame, its tokens (KINDS), in row order."""
-    return tokens_of(hasher, standardized_identities(source, primary_key, frame, values))
+    return tokens_of(hasher, standardized_identities(source, primary_key, frame, values, names_where))
 
 
 def tokens_of(hasher: Hasher, identities: pl.DataFrame) -> pl.DataFrame:
@@ -190,6 +198,12 @@ def subject_tokens(hasher: Hasher, identities: pl.DataFrame) -> pl.DataFrame:
     nameless = tokens_of(hasher, identities.with_columns(pl.lit(None, pl.Utf8).alias("name"))).get_column("mobile")
     by_surname = tokens_of(hasher, identities.with_columns(_surname_of_name(identities))).get_column("surname_mobile")
     return tokens.with_columns(nameless.alias("mobile"), by_surname.alias("surname_mobile"))
+
+
+def holds_one_of(identities: pl.DataFrame) -> pl.Expr:
+    """Rows with one of the subject's mobiles or VINs (`names_where` of standardized_identities)."""
+    return (pl.col("mobile").is_in(identities.get_column("mobile").drop_nulls().unique().implode())
+            | pl.col("vin").is_in(identities.get_column("vin").drop_nulls().unique().implode())).fill_null(False)
 
 
 def subject_register(hasher: Hasher, identities: pl.DataFrame) -> pl.DataFrame:

@@ -35,13 +35,12 @@ from cdp.ingest.deliveries import ARCHIVED_SHA, read_ledger
 from cdp.ingest.reader import read_file
 from cdp.paths import Home
 from cdp.privacy.audit import AuditEntry, log_access
-from cdp.privacy.erasure import matcher
+from cdp.privacy.erasure import subject_matcher
 from cdp.privacy.register import (
     StandardizedValues,
     erased_mask,
     in_memory,
     subject_identities,
-    subject_register,
     tokens_of,
 )
 from cdp.state import tables
@@ -180,8 +179,7 @@ def export_subject(home: Home, customer_id: str, request: str, by: str, purpose:
     state = home.snapshot()
     records = _records(state, customer_id)
     # Rows are found as erasure finds them (cdp.privacy.register), on the plain values, in memory.
-    identities = subject_register(in_memory, records)
-    match = matcher(in_memory, identities, StandardizedValues())
+    match, identities = subject_matcher(records, StandardizedValues())
     layers: dict[str, list[pl.DataFrame]] = {}
     _archived_rows(home, state, match, layers)
     _delivery_rows(state, match, layers)
