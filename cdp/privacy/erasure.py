@@ -27,8 +27,10 @@ the `privacy/archive_redaction` asset rewrites that delivery's archived files wi
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -203,27 +205,21 @@ def redact_archive(tx: Transaction, home: Home, contracts: dict[str, Contract], 
                    files: pl.DataFrame, request_id: str, report: ErasureReport) -> None:
     """Rewrite the archived copies of `files` (source, delivery, file) that hold rows of erased
     persons, found by matching the copy's own rows (never by remembered row numbers); the ledger
-    points at the redacted copies, written under their new content hash."""
+    points at the redacted copies, written under their new content hash. Files are rewritten side
+    by side (one thread per core); the ledger changes once, after all of them."""
     ledger = read_ledger(tx)
     firsts = ledger.filter(pl.col("duplicate_of").is_null()).with_columns(ARCHIVED_SHA.alias("archived"))
     candidates = firsts.join(files.select("source", "delivery", "file").unique(), on=["source", "delivery", "file"])
+    # One workbook can feed several sources: every source reading this content is checked.
+    jobs = [(archived, group.get_column("file")[0],
+             firsts.filter(pl.col("archived") == archived).get_column("source").unique().sort().to_list())
+            for (archived,), group in candidates.group_by(["archived"], maintain_order=True)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        rewritten = list(pool.map(lambda job: _redact_archived(home, contracts, match, *job), jobs))
     redactions = []
-    for (archived,), group in candidates.group_by(["archived"], maintain_order=True):
-        name = group.get_column("file")[0]
-        path = home.archive(archived, Path(name).suffix)
-        # One workbook can feed several sources: every source reading this content is checked.
-        readers = firsts.filter(pl.col("archived") == archived).get_column("source").unique().sort().to_list()
-        drops, read = {}, {}
-        for source in readers:
-            read[source] = rows = read_file(contracts[source], path, name, "erasure")
-            mask = match(source, contracts[source].primary_key, rows)
-            if mask.any():
-                drops[source] = set(rows.filter(mask).get_column("_source_row").to_list())
-        if not drops:
+    for (archived, name, readers), redacted in zip(jobs, rewritten, strict=True):
+        if redacted is None:
             continue
-        content = redact_file(path, name, drops, contracts, read)
-        redacted = sha256_bytes(content)
-        write_bytes(home.archive(redacted, Path(name).suffix), content, f"redacted archive copy of {name}")
         ledger = ledger.with_columns(pl.when(ARCHIVED_SHA == archived).then(pl.lit(redacted))
                                      .otherwise(pl.col("archived_sha256")).alias("archived_sha256"))
         redactions += [{"source": s, "file": name, "before_sha256": archived, "after_sha256": redacted,
@@ -232,6 +228,25 @@ def redact_archive(tx: Transaction, home: Home, contracts: dict[str, Contract], 
     if redactions:
         tx.write(tables.LEDGER, ledger)
         tx.append(REDACTIONS, pl.DataFrame(redactions, schema=REDACTION_SCHEMA))
+
+
+def _redact_archived(home: Home, contracts: dict[str, Contract], match: Matcher, archived: str, name: str,
+                     readers: list[str]) -> str | None:
+    """Write the archived copy `archived` of `name` without the matching rows of its `readers`;
+    return the new copy's content hash, None if no row matched."""
+    path = home.archive(archived, Path(name).suffix)
+    drops, read = {}, {}
+    for source in readers:
+        read[source] = rows = read_file(contracts[source], path, name, "erasure")
+        mask = match(source, contracts[source].primary_key, rows)
+        if mask.any():
+            drops[source] = set(rows.filter(mask).get_column("_source_row").to_list())
+    if not drops:
+        return None
+    content = redact_file(path, name, drops, contracts, read)
+    redacted = sha256_bytes(content)
+    write_bytes(home.archive(redacted, Path(name).suffix), content, f"redacted archive copy of {name}")
+    return redacted
 
 
 def sha256_bytes(content: bytes) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -117,15 +118,18 @@ class StandardizedValues:
 
     def __init__(self) -> None:
         self._known = {output: pl.DataFrame(schema={"raw": pl.Utf8, output: pl.Utf8}) for output in self.STANDARDIZERS}
+        self._lock = threading.Lock()  # files are matched side by side
 
     def lookup(self, values: pl.Series, output: str) -> pl.DataFrame:
         """(raw, output) for every distinct value of `values` (and the ones seen before)."""
-        fresh = pl.DataFrame({"raw": values.drop_nulls().unique()}).join(self._known[output], on="raw", how="anti")
-        if fresh.height:
-            standardize = self.STANDARDIZERS[output]
-            found = distinct_lookup(fresh.get_column("raw"), "raw", lambda v: (standardize(v)[0],), {output: pl.Utf8})
-            self._known[output] = pl.concat([self._known[output], found])
-        return self._known[output]
+        distinct = pl.DataFrame({"raw": values.drop_nulls().unique()})
+        with self._lock:
+            fresh = distinct.join(self._known[output], on="raw", how="anti")
+            if fresh.height:
+                standardize = self.STANDARDIZERS[output]
+                found = distinct_lookup(fresh.get_column("raw"), "raw", lambda v: (standardize(v)[0],), {output: pl.Utf8})
+                self._known[output] = pl.concat([self._known[output], found])
+            return self._known[output]
 
 
 def standardized_identities(source: str, primary_key: str, frame: pl.DataFrame,
