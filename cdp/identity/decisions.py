@@ -63,6 +63,7 @@ class Decisions:
     rules: tuple[tuple[str, str], ...] = ()  # (meaning, SQL) of each strong-evidence rule
     veto_levels: str = "FALSE"  # a veto level was reached (whether or not strong evidence outranks it)
     weight_without_veto: str = "match_weight"  # the match weight without the vetoing comparisons' own weight
+    attach_unnamed: str = "FALSE"  # a pair that attaches a customer with no full name to a named one
 
     @classmethod
     def of(cls, model: dict[str, Any], clustering: Clustering) -> "Decisions":
@@ -72,7 +73,8 @@ class Decisions:
                    threshold=clustering.match_probability_threshold, review_floor=clustering.review_floor,
                    rules=tuple((r.meaning, _rule_sql(model, r)) for r in clustering.strong_evidence),
                    veto_levels=f"({veto})",
-                   weight_without_veto="(match_weight" + "".join(f" - mw_{c}" for c in clustering.veto) + ")")
+                   weight_without_veto="(match_weight" + "".join(f" - mw_{c}" for c in clustering.veto) + ")",
+                   attach_unnamed=" OR ".join(_rule_sql(model, r) for r in clustering.attach_unnamed) or "FALSE")
 
     @property
     def strong_only(self) -> str:

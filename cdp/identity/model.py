@@ -58,6 +58,7 @@ class Clustering:
     scoring_floor: float  # pairs scored below it are not kept at all (strong evidence included)
     veto: dict[str, tuple[str, ...]]  # levels that forbid an automatic link
     strong_evidence: tuple[EvidenceRule, ...]  # links whatever the probability and the veto
+    attach_unnamed: tuple[EvidenceRule, ...] = ()  # a customer with no full name joins the one named customer it points to
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> "Clustering":
@@ -71,6 +72,8 @@ class Clustering:
             veto=_label_map(raw.get("veto")),
             strong_evidence=tuple(EvidenceRule.parse(r, f"clustering.strong_evidence[{i}]")
                                   for i, r in enumerate(raw.get("strong_evidence") or [])),
+            attach_unnamed=tuple(EvidenceRule.parse(r, f"clustering.attach_unnamed[{i}]")
+                                 for i, r in enumerate(raw.get("attach_unnamed") or [])),
         )
 
 

@@ -12,7 +12,7 @@ import polars as pl
 from cdp.identity.backends import copy_to_parquet, create_view
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
-from cdp.identity.overrides import apply_overrides, must_node_pairs, node_pairs, split_vetoed
+from cdp.identity.overrides import apply_overrides, attach_unnamed, must_node_pairs, node_pairs, split_vetoed
 from cdp.identity.scoring import match_weight_sql, predict_narrow, score_pairs_in_full
 
 DASHBOARD_PAIRS = 500  # review-band pairs in the comparison viewer, strongest first
@@ -85,6 +85,10 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
         must = must_node_pairs(overrides, record_map)
     vetoed = node_pairs(_to_polars(decided.query_sql(f"SELECT {keys} FROM {{this}} WHERE vetoed")))
     tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
+    if decisions.attach_unnamed != "FALSE":
+        pairs = node_pairs(_to_polars(decided.query_sql(f"SELECT {keys} FROM {{this}} WHERE {decisions.attach_unnamed}")))
+        named = tuples.filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
+        tuple_clusters = attach_unnamed(tuple_clusters, pairs, set(named.to_series()))
     timer.lap("decisions + veto")
     return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=counts["pairs"],
                       strong_links=counts["strong"] or 0, dashboards=dashboards, seconds=timer.seconds)

@@ -2,7 +2,9 @@
 
 Strong evidence (the same valid ID; the same mobile and car with related names; the same car and
 name without an ID against it) links whatever the names veto says; the veto still keeps apart
-spouses on one phone and car; a different ID number contradicts a shared car and name.
+spouses on one phone and car; a different ID number contradicts a shared car and name. A customer with only a surname and a title
+(李先生) joins the one named customer whose car it brought, unless a mobile says otherwise or two
+named customers could claim it.
 """
 
 from __future__ import annotations
@@ -77,6 +79,17 @@ CASES = [
     # a title after the name, the same mobile and car: one customer (and a person, not a company)
     ("sales", "g1", "赵玉娟", "13800138007", None, vin(7)),
     ("repair_orders", "g2", "赵玉娟女士", "13800138007", None, vin(7)),
+    # a surname with a title, the car and no mobile: the owner, one customer
+    ("sales", "h1", "黄志明", "13800138008", None, vin(8)),
+    ("repair_orders", "h2", "黄先生", None, None, vin(8)),
+    # a surname with a title, the car and another mobile: maybe the son driving it, two customers
+    ("sales", "i1", "孙丽", "13800138009", None, vin(9)),
+    ("repair_orders", "i2", "孙先生", "13900139009", None, vin(9)),
+    # the owner and a driver of the same surname, both named, and a 杨小姐 with the car: she could be
+    # either, so she joins neither and never bridges them
+    ("sales", "j1", "杨美桂", "13800138010", None, vin(10)),
+    ("repair_orders", "j2", "杨秀倩", "13900139010", None, vin(10)),
+    ("repair_orders", "j3", "杨小姐", None, None, vin(10)),
 ]
 
 
@@ -87,14 +100,16 @@ def clusters():
 
 @pytest.mark.parametrize("left, right, same", [
     ("a1", "a2", True), ("b1", "b2", True), ("c1", "c2", False), ("d1", "d2", True),
-    ("e1", "e2", False), ("f1", "f2", True), ("g1", "g2", True),
+    ("e1", "e2", False), ("f1", "f2", True), ("g1", "g2", True), ("h1", "h2", True), ("i1", "i2", False),
+    ("j1", "j2", False), ("j1", "j3", False), ("j2", "j3", False),
 ])
 def test_strong_evidence_and_the_veto(clusters, left, right, same):
     assert (clusters[left] == clusters[right]) is same
 
 
 def test_unrelated_cases_stay_apart(clusters):
-    assert len({clusters[k] for k in ("a1", "b1", "c1", "c2", "d1", "e1", "e2", "f1", "g1")}) == 9
+    keys = ("a1", "b1", "c1", "c2", "d1", "e1", "e2", "f1", "g1", "h1", "i1", "i2", "j1", "j2", "j3")
+    assert len({clusters[k] for k in keys}) == len(keys)
 
 
 def test_settings_are_typed_and_checked(tmp_path):
