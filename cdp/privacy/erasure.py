@@ -5,7 +5,8 @@ journaled job (state table `privacy/erasure_journal`), each step marked done onl
 is durable, so a retry after a kill finishes the job:
 
 1. `commit` — one commit of the home's state: the person's identifiers become keyed hashes in the
-   erasure register (cdp.privacy.register), and every table drops the rows those hashes match —
+   erasure register (cdp.privacy.register), and every table drops the rows with those identifiers
+   (matched on the plain values in memory: the layers hold no one erased before) —
    raw / validated / quarantined deliveries and the current tables, failing examples in the
    quality results, standardized records, identity state (registry, cross-reference, tuples,
    scored pairs, review queue, steward decisions), model outputs; the archived delivered files
