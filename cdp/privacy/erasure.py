@@ -48,7 +48,7 @@ from cdp.ingest.current import publish_current
 from cdp.ingest.deliveries import ARCHIVED_SHA, collect_archive_garbage, read_ledger, sha256_of
 from cdp.ingest.reader import read_file
 from cdp.paths import Home
-from cdp.privacy.audit import AuditEntry, log_access
+from cdp.privacy.audit import AuditEntry, log_access, read_audit
 from cdp.privacy.redact import redact_file
 from cdp.privacy.register import (
     REGISTER_SCHEMA,
@@ -446,11 +446,10 @@ def erase_customers(home: Home, customer_ids: list[str], request_id: str, reques
     report = ErasureReport(request_id, customer_ids)
     with home_lock(home.root, f"cdp erase, request {request_id}", same_owner_waits=False):  # one job changes the home at a time
         done = journal(home.snapshot(), request_id)
-        if all(step in done for step in STEPS):
-            raise ErasureError(f"request {request_id} was carried out on {done['reports']:%Y-%m-%d %H:%M}; "
-                               "nothing left to do")
         report.resumed = [s for s in STEPS if s in done]
-        if report.resumed:
+        if len(report.resumed) == len(STEPS):
+            echo(f"request {request_id} was carried out on {done['reports']:%Y-%m-%d %H:%M}; nothing left to do")
+        elif report.resumed:
             echo(f"request {request_id} was interrupted after {', '.join(report.resumed)}: finishing it")
         if "commit" not in done:
             _commit(home, contracts, customer_ids, request_id, requested_by, report, echo)
@@ -468,10 +467,24 @@ def erase_customers(home: Home, customer_ids: list[str], request_id: str, reques
                     build_warehouse(home, last_as_of(home.snapshot()), f"erasure {request_id}")
                     report.add("warehouse files rebuilt", 2)
             _mark_done(home, request_id, customer_ids, "publish")
-        with report.timed("quality reports re-rendered", echo):
-            report.add("quality report pages re-rendered", rerender_quality_reports(home))
-        _mark_done(home, request_id, customer_ids, "reports")
-    log_access(home, AuditEntry(action="erase", what=f"cdp erase {' '.join(customer_ids)} --request {request_id}",
-                                actor=requested_by, purpose="erasure request (PIPL art. 47)", request=request_id,
-                                customers=" ".join(customer_ids), rows=report.removed.get("raw rows", 0)))
+        if "reports" not in done:
+            with report.timed("quality reports re-rendered", echo):
+                report.add("quality report pages re-rendered", rerender_quality_reports(home))
+            _mark_done(home, request_id, customer_ids, "reports")
+    _audit(home, report, requested_by)
     return report
+
+
+def _audit(home: Home, report: ErasureReport, by: str) -> None:
+    """The request's audit entry, once: a retry after a kill between the last step and its entry
+    writes the missing one, with the raw rows the commit step recorded."""
+    audit = read_audit(home)
+    if audit.filter((pl.col("action") == "erase") & (pl.col("request") == report.request_id)).height:
+        return
+    commit = home.snapshot().read(tables.ERASURE_JOURNAL, JOURNAL_SCHEMA).filter(
+        (pl.col("request_id") == report.request_id) & (pl.col("step") == "commit")).get_column("detail").to_list()
+    recorded = re.search(r"\braw rows: (\d+)", commit[0] if commit else "")
+    rows = report.removed.get("raw rows", int(recorded.group(1)) if recorded else 0)
+    log_access(home, AuditEntry(action="erase", what=f"cdp erase {' '.join(report.customer_ids)} --request "
+                                f"{report.request_id}", actor=by, purpose="erasure request (PIPL art. 47)",
+                                request=report.request_id, customers=" ".join(report.customer_ids), rows=rows))

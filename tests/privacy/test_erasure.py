@@ -15,7 +15,8 @@ import pytest
 from cdp.identity.leads import LEAD_LINKS
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import Home
-from cdp.privacy.erasure import ErasureError, _split_sample, erase_customers
+from cdp.privacy.audit import audit_dir, read_audit
+from cdp.privacy.erasure import STEPS, ErasureError, _split_sample, erase_customers
 from cdp.runner import run_pipeline
 from cdp.state import tables
 
@@ -160,6 +161,24 @@ def test_a_new_export_holding_the_person_is_dropped_at_ingest(erased, files_hold
     # The new file's archived copy (and its landing copy) lost the person's row too.
     assert files_holding(home.root, erased.needles, skip=()) == {}
     assert files_holding(landing, erased.needles, skip=()) == {}
+
+
+def test_a_finished_request_run_again_writes_its_missing_audit_entry_once(erased, tmp_path):
+    """Killed after its last step but before its audit entry: running it again changes nothing else,
+    exits normally and writes the entry, once."""
+    shutil.copytree(erased.home.root, tmp_path / "home")
+    home = Home(tmp_path / "home")
+    for path in audit_dir(home).glob("*.jsonl"):
+        kept = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                if not ('"erase"' in line and REQUEST in line)]
+        path.write_text("".join(kept), encoding="utf-8")
+    said: list[str] = []
+    for _ in range(2):
+        again = erase_customers(home, [erased.customer_id], REQUEST, "steward Li", echo=said.append)
+        assert again.resumed == list(STEPS) and not again.removed
+    assert said and all("nothing left to do" in m for m in said)
+    entries = read_audit(home).filter((pl.col("action") == "erase") & (pl.col("request") == REQUEST))
+    assert entries.get_column("rows").to_list() == [erased.report.removed["raw rows"]]
 
 
 def test_erasing_an_unknown_or_merged_customer_says_what_to_do(demo_run, tmp_path):
