@@ -1,26 +1,43 @@
-"""Benchmark: generate N demo customers, run the whole platform, print time and peak memory per stage.
+"""Benchmark: a first load and a day's delivery of N demo customers, seconds and peak memory per stage.
 
-    python bench/bench.py 10000 100000
+    python bench/bench.py 10000 100000 [--share 0.01] [--keep DIR] [--no-splink]
 
-Peak memory is the process's resident set size sampled every 50 ms while each stage ran
-(the run is in-process, so it includes what earlier stages still hold).
+For each size: generate the demo, run the whole platform on it (the first load), run plain Splink
+on the same identity tuples with the same model in a fresh process (bench/identity_bench.py's
+measurement; ratio against the identity stage of the first load), then add a day's delivery of
+`share` new and changed records of every source (cdp.demo.delivery) and run again (the daily run).
+Peak memory is the process's resident set size sampled every 50 ms while each stage ran (the run is
+in-process, so it includes what earlier stages still hold). Accuracy is measured against the demo's
+truth, every delivered record counted, after each run.
+
+With --keep DIR the first load is kept in DIR/N/first (home) and DIR/N/landing.first, and a later
+bench of the same size starts from a copy of it (the daily delivery measured again on the same home).
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
+import polars as pl
+
 from cdp.demo import generate
+from cdp.demo.delivery import next_delivery
 from cdp.identity.evaluate import evaluate
-from cdp.runner import run_pipeline
+from cdp.runner import RunSummary, run_pipeline
 from cdp.state import tables
 
-AS_OF_ISO = "2026-10-31"
+sys.path.insert(0, str(Path(__file__).parent))
+from identity_bench import run_child  # noqa: E402  (a sibling script, not a package)
+
+FIRST, NEXT = date(2026, 10, 31), date(2026, 11, 1)
+IDENTITY_STEP = "resolve_identities"
 
 
 class RssSampler(threading.Thread):
@@ -50,48 +67,87 @@ class RssSampler(threading.Thread):
         return max(inside, default=self.rss_mib())
 
 
-def bench(customers: int, seed: int, workdir: Path) -> None:
-    from datetime import date
-
-    import polars as pl
-
-    landing, home = workdir / "landing", workdir / "home"
+def timed_run(landing: Path, home: Path, as_of: date, model: Path) -> tuple[RunSummary, RssSampler, float]:
     sampler = RssSampler()
     sampler.start()
-    start = time.time()
-    generated = generate(customers=customers, seed=seed, out=landing, as_of=date.fromisoformat(AS_OF_ISO))
-    gen_window = (start, time.time())
-    summary = run_pipeline(landing, home, as_of=date.fromisoformat(AS_OF_ISO), echo=lambda _: None)
+    started = time.time()
+    summary = run_pipeline(landing, home, as_of=as_of, echo=lambda _: None, model_path=model)
     sampler.stop()
-    rows = sum(generated["rows"].values())
-    print(f"\n== {customers:,} customers, seed {seed}: {rows:,} source rows ==")
+    if not summary.success:
+        raise SystemExit(f"RUN FAILED: failed={summary.failed} skipped={summary.skipped} "
+                         f"checks={summary.failed_checks}")
+    return summary, sampler, time.time() - started
+
+
+def report(title: str, summary: RunSummary, sampler: RssSampler, wall: float, truth: Path) -> None:
+    print(f"\n-- {title} --")
     print(f"{'stage':38} {'seconds':>9} {'peak RSS MiB':>13}")
-    print(f"{'demo data generation':38} {gen_window[1] - gen_window[0]:9.1f} {sampler.peak(*gen_window):13.0f}")
     for step, (s, e) in sorted(summary.step_windows.items(), key=lambda kv: kv[1][0]):
         print(f"{step:38} {e - s:9.1f} {sampler.peak(s, e):13.0f}")
-    print(f"{'pipeline total':38} {summary.seconds:9.1f} {max((r for _, r in sampler.samples), default=0):13.0f}")
-    scores = evaluate(summary.home.read(tables.CUSTOMER_XREF), pl.read_parquet(landing / "_truth" / "truth.parquet"))
-    print(f"records {summary.records:,}  customer cards {summary.customer_cards:,}  customers {summary.customers:,}  "
-          f"duplicate rate {summary.duplicate_rate:.1%}")
-    print(f"pairwise P {scores.pairwise_precision:.4f} R {scores.pairwise_recall:.4f} F1 {scores.pairwise_f1:.4f} | "
-          f"cluster P {scores.cluster_precision:.4f} R {scores.cluster_recall:.4f} F1 {scores.cluster_f1:.4f}")
-    if not summary.success:
-        print(f"RUN FAILED: failed={summary.failed} skipped={summary.skipped} checks={summary.failed_checks}")
+    print("identity steps (s): " + ", ".join(f"{k.strip()} {v}" for k, v in summary.identity_seconds.items()))
+    peak = max((r for _, r in sampler.samples), default=0)
+    print(f"{'end to end (cdp run, wall)':38} {wall:9.1f} {peak:13.0f}")
+    scores = evaluate(summary.home.read(tables.CUSTOMER_XREF), pl.read_parquet(truth))
+    print(f"records {summary.records:,}  customers {summary.customers:,}  "
+          f"pairwise P {scores.pairwise_precision:.4f} R {scores.pairwise_recall:.4f} F1 {scores.pairwise_f1:.4f}  "
+          f"cluster F1 {scores.cluster_f1:.4f}")
+
+
+def first_load(customers: int, seed: int, folder: Path, keep: bool, splink: bool) -> tuple[Path, Path]:
+    """Generate and load the demo (or start from a kept first load); returns the landing and home."""
+    landing, home, model = folder / "landing", folder / "home", folder / "model.json"
+    kept_home, kept_landing = folder / "first", folder / "landing.first"
+    if keep and kept_home.exists():
+        for target, source in ((home, kept_home), (landing, kept_landing)):
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source, target)
+        print(f"\n== {customers:,} customers: first load kept in {kept_home} ==")
+        return landing, home
+    shutil.rmtree(folder, ignore_errors=True)
+    started = time.time()
+    generated = generate(customers=customers, seed=seed, out=landing, as_of=FIRST)
+    print(f"\n== {customers:,} customers, seed {seed}: {sum(generated['rows'].values()):,} source rows "
+          f"(generated in {time.time() - started:.0f} s) ==")
+    summary, sampler, wall = timed_run(landing, home, FIRST, model)
+    report("first load", summary, sampler, wall, landing / "_truth" / "truth.parquet")
+    identity = summary.step_windows.get(IDENTITY_STEP)
+    if identity and splink:
+        splink = run_child("splink", folder)
+        seconds = identity[1] - identity[0]
+        print(f"plain Splink on the same {splink['tuples']:,} tuples ({splink['pairs']:,} pairs), fresh process: "
+              f"{splink['seconds']:.1f} s, peak {splink['peak_mib']:.0f} MiB — identity stage / Splink "
+              f"{seconds / splink['seconds']:.2f}")
+    if keep:
+        shutil.copytree(home, kept_home)
+        shutil.copytree(landing, kept_landing)
+    return landing, home
+
+
+def daily(landing: Path, home: Path, folder: Path, share: float) -> None:
+    files = next_delivery(landing, share=share)
+    rows = sum(f.new + f.changed for f in files)
+    summary, sampler, wall = timed_run(landing, home, NEXT, folder / "model.json")
+    report(f"daily delivery: {rows:,} rows in {len(files)} files ({sum(f.new for f in files):,} new, "
+           f"{sum(f.changed for f in files):,} changed)", summary, sampler, wall,
+           landing / "_truth" / "truth.parquet")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("customers", type=int, nargs="+")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep", type=Path, help="keep the generated data and home under this folder")
+    parser.add_argument("--share", type=float, default=0.01, help="the day's delivery: share of the rows")
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the first load under this folder")
+    parser.add_argument("--no-splink", action="store_true", help="skip plain Splink on the identity tuples")
     args = parser.parse_args()
     for n in args.customers:
-        workdir = (args.keep / str(n)) if args.keep else Path(tempfile.mkdtemp(prefix=f"cdp-bench-{n}-"))
+        folder = (args.keep / str(n)) if args.keep else Path(tempfile.mkdtemp(prefix=f"cdp-bench-{n}-"))
         try:
-            bench(n, args.seed, workdir)
+            landing, home = first_load(n, args.seed, folder, keep=bool(args.keep), splink=not args.no_splink)
+            daily(landing, home, folder, args.share)
         finally:
             if not args.keep:
-                shutil.rmtree(workdir, ignore_errors=True)
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

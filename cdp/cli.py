@@ -73,7 +73,8 @@ def run(
         None, help="Business date (YYYY-MM-DD). Default: the demo's date for demo data, else today."
     ),
     retrain: bool = typer.Option(False, help="Re-estimate the Splink model before scoring."),
-    full_recluster: bool = typer.Option(False, help="Score every pair again instead of only pairs touching new records."),
+    full_recluster: bool = typer.Option(
+        False, help="Standardize every record and score every pair again, not only what the delivery changed."),
     through: str = typer.Option("marts", help="How far to go: marts (everything) or identity (leave the marts as they are)."),
 ) -> None:
     """Materialize every asset (landing → raw → validated → identity → marts) and summarize."""

@@ -51,6 +51,7 @@ class RunSummary:
     new_files: int = 0
     redelivered_files: list[str] = field(default_factory=list)  # same content as a registered file: skipped
     pairs_to_review: int = 0  # customer pairs in the steward's queue without a decision
+    identity_seconds: dict[str, float] = field(default_factory=dict)  # the identity stage's own steps
 
     @property
     def duplicate_rate(self) -> float:
@@ -154,6 +155,7 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
                 partition_key=delivery,
                 raise_on_error=False,
                 run_config={"ops": {"identity__splink_model": {"config": {"retrain": retrain}},
+                                    "standardized__person_records": {"config": {"full": full_recluster}},
                                     "identity__customer_xref": {"config": {"full_recluster": full_recluster}}},
                             "loggers": {"progress": {}}},  # replaces Dagster's default debug console
             )
@@ -205,4 +207,6 @@ def _summarize(result: dg.ExecuteInProcessResult, home: Home, registration: Regi
             summary.customers = meta["customers"].value
             summary.customer_cards = meta["customer cards"].value
             summary.matching_mode = meta["matching mode"].value
+            summary.identity_seconds = {k.removeprefix("seconds "): v.value for k, v in meta.items()
+                                        if k.startswith("seconds ")}
     return summary

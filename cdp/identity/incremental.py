@@ -10,11 +10,14 @@ pairs that touch a new tuple.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
+from cdp.identity.backends import register
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.overrides import _latest, _UnionFind, must_node_pairs, node_pairs, vetoed_inside
@@ -35,9 +38,75 @@ class IncrementalResult:
 
 def _restricted(model: dict) -> dict:
     """The model with every blocking rule limited to pairs that involve a new tuple."""
-    rules = [r["blocking_rule"] if isinstance(r, dict) else r for r in model["blocking_rules_to_generate_predictions"]]
-    restricted = [{"blocking_rule": f"({rule}) AND (l.is_new OR r.is_new)"} for rule in rules]
+    restricted = [{"blocking_rule": f"({rule}) AND (l.is_new OR r.is_new)"} for rule in _rules(model)]
     return model | {"blocking_rules_to_generate_predictions": restricted}
+
+
+def _rules(model: dict) -> list[str]:
+    return [r["blocking_rule"] if isinstance(r, dict) else r for r in model["blocking_rules_to_generate_predictions"]]
+
+
+def linker_for_new(marked: pl.DataFrame, model: dict, settings: IdentitySettings):
+    """A linker over the tuples within reach of a new one (`is_new`), with the model's blocking
+    restricted to pairs touching a new tuple and term frequencies of every tuple: its predictions
+    are those of the same linker over every tuple."""
+    restricted = _restricted(model)
+    linker = make_linker(within_reach(marked, _rules(model)), restricted, settings.backend,
+                         backend_options=settings.backend_options)
+    for column, table in term_frequencies(marked, model).items():
+        linker.table_management.register_term_frequency_lookup(register(linker._db_api, table, f"tf_{column}"), column)
+    return linker
+
+
+def _block_keys(rule: str) -> list[str] | None:
+    """A blocking rule's equalities as expressions over one table (`substr(l.vin_raw, 10, 8) =
+    substr(r.vin_raw, 10, 8)` → `substr(vin_raw, 10, 8)`); None unless the rule is a conjunction of
+    equalities between an l side and an r side."""
+    keys = []
+    for term in re.split(r"\s+AND\s+", rule.strip(), flags=re.IGNORECASE):
+        left, equals, right = term.partition("=")
+        if not equals or re.search(r"\br\.", left) or re.search(r"\bl\.", right) or not re.search(r"\bl\.", left):
+            return None
+        keys.append(re.sub(r"\bl\.", "", left.strip()))
+    return keys
+
+
+def within_reach(marked: pl.DataFrame, rules: list[str]) -> pl.DataFrame:
+    """The tuples a new tuple can be paired with: the new ones and every tuple sharing all the keys of
+    some blocking rule with a new one. Splink then scores exactly the pairs it would score on every
+    tuple, on a fraction of them (all tuples when a rule is not plain equalities)."""
+    keys = [_block_keys(rule) for rule in rules]
+    if any(k is None for k in keys):
+        return marked
+    with duckdb.connect() as con:
+        con.register("tuples", marked.select("source", "tuple_id", "is_new", *_columns_of(marked, keys)).to_arrow())
+        reached = []
+        for rule_keys in keys:
+            on = " AND ".join(f"({k}) = n.k{i}" for i, k in enumerate(rule_keys))
+            new = ", ".join(f"{k} AS k{i}" for i, k in enumerate(rule_keys))
+            reached.append(f"SELECT source, tuple_id FROM tuples SEMI JOIN "
+                           f"(SELECT DISTINCT {new} FROM tuples WHERE is_new) n ON {on}")
+        union = " UNION ".join(reached)
+        found = con.sql(f"SELECT source, tuple_id FROM tuples WHERE is_new UNION {union}").pl()
+    return marked.join(found, on=["source", "tuple_id"], how="semi")
+
+
+def _columns_of(frame: pl.DataFrame, keys: list[list[str] | None]) -> list[str]:
+    text = " ".join(k for rule_keys in keys for k in rule_keys or [])
+    return [c for c in frame.columns if c not in ("source", "tuple_id", "is_new") and re.search(rf"\b{c}\b", text)]
+
+
+def term_frequencies(tuples: pl.DataFrame, model: dict) -> dict[str, pl.DataFrame]:
+    """Splink's term-frequency tables over every tuple (its own formula: rows with the value over
+    rows with any value), so that scoring a subset weighs common names as scoring all does."""
+    columns = sorted({level["tf_adjustment_column"] for comparison in model["comparisons"]
+                      for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")})
+    tables = {}
+    for column in columns:
+        total = tuples.get_column(column).count()
+        tables[column] = (tuples.filter(pl.col(column).is_not_null()).group_by(column).len()
+                          .select(column, (pl.col("len").cast(pl.Float64) / total).alias(f"tf_{column}")))
+    return tables
 
 
 def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous_tuples: pl.DataFrame,
@@ -48,14 +117,14 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
     # Each old tuple's customer, from the registry entries of its records.
     old_customer = (record_map.join(registry, on=["source", "record_key"], how="inner")
                     .group_by("source", "tuple_id").agg(pl.col("customer_id").min()))
-    model = _restricted(_as_dict(model_path))
+    model = _as_dict(model_path)
     decisions = Decisions.of(model, settings.clustering)
     new_count = int(marked.get_column("is_new").sum())
     links = pl.DataFrame(schema={"source_dataset_l": pl.Utf8, "tuple_id_l": pl.Utf8, "source_dataset_r": pl.Utf8,
                                  "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
     result = IncrementalResult(pl.DataFrame(), pl.DataFrame(), 0, new_count)
     if new_count:
-        linker = make_linker(marked, model, settings.backend, backend_options=settings.backend_options)
+        linker = linker_for_new(marked, model, settings)
         predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
         result.pairs_scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
         links = _to_polars(predictions.query_sql(
@@ -88,18 +157,24 @@ def must_links(overrides: pl.DataFrame, record_map: pl.DataFrame) -> pl.DataFram
 
 
 def _join_onto_base(marked: pl.DataFrame, old_customer: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
-    """Union-find over customers (old tuples stand for their customer) and new tuples."""
-    customer_of = {(s, t): c for s, t, c in old_customer.iter_rows()}
-
-    def node(source: str, tuple_id: str) -> str:
-        customer = customer_of.get((source, tuple_id))
-        return f"customer:{customer}" if customer else f"tuple:{source}|{tuple_id}"
-
+    """Union-find over customers (old tuples stand for their customer) and new tuples: only the
+    linked nodes go through it, every other tuple stays in its customer (or alone, if new)."""
+    nodes = marked.select("source", "tuple_id").join(old_customer, on=["source", "tuple_id"], how="left",
+                                                     maintain_order="left").select(
+        "source", "tuple_id", pl.coalesce(pl.lit("customer:") + pl.col("customer_id"),
+                                          pl.lit("tuple:") + pl.col("source") + "|" + pl.col("tuple_id")).alias("node"))
+    ends = []
+    for side in ("l", "r"):
+        ends.append(links.select(pl.col(f"source_dataset_{side}").alias("source"), pl.col(f"tuple_id_{side}").alias("tuple_id"))
+                    .join(nodes, on=["source", "tuple_id"], how="left", maintain_order="left")
+                    .select(pl.coalesce("node", pl.lit("tuple:") + pl.col("source") + "|" + pl.col("tuple_id"))))
     groups = _UnionFind()
-    for source_l, tuple_l, source_r, tuple_r, _ in links.iter_rows():
-        groups.union(node(source_l, tuple_l), node(source_r, tuple_r))
-    rows = [(s, t, groups.find(node(s, t))) for s, t in marked.select("source", "tuple_id").iter_rows()]
-    return pl.DataFrame(rows, schema={"source": pl.Utf8, "tuple_id": pl.Utf8, "cluster_id": pl.Utf8}, orient="row")
+    for a, b in zip(ends[0].to_series(), ends[1].to_series(), strict=True):
+        groups.union(a, b)
+    linked = pl.concat([e.to_series() for e in ends]).unique()
+    roots = pl.DataFrame({"node": linked, "root": [groups.find(n) for n in linked]}, schema={"node": pl.Utf8, "root": pl.Utf8})
+    return nodes.join(roots, on="node", how="left", maintain_order="left").select(
+        "source", "tuple_id", pl.coalesce("root", "node").alias("cluster_id"))
 
 
 def joins_vetoed(result: IncrementalResult, earlier_vetoed: pl.DataFrame, overrides: pl.DataFrame,

@@ -28,7 +28,7 @@ import polars as pl
 from cdp.identity.registry import REGISTRY_SCHEMA
 from cdp.ingest.contracts import load_contracts
 from cdp.standardize.contacts import standardize_phone
-from cdp.standardize.names import standardize_name, surname
+from cdp.standardize.names import comparison_name, surname
 from cdp.standardize.records import distinct_lookup
 from cdp.state import tables
 from cdp.state.store import Snapshot, Transaction
@@ -81,7 +81,7 @@ def _title_gender(raw: str | None) -> str | None:
 def lead_evidence(leads: pl.DataFrame) -> pl.DataFrame:
     """Per lead: surname, title gender, full mobile or masked mobile (138****5678), platform id."""
     names = distinct_lookup(leads.get_column("customer_name").cast(pl.Utf8), "customer_name",
-                            lambda v: (surname(standardize_name(v)[0]), _title_gender(v)),
+                            lambda v: (surname(comparison_name(v)[0]), _title_gender(v)),
                             {"surname": pl.Utf8, "gender": pl.Utf8})
     phones = distinct_lookup(leads.get_column("mobile").cast(pl.Utf8), "mobile", standardize_phone,
                              {"phone": pl.Utf8, "phone_kind": pl.Utf8})
@@ -91,6 +91,9 @@ def lead_evidence(leads: pl.DataFrame) -> pl.DataFrame:
             .select("lead_no", "surname", "gender", "platform_lead_id", "lead_channel",
                     pl.when(pl.col("phone_kind") == "mobile").then(pl.col("phone")).alias("full_mobile"),
                     pl.concat_str(masked.struct.field("1"), pl.lit("****"), masked.struct.field("2")).alias("masked_mobile")))
+
+
+CONTACT_COLUMNS = ("source", "record_key", "name", "mobile", "is_company", "gender")
 
 
 def customer_contacts(records: pl.DataFrame, xref: pl.DataFrame) -> pl.DataFrame:
@@ -160,7 +163,8 @@ def resolve_leads(tx: Transaction, leads: pl.DataFrame, run_id: str, rules: Lead
     """Link the current leads to the resolved customers and write lead links and prospects, in `tx`."""
     state = tx.view()
     evidence = lead_evidence(leads)
-    contacts = customer_contacts(state.read(tables.PERSON_RECORDS), state.read(tables.CUSTOMER_XREF, REGISTRY_SCHEMA))
+    contacts = customer_contacts(state.read(tables.PERSON_RECORDS, columns=list(CONTACT_COLUMNS)),
+                                 state.read(tables.CUSTOMER_XREF, REGISTRY_SCHEMA))
     links = link_leads(evidence, contacts, rules)
     keyed, registry, highest = assign_prospects(links, state.read(PROSPECTS, PROSPECT_SCHEMA),
                                                 state.counter(PROSPECT_NUMBER), run_id)

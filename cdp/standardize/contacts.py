@@ -12,6 +12,8 @@ from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 from vininfo import Vin
 
+from cdp.standardize import VALUE_CACHE_SIZE
+
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _NON_DIGIT = re.compile(r"[^\d+]")
 _VIN_CHARS = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
@@ -52,7 +54,7 @@ def _mobile_in_groups(text: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def standardize_phone(raw: str | None) -> tuple[str | None, str | None]:
     """Return (canonical number, kind) with kind 'mobile', 'landline' or 'invalid'.
 
@@ -63,6 +65,8 @@ def standardize_phone(raw: str | None) -> tuple[str | None, str | None]:
     text = _nfkc(raw)
     if text is None:
         return None, None
+    if "*" in text:  # masked by a platform (138****5678): no number to dial or to match on
+        return None, "invalid"
     text = _EXTENSION.sub("", text) or text
     digits = _NON_DIGIT.sub("", text).lstrip("+")
     for prefix in ("0086", "86"):
@@ -82,7 +86,7 @@ def standardize_phone(raw: str | None) -> tuple[str | None, str | None]:
     return None, "invalid"
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def standardize_id_number(raw: str | None) -> tuple[str | None, str | None, date | None, str | None, str | None]:
     """Return (id, kind, birth date, gender, region code) for a resident ID or credit code.
 
@@ -104,7 +108,7 @@ def standardize_id_number(raw: str | None) -> tuple[str | None, str | None, date
 _RAW_ID = re.compile(r"^[0-9A-Z]{15,18}$")
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def normalize_id_raw(raw: str | None) -> str | None:
     """The ID number as typed, normalized (width, case, spaces, dashes) whether or not it passes
     its check: a typo is still evidence, at a weaker level than a checked number."""
@@ -129,7 +133,7 @@ def _resident_birth_date(text: str) -> date | None:
     return born if _known_birth_place(text[:6], text[6:10]) else None
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def _known_birth_place(region: str, year: str) -> bool:
     try:  # get_birth_place reads only the region code and the birth year
         return bool(ric.get_birth_place(f"{region}{year}0101"))
@@ -140,7 +144,7 @@ def _known_birth_place(region: str, year: str) -> bool:
 _RAW_VIN = re.compile(r"^[A-Z0-9]{17}$")
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def normalize_vin_raw(raw: str | None) -> str | None:
     """The VIN as typed, normalized (width, case, spaces, dashes), 17 characters whatever their
     check: a VIN with an O for a 0 or a wrong check digit still identifies the car, more weakly."""
@@ -148,7 +152,7 @@ def normalize_vin_raw(raw: str | None) -> str | None:
     return text if text and _RAW_VIN.match(text) else None
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def standardize_vin(raw: str | None) -> tuple[str | None, bool]:
     """Return (uppercase VIN, is_valid). A valid VIN (alphabet + check digit) is the golden value;
     `normalize_vin_raw` keeps the others for weaker comparison."""
@@ -181,7 +185,7 @@ def standardize_plate(raw: str | None) -> str | None:
     return text if _PLATE.match(text) else None
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def split_address(raw: str | None) -> tuple[str | None, str | None, str | None]:
     """Split a Chinese address into (province, city, district) where the text allows it."""
     text = _nfkc(raw)

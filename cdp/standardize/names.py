@@ -15,6 +15,8 @@ import opencc
 from pypinyin import Style, lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 
+from cdp.standardize import VALUE_CACHE_SIZE
+
 _T2S = opencc.OpenCC("t2s")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 .'\-]*$")
@@ -103,7 +105,7 @@ def pinyin_syllables() -> frozenset[str]:
     return frozenset(r for r in readings if _VOWEL.search(r))  # not the interjections n, ng, m, hm
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def segment_pinyin(text: str) -> tuple[str, ...] | None:
     """Split letters into pinyin syllables, fewest syllables first ("liuwei" → liu, wei); None if they are not pinyin."""
     syllables = pinyin_syllables()
@@ -175,28 +177,41 @@ def chinese_pinyin(name: str) -> str:
     return "".join(chinese_syllables(name))
 
 
-@lru_cache(maxsize=None)
+def comparison_name(raw: str | None) -> tuple[str | None, str, list[str]]:
+    """The comparison name and its form ("latin", "company", "person"; "" without a name), with the
+    Latin name's words in its likely order and the other (empty otherwise): no pinyin is computed,
+    for callers that need only the name (a lead's surname)."""
+    text = clean_text(raw)
+    if text is None:
+        return None, "", []
+    text = strip_title(text)
+    if not _CJK.search(text) and _LATIN_NAME.match(_folded(text)):
+        tokens = _latin_tokens(_folded(text))
+        if not tokens:
+            return None, "", []
+        canonical, other = _latin_orders(tokens)
+        return " ".join(canonical), "latin", [_key(canonical), _key(other)]
+    compact = _SPACE.sub("", text).replace("·", "").replace("•", "")
+    if is_company_name(compact):
+        return company_key(compact), "company", []
+    return compact, "person", []
+
+
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def standardize_name(raw: str | None) -> tuple[str | None, str | None, str | None, bool]:
     """Return (comparison name, toneless pinyin key, the key in the other order, is_company).
 
     The other order is given name first for Chinese names (万娜 → nawan) and the other reading
     of a Latin name ("Na Wan" → wanna), so a name written either way meets its Chinese form.
     """
-    text = clean_text(raw)
-    if text is None:
+    name, form, latin_keys = comparison_name(raw)
+    if name is None:
         return None, None, None, False
-    text = strip_title(text)
-    if not _CJK.search(text) and _LATIN_NAME.match(_folded(text)):
-        tokens = _latin_tokens(_folded(text))
-        if not tokens:
-            return None, None, None, False
-        canonical, other = _latin_orders(tokens)
-        return " ".join(canonical), _key(canonical), _key(other), False
-    compact = _SPACE.sub("", text).replace("·", "").replace("•", "")
-    if is_company_name(compact):
-        key = company_key(compact)
-        pinyin = chinese_pinyin(key)
-        return key, pinyin, pinyin, True
-    syllables = chinese_syllables(compact)
-    k = _surname_length(compact)
-    return compact, _key(syllables), _key(syllables[k:] + syllables[:k]), False
+    if form == "latin":
+        return name, latin_keys[0], latin_keys[1], False
+    if form == "company":
+        pinyin = chinese_pinyin(name)
+        return name, pinyin, pinyin, True
+    syllables = chinese_syllables(name)
+    k = _surname_length(name)
+    return name, _key(syllables), _key(syllables[k:] + syllables[:k]), False

@@ -49,7 +49,7 @@ def resolved(rows: list[tuple]) -> dict[str, str]:
         frame = pl.DataFrame([r[1:] for r in rows if r[0] == source], orient="row",
                              schema=["order_no", "customer_name", "mobile", "id_number", "vin"])
         frames.append((contract(source), frame))
-    records = build_person_records(frames)
+    records, _ = build_person_records(frames)
     tuples, record_map = build_tuples(records)
     resolution = resolve(tuples, MODEL_PATH, IdentitySettings.load(), record_map)
     clusters = record_clusters(record_map, resolution.tuple_clusters)

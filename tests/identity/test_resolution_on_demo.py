@@ -101,6 +101,9 @@ def test_new_records_do_not_move_existing_customers(demo_run, demo_landing, tmp_
         demo_landing, full_home, as_of=AS_OF, echo=lambda _: None, model_path=model, full_recluster=True, through="identity"
     )
     assert full.matching_mode == "full"
+    # Standardization too: the second run standardized only the new records, and every record is
+    # as the full run standardizes it again.
+    assert full.home.read(tables.PERSON_RECORDS).equals(second.home.read(tables.PERSON_RECORDS))
     truth = pl.read_parquet(demo_landing / "_truth" / "truth.parquet")
     incremental_scores, full_scores = evaluate(after, truth), evaluate(_ids(full.home), truth)
     assert incremental_scores.pairwise_precision >= 0.99 and incremental_scores.pairwise_recall >= 0.95

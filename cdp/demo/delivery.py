@@ -1,0 +1,126 @@
+"""`next_delivery`: a day's delivery on top of a demo landing — new and changed records of every source.
+
+A dealer group's nightly extract holds a small share of new records (another repair order, receipt or
+follow-up of a known customer) and of changed ones (a record sent again under its key with a field
+updated). This writes, beside the landing's files, one new file per source and header variant (per
+store where the stores' exports differ) holding `share` of the landing's rows: half of them again
+under a new key (new records of the same person), half under their own key with one field changed
+(they supersede the earlier version). The truth file gains the new keys, so accuracy can be measured
+after the delivery. The same (landing, share, seed, tag) always writes the same files.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from cdp.demo.xlsx import write_workbook
+from cdp.ingest.contracts import Contract, load_contracts
+
+# The field a changed record updates, first present wins: what a customer or a clerk corrects. The
+# new value is another record's value of the same field, so it passes the gate as the old one did.
+CHANGED_FIELDS = ("address", "description", "sales_advisor", "service_advisor", "insurer", "consent_channel",
+                  "item")
+TEXT_ENCODINGS = {"gb18030": "gb18030", "utf-8-sig": "utf-8-sig", "utf-8": "utf-8"}
+
+
+@dataclass(frozen=True)
+class Delivered:
+    source: str
+    path: Path
+    new: int
+    changed: int
+
+
+def next_delivery(landing: Path, share: float = 0.01, seed: int = 0, tag: str = "D20261101") -> list[Delivered]:
+    """Write the day's files into `landing` (and their new keys into `_truth/truth.parquet`)."""
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share}")
+    contracts = load_contracts()
+    delivered: list[Delivered] = []
+    truth_rows: list[pl.DataFrame] = []
+    workbooks: dict[str, list[tuple[str, pl.DataFrame]]] = defaultdict(list)
+    for source, contract in sorted(contracts.items()):
+        for files in _variants(landing, contract):
+            frame = pl.concat([_read(path, contract) for path in files], how="vertical")
+            sample, new_keys = _sample(frame, contract, share, seed)
+            if not sample.height:
+                continue
+            name = f"{files[0].stem}_{tag}{files[0].suffix}"
+            if contract.format == "excel":
+                workbooks[name].append((contract.sheet or "", sample))
+            else:
+                _write(landing / files[0].parent.relative_to(landing) / name, sample, contract)
+            delivered.append(Delivered(source, files[0].parent / name, new_keys.height,
+                                       sample.height - new_keys.height))
+            truth_rows.append(new_keys.with_columns(pl.lit(source).alias("source")))
+    for name, sheets in workbooks.items():
+        write_workbook(landing / "after_sales" / name, sheets)
+    _extend_truth(landing / "_truth" / "truth.parquet", truth_rows)
+    return delivered
+
+
+def _variants(landing: Path, contract: Contract) -> list[list[Path]]:
+    """The landing's files of a source grouped by header variant: the store code before any year."""
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for path in sorted(landing.glob(contract.files)):
+        if "_D" in path.stem:  # an earlier day's delivery
+            continue
+        parts = path.stem.split("_")
+        store = next((p for p in parts[1:] if p[:1] == "S" and p[1:].isdigit()), "")
+        groups[store].append(path)
+    return list(groups.values())
+
+
+def _read(path: Path, contract: Contract) -> pl.DataFrame:
+    if contract.format == "excel":
+        return pl.read_excel(path, sheet_name=contract.sheet, infer_schema_length=0)
+    if contract.format == "parquet":
+        return pl.read_parquet(path)
+    text = path.read_bytes().decode(TEXT_ENCODINGS.get(contract.encoding, "utf-8-sig"))
+    return pl.read_csv(io.StringIO(text), infer_schema=False)
+
+
+def _header(frame: pl.DataFrame, contract: Contract, field: str) -> str | None:
+    return next((h for h in contract.fields.get(field, ()) if h in frame.columns), None)
+
+
+def _sample(frame: pl.DataFrame, contract: Contract, share: float, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`share` of the rows: the first half under a new key, the rest with one field changed."""
+    key = _header(frame, contract, contract.primary_key)
+    n = round(frame.height * share)
+    if key is None or n == 0:
+        return frame.clear(), pl.DataFrame(schema={"record_key": pl.String, "old_key": pl.String})
+    sample = frame.sample(n, seed=seed, shuffle=True)
+    half = (n + 1) // 2
+    renamed = sample.head(half).with_columns((pl.col(key) + "-N").alias(key))
+    changed = sample.tail(n - half)
+    field = next((h for f in CHANGED_FIELDS if (h := _header(frame, contract, f))), None)
+    if field is not None:
+        changed = changed.with_columns(pl.col(field).shift(1).fill_null(pl.col(field)))
+    new_keys = pl.DataFrame({"record_key": renamed.get_column(key), "old_key": sample.head(half).get_column(key)})
+    return pl.concat([renamed, changed]), new_keys
+
+
+def _write(path: Path, frame: pl.DataFrame, contract: Contract) -> None:
+    if contract.format == "parquet":
+        frame.write_parquet(path, compression="zstd")
+        return
+    text = frame.write_csv()
+    path.write_bytes(text.encode(TEXT_ENCODINGS.get(contract.encoding, "utf-8-sig")))
+
+
+def _extend_truth(path: Path, new_keys: list[pl.DataFrame]) -> None:
+    """Each new key is the same person as the record it was copied from."""
+    if not path.exists() or not new_keys:
+        return
+    truth = pl.read_parquet(path)
+    keys = pl.concat(new_keys)
+    added = (keys.join(truth, left_on=["source", "old_key"], right_on=["source", "record_key"], how="inner")
+             .select(truth.columns))
+    pl.concat([truth.filter(~pl.col("record_key").is_in(keys.get_column("record_key").implode())), added]) \
+        .write_parquet(path, compression="zstd")

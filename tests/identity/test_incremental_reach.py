@@ -1,0 +1,45 @@
+"""Incremental scoring registers only the tuples within reach of a new one, with term frequencies of
+every tuple: it must score exactly the pairs, with exactly the probabilities, of scoring them all."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cdp.identity.incremental import _block_keys, _restricted, linker_for_new, within_reach
+from cdp.identity.model import IdentitySettings, _as_dict, make_linker
+from cdp.identity.resolve import _to_polars
+from cdp.identity.tuples import build_tuples
+from cdp.state import tables
+
+PAIR = ["source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r"]
+
+
+def _predictions(linker, floor: float) -> pl.DataFrame:
+    frame = _to_polars(linker.inference.predict(threshold_match_probability=floor).query_sql(
+        f"SELECT {', '.join(PAIR)}, match_weight, match_probability FROM {{this}}"))
+    return frame.sort(PAIR)
+
+
+def test_scoring_the_tuples_within_reach_equals_scoring_every_tuple(demo_run):
+    summary, model_path = demo_run
+    settings, model = IdentitySettings.load(), _as_dict(model_path)
+    tuples, _ = build_tuples(summary.home.read(tables.PERSON_RECORDS))
+    marked = tuples.with_columns((pl.int_range(pl.len()).hash(seed=3) % 50 == 0).alias("is_new"))
+    reach = within_reach(marked, [r["blocking_rule"] for r in model["blocking_rules_to_generate_predictions"]])
+    assert marked.get_column("is_new").sum() < reach.height < marked.height / 2
+
+    floor = settings.clustering.scoring_floor
+    everything = _predictions(make_linker(marked, _restricted(model), settings.backend,
+                                          backend_options=settings.backend_options), floor)
+    within = _predictions(linker_for_new(marked, model, settings), floor)
+    assert everything.height > 100
+    assert within.select(PAIR).equals(everything.select(PAIR))
+    assert (within.get_column("match_weight") - everything.get_column("match_weight")).abs().max() < 1e-9
+
+
+def test_block_keys_read_equalities_and_refuse_anything_else():
+    assert _block_keys("l.mobile = r.mobile") == ["mobile"]
+    assert _block_keys("substr(l.vin_raw, 10, 8) = substr(r.vin_raw, 10, 8) AND l.x = r.x") == [
+        "substr(vin_raw, 10, 8)", "x"]
+    assert _block_keys("l.name = r.name OR l.mobile = r.mobile") is None
+    assert _block_keys("levenshtein(l.name, r.name) < 2") is None
