@@ -8,27 +8,9 @@ from __future__ import annotations
 
 import polars as pl
 
-MATCH_COLUMNS = (
-    "name",
-    "name_pinyin",
-    "name_pinyin_alt",
-    "given_name",
-    "family_name",
-    "mobile",
-    "id_number",
-    "id_number_raw",
-    "vin",
-    "vin_raw",
-    "city",
-    "address_key",
-    "address",
-    "gender",
-    "is_company",
-    "birth_date",
-    "postcode",
-    "other_id",
-    "email",
-)
+from cdp.standardize.records import TUPLE_COLUMNS, tuple_key
+
+MATCH_COLUMNS = TUPLE_COLUMNS
 
 
 def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -38,16 +20,10 @@ def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     the values themselves, so the same tuple gets the same id in every run.
     record_map: (source, record_key, tuple_id) for every record.
     """
-    keyed = records.with_columns(
-        pl.concat_str(
-            [pl.col(c).cast(pl.Utf8).fill_null("\u2205") for c in ("source", *MATCH_COLUMNS)],
-            separator="\u241f",
-        )
-        .hash(seed=0)
-        .cast(pl.Utf8)
-        .str.zfill(20)
-        .alias("tuple_id")
-    )
+    # Standardization computes the id with each record (cdp/standardize/records.py); records made
+    # without it (by hand, in tests) get it here, from the same expression.
+    has_ids = "tuple_id" in records.columns and records.get_column("tuple_id").null_count() == 0
+    keyed = records if has_ids else records.with_columns(tuple_key().alias("tuple_id"))
     record_map = keyed.select("source", "record_key", "tuple_id")
     counts = keyed.group_by("source", "tuple_id").len("record_count")
     tuples = (

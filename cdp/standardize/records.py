@@ -39,7 +39,7 @@ PERSON_RECORD_SCHEMA = {
     "vin": pl.Utf8, "vin_raw": pl.Utf8, "vin_valid": pl.Boolean, "plate": pl.Utf8,
     "address": pl.Utf8, "address_key": pl.Int64, "province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8,
     "postcode": pl.Utf8, "other_id": pl.Utf8, "email": pl.Utf8,
-    "quarantined": pl.Boolean, "unusable_fields": pl.Utf8, "input_hash": pl.UInt64,
+    "quarantined": pl.Boolean, "unusable_fields": pl.Utf8, "input_hash": pl.UInt64, "tuple_id": pl.Utf8,
 }
 RAW_SCHEMA = {"source": pl.Utf8, "record_key": pl.Utf8, "store_code": pl.Utf8, "event_date": pl.Date,
               **{f"raw_{name}": pl.Utf8 for name in IDENTITY_COLUMNS}, "raw_birth_date": pl.Date,
@@ -132,6 +132,20 @@ STANDARDIZERS = [  # (raw column, standardizer, its outputs)
 ]
 
 
+# The identity fields Splink compares: records of one source with the same values are one identity
+# tuple (cdp/identity/tuples.py), scored once.
+TUPLE_COLUMNS = ("name", "name_pinyin", "name_pinyin_alt", "given_name", "family_name", "mobile", "id_number",
+                 "id_number_raw", "vin", "vin_raw", "city", "address_key", "address", "gender", "is_company",
+                 "birth_date", "postcode", "other_id", "email")
+
+
+def tuple_key() -> pl.Expr:
+    """A stable id of a record's identity tuple, derived from the values themselves: the same tuple
+    gets the same id in every run."""
+    return (pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("\u2205") for c in ("source", *TUPLE_COLUMNS)],
+                          separator="\u241f").hash(seed=0).cast(pl.Utf8).str.zfill(20))
+
+
 def _address_key(column: str) -> pl.Expr:
     """The address without spaces, hashed: an equality key for matching that keeps the long text
     out of the scored pairs (null without an address)."""
@@ -175,7 +189,7 @@ def build_person_records(validated: Iterable[tuple[Contract, pl.DataFrame]],
     The result is the same as standardizing everything (tests/standardize/test_records.py).
     """
     projected = project(validated)
-    if previous is None or "input_hash" not in previous.columns:
+    if previous is None or not set(PERSON_RECORD_SCHEMA) <= set(previous.columns):  # made by an older version
         return standardize(projected), projected.height
     keys = ["source", "record_key", "input_hash"]
     kept = previous.join(projected.select(keys), on=keys, how="semi")
@@ -212,4 +226,4 @@ def standardize(df: pl.DataFrame) -> pl.DataFrame:
         pl.col("raw_postcode").alias("postcode"),
         pl.col("raw_other_id").str.replace_all(r"[\s\-]", "").str.to_uppercase().alias("other_id"), "email",
         pl.col("quarantined").fill_null(False), "unusable_fields", "input_hash",
-    ).sort("source", "record_key").collect()
+    ).with_columns(tuple_key().alias("tuple_id")).sort("source", "record_key").collect()
