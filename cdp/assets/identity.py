@@ -14,7 +14,7 @@ from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import load_contracts
 from cdp.resources import CdpConfig
 from cdp.standardize.quarantined import matchable_quarantined, read_quarantined
-from cdp.standardize.records import build_person_records
+from cdp.standardize.records import build_person_records, source_columns
 from cdp.state import tables
 from cdp.state.files import finish, temporary_path
 
@@ -40,7 +40,7 @@ def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig, config: St
         for source, contract in CONTRACTS.items():
             if contract.identity != "customer" or not state.has(tables.current(source)):
                 continue
-            loaded = state.read(tables.current(source))
+            loaded = state.read(tables.current(source), columns=source_columns(contract))
             frames.append((contract, loaded))
             quarantined = matchable_quarantined(contract, read_quarantined(state, contract),
                                                 loaded.get_column(contract.primary_key))

@@ -56,6 +56,12 @@ def person_name(frame: pl.DataFrame) -> pl.Expr:
                                                            ignore_nulls=True).replace("", None))
 
 
+def source_columns(contract: Contract) -> list[str]:
+    """The columns of a source's typed rows that standardization reads (`_source_frame`)."""
+    wanted = {contract.primary_key, "store_code", contract.event_date, "birth_date", *IDENTITY_COLUMNS}
+    return [name for name in contract.fields if name in wanted]
+
+
 def _source_frame(contract: Contract, df: pl.DataFrame) -> pl.DataFrame:
     """Project one source's typed rows onto the shared raw identity columns; the record's date is
     the contract's own event date. Rows a gate quarantined for a non-identity field carry
