@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from identity_bench import run_child  # noqa: E402  (a sibling script, not a package)
 
 FIRST, NEXT = date(2026, 10, 31), date(2026, 11, 1)
-IDENTITY_STEP = "resolve_identities"
+IDENTITY_STEP = "identity/customer_xref"
 
 
 class RssSampler(threading.Thread):
@@ -84,7 +84,8 @@ def report(title: str, summary: RunSummary, sampler: RssSampler, wall: float, tr
     print(f"{'stage':38} {'seconds':>9} {'peak RSS MiB':>13}")
     for step, (s, e) in sorted(summary.step_windows.items(), key=lambda kv: kv[1][0]):
         print(f"{step:38} {e - s:9.1f} {sampler.peak(s, e):13.0f}")
-    print("identity steps (s): " + ", ".join(f"{k.strip()} {v}" for k, v in summary.identity_seconds.items()))
+    steps = getattr(summary, "identity_seconds", {})  # absent from code before 2026-12-02 (a "before" run)
+    print("identity steps (s): " + ", ".join(f"{k.strip()} {v}" for k, v in steps.items()))
     peak = max((r for _, r in sampler.samples), default=0)
     print(f"{'end to end (cdp run, wall)':38} {wall:9.1f} {peak:13.0f}")
     scores = evaluate(summary.home.read(tables.CUSTOMER_XREF), pl.read_parquet(truth))

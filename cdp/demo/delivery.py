@@ -5,8 +5,9 @@ follow-up of a known customer) and of changed ones (a record sent again under it
 updated). This writes, beside the landing's files, one new file per source and header variant (per
 store where the stores' exports differ) holding `share` of the landing's rows: half of them again
 under a new key (new records of the same person), half under their own key with one field changed
-(they supersede the earlier version). The truth file gains the new keys, so accuracy can be measured
-after the delivery. The same (landing, share, seed, tag) always writes the same files.
+(they supersede the earlier version); the new ones copy recent records, so the day's extract is
+fresh. The truth file gains the new keys, so accuracy can be measured after the delivery. The same
+(landing, share, seed, tag) always writes the same files.
 """
 
 from __future__ import annotations
@@ -90,19 +91,22 @@ def _header(frame: pl.DataFrame, contract: Contract, field: str) -> str | None:
 
 
 def _sample(frame: pl.DataFrame, contract: Contract, share: float, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`share` of the rows: the first half under a new key, the rest with one field changed."""
+    """`share` of the rows: half of them copies of recent records under a new key (the newest tenth
+    by the source's event date: a day's extract is fresh), the rest with one field changed."""
     key = _header(frame, contract, contract.primary_key)
     n = round(frame.height * share)
     if key is None or n == 0:
         return frame.clear(), pl.DataFrame(schema={"record_key": pl.String, "old_key": pl.String})
-    sample = frame.sample(n, seed=seed, shuffle=True)
     half = (n + 1) // 2
-    renamed = sample.head(half).with_columns((pl.col(key) + "-N").alias(key))
-    changed = sample.tail(n - half)
+    date = _header(frame, contract, contract.event_date) if contract.event_date else None
+    recent = frame.sort(date, nulls_last=False).tail(max(frame.height // 10, half)) if date else frame
+    copied = recent.sample(half, seed=seed, shuffle=True)
+    renamed = copied.with_columns((pl.col(key) + "-N").alias(key))
+    changed = frame.sample(n - half, seed=seed + 1, shuffle=True)
     field = next((h for f in CHANGED_FIELDS if (h := _header(frame, contract, f))), None)
     if field is not None:
         changed = changed.with_columns(pl.col(field).shift(1).fill_null(pl.col(field)))
-    new_keys = pl.DataFrame({"record_key": renamed.get_column(key), "old_key": sample.head(half).get_column(key)})
+    new_keys = pl.DataFrame({"record_key": renamed.get_column(key), "old_key": copied.get_column(key)})
     return pl.concat([renamed, changed]), new_keys
 
 
