@@ -36,11 +36,12 @@ NEXT = "2026-11-01"
 
 
 def _second_delivery(landing: Path, out: Path) -> Path:
-    """The first landing plus one more sales export (new orders of existing and new buyers)."""
+    """The first landing plus one more sales export: its store's latest 40 orders again under new order
+    numbers (recent, so the delivery passes the freshness rule)."""
     shutil.copytree(landing, out)
     source = sorted((landing / "sales").glob("*.csv"))[0]
     rows = list(csv.reader(source.read_bytes().decode("gb18030").splitlines()))
-    header, body = rows[0], rows[1:41]
+    header, body = rows[0], rows[-40:]
     order = header.index(next(h for h in header if "订单" in h))
     for i, row in enumerate(body):
         row[order] = f"SO-NEXT-{i:04d}"
