@@ -36,15 +36,17 @@ NEXT = "2026-11-01"
 
 
 def _second_delivery(landing: Path, out: Path) -> Path:
-    """The first landing plus one more sales export: its store's latest 40 orders again under new order
-    numbers (recent, so the delivery passes the freshness rule)."""
+    """The first landing plus one more sales export: a store's latest 40 orders again, as new orders
+    sold on the day before the delivery (fresh, as the gate's freshness rule wants)."""
     shutil.copytree(landing, out)
     source = sorted((landing / "sales").glob("*.csv"))[0]
     rows = list(csv.reader(source.read_bytes().decode("gb18030").splitlines()))
     header, body = rows[0], rows[-40:]
     order = header.index(next(h for h in header if "订单" in h))
+    sold = header.index(next(h for h in header if "日期" in h))
     for i, row in enumerate(body):
-        row[order] = f"SO-NEXT-{i:04d}"
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row[sold]), f"{source.name}: dates not written YYYY-MM-DD"
+        row[order], row[sold] = f"SO-NEXT-{i:04d}", AS_OF
     text = "\n".join(",".join(r) for r in [header, *body]) + "\n"
     (out / "sales" / "销售台账_补录.csv").write_bytes(text.encode("gb18030"))
     return out
