@@ -46,7 +46,7 @@ def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig, config: St
                                                 loaded.get_column(contract.primary_key))
             if quarantined.height:
                 frames.append((contract, quarantined))
-        previous = None if config.full else state.read(tables.PERSON_RECORDS) if state.has(tables.PERSON_RECORDS) else None
+        previous = None if config.full else state.scan(tables.PERSON_RECORDS)
         records, standardized = build_person_records(frames, previous)
         tx.write(tables.PERSON_RECORDS, records)
     return dg.MaterializeResult(

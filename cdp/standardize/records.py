@@ -188,20 +188,24 @@ def project(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> pl.DataFrame:
 
 
 def build_person_records(validated: Iterable[tuple[Contract, pl.DataFrame]],
-                         previous: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
+                         previous: pl.LazyFrame | pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
     """Standardized records of every (contract, typed frame) — any set of sources — and how many
-    were standardized now: a record whose inputs hash as in `previous` (the last run's records)
-    keeps its row from there, so a daily run standardizes only what the delivery added or changed.
-    The result is the same as standardizing everything (tests/standardize/test_records.py).
+    were standardized now: a record whose inputs hash as in `previous` (the last run's records,
+    best a scan of them: only the rows kept are read) keeps its row from there, so a daily run
+    standardizes only what the delivery added or changed. The result is the same as standardizing
+    everything (tests/standardize/test_records.py).
     """
     projected = project(validated)
-    if previous is None or not set(PERSON_RECORD_SCHEMA) <= set(previous.columns):  # made by an older version
+    earlier = previous.lazy() if previous is not None else None
+    if earlier is None or not set(PERSON_RECORD_SCHEMA) <= set(earlier.collect_schema().names()):  # an older version
         return standardize(projected), projected.height
     keys = ["source", "record_key", "input_hash"]
-    kept = previous.join(projected.select(keys), on=keys, how="semi")
-    changed = projected.join(kept.select(keys), on=keys, how="anti")
-    records = pl.concat([kept.select(list(PERSON_RECORD_SCHEMA)), standardize(changed)], how="vertical")
-    return records.sort("source", "record_key"), changed.height
+    kept_keys = earlier.select(keys).join(projected.lazy().select(keys), on=keys, how="semi").collect()
+    changed = projected.join(kept_keys, on=keys, how="anti")
+    del projected
+    kept = earlier.join(kept_keys.lazy(), on=keys, how="semi").select(list(PERSON_RECORD_SCHEMA))
+    records = pl.concat([kept, standardize(changed).lazy()], how="vertical").sort("source", "record_key").collect()
+    return records, changed.height
 
 
 def standardize(df: pl.DataFrame) -> pl.DataFrame:
