@@ -11,8 +11,9 @@ from splink.internals.waterfall_chart import records_to_waterfall_data
 
 from cdp.identity.decisions import Decisions, level_labels
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
-from cdp.identity.tuples import MATCH_COLUMNS, build_tuples
+from cdp.identity.tuples import build_tuples
 from cdp.paths import Home
+from cdp.standardize.records import TUPLE_COLUMNS
 from cdp.state import tables
 
 
@@ -44,7 +45,7 @@ def _tuple_row(records: pl.DataFrame, source: str, record_key: str) -> dict:
     row = records.filter((pl.col("source") == source) & (pl.col("record_key") == record_key))
     if row.is_empty():
         raise KeyError(f"record {source}:{record_key} is not among the standardized records of the last run")
-    return row.select(pl.lit(f"{source}:{record_key}").alias("tuple_id"), *MATCH_COLUMNS).row(0, named=True)
+    return row.select(pl.lit(f"{source}:{record_key}").alias("tuple_id"), *TUPLE_COLUMNS).row(0, named=True)
 
 
 def explain_pair(home: Home, model_path: Path, left: tuple[str, str], right: tuple[str, str],

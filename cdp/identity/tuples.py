@@ -10,8 +10,6 @@ import polars as pl
 
 from cdp.standardize.records import TUPLE_COLUMNS, tuple_key
 
-MATCH_COLUMNS = TUPLE_COLUMNS
-
 
 def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (tuples, record_map).
@@ -27,7 +25,7 @@ def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     record_map = keyed.select("source", "record_key", "tuple_id")
     counts = keyed.group_by("source", "tuple_id").len("record_count")
     tuples = (
-        keyed.unique(subset=["source", "tuple_id"], keep="first").select("source", "tuple_id", *MATCH_COLUMNS)
+        keyed.unique(subset=["source", "tuple_id"], keep="first").select("source", "tuple_id", *TUPLE_COLUMNS)
         .join(counts, on=["source", "tuple_id"]).sort("source", "tuple_id")
     )
     return tuples, record_map
