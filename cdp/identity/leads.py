@@ -105,6 +105,11 @@ def customer_contacts(records: pl.DataFrame, xref: pl.DataFrame) -> pl.DataFrame
             .select("customer_id", "mobile", "surname", "gender").unique())
 
 
+def resolved_contacts(state: Snapshot, xref: pl.DataFrame) -> pl.DataFrame:
+    """`customer_contacts` of the home's standardized records, reading only the columns it needs."""
+    return customer_contacts(state.read(tables.PERSON_RECORDS, columns=list(CONTACT_COLUMNS)), xref)
+
+
 def _fits(contacts: pl.DataFrame, evidence: pl.DataFrame, key: str, contact_key: pl.Expr) -> pl.DataFrame:
     """Per lead, the customers whose mobile matches `key` with a surname and no contradicting gender."""
     genders = contacts.group_by("customer_id").agg(pl.col("gender").drop_nulls().unique().alias("genders"))
@@ -163,8 +168,7 @@ def resolve_leads(tx: Transaction, leads: pl.DataFrame, run_id: str, rules: Lead
     """Link the current leads to the resolved customers and write lead links and prospects, in `tx`."""
     state = tx.view()
     evidence = lead_evidence(leads)
-    contacts = customer_contacts(state.read(tables.PERSON_RECORDS, columns=list(CONTACT_COLUMNS)),
-                                 state.read(tables.CUSTOMER_XREF, REGISTRY_SCHEMA))
+    contacts = resolved_contacts(state, state.read(tables.CUSTOMER_XREF, REGISTRY_SCHEMA))
     links = link_leads(evidence, contacts, rules)
     keyed, registry, highest = assign_prospects(links, state.read(PROSPECTS, PROSPECT_SCHEMA),
                                                 state.counter(PROSPECT_NUMBER), run_id)
