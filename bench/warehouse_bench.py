@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--group", action="append", default=[], metavar="NAME=PATTERN",
                         help="also print dbt's time on the models and tests whose name matches PATTERN (a regex), "
                              "e.g. funnel='lead|funnel|prospect|follow_up' households='household'")
+    parser.add_argument("--threads", type=int, help="dbt threads (default: warehouse/profiles.yml's)")
     args = parser.parse_args()
     print(f"{'step':44} {'seconds':>8}")
     timed("import dbt-core, dbt-duckdb", lambda: __import__("cdp.warehouse.build"))
@@ -58,6 +59,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cdp-warehouse-bench-") as scratch:
         project_dir = Path(scratch) / "warehouse"
         shutil.copytree(WAREHOUSE_DIR, project_dir, ignore=shutil.ignore_patterns("target", "logs"))
+        if args.threads:
+            profile = project_dir / "profiles.yml"
+            profile.write_text(re.sub(r"threads: \d+", f"threads: {args.threads}", profile.read_text()))
         timed("dbt parse, cold (no target/)", lambda: WarehouseProject(project_dir).invoke(["parse"], project_dir / "target"))
         timed("dbt parse, warm (partial, nothing changed)",
               lambda: WarehouseProject(project_dir).invoke(["parse"], project_dir / "target"))

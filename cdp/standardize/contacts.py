@@ -130,15 +130,20 @@ def _resident_birth_date(text: str) -> date | None:
         born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
         return None
-    return born if _known_birth_place(text[:6], text[6:10]) else None
+    return born if known_birth_place(text[:6], text[6:10]) else None
 
 
 @lru_cache(maxsize=VALUE_CACHE_SIZE)
-def _known_birth_place(region: str, year: str) -> bool:
+def known_birth_place(region: str, year: str) -> bool:
     try:  # get_birth_place reads only the region code and the birth year
         return bool(ric.get_birth_place(f"{region}{year}0101"))
     except (ValidationError, KeyError):  # KeyError: stdnum on a province/city code (no county)
         return False
+
+
+def id_number_and_raw(raw: str | None) -> tuple:
+    """standardize_id_number's outputs and the number as typed, normalized (normalize_id_raw)."""
+    return (*standardize_id_number(raw), normalize_id_raw(raw))
 
 
 _RAW_VIN = re.compile(r"^[A-Z0-9]{17}$")
@@ -163,6 +168,11 @@ def standardize_vin(raw: str | None) -> tuple[str | None, bool]:
     if not _VIN_CHARS.match(text):
         return text, False
     return text, bool(Vin(text).verify_checksum())
+
+
+def vin_and_raw(raw: str | None) -> tuple:
+    """standardize_vin's outputs and the VIN as typed, normalized (normalize_vin_raw)."""
+    return (*standardize_vin(raw), normalize_vin_raw(raw))
 
 
 _EMAIL = re.compile(r"^[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}$")

@@ -15,16 +15,15 @@ import polars as pl
 
 from cdp.ingest.contracts import Contract
 from cdp.standardize.contacts import (
-    normalize_id_raw,
-    normalize_vin_raw,
+    id_number_and_raw,
     split_address,
     standardize_email,
-    standardize_id_number,
     standardize_phone,
     standardize_plate,
-    standardize_vin,
+    vin_and_raw,
 )
 from cdp.standardize.names import standardize_name
+from cdp.standardize.vectorized import FAST_PATHS
 
 IDENTITY_COLUMNS = ("customer_name", "given_name", "family_name", "gender", "mobile", "id_number",
                     "other_id", "vin", "plate", "email", "address", "postcode")
@@ -87,21 +86,14 @@ def _source_frame(contract: Contract, df: pl.DataFrame) -> pl.DataFrame:
 # Values a standardizer would pass through unchanged, recognised by one pattern and given their
 # outputs by polars expressions instead of a Python call each (most mobiles are written plainly);
 # tests/standardize/test_records.py checks both give the same results.
-FAST_PATHS: dict[Callable, tuple[str, Callable[[str], list[pl.Expr]]]] = {
-    standardize_phone: (r"^1[3-9]\d{9}$", lambda column: [pl.col(column), pl.lit("mobile")]),
-}
-
-
 def distinct_lookup(values: pl.Series, column: str, fn: Callable, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
-    """`column` → outputs of a Python standardizer, computed once per distinct non-null value."""
+    """`column` → outputs of a standardizer, computed once per distinct non-null value: in polars
+    for the plain spellings its fast path answers (cdp/standardize/vectorized.py), in Python for the rest."""
     distinct = values.drop_nulls().unique().sort()
     fast = None
     if fn in FAST_PATHS:
-        pattern, expressions = FAST_PATHS[fn]
-        plain = distinct.str.contains(pattern)
-        frame = distinct.filter(plain).to_frame(column)
-        fast = frame.select(column, *[e.alias(n) for e, n in zip(expressions(column), outputs, strict=True)])
-        distinct = distinct.filter(~plain)
+        fast, distinct = FAST_PATHS[fn](distinct)
+        fast.columns = [column, *outputs]
     rest = distinct.to_list()
     results = [fn(v) for v in rest]
     looked_up = pl.DataFrame(
@@ -116,22 +108,14 @@ def map_distinct(df: pl.DataFrame, column: str, fn: Callable, outputs: dict[str,
     return df.join(distinct_lookup(df.get_column(column), column, fn, outputs), on=column, how="left")
 
 
-def _id_number(raw: str | None) -> tuple:
-    return (*standardize_id_number(raw), normalize_id_raw(raw))
-
-
-def _vin(raw: str | None) -> tuple:
-    return (*standardize_vin(raw), normalize_vin_raw(raw))
-
-
 STANDARDIZERS = [  # (raw column, standardizer, its outputs)
     ("raw_customer_name", standardize_name,
      {"name": pl.Utf8, "name_pinyin": pl.Utf8, "name_pinyin_alt": pl.Utf8, "name_is_company": pl.Boolean}),
     ("raw_mobile", standardize_phone, {"phone": pl.Utf8, "phone_kind": pl.Utf8}),
-    ("raw_id_number", _id_number,
+    ("raw_id_number", id_number_and_raw,
      {"id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "id_gender": pl.Utf8, "id_region": pl.Utf8,
       "id_number_raw": pl.Utf8}),
-    ("raw_vin", _vin, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean, "vin_raw": pl.Utf8}),
+    ("raw_vin", vin_and_raw, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean, "vin_raw": pl.Utf8}),
     ("raw_plate", standardize_plate, {"plate": pl.Utf8}),
     ("raw_email", lambda v: (standardize_email(v),), {"email": pl.Utf8}),
     ("raw_address", split_address, {"province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8}),

@@ -1,0 +1,185 @@
+"""The identifier standardizers on whole columns: mobiles, resident IDs (GB 11643), credit codes
+(GB 32100) and VINs (ISO 3779 check digit) as polars expressions.
+
+Each fast path takes the distinct raw values of a column, answers those already written in their
+plain form (11 digits; 18 upper-case letters and digits; 17 VIN characters) in one vectorized pass,
+and leaves every other spelling (spaces, dashes, full-width, lower case, extensions) to the Python
+standardizer in cdp/standardize/contacts.py. The libraries stay the reference: what the Python
+standardizer asks a library per value is read here once per region code (python-stdnum's region
+table, read as stdnum reads it) or per manufacturer code (vininfo's assembler table), and the tests
+compare every answer with the Python standardizer's (tests/standardize/test_vectorized.py).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+import polars as pl
+from stdnum import numdb
+from vininfo import Vin
+
+from cdp.standardize.contacts import (
+    MOBILE,
+    id_number_and_raw,
+    standardize_id_number,
+    standardize_phone,
+    standardize_vin,
+    vin_and_raw,
+)
+
+# A fast path: distinct values → (a frame of the values it answered: the value, then the standardizer's
+# outputs in order; the values left to the Python standardizer).
+FastPath = Callable[[pl.Series], tuple[pl.DataFrame, pl.Series]]
+
+RESIDENT_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # GB 11643: 7, 9, 10, 5, 8, 4, 2, 1, 6, …
+RESIDENT_CHECK = "10X98765432"  # check character by weighted sum mod 11
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I, O, S, V, Z
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+VIN_VALUES = {**{str(d): d for d in range(10)},
+              **dict(zip("ABCDEFGH", range(1, 9), strict=True)), **dict(zip("JKLMN", range(1, 6), strict=True)),
+              "P": 7, "R": 9, **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
+VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+VIN_YEARS_WITHOUT_CHECK = ("U", "Z", "0")  # vininfo: a model-year character no check digit goes with
+
+PLAIN_MOBILE = MOBILE.pattern
+PLAIN_ID = r"^[0-9A-Z]{18}$"
+PLAIN_VIN = r"^[A-HJ-NPR-Z0-9]{17}$"
+
+
+def _char(text: pl.Expr, position: int) -> pl.Expr:
+    return text.str.slice(position, 1)
+
+
+def _weighted_sum(text: pl.Expr, weights: tuple[int, ...], values: dict[str, int]) -> pl.Expr:
+    """Σ value(character i) × weight i; null when a character has no value."""
+    return pl.sum_horizontal([
+        _char(text, i).replace_strict(values, default=None, return_dtype=pl.Int64) * weight
+        for i, weight in enumerate(weights)
+    ])
+
+
+def resident_check_ok(text: pl.Expr) -> pl.Expr:
+    """17 digits and the GB 11643 check character (stdnum.cn.ric.calc_check_digit)."""
+    digits = {str(d): d for d in range(10)}
+    expected = (_weighted_sum(text, RESIDENT_WEIGHTS, digits) % 11).replace_strict(
+        dict(enumerate(RESIDENT_CHECK)), default=None, return_dtype=pl.Utf8)
+    return text.str.contains(r"^\d{17}") & (_char(text, 17) == expected)
+
+
+def resident_birth_date(text: pl.Expr) -> pl.Expr:
+    """The birth date the ID writes (YYYYMMDD at 7–14), null when no such day exists."""
+    written = pl.concat_str(text.str.slice(6, 4), text.str.slice(10, 2), text.str.slice(12, 2), separator="-")
+    return pl.when(text.str.slice(6, 4) != "0000").then(written.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+
+
+def uscc_ok(text: pl.Expr) -> pl.Expr:
+    """8 digits, then the credit-code alphabet and its check character (stdnum.cn.uscc.validate)."""
+    values = {c: i for i, c in enumerate(USCC_ALPHABET)}
+    remainder = (31 - _weighted_sum(text, USCC_WEIGHTS, values) % 31) % 31
+    expected = remainder.replace_strict(dict(enumerate(USCC_ALPHABET)), default=None, return_dtype=pl.Utf8)
+    in_alphabet = text.str.slice(8).str.contains(f"^[{USCC_ALPHABET}]+$")
+    return text.str.contains(r"^\d{8}") & in_alphabet & (_char(text, 17) == expected)
+
+
+def vin_check_ok(text: pl.Expr) -> pl.Expr:
+    """The ISO 3779 check digit at position 9 and a model year that carries one (vininfo's rule)."""
+    remainder = _weighted_sum(text, VIN_WEIGHTS, VIN_VALUES) % 11
+    expected = pl.when(remainder == 10).then(pl.lit("X")).otherwise(remainder.cast(pl.Utf8))
+    return (_char(text, 8) == expected) & ~_char(text, 9).is_in(VIN_YEARS_WITHOUT_CHECK)
+
+
+def _split(values: pl.Series, pattern: str) -> tuple[pl.Series, pl.Series]:
+    plain = values.str.contains(pattern)
+    return values.filter(plain), values.filter(~plain)
+
+
+def mobile_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+    plain, rest = _split(values, PLAIN_MOBILE)
+    return plain.to_frame("value").with_columns(pl.col("value").alias("number"), pl.lit("mobile").alias("kind")), rest
+
+
+def id_number_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+    """standardize_id_number on plain 18-character values: (id, kind, birth date, gender, region)."""
+    plain, rest = _split(values, PLAIN_ID)
+    text = pl.col("value")
+    frame = plain.to_frame("value").with_columns(
+        pl.when(resident_check_ok(text)).then(resident_birth_date(text)).alias("born"),
+        uscc_ok(text).alias("uscc"), text.str.slice(0, 6).alias("region"))
+    frame = _with_birth_place_counted(frame)
+    frame = frame.with_columns((~pl.col("resident") & pl.col("uscc")).alias("company"))
+    resident, company = pl.col("resident"), pl.col("company")
+    return frame.select(
+        "value",
+        pl.when(resident | company).then(text).alias("id"),
+        pl.when(resident).then(pl.lit("resident")).when(company).then(pl.lit("uscc")).otherwise(pl.lit("invalid"))
+        .alias("kind"),
+        pl.when(resident).then("born").alias("birth_date"),
+        pl.when(resident).then(pl.when(_char(text, 16).cast(pl.Int64) % 2 == 1).then(pl.lit("M")).otherwise(pl.lit("F")))
+        .alias("gender"),
+        pl.when(resident).then("region").when(company).then(text.str.slice(2, 6)).alias("id_region"),
+    ), rest
+
+
+def _with_birth_place_counted(frame: pl.DataFrame) -> pl.DataFrame:
+    """`resident`: a valid birth date and a region code in use as a county in the birth year
+    (ric.get_birth_place)."""
+    born = frame.filter(pl.col("born").is_not_null())
+    spans = pl.DataFrame([(r, first, last) for r in born.get_column("region").unique().sort()
+                          for first, last in birth_place_years(r)],
+                         schema={"region": pl.Utf8, "first": pl.Int32, "last": pl.Int32}, orient="row")
+    counted = (born.join(spans, on="region").filter(pl.col("born").dt.year().is_between("first", "last"))
+               .select("value").unique().with_columns(pl.lit(True).alias("resident")))
+    return frame.join(counted, on="value", how="left").with_columns(pl.col("resident").fill_null(False))
+
+
+@lru_cache(maxsize=None)
+def birth_place_years(region: str) -> tuple[tuple[int, int], ...]:
+    """The birth years (first, last) in which `region` was a county code, as ric.get_birth_place
+    reads python-stdnum's region table: a county without dates counts for every year; () when the
+    code is no county."""
+    parts = numdb.get("cn/loc").info(region)
+    counties = {k: v for _part, props in parts for k, v in props.items()}.get("county")
+    if not counties:
+        return ()
+    spans = []
+    for county in counties.split(","):
+        if not county.startswith("["):
+            return ((0, 9999),)
+        first, last = county[1:].split("]")[0].split("-")
+        spans.append((int(first) if first else 0, int(last) if last else 9999))
+    return tuple(spans)
+
+
+def vin_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+    """standardize_vin on plain 17-character values: (VIN, passes its check)."""
+    plain, rest = _split(values, PLAIN_VIN)
+    frame = plain.to_frame("value").with_columns(pl.col("value").str.slice(0, 3).alias("wmi"))
+    makers = frame.group_by("wmi").agg(pl.col("value").first()).sort("wmi")
+    makers = makers.with_columns(pl.Series("sae", [_uses_check_digit(v) for v in makers.get_column("value")],
+                                           dtype=pl.Boolean)).drop("value")
+    frame = frame.join(makers, on="wmi", how="left")
+    return frame.select("value", pl.col("value").alias("vin"), (pl.col("sae") & vin_check_ok(pl.col("value"))).alias("ok")), rest
+
+
+def _uses_check_digit(vin: str) -> bool:
+    """vininfo's word on whether the manufacturer (the VIN's WMI) writes the SAE check digit."""
+    return bool(getattr(Vin(vin).assembler, "uses_sae_checkdigit", True))
+
+
+def _with_raw(fast: FastPath) -> FastPath:
+    """The fast path of a standardizer that also returns the value as typed, normalized (a plain
+    value is its own normal form)."""
+    def run(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+        frame, rest = fast(values)
+        return frame.with_columns(pl.col("value").alias("raw")), rest
+    return run
+
+
+FAST_PATHS: dict[Callable, FastPath] = {
+    standardize_phone: mobile_fast,
+    standardize_id_number: id_number_fast,
+    id_number_and_raw: _with_raw(id_number_fast),
+    standardize_vin: vin_fast,
+    vin_and_raw: _with_raw(vin_fast),
+}

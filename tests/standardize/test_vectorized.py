@@ -1,0 +1,147 @@
+"""The vectorized identifier checks answer exactly what the Python standardizers (and through them
+python-stdnum, vininfo and phonenumbers) answer: on generated valid numbers, on every one-character
+typo of them, on impossible dates, unknown regions and years without a check digit."""
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from stdnum.cn import ric, uscc
+from vininfo import Vin
+
+from cdp.demo.catalogue import resident_id_regions
+from cdp.demo.identifiers import make_resident_ids, make_usccs, make_vins
+from cdp.standardize.contacts import (
+    id_number_and_raw,
+    known_birth_place,
+    standardize_id_number,
+    standardize_vin,
+    vin_and_raw,
+)
+from cdp.standardize.records import distinct_lookup
+from cdp.standardize.vectorized import (
+    FAST_PATHS,
+    PLAIN_ID,
+    PLAIN_VIN,
+    birth_place_years,
+    resident_check_ok,
+    uscc_ok,
+    vin_check_ok,
+)
+
+RNG = np.random.default_rng(3)
+ID_OUTPUTS = {"id": pl.Utf8, "kind": pl.Utf8, "born": pl.Date, "gender": pl.Utf8, "region": pl.Utf8}
+VIN_OUTPUTS = {"vin": pl.Utf8, "ok": pl.Boolean}
+
+
+def typos(values: list[str], alphabet: str, per_value: int = 3) -> list[str]:
+    """Each value with a few single characters replaced (any position, the check digit included)."""
+    out = []
+    for value in values:
+        for _ in range(per_value):
+            i = int(RNG.integers(len(value)))
+            out.append(value[:i] + alphabet[int(RNG.integers(len(alphabet)))] + value[i + 1:])
+    return out
+
+
+def resident_ids(n: int) -> list[str]:
+    codes = np.concatenate([resident_id_regions(p)[0] for p in ("1101", "3101", "4401", "5101", "2301")])
+    days = RNG.integers((date(1930, 1, 1) - date(1970, 1, 1)).days, (date(2010, 1, 1) - date(1970, 1, 1)).days, n)
+    return make_resident_ids(RNG.choice(codes, n), days, RNG.integers(0, 1000, n)).to_list()
+
+
+def with_check(body17: str) -> str:
+    """A resident-ID shape with a correct check digit, whatever the body says."""
+    return body17 + ric.calc_check_digit(body17 + "0")
+
+
+def odd_resident_ids() -> list[str]:
+    """Correct check digits on impossible or unknown contents: no such day, year 0, unknown region,
+    a region not yet (or no longer) in use in the birth year."""
+    bodies = ["11010119990229001", "11010120000229001", "11010119901301001", "11010119900100001", "11010100000101001",
+              "99999919900101001", "11010518000101001", "11010199991231001", "65290119890615001", "11011219560101001"]
+    return [with_check(b) for b in bodies]
+
+
+def usccs(n: int) -> list[str]:
+    return make_usccs(RNG.integers(110000, 660000, n), RNG.integers(0, 10, (n, 8))).to_list()
+
+
+def vins(n: int) -> list[str]:
+    wmis = np.array([[ord(c) for c in w] for w in ("LSV", "LFV", "WVW", "VF1", "6FP", "KMH", "JTD", "LGB", "XTA")],
+                    np.uint8)
+    letters = np.frombuffer(b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789", np.uint8)
+    return make_vins(wmis[RNG.integers(0, len(wmis), n)], RNG.choice(letters, (n, 5)), RNG.integers(1995, 2026, n),
+                     RNG.choice(letters, n), RNG.integers(0, 10**6, n)).to_list()
+
+
+def id_values() -> list[str]:
+    residents, credit = resident_ids(400), usccs(200)
+    return [*residents, *typos(residents, "0123456789X"), *credit, *typos(credit, "0123456789ABCDEFGHJKLMNPQRTUWXYZIOSV"),
+            *odd_resident_ids(), residents[0].lower(), f" {residents[1]}", residents[2][:17] + "x", "1" * 18, "A" * 18,
+            residents[3][:15], f"{residents[4][:6]}-{residents[4][6:]}", "１" + residents[5][1:]]
+
+
+def vin_values() -> list[str]:
+    plain = vins(400)
+    return [*plain, *typos(plain, "ABCDEFGHJKLMNPRSTUVWXYZ0123456789IOQ"),
+            *[v[:9] + year + v[10:] for v, year in zip(plain, "UZ0UZ0", strict=False)], plain[0].lower(), plain[1][:16],
+            f"{plain[2][:8]} {plain[2][8:]}"]
+
+
+def test_the_values_cover_both_paths_and_both_answers():
+    ids, vin = pl.Series(id_values()), pl.Series(vin_values())
+    assert 0 < ids.str.contains(PLAIN_ID).sum() < len(ids) and 0 < vin.str.contains(PLAIN_VIN).sum() < len(vin)
+    kinds = {standardize_id_number(v)[1] for v in ids}
+    assert kinds == {"resident", "uscc", "invalid"}
+    assert {standardize_vin(v)[1] for v in vin} == {True, False}
+    assert not all(getattr(Vin(v).assembler, "uses_sae_checkdigit", True) for v in vin if len(v) == 17 and v.isalnum()
+                   and v.isupper()), "a manufacturer without the SAE check digit (Renault's VF1)"
+
+
+@pytest.mark.parametrize(("fn", "values", "outputs"), [
+    (standardize_id_number, id_values, ID_OUTPUTS),
+    (id_number_and_raw, id_values, {**ID_OUTPUTS, "raw": pl.Utf8}),
+    (standardize_vin, vin_values, VIN_OUTPUTS),
+    (vin_and_raw, vin_values, {**VIN_OUTPUTS, "raw": pl.Utf8}),
+])
+def test_fast_paths_answer_what_the_python_standardizer_answers(fn, values, outputs):
+    assert fn in FAST_PATHS
+    series = pl.Series("v", values())
+    looked_up = distinct_lookup(series, "v", fn, outputs)
+    expected = {v: tuple(fn(v)) for v in series.unique()}
+    assert looked_up.height == len(expected)
+    assert {row[0]: tuple(row[1:]) for row in looked_up.iter_rows()} == expected
+
+
+def test_check_expressions_agree_with_the_libraries():
+    ids = pl.DataFrame({"v": [v for v in id_values() if len(v) == 18 and v.isascii() and v.isalnum() and v.isupper()]})
+    checked = ids.select("v", resident_check_ok(pl.col("v")).alias("ric"), uscc_ok(pl.col("v")).alias("uscc"))
+    for value, ric_ok, uscc_valid in checked.iter_rows():
+        assert ric_ok == (value[:17].isdigit() and value[-1] == ric.calc_check_digit(value)), value
+        assert uscc_valid == uscc.is_valid(value), value
+    plain = [v for v in vin_values() if pl.Series([v]).str.contains(PLAIN_VIN).item()
+             and getattr(Vin(v).assembler, "uses_sae_checkdigit", True)]
+    checked = pl.DataFrame({"v": plain}).select("v", vin_check_ok(pl.col("v")).alias("ok"))
+    for value, ok in checked.iter_rows():
+        assert ok == Vin(value).verify_checksum(), value
+
+
+def test_birth_dates_cover_every_day_of_a_leap_year():
+    days = [date(2000, 1, 1) + timedelta(d) for d in range(366)]
+    values = [with_check(f"110101{d:%Y%m%d}001") for d in days]
+    looked_up = distinct_lookup(pl.Series(values), "v", standardize_id_number, ID_OUTPUTS)
+    assert looked_up.get_column("born").to_list() == days
+
+
+def test_region_years_read_the_region_table_as_stdnum_does():
+    """Every region code of a few provinces (and codes that are no county) in every birth year:
+    counted by the spans exactly when ric.get_birth_place accepts it."""
+    regions = [f"{code:06d}" for p in ("1101", "1102", "3101", "4403", "6529", "2301", "5101")
+               for code in range(int(p) * 100, int(p) * 100 + 100)] + ["110000", "999999", "000000"]
+    for region in regions:
+        spans = birth_place_years(region)
+        for year in range(1900, 2031, 3):
+            counted = any(first <= year <= last for first, last in spans)
+            assert counted == known_birth_place(region, f"{year:04d}"), (region, year)
