@@ -5,6 +5,8 @@
                                           # code path for sales and for leads counts once): ~1 hour
     python bench/faults.py --all          # every single write point (hours: each archive copy is one)
     python bench/faults.py --customers 300 --scenarios "first load,erasure"
+    python bench/faults.py --per-stage --shard 1/2 & python bench/faults.py --per-stage --shard 2/2
+                                          # half the points each: one process per core
 
 For each point the harness (cdp.state.harness) kills the command there, runs it again, and compares
 the home with a clean run: same CustomerIDs, none issued twice, every delivery balanced, every
@@ -78,12 +80,15 @@ def per_stage(points: list[KillPoint]) -> list[KillPoint]:
     return chosen
 
 
-def sweep(harness: Harness, how: str) -> tuple[int, int, int]:
+def sweep(harness: Harness, how: str, shard: tuple[int, int] = (1, 1)) -> tuple[int, int, int]:
     started = time.perf_counter()
     _, points = harness.reference()
     chosen = {"all": points, "kind": by_kind(points), "stage": per_stage(points)}[how]
-    print(f"\n== {harness.scenario.name}: {len(points)} write points, {len(chosen)} exercised "
-          f"(clean run {time.perf_counter() - started:.0f}s) ==")
+    part, parts = shard
+    print(f"\n== {harness.scenario.name}: {len(points)} write points, {len(chosen)} chosen"
+          + (f", shard {part}/{parts}: {len(chosen[part - 1::parts])} exercised here" if parts > 1 else " and exercised")
+          + f" (clean run {time.perf_counter() - started:.0f}s) ==")
+    chosen = chosen[part - 1::parts]
     survived = repaired_by_hand = 0
     for point in chosen:
         outcome = harness.attempt(point)
@@ -102,7 +107,12 @@ def main() -> None:
     parser.add_argument("--per-stage", action="store_true", help="one point per kind and stage, whatever the source")
     parser.add_argument("--scenarios", default="first load,daily delivery,erasure",
                         help="comma-separated: first load, daily delivery, erasure")
+    parser.add_argument("--shard", default="1/1", metavar="K/N",
+                        help="exercise every N-th chosen point starting at the K-th (run N processes for N cores)")
     args = parser.parse_args()
+    shard = tuple(int(n) for n in args.shard.split("/"))
+    if len(shard) != 2 or not 1 <= shard[0] <= shard[1]:
+        parser.error(f"--shard {args.shard}: write K/N with 1 <= K <= N, e.g. 1/2")
     how = "all" if args.all else "stage" if args.per_stage else "kind"
     wanted = {s.strip() for s in args.scenarios.split(",")}
     work = Path(tempfile.mkdtemp(prefix="cdp-fault-sweep-"))
@@ -110,7 +120,7 @@ def main() -> None:
     generate(customers=args.customers, seed=args.seed, out=landing, as_of=date.fromisoformat(AS_OF))
     run_args = ["run", "--landing", "{landing}", "--home", "{home}", "--as-of"]
     first = Harness(Scenario("first load", [*run_args, AS_OF], None, landing, same_as_reference), work / "first")
-    totals = [sweep(first, how)] if "first load" in wanted else [(0, 0, 0)]
+    totals = [sweep(first, how, shard)] if "first load" in wanted else [(0, 0, 0)]
     if "first load" not in wanted:
         first.reference()
     base = first.reference_home.root
@@ -123,11 +133,11 @@ def main() -> None:
                                          "--home", "{home}", "--landing", "{landing}"],
                              base, landing, _erasure_check(mobiles)), work / "erasure")
     if "erasure" in wanted:
-        totals.append(sweep(erase, how))
+        totals.append(sweep(erase, how, shard))
     daily = Harness(Scenario("daily delivery", [*run_args, NEXT], base, _second_delivery(landing, work / "landing2"),
                              same_as_reference), work / "daily")
     if "daily delivery" in wanted:
-        totals.append(sweep(daily, how))
+        totals.append(sweep(daily, how, shard))
     exercised, survived, by_hand = (sum(t[i] for t in totals) for i in range(3))
     print(f"\nkill points exercised {exercised}, survived {survived}, runs needing a hand repair {by_hand}")
     shutil.rmtree(work, ignore_errors=True)
