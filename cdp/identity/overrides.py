@@ -193,23 +193,24 @@ def split_vetoed(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, links_withi
         "source", "tuple_id", "cluster_id")
 
 
-def attach_unnamed(tuple_clusters: pl.DataFrame, pairs: pl.DataFrame, named: set[str]) -> pl.DataFrame:
+def attach_unnamed(tuple_clusters: pl.DataFrame, pairs: pl.DataFrame, named: pl.Series) -> pl.DataFrame:
     """A customer none of whose tuples gives a full name (李先生: a surname with a title) joins the
     named customer its `attach_unnamed` pairs (node_l, node_r) point to — when they point to exactly
     one. Only the unnamed customer moves, so it never bridges two named ones (the owner and a son
     driving the car); `named` are the nodes with a full name."""
-    nodes = tuple_clusters.with_columns((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
-                                        pl.col("cluster_id").cast(pl.Utf8).alias("cluster"))
-    cluster_of = dict(nodes.select("node", "cluster").iter_rows())
-    named_clusters = {cluster_of[n] for n in named if n in cluster_of}
-    candidates: dict[str, set[str]] = {}
-    for a, b in pairs.select("node_l", "node_r").iter_rows():
-        pair = (cluster_of.get(a), cluster_of.get(b))
-        for unnamed, owner in (pair, pair[::-1]):
-            if unnamed and owner and unnamed not in named_clusters and owner in named_clusters:
-                candidates.setdefault(unnamed, set()).add(owner)
-    moves = {unnamed: owners.pop() for unnamed, owners in candidates.items() if len(owners) == 1}
-    if not moves:
+    nodes = tuple_clusters.select((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
+                                  pl.col("cluster_id").cast(pl.Utf8).alias("cluster"))
+    named_clusters = nodes.join(named.to_frame("node"), on="node", how="semi").select("cluster").unique()
+    ends = pairs.select("node_l", "node_r").join(nodes.rename({"node": "node_l", "cluster": "cluster_l"}), on="node_l") \
+        .join(nodes.rename({"node": "node_r", "cluster": "cluster_r"}), on="node_r")
+    both_ways = pl.concat([ends.select(pl.col("cluster_l").alias("unnamed"), pl.col("cluster_r").alias("owner")),
+                           ends.select(pl.col("cluster_r").alias("unnamed"), pl.col("cluster_l").alias("owner"))])
+    moves = (both_ways.join(named_clusters, left_on="unnamed", right_on="cluster", how="anti")
+             .join(named_clusters, left_on="owner", right_on="cluster", how="semi")
+             .group_by("unnamed").agg(pl.col("owner").unique())
+             .filter(pl.col("owner").list.len() == 1).select("unnamed", pl.col("owner").list.first()))
+    if moves.is_empty():
         return tuple_clusters
-    moved = pl.col("cluster").replace(moves).cast(tuple_clusters.schema["cluster_id"]).alias("cluster_id")
-    return nodes.with_columns(moved).select("source", "tuple_id", "cluster_id")
+    moved = (pl.col("cluster").replace(moves.get_column("unnamed"), moves.get_column("owner"))
+             .cast(tuple_clusters.schema["cluster_id"]).alias("cluster_id"))
+    return tuple_clusters.with_columns(nodes.select(moved).to_series())

@@ -88,7 +88,7 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     if decisions.attach_unnamed != "FALSE":
         pairs = node_pairs(_to_polars(decided.query_sql(f"SELECT {keys} FROM {{this}} WHERE {decisions.attach_unnamed}")))
         named = tuples.filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
-        tuple_clusters = attach_unnamed(tuple_clusters, pairs, set(named.to_series()))
+        tuple_clusters = attach_unnamed(tuple_clusters, pairs, named.to_series())
     timer.lap("decisions + veto")
     return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=counts["pairs"],
                       strong_links=counts["strong"] or 0, dashboards=dashboards, seconds=timer.seconds)

@@ -19,8 +19,9 @@ from splink.internals.dialects import SplinkDialect
 from splink.internals.pipeline import CTEPipeline
 from splink.internals.predict import predict_from_comparison_vectors_sqls, predict_from_comparison_vectors_sqls_using_settings
 from splink.internals.splink_dataframe import SplinkDataFrame
+from splink.internals.term_frequencies import _join_tf_to_df_concat_sql, append_term_frequencies_to_pipeline
 from splink.internals.unique_id_concat import _composite_unique_id_from_edges_sql
-from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf, vertically_concatenate_sql
 
 
 def _comparison_vector_sqls(linker, input_table: str) -> list[dict[str, str]]:
@@ -71,7 +72,7 @@ def score_pairs_in_full(linker, pairs: SplinkDataFrame) -> SplinkDataFrame:
     settings = linker._settings_obj
     ids = settings.column_info_settings.unique_id_input_columns
     pipeline = CTEPipeline([pairs])
-    enqueue_df_concat_with_tf(linker, pipeline)
+    _enqueue_records_of_pairs_with_tf(linker, pipeline, pairs)
     pipeline.enqueue_sql(
         f"SELECT {_composite_unique_id_from_edges_sql(ids, 'l')} AS join_key_l, "
         f"{_composite_unique_id_from_edges_sql(ids, 'r')} AS join_key_r, '0' AS match_key FROM {pairs.physical_name}",
@@ -79,3 +80,21 @@ def score_pairs_in_full(linker, pairs: SplinkDataFrame) -> SplinkDataFrame:
     pipeline.enqueue_list_of_sqls(_comparison_vector_sqls(linker, "__splink__df_concat_with_tf"))
     pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls_using_settings(settings))
     return linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+
+
+def _enqueue_records_of_pairs_with_tf(linker, pipeline: CTEPipeline, pairs: SplinkDataFrame) -> None:
+    """Splink's `__splink__df_concat_with_tf` for the records the pairs name, not for every record
+    (`enqueue_df_concat_with_tf` joins the term frequencies onto all of them: for a few hundred
+    review pairs that was most of the cost)."""
+    info = linker._settings_obj.column_info_settings
+    keys = [c for c in (info.source_dataset_column_name, info.unique_id_column_name) if c]  # no source: dedupe only
+    pipeline.enqueue_sql(vertically_concatenate_sql(input_tables=linker._input_tables_dict,
+                                                    source_dataset_input_column=info.source_dataset_input_column),
+                         "__splink__df_concat_every_record")
+    named = " UNION ".join(f"SELECT {', '.join(f'{k}_{side} AS named_{i}' for i, k in enumerate(keys))} "
+                           f"FROM {pairs.physical_name}" for side in ("l", "r"))
+    on = " AND ".join(f"c.{k} = n.named_{i}" for i, k in enumerate(keys))
+    pipeline.enqueue_sql(f"SELECT c.* FROM __splink__df_concat_every_record AS c JOIN ({named}) AS n ON {on}",
+                         "__splink__df_concat")
+    append_term_frequencies_to_pipeline(linker, pipeline)
+    pipeline.enqueue_sql(_join_tf_to_df_concat_sql(linker), "__splink__df_concat_with_tf")

@@ -4,10 +4,13 @@ every tuple: it must score exactly the pairs, with exactly the probabilities, of
 from __future__ import annotations
 
 import polars as pl
+from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 
+from cdp.identity import scoring
 from cdp.identity.incremental import _block_keys, _restricted, linker_for_new, within_reach
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.resolve import _to_polars
+from cdp.identity.scoring import predict_narrow, score_pairs_in_full
 from cdp.identity.tuples import build_tuples
 from cdp.state import tables
 
@@ -43,3 +46,19 @@ def test_block_keys_read_equalities_and_refuse_anything_else():
         "substr(vin_raw, 10, 8)", "x"]
     assert _block_keys("l.name = r.name OR l.mobile = r.mobile") is None
     assert _block_keys("levenshtein(l.name, r.name) < 2") is None
+
+
+def test_pairs_scored_in_full_read_only_their_own_records(demo_run, monkeypatch):
+    """The review band's evidence joins term frequencies onto the records its pairs name only:
+    every value and weight as when Splink joins them onto every record."""
+    summary, model_path = demo_run
+    settings = IdentitySettings.load()
+    tuples, _ = build_tuples(summary.home.read(tables.PERSON_RECORDS))
+    linker = make_linker(tuples, _as_dict(model_path), settings.backend, backend_options=settings.backend_options)
+    band = predict_narrow(linker, settings.clustering.scoring_floor).query_sql(
+        f"SELECT {', '.join(PAIR)} FROM {{this}} ORDER BY match_weight, {', '.join(PAIR)} LIMIT 400")
+    own = _to_polars(score_pairs_in_full(linker, band)).sort(PAIR)
+    monkeypatch.setattr(scoring, "_enqueue_records_of_pairs_with_tf",
+                        lambda linker, pipeline, pairs: enqueue_df_concat_with_tf(linker, pipeline))
+    every = _to_polars(score_pairs_in_full(linker, band)).sort(PAIR)
+    assert own.height == 400 and own.equals(every)

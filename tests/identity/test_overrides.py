@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import polars as pl
 
-from cdp.identity.overrides import OVERRIDE_SCHEMA, apply_overrides, record_decision
+from cdp.identity.overrides import OVERRIDE_SCHEMA, apply_overrides, attach_unnamed, record_decision
 from cdp.paths import Home
 from cdp.state import tables
 
@@ -45,3 +45,31 @@ def test_decisions_are_stored_and_reloaded(tmp_path):
     record_decision(home, ("s", "a"), ("s", "c"), "different", "steward")
     record_decision(home, ("s", "a"), ("s", "d"), "same", "steward")
     assert home.read(tables.OVERRIDES).get_column("decision").to_list() == ["different", "same"]
+
+
+def _clusters(members: dict[str, list[str]]) -> pl.DataFrame:
+    return pl.DataFrame([("sales", t, c) for c, ts in members.items() for t in ts],
+                        schema={"source": pl.Utf8, "tuple_id": pl.Utf8, "cluster_id": pl.Utf8}, orient="row")
+
+
+def _attached(members: dict[str, list[str]], pairs: list[tuple[str, str]], named: list[str]) -> dict[str, str]:
+    frame = attach_unnamed(_clusters(members), pl.DataFrame(
+        [(f"sales|{a}", f"sales|{b}") for a, b in pairs], schema={"node_l": pl.Utf8, "node_r": pl.Utf8}, orient="row"),
+        pl.Series([f"sales|{n}" for n in named], dtype=pl.Utf8))
+    return dict(frame.select("tuple_id", "cluster_id").iter_rows())
+
+
+def test_an_unnamed_customer_joins_the_one_named_customer_it_points_to():
+    members = {"A": ["a1", "a2"], "U": ["u1", "u2"], "B": ["b1"], "V": ["v1"], "W": ["w1"]}
+    got = _attached(members, [("u1", "a1"), ("b1", "v1"), ("v1", "a2"), ("w1", "v1"), ("x9", "a1")],
+                    named=["a1", "b1"])
+    assert got["u1"] == got["u2"] == "A"  # one named customer: joins it (both of its tuples)
+    assert got["v1"] == "V"  # two named customers: stays apart, never a bridge
+    assert got["w1"] == "W"  # points only to another unnamed customer
+    assert got["a1"] == got["a2"] == "A" and got["b1"] == "B"  # the named never move
+
+
+def test_named_customers_linked_to_each_other_stay_as_they_are():
+    members = {"A": ["a1"], "B": ["b1"]}
+    assert _attached(members, [("a1", "b1")], named=["a1", "b1"]) == {"a1": "A", "b1": "B"}
+    assert _attached(members, [], named=["a1"]) == {"a1": "A", "b1": "B"}
