@@ -62,11 +62,14 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
     tuple_clusters = _to_polars(clusters.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"))
     timer.lap("cluster")
-    counts = _to_polars(decided.query_sql("SELECT count(*) AS pairs, sum(CASE WHEN strong_only THEN 1 ELSE 0 END) "
-                                          "AS strong FROM {this}")).row(0, named=True)
-    if scored_pairs_path is not None:
+    if scored_pairs_path is not None:  # counted in the file written (one pass over the pairs, not two)
         copy_to_parquet(db_api, f"SELECT {keys}, match_weight, match_probability, {gammas}, strong_evidence, vetoed, "
-                                f"linked FROM {decided.physical_name}", scored_pairs_path)
+                                f"linked, strong_only FROM {decided.physical_name}", scored_pairs_path)
+        counts = pl.scan_parquet(scored_pairs_path).select(
+            pl.len().alias("pairs"), pl.col("strong_only").sum().alias("strong")).collect().row(0, named=True)
+    else:
+        counts = _to_polars(decided.query_sql("SELECT count(*) AS pairs, sum(CASE WHEN strong_only THEN 1 ELSE 0 END) "
+                                              "AS strong FROM {this}")).row(0, named=True)
     # The review band alone is scored again with the values compared and every weight: the evidence.
     band_pairs = scored.query_sql(f"SELECT {keys}, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
     band = band_pairs.query_sql(
@@ -83,10 +86,14 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
             "match_probability FROM {this}"))
         tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
         must = must_node_pairs(overrides, record_map)
-    vetoed = node_pairs(_to_polars(decided.query_sql(f"SELECT {keys} FROM {{this}} WHERE vetoed")))
+    # One pass over the decided pairs for both: the pairs the veto kept apart, the unnamed attachments.
+    attach = decisions.attach_unnamed
+    flagged = _to_polars(decided.query_sql(f"SELECT {keys}, vetoed, coalesce({attach}, FALSE) AS attach "
+                                           f"FROM {{this}} WHERE vetoed OR {attach}"))
+    vetoed = node_pairs(flagged.filter("vetoed"))
     tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
-    if decisions.attach_unnamed != "FALSE":
-        pairs = node_pairs(_to_polars(decided.query_sql(f"SELECT {keys} FROM {{this}} WHERE {decisions.attach_unnamed}")))
+    if attach != "FALSE":
+        pairs = node_pairs(flagged.filter("attach"))
         named = tuples.filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
         tuple_clusters = attach_unnamed(tuple_clusters, pairs, named.to_series())
     timer.lap("decisions + veto")

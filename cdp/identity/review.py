@@ -61,8 +61,11 @@ def _evidence(candidates: pl.DataFrame, labels: dict[str, dict[int, str]]) -> pl
     return candidates.with_columns(listed(True).alias("evidence_for"), listed(False).alias("evidence_against"))
 
 
-def _customer_of_tuple(record_map: pl.DataFrame, xref: pl.DataFrame) -> pl.DataFrame:
-    return (record_map.join(xref, on=["source", "record_key"])
+def _customer_of_tuple(record_map: pl.DataFrame, xref: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """The customer (and first record) of each tuple the candidate pairs name."""
+    named = pl.concat([candidates.select(pl.col(f"source_dataset_{s}").alias("source"), pl.col(f"tuple_id_{s}").alias("tuple_id"))
+                       for s in ("l", "r")]).unique()
+    return (record_map.join(named, on=["source", "tuple_id"], how="semi").join(xref, on=["source", "record_key"])
             .group_by("source", "tuple_id").agg(pl.col("customer_id").min(), pl.col("record_key").min()))
 
 
@@ -102,7 +105,7 @@ def build_review_queue(candidates: pl.DataFrame, record_map: pl.DataFrame, xref:
 
 def _from_candidates(candidates: pl.DataFrame, record_map: pl.DataFrame, xref: pl.DataFrame,
                      labels: dict[str, dict[int, str]]) -> pl.DataFrame:
-    owner = _customer_of_tuple(record_map, xref)
+    owner = _customer_of_tuple(record_map, xref, candidates)
     pairs = _evidence(candidates, labels)
     for side in ("l", "r"):
         pairs = pairs.join(owner.rename({"source": f"source_dataset_{side}", "tuple_id": f"tuple_id_{side}",
