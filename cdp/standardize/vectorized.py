@@ -20,7 +20,6 @@ from stdnum import numdb
 from vininfo import Vin
 
 from cdp.standardize.contacts import (
-    MOBILE,
     id_number_and_raw,
     standardize_id_number,
     standardize_phone,
@@ -42,7 +41,6 @@ VIN_VALUES = {**{str(d): d for d in range(10)},
 VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 VIN_YEARS_WITHOUT_CHECK = ("U", "Z", "0")  # vininfo: a model-year character no check digit goes with
 
-PLAIN_MOBILE = MOBILE.pattern
 PLAIN_ID = r"^[0-9A-Z]{18}$"
 PLAIN_VIN = r"^[A-HJ-NPR-Z0-9]{17}$"
 
@@ -94,9 +92,25 @@ def _split(values: pl.Series, pattern: str) -> tuple[pl.Series, pl.Series]:
     return values.filter(plain), values.filter(~plain)
 
 
+# Mobiles in the spellings extracts use most, after NFKC (full-width digits): separators and a
+# country prefix (+86 152-9678-8694, 0086 15744650559, 150 7672 7972), or an extension after the
+# number (13800138000-8, … 转 8, … ext. 8). Anything else goes to standardize_phone.
+MOBILE_SPELLINGS = (r"^(?:\+?86|0086)?[ \-]?(1[3-9][0-9])[ \-]?([0-9]{4})[ \-]?([0-9]{4})$",
+                    r"^(1[3-9][0-9]{9})(?:-[0-9]{1,6}|[ \t]*(?i:转|分机|ext\.?|ex\.?|x|#)[ \t]*[0-9]{1,6})$")
+
+
 def mobile_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
-    plain, rest = _split(values, PLAIN_MOBILE)
-    return plain.to_frame("value").with_columns(pl.col("value").alias("number"), pl.lit("mobile").alias("kind")), rest
+    """standardize_phone on mobiles in common spellings, and on masked ones (138****5678: invalid)."""
+    text = pl.col("value").str.normalize("NFKC")
+    grouped, extended = MOBILE_SPELLINGS
+    number = pl.coalesce(pl.concat_str([text.str.extract(grouped, i) for i in (1, 2, 3)]), text.str.extract(extended, 1))
+    frame = values.to_frame("value").with_columns(text.str.contains("*", literal=True).alias("masked"),
+                                                  number.alias("number"))
+    answered = pl.col("masked") | pl.col("number").is_not_null()
+    return (frame.filter(answered).select("value", pl.when(~pl.col("masked")).then("number").alias("number"),
+                                          pl.when(pl.col("masked")).then(pl.lit("invalid")).otherwise(pl.lit("mobile"))
+                                          .alias("kind")),
+            frame.filter(~answered).get_column("value"))
 
 
 def id_number_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:

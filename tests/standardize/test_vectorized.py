@@ -1,6 +1,7 @@
 """The vectorized identifier checks answer exactly what the Python standardizers (and through them
 python-stdnum, vininfo and phonenumbers) answer: on generated valid numbers, on every one-character
-typo of them, on impossible dates, unknown regions and years without a check digit."""
+typo of them, on impossible dates, unknown regions and years without a check digit, on mobiles in
+every spelling the extracts use and near misses."""
 
 from datetime import date, timedelta
 
@@ -16,6 +17,7 @@ from cdp.standardize.contacts import (
     id_number_and_raw,
     known_birth_place,
     standardize_id_number,
+    standardize_phone,
     standardize_vin,
     vin_and_raw,
 )
@@ -145,3 +147,32 @@ def test_region_years_read_the_region_table_as_stdnum_does():
         for year in range(1900, 2031, 3):
             counted = any(first <= year <= last for first, last in spans)
             assert counted == known_birth_place(region, f"{year:04d}"), (region, year)
+
+
+def mobile_values() -> list[str]:
+    """Mobiles in every spelling the demo extracts use, and near misses each way."""
+    numbers = [f"1{RNG.integers(3, 10)}{RNG.integers(0, 10**9):09d}" for _ in range(60)]
+    spellings = [
+        "{}", "{0}{1}{2} {3}{4}{5}{6} {7}{8}{9}{10}", "{0}{1}{2}-{3}{4}{5}{6}-{7}{8}{9}{10}",
+        "+86 {0}{1}{2}-{3}{4}{5}{6}-{7}{8}{9}{10}",
+        "+86{}", "0086 {}", "86 {}", "86{}", "{}-8", "{}-123456", "{}-1234567", "{} 转 8", "{}转88", "{} ext. 8", "{} EXT 12",
+        "{}x8", "{} X 8", "{}#8", "{} 分机 8", "{} ex 8", "{:.3}****{:.4}", " {}", "{} ", "{}\n", "{}--8", "{}-8-9",
+        "+86  {}", "0086-{}", "+0086 {}", "{0}{1}{2}  {3}{4}{5}{6} {7}{8}{9}{10}", "{:.10}", "{}1", "2{}",
+    ]
+    values = []
+    for number in numbers:
+        for spelling in spellings:
+            values.append(spelling.format(*number) if "{0}" in spelling else
+                          spelling.format(number[:3], number[-4:]) if "****" in spelling else spelling.format(number))
+    wide = str.maketrans("0123456789", "０１２３４５６７８９")
+    return [*values, *(v.translate(wide) for v in values[:200]),
+            "020-8888 1234", "*", "", "   ", "٣١٣٨١٢٣٤٥٦٧٨", "1３8 1234 5678"]
+
+
+def test_mobile_fast_path_answers_what_standardize_phone_answers():
+    series = pl.Series("v", mobile_values())
+    looked_up = distinct_lookup(series, "v", standardize_phone, {"number": pl.Utf8, "kind": pl.Utf8})
+    expected = {v: standardize_phone(v) for v in series.unique()}
+    assert {v: (n, k) for v, n, k in looked_up.iter_rows()} == expected
+    answered, rest = FAST_PATHS[standardize_phone](series.unique())
+    assert answered.height > 0.6 * series.n_unique() and rest.len() > 0  # both paths taken
