@@ -1,10 +1,10 @@
 """The identifier standardizers on whole columns: mobiles, resident IDs (GB 11643), credit codes
 (GB 32100) and VINs (ISO 3779 check digit) as polars expressions.
 
-Each fast path takes the distinct raw values of a column, answers those already written in their
-plain form (11 digits; 18 upper-case letters and digits; 17 VIN characters) in one vectorized pass,
-and leaves every other spelling (spaces, dashes, full-width, lower case, extensions) to the Python
-standardizer in cdp/standardize/contacts.py. The libraries stay the reference: what the Python
+Each fast path takes the distinct raw values of a column, answers those written in a plain form
+(mobiles in the spellings extracts use most; 18 upper-case letters and digits; 17 VIN characters)
+in one vectorized pass, and leaves every other spelling (lower case, stray spaces, landlines, odd
+extensions) to the Python standardizer in cdp/standardize/contacts.py. The libraries stay the reference: what the Python
 standardizer asks a library per value is read here once per region code (python-stdnum's region
 table, read as stdnum reads it) or per manufacturer code (vininfo's assembler table), and the tests
 compare every answer with the Python standardizer's (tests/standardize/test_vectorized.py).
@@ -50,7 +50,8 @@ def _char(text: pl.Expr, position: int) -> pl.Expr:
 
 
 def _weighted_sum(text: pl.Expr, weights: tuple[int, ...], values: dict[str, int]) -> pl.Expr:
-    """Σ value(character i) × weight i; null when a character has no value."""
+    """Σ value(character i) × weight i; a character without a value counts 0 (callers check the
+    alphabet first)."""
     return pl.sum_horizontal([
         _char(text, i).replace_strict(values, default=None, return_dtype=pl.Int64) * weight
         for i, weight in enumerate(weights)
