@@ -10,26 +10,20 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+# The standards' tables, as the standardizers check them
+from cdp.standardize.vectorized import RESIDENT_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS, VIN_VALUES, VIN_WEIGHTS
+
 VIN_ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q
-_VIN_VALUES = {
-    **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGH", range(1, 9), strict=False)),
-    **dict(zip("JKLMN", range(1, 6), strict=False)),
-    "P": 7,
-    "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10), strict=False)),
-}
-_VIN_WEIGHTS = np.array([8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2], np.int64)
+_VIN_WEIGHTS = np.array(VIN_WEIGHTS, np.int64)
 # Model-year character (position 10): 2010 = A … skipping I O Q U Z 0.
 _MODEL_YEAR_CHARS = "ABCDEFGHJKLMNPRSTVWXY123456789"
 _VIN_VALUE_TABLE = np.zeros(128, np.int64)
-for _ch, _v in _VIN_VALUES.items():
+for _ch, _v in VIN_VALUES.items():
     _VIN_VALUE_TABLE[ord(_ch)] = _v
 
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], np.int64)
+_USCC_WEIGHTS = np.array(USCC_WEIGHTS, np.int64)
 _ORG_WEIGHTS = np.array([3, 7, 9, 10, 5, 8, 4, 2], np.int64)
-_RIC_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], np.int64)
+_RIC_WEIGHTS = np.array(RESIDENT_WEIGHTS, np.int64)
 
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # plates skip I and O
 PLATE_CHARS = PLATE_LETTERS + "0123456789"
