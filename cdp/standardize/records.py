@@ -83,12 +83,10 @@ def _source_frame(contract: Contract, df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# Values a standardizer would pass through unchanged, recognised by one pattern and given their
-# outputs by polars expressions instead of a Python call each (most mobiles are written plainly);
-# tests/standardize/test_records.py checks both give the same results.
 def distinct_lookup(values: pl.Series, column: str, fn: Callable, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
     """`column` → outputs of a standardizer, computed once per distinct non-null value: in polars
-    for the plain spellings its fast path answers (cdp/standardize/vectorized.py), in Python for the rest."""
+    for the plain spellings its fast path answers (cdp/standardize/vectorized.py; the tests in
+    tests/standardize/test_vectorized.py check both give the same), in Python for the rest."""
     distinct = values.drop_nulls().unique().sort()
     fast = None
     if fn in FAST_PATHS:
