@@ -464,7 +464,7 @@ def erase_customers(home: Home, customer_ids: list[str], request_id: str, reques
         if "publish" not in done:
             if home.warehouse.exists():
                 with report.timed("warehouse and analyst file rebuilt", echo):
-                    build_warehouse(home, last_as_of(home.snapshot()), f"erasure {request_id}")
+                    build_warehouse(home, last_as_of(home.snapshot()), f"erasure {request_id}", full=True)
                     report.add("warehouse files rebuilt", 2)
             _mark_done(home, request_id, customer_ids, "publish")
         if "reports" not in done:

@@ -178,7 +178,7 @@ def apply_retention(home: Home, as_of: date, policy: RetentionPolicy | None = No
         report.add("audit files deleted", prune_audit(home, policy.audit_years,
                                                       datetime.combine(as_of, datetime.min.time(), timezone.utc)))
         if report.removed and home.warehouse.exists() and not inactive:  # the erasure job rebuilt it already
-            build_warehouse(home, last_as_of(home.snapshot()), f"retention {as_of}")
+            build_warehouse(home, last_as_of(home.snapshot()), f"retention {as_of}", full=True)
             rerender_quality_reports(home)
     report.seconds = time.perf_counter() - start
     log_access(home, AuditEntry(action="retention", what=f"retention as of {as_of}", actor="retention",

@@ -17,6 +17,7 @@ SCORED_PAIRS = "identity/scored_pairs"
 ERASURE_REGISTER = "privacy/erasure_register"
 ERASURE_JOURNAL = "privacy/erasure_journal"
 CORRECTIONS = "privacy/corrections"  # golden-record corrections on a person's request (cdp subject correct)
+WAREHOUSE_BUILDS = "warehouse/builds"  # one row per published warehouse build: mode, as-of, project fingerprint
 CUSTOMER_NUMBER = "customer_number"  # counter: the highest CustomerID number ever issued
 
 

@@ -1,8 +1,12 @@
 """Build the dbt project (warehouse/) into new DuckDB files, test it, then publish atomically.
 
 `build_warehouse` runs `dbt build` in-process on `warehouse.duckdb.building` and
-`analyst.duckdb.building`: a full build starts from empty files, a selection (`select`, e.g.
-["customer_rfm"]) from copies of the published ones. Only when every model and every
+`analyst.duckdb.building`. A full build starts from empty files; an incremental one (the default
+once a build is published, while the project and the engine are those it was built with) and a
+selection (`select`, e.g. ["customer_rfm"]) start from copies of the published files, where the
+`synced` models (macros/synced.sql) rewrite only the rows that differ from their query — the same
+tables a full build makes. Erasure and retention build in full: no erased value may survive in a
+file's free blocks. Only when every model and every
 error-severity dbt test passed are the files moved over the published ones (os.replace, in one
 state commit with the segment history the next build reads) — an analyst holding the old file
 open keeps reading whole marts — and the offline dbt docs page published beside the quality
@@ -15,7 +19,8 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
@@ -33,6 +38,8 @@ FAILED = ("error", "fail", "runtime error")
 DATABASES = ("warehouse", "analyst")  # attach aliases in warehouse/profiles.yml
 # Tables the warehouse keeps across builds, written back to the state after each build.
 HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
+BUILDS_SCHEMA = {"run_id": pl.Utf8, "as_of": pl.Date, "mode": pl.Utf8, "fingerprint": pl.Utf8,
+                 "built_at": pl.Datetime("us", "UTC"), "seconds": pl.Float64}
 
 
 class ModelError(RuntimeError):
@@ -52,6 +59,7 @@ class NodeResult:
     rows: int | None = None
     columns: list[tuple[str, str, str | None]] = field(default_factory=list)  # name, type, comment
     seconds: float = 0.0  # dbt's time on the node: compile and run
+    rows_written: int | None = None  # a synced model's rows inserted by an incremental build (None: built whole)
 
 
 @dataclass
@@ -59,6 +67,7 @@ class WarehouseBuild:
     nodes: list[NodeResult]
     seconds: dict[str, float]  # dbt parse (0 once the process has the manifest), dbt build, dbt docs
     docs: Path | None = None  # the published docs page
+    mode: str = "full"  # full (fresh files), incremental (copies, synced models) or select
 
 
 def run_vars(home: Home, as_of: date, run_id: str) -> dict:
@@ -68,16 +77,19 @@ def run_vars(home: Home, as_of: date, run_id: str) -> dict:
 
 
 def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str] | None = None,
-                    project_dir: Path = WAREHOUSE_DIR) -> WarehouseBuild:
+                    project_dir: Path = WAREHOUSE_DIR, full: bool = False) -> WarehouseBuild:
     """Build (all, or the dbt selection `select`), test, publish; return what each node did. The
-    home's lock is held throughout: one build at a time owns the .building files."""
+    home's lock is held throughout: one build at a time owns the .building files. `full` builds
+    from empty files even when an incremental build could start from the published ones."""
     home = home if isinstance(home, Home) else Home(Path(home))
     project = WarehouseProject(project_dir)
     clock = time.perf_counter()
     manifest = project.manifest()
     seconds = {"dbt parse": time.perf_counter() - clock}
     with home_lock(home.root, run_id):
-        files = _prepare((home.warehouse, home.analyst_warehouse), copy=bool(select))
+        fingerprint = build_fingerprint(project)
+        mode = "select" if select else build_mode(home, fingerprint, full)
+        files = _prepare((home.warehouse, home.analyst_warehouse), copy=mode != "full")
         try:
             with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
                 nodes, html, histories = _build(project, manifest, home, files, run_vars(home, as_of, run_id),
@@ -85,6 +97,9 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
             with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
                 for name, frame in histories.items():
                     tx.write(tables.model(name), frame)
+                tx.append(tables.WAREHOUSE_BUILDS, pl.DataFrame([{
+                    "run_id": run_id, "as_of": as_of, "mode": mode, "fingerprint": fingerprint,
+                    "built_at": datetime.now(timezone.utc), "seconds": time.perf_counter() - clock}], schema=BUILDS_SCHEMA))
                 publish(files[0], home.warehouse)
                 publish(files[1], home.analyst_warehouse, mode=SHARED_FILE_MODE)  # the data team's group reads it
         except BaseException:
@@ -93,7 +108,26 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
             raise
         page = docs_page(home)
         write_bytes(page, html.encode("utf-8"), "publish the warehouse docs page")
-    return WarehouseBuild(nodes, seconds, page)
+    return WarehouseBuild(nodes, seconds, page, mode)
+
+
+def build_fingerprint(project: WarehouseProject) -> str:
+    """What a published build was made with: every project file and the engine's versions. A sync
+    keeps the comments and tables already in the files, so any change here means a full build."""
+    engine = f"duckdb {duckdb.__version__}, dbt-core {version('dbt-core')}, dbt-duckdb {version('dbt-duckdb')}"
+    return f"{project.fingerprint()} ({engine})"
+
+
+def build_mode(home: Home, fingerprint: str, full: bool) -> str:
+    """incremental when both published files exist and the last build was made with this project
+    and engine; else full."""
+    if full or not (home.warehouse.exists() and home.analyst_warehouse.exists()):
+        return "full"
+    state = home.snapshot()
+    if not state.has(tables.WAREHOUSE_BUILDS):
+        return "full"
+    last = state.read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).sort("built_at").tail(1)
+    return "incremental" if last.height and last.get_column("fingerprint")[0] == fingerprint else "full"
 
 
 def _build(project: WarehouseProject, manifest, home: Home, files: list[Path], variables: dict,
@@ -151,7 +185,7 @@ def _selection(select: list[str] | None) -> list[str]:
 
 
 def _prepare(targets: tuple[Path, ...], copy: bool, suffix: str = ".building") -> list[Path]:
-    """Fresh building files, or copies of the published ones for a selection."""
+    """Fresh building files, or copies of the published ones (incremental builds, selections)."""
     if copy and not all(t.exists() for t in targets):
         missing = ", ".join(str(t) for t in targets if not t.exists())
         raise ModelError(f"{missing} not built yet: build the whole warehouse before a selection of it")
@@ -195,11 +229,18 @@ def _node_results(result, files: dict[str, Path], inputs: dict[str, list[str]]) 
         status = str(getattr(run.status, "value", run.status))
         relation = (node.database, node.schema, node.alias) if node.resource_type in ("model", "seed") else None
         nodes.append(NodeResult(node.unique_id, str(node.resource_type), status, run.message or "", run.failures,
-                                relation, seconds=run.execution_time or 0.0))
+                                relation, seconds=run.execution_time or 0.0, rows_written=_rows_written(node, run)))
         if status in FAILED:
             rows = _failing_rows(node.compiled_code, files, inputs) if node.resource_type == "test" else ""
             failed.append(f"{node.original_file_path}: {node.resource_type} {node.name} {status}: {run.message}{rows}")
     return nodes, failed
+
+
+def _rows_written(node, run) -> int | None:
+    """Rows a synced model inserted when it synced an existing table (macros/synced.sql)."""
+    synced = node.resource_type == "model" and node.config.materialized == "synced"
+    response = run.adapter_response or {}
+    return response.get("rows_affected") if synced and response.get("code") == "INSERT" else None
 
 
 def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, list[str]], limit: int = 3) -> str:

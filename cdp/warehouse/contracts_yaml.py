@@ -66,6 +66,8 @@ def _staging_model(contract: Contract) -> dict:
     columns += [{"name": name, "description": meaning} for name, (_, meaning) in LINEAGE.items() if name != "_load_id"]
     return {
         "name": f"stg_{contract.source}",
+        # synced: a daily build rewrites only the rows that differ (macros/synced.sql)
+        "config": {"materialized": "synced", "unique_key": key},
         "description": f"{contract.description}: validated rows (typed per assets/dictionary.yaml) "
                        f"{joined.format(key=key)}. Restricted: raw PII.",
         "columns": columns,

@@ -1,3 +1,3 @@
 -- No personal data beyond the IDs of cars and customers: marts.fct_finance as it is.
-{{ config(alias='fct_finance') }}
+{{ config(alias='fct_finance', materialized='synced', unique_key=['record_kind', 'record_key']) }}
 select * from {{ ref('fct_finance') }}

@@ -4,6 +4,7 @@
 -- carrying that very name, and carrying one of the standardizer's company-name markers
 -- (公司, 集团, 有限 …). A person whose mistyped resident ID happens to pass the credit-code check,
 -- or whose name is merely long ("赵玉娟女士"), stays masked.
+{{ config(materialized='synced', unique_key='customer_id') }}
 with golden as (
     select customer_id, value as customer_name
     from {{ ref('int_golden_values') }} where attribute = 'customer_name'

@@ -2,6 +2,7 @@
 -- or withdrew the campaign purpose (seeds/campaign_purposes.csv, list rfm_segment) are left out;
 -- the others carry their consent state and may_contact, with the golden contact details;
 -- household_letter marks one member per household and segment (one who may be contacted first).
+{{ config(materialized='synced', unique_key='customer_id') }}
 WITH purpose AS (SELECT purpose FROM {{ ref('campaign_purposes') }} WHERE list = 'rfm_segment')
 SELECT r.customer_id, r.segment, r.rfm_cell, l.grade, p.purpose,
        coalesce(c.state, 'not_recorded') AS consent_state, coalesce(c.may_use, false) AS may_contact,

@@ -1,4 +1,5 @@
 -- Everything about a customer on one row.
+{{ config(materialized='synced', unique_key='customer_id') }}
 WITH contact AS (
     SELECT x.customer_id, list(DISTINCT p.mobile ORDER BY p.mobile) FILTER (WHERE p.mobile IS NOT NULL) AS mobiles,
            mode(p.store_code) AS preferred_store

@@ -5,6 +5,7 @@
 -- the top platinum_share [5%], gold up to gold_share [20%], silver up to silver_share [50%], standard
 -- the rest; a customer with gold_visits_12m [4]+ service visits in the last 12 months is at least
 -- gold (frequency earns the tier too).
+{{ config(materialized='synced', unique_key='customer_id') }}
 WITH params AS (SELECT * FROM {{ ref('config_customer_ltv') }}),
 recent AS (
     SELECT customer_id, count(*) AS visits_12m FROM {{ ref('fct_service') }}

@@ -9,6 +9,7 @@
 --   at_risk    R <= 2 and (F >= 3 or M >= 3)
 --   sleeping   R <= 2, F <= 2, M <= 2
 --   regular    everyone else
+{{ config(materialized='synced', unique_key='customer_id') }}
 WITH params AS (SELECT r.*, l.vehicle_margin_rate FROM {{ ref('config_customer_rfm') }} AS r, {{ ref('config_customer_ltv') }} AS l),
 base AS (
     SELECT c.customer_id,

@@ -1,6 +1,7 @@
 -- Golden record per CustomerID. Which value survives is decided by seeds/survivorship.csv
 -- (applied in intermediate.int_golden_values); gender and birth date follow the chosen resident ID,
 -- else the most frequent recorded gender.
+{{ config(materialized='synced', unique_key='customer_id') }}
 WITH golden AS (
     SELECT customer_id,
            any_value(value) FILTER (WHERE attribute = 'customer_name') AS customer_name,

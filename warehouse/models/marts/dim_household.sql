@@ -1,5 +1,6 @@
 -- Every customer's household: the customers connected through household_links (any chain of links),
 -- named after its lowest CustomerID (HH-<CustomerID>); a customer with no link is a household of one.
+{{ config(materialized='synced', unique_key='customer_id') }}
 WITH RECURSIVE edges AS (
     SELECT customer_id_a AS a, customer_id_b AS b FROM {{ ref('household_links') }}
     UNION SELECT customer_id_b, customer_id_a FROM {{ ref('household_links') }}

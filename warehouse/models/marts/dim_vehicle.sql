@@ -1,4 +1,5 @@
 -- One row per valid VIN seen in any source.
+{{ config(materialized='synced', unique_key='vin') }}
 WITH rec AS (
     SELECT p.vin, p.source, p.record_key, p.event_date, x.customer_id
     FROM {{ source('identity', 'person_records') }} AS p

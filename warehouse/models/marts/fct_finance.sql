@@ -1,4 +1,5 @@
 -- Receipts and contracts in one fact: record_kind says which.
+{{ config(materialized='synced', unique_key=['record_kind', 'record_key']) }}
 SELECT 'receipt' AS record_kind, invoice_no AS record_key, customer_id, store_code, invoice_date AS event_date,
        item AS product, amount, vin,
        NULL::VARCHAR AS bank, NULL::DECIMAL(18, 2) AS principal, NULL::BIGINT AS term_months,

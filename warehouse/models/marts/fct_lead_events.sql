@@ -1,4 +1,5 @@
 -- One row per follow-up event, with its funnel stage and who the lead is.
+{{ config(materialized='synced', unique_key='event_no') }}
 SELECT e.event_no, e.lead_no, e.store_code, e.event_date, e.event_type,
        CASE e.event_type WHEN '电话' THEN 'call' WHEN '到店' THEN 'visit' WHEN '试驾' THEN 'test_drive'
                          WHEN '报价' THEN 'quote' WHEN '下订' THEN 'order' WHEN '战败' THEN 'lost' END AS stage,

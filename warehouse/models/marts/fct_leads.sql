@@ -1,6 +1,7 @@
 -- One row per lead: who it is (customer or prospect), how far it got in the funnel (first date of each
 -- follow-up kind), the car its customer bought within attribution_days at any store of the group, and its
 -- touch position among the leads before that purchase (first / last touch attribution, cost-free).
+{{ config(materialized='synced', unique_key='lead_no') }}
 WITH params AS (SELECT * FROM {{ ref('config_funnel') }}),
 leads AS (SELECT * FROM {{ ref('stg_leads') }}),
 events AS (

@@ -1,6 +1,7 @@
 -- Today's follow-ups per advisor: open leads (no order, no lost verdict, no car bought, not older than
 -- max_open_days) whose last contact is at least their grade's cadence ago (A daily, B every 3 days …,
 -- seeds/parameters.csv). days_overdue ranks the advisor's day.
+{{ config(materialized='synced', unique_key='lead_no') }}
 WITH params AS (SELECT * FROM {{ ref('config_follow_up_list') }}),
 open_leads AS (
     SELECT l.*, coalesce(l.last_event_date, l.lead_date) AS last_contact_date,

@@ -1,6 +1,7 @@
 -- Evidence that two person customers belong to one household: a shared mobile, a shared address
 -- (with the same surname: a family), or one paying for a car registered to the other. Customers are
 -- never merged: a link only groups them (marts.dim_household). Restricted: shared_value is raw PII.
+{{ config(materialized='synced', unique_key=['customer_id_a', 'customer_id_b', 'link_kind']) }}
 WITH persons AS (SELECT customer_id FROM {{ ref('dim_customer') }} WHERE customer_kind = 'person'),
 records AS (
     SELECT x.customer_id, r.source || ':' || r.record_key AS record, r.mobile, r.address_key, r.address,

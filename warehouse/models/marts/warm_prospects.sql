@@ -3,6 +3,7 @@
 -- since. One row per person (party_id). A customer who refused or withdrew the list's purpose
 -- (seeds/campaign_purposes.csv, list warm_prospects) is left out; the others carry may_contact (a
 -- prospect has signed no consent form yet: not_recorded). household_letter marks one person per household.
+{{ config(materialized='synced', unique_key='party_id') }}
 WITH params AS (SELECT * FROM {{ ref('config_funnel') }}),
 parties AS (
     SELECT party_id, any_value(customer_id) AS customer_id, any_value(prospect_id) AS prospect_id,
