@@ -3,7 +3,7 @@
 -- sources deliver later; else the value chosen by the rules in seeds/survivorship.csv (and the trust
 -- order in seeds/source_trust.csv). A correction follows its customer into a merge. Restricted: raw PII.
 with rec as (
-    select x.customer_id, p.source, p.event_date,
+    select x.customer_id, p.source, p.record_key, p.event_date,
            trim(p.name_raw) as customer_name, p.mobile, p.id_number, p.city
     from {{ source('identity', 'person_records') }} as p
     join {{ source('identity', 'customer_xref') }} as x using (source, record_key)
@@ -29,7 +29,7 @@ ranked as (
     select *, row_number() over (
         partition by customer_id, attribute
         order by case rule when 'most_frequent' then -frequency when 'most_trusted' then trust_rank else 0 end,
-                 event_date desc nulls last, value) as pick
+                 event_date desc nulls last, value, source, record_key) as pick
     from scored
 )
 select r.customer_id, r.attribute, r.value, r.source, r.rule, r.frequency

@@ -2,27 +2,28 @@
 {{ config(materialized='synced', unique_key='customer_id') }}
 WITH contact AS (
     SELECT x.customer_id, list(DISTINCT p.mobile ORDER BY p.mobile) FILTER (WHERE p.mobile IS NOT NULL) AS mobiles,
-           mode(p.store_code) AS preferred_store
+           mode(p.store_code ORDER BY p.store_code) AS preferred_store
     FROM {{ source('identity', 'person_records') }} AS p JOIN {{ source('identity', 'customer_xref') }} AS x USING (source, record_key)
     GROUP BY x.customer_id
 ),
 bought AS (
     SELECT s.customer_id, count(*) AS purchases, sum(s.deal_price) AS vehicle_revenue,
            min(s.sale_date) AS first_purchase_date, max(s.sale_date) AS last_purchase_date,
-           arg_min(s.lead_channel, s.sale_date) AS first_lead_channel, arg_max(s.sales_advisor, s.sale_date) AS sales_advisor
+           arg_min(s.lead_channel, (s.sale_date, s.order_no)) AS first_lead_channel,
+           arg_max(s.sales_advisor, (s.sale_date, s.order_no)) AS sales_advisor
     FROM {{ ref('fct_sales') }} AS s GROUP BY s.customer_id
 ),
 vehicles AS (
     SELECT s.customer_id,
-           list(DISTINCT v.vin) FILTER (WHERE v.owner_customer_id = s.customer_id) AS vehicles_owned,
-           list(DISTINCT v.vin) FILTER (WHERE v.owner_customer_id <> s.customer_id) AS vehicles_owned_before,
+           list(DISTINCT v.vin ORDER BY v.vin) FILTER (WHERE v.owner_customer_id = s.customer_id) AS vehicles_owned,
+           list(DISTINCT v.vin ORDER BY v.vin) FILTER (WHERE v.owner_customer_id <> s.customer_id) AS vehicles_owned_before,
            max(v.latest_odometer_km) FILTER (WHERE v.owner_customer_id = s.customer_id) AS max_latest_odometer_km
     FROM {{ ref('fct_sales') }} AS s JOIN {{ ref('dim_vehicle') }} AS v ON v.vin = upper(s.vin)
     GROUP BY s.customer_id
 ),
 serviced AS (
     SELECT customer_id, count(*) AS service_visits, sum(revenue) AS service_revenue, max(open_date) AS last_visit_date,
-           arg_max(service_advisor, open_date) AS service_advisor
+           arg_max(service_advisor, (open_date, ro_no)) AS service_advisor
     FROM {{ ref('fct_service') }} GROUP BY customer_id
 ),
 finance AS (

@@ -31,7 +31,7 @@ tags AS (
     WHERE d.customer_kind = 'company' OR c.purchases >= p.fleet_min_cars
     UNION ALL
     SELECT o.customer_id, 'high_mileage', 'an owned car runs ' || format('{:,}', p.high_mileage_km_per_year) || '+ km a year',
-           string_agg(o.vin || ': ' || round(o.latest_odometer_km * 365.25 / o.days_owned) || ' km/year', ', ')
+           string_agg(o.vin || ': ' || round(o.latest_odometer_km * 365.25 / o.days_owned) || ' km/year', ', ' ORDER BY o.vin)
     FROM owned AS o, params AS p
     WHERE o.days_owned >= p.min_days_owned AND o.latest_odometer_km * 365.25 / o.days_owned >= p.high_mileage_km_per_year
     GROUP BY o.customer_id, p.high_mileage_km_per_year
@@ -52,16 +52,16 @@ tags AS (
     FROM sales AS s, params AS p GROUP BY s.customer_id, p.price_sensitive_discount
     HAVING avg(s.discount / nullif(s.list_price, 0)) >= p.price_sensitive_discount
     UNION ALL
-    SELECT customer_id, 'premium_trim', 'bought a 豪华版 or 旗舰版 trim', string_agg(order_no || ' ' || trim, ', ')
+    SELECT customer_id, 'premium_trim', 'bought a 豪华版 or 旗舰版 trim', string_agg(order_no || ' ' || trim, ', ' ORDER BY order_no)
     FROM sales WHERE trim IN ('豪华版', '旗舰版') GROUP BY customer_id
     UNION ALL
-    SELECT customer_id, 'loan_customer', 'bought on a loan or holds a loan contract', string_agg(DISTINCT key, ', ')
+    SELECT customer_id, 'loan_customer', 'bought on a loan or holds a loan contract', string_agg(DISTINCT key, ', ' ORDER BY key)
     FROM (SELECT customer_id, order_no AS key FROM sales WHERE payment_method = '贷款'
           UNION ALL SELECT customer_id, record_key FROM {{ ref('fct_finance') }} WHERE record_kind = 'loan')
     GROUP BY customer_id
     UNION ALL
     SELECT f.customer_id, 'insurance_renewal_due', 'an insurance policy ends within ' || p.renewal_window_days || ' days',
-           string_agg(f.record_key || ' ends ' || f.end_date, ', ')
+           string_agg(f.record_key || ' ends ' || f.end_date, ', ' ORDER BY f.record_key)
     FROM {{ ref('fct_finance') }} AS f, params AS p
     WHERE f.record_kind = 'insurance'
       AND f.end_date BETWEEN {{ as_of() }} AND {{ as_of() }} + to_days(p.renewal_window_days)

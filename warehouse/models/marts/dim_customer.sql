@@ -21,7 +21,7 @@ id_kinds AS (
     SELECT DISTINCT id_number, id_kind FROM {{ source('identity', 'person_records') }} WHERE id_number IS NOT NULL
 ),
 summary AS (
-    SELECT customer_id, mode(gender) AS gender_mode,
+    SELECT customer_id, mode(gender ORDER BY gender) AS gender_mode,
            avg(is_company::INT) > 0.5 AS is_company, min(event_date) AS first_seen, max(event_date) AS last_seen,
            count(*) AS record_count, list(DISTINCT source ORDER BY source) AS sources
     FROM rec GROUP BY customer_id

@@ -12,13 +12,13 @@ events AS (
            min(event_date) FILTER (WHERE event_type = '报价') AS quoted_date,
            min(event_date) FILTER (WHERE event_type = '下订') AS ordered_date,
            min(event_date) FILTER (WHERE event_type = '战败') AS lost_date,
-           arg_min(lost_reason, event_date) FILTER (WHERE event_type = '战败') AS lost_reason,
+           arg_min(lost_reason, (event_date, event_no)) FILTER (WHERE event_type = '战败') AS lost_reason,
            max(event_date) AS last_event_date, count(*) AS events
     FROM {{ ref('stg_lead_events') }} GROUP BY lead_no
 ),
 deliveries AS (  -- the first car the lead's customer bought on or after the lead, within the window
-    SELECT l.lead_no, arg_min(s.order_no, s.sale_date) AS delivery_order_no, min(s.sale_date) AS delivery_date,
-           arg_min(s.store_code, s.sale_date) AS delivery_store_code
+    SELECT l.lead_no, arg_min(s.order_no, (s.sale_date, s.order_no)) AS delivery_order_no, min(s.sale_date) AS delivery_date,
+           arg_min(s.store_code, (s.sale_date, s.order_no)) AS delivery_store_code
     FROM leads AS l CROSS JOIN params AS p
     JOIN {{ ref('fct_sales') }} AS s
       ON s.customer_id = l.customer_id AND s.sale_date >= l.lead_date

@@ -29,7 +29,7 @@ by_address AS (
 by_payment AS (  -- a receipt for a car paid by another person than its registered owner
     SELECT least(f.customer_id, v.owner_customer_id) AS customer_id_a, greatest(f.customer_id, v.owner_customer_id) AS customer_id_b,
            'paid_for_car' AS link_kind, min(f.vin) AS shared_value,
-           'receipts:' || min(f.record_key) || ' pays for ' || any_value(v.owner_customer_id) AS evidence
+           'receipts:' || min(f.record_key) || ' pays for ' || arg_min(v.owner_customer_id, f.record_key) AS evidence
     FROM {{ ref('fct_finance') }} AS f
     JOIN {{ ref('dim_vehicle') }} AS v USING (vin)
     JOIN persons AS p1 ON p1.customer_id = f.customer_id
