@@ -76,6 +76,8 @@ def run(
     full_recluster: bool = typer.Option(
         False, help="Standardize every record and score every pair again, not only what the delivery changed."),
     through: str = typer.Option("marts", help="How far to go: marts (everything) or identity (leave the marts as they are)."),
+    full_warehouse: bool = typer.Option(
+        False, help="Build the warehouse from empty files, not by syncing the published ones with what changed."),
 ) -> None:
     """Materialize every asset (landing → raw → validated → identity → marts) and summarize."""
     from cdp.runner import RUN_JOBS, run_pipeline
@@ -98,7 +100,7 @@ def run(
     console.print(f"[bold]cdp run[/] landing={landing} home={home}")
     try:
         summary = run_pipeline(landing, home, as_of=business_date, retrain=retrain, echo=console.print,
-                               full_recluster=full_recluster, through=through)
+                               full_recluster=full_recluster, through=through, full_warehouse=full_warehouse)
     except (HomeLocked, NoInputError) as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(2) from err

@@ -126,7 +126,7 @@ RUN_JOBS = {"marts": FULL_RUN_JOB, "identity": IDENTITY_RUN_JOB}  # how far a ru
 
 def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retrain: bool = False,
                  echo: Echo = print, model_path: Path | None = None, full_recluster: bool = False,
-                 through: str = "marts") -> RunSummary:
+                 through: str = "marts", full_warehouse: bool = False) -> RunSummary:
     """Run the delivery of `as_of` (default today): register what landed, then every asset — or,
     `through="identity"`, every asset up to identity resolution (the marts are left as they are).
 
@@ -156,7 +156,8 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
                 raise_on_error=False,
                 run_config={"ops": {"identity__splink_model": {"config": {"retrain": retrain}},
                                     "standardized__person_records": {"config": {"full": full_recluster}},
-                                    "identity__customer_xref": {"config": {"full_recluster": full_recluster}}},
+                                    "identity__customer_xref": {"config": {"full_recluster": full_recluster}},
+                                    **({"warehouse": {"config": {"full": full_warehouse}}} if through == "marts" else {})},
                             "loggers": {"progress": {}}},  # replaces Dagster's default debug console
             )
             registration = registered_since(home.snapshot(), delivery, before)

@@ -95,9 +95,14 @@ TRANSLATOR = WarehouseTranslator(DagsterDbtTranslatorSettings(enable_duplicate_s
 MANIFEST = WarehouseProject().manifest_json()  # parsed when the project changed
 
 
+class WarehouseConfig(dg.Config):
+    full: bool = False  # build from empty files even when the published ones could be synced
+
+
 @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TRANSLATOR, name="warehouse")
-def warehouse(context: dg.AssetExecutionContext, cdp: CdpConfig) -> Iterator:
-    """Build the selected dbt models (all, or e.g. marts/customer_rfm alone) and publish them."""
+def warehouse(context: dg.AssetExecutionContext, cdp: CdpConfig, config: WarehouseConfig) -> Iterator:
+    """Build the selected dbt models (all, or e.g. marts/customer_rfm alone) and publish them:
+    incrementally from the published files when it can (cdp/warehouse/build.py), else in full."""
     assets_def = context.assets_def
     models = {spec.metadata[UNIQUE_ID]: spec.key for spec in assets_def.specs}
     checks = {spec.metadata[UNIQUE_ID]: spec.key for spec in assets_def.check_specs}
@@ -105,7 +110,7 @@ def warehouse(context: dg.AssetExecutionContext, cdp: CdpConfig) -> Iterator:
     if selected:
         everything = selected == set(assets_def.keys)
         select = None if everything else sorted(_fqn(uid) for uid, key in models.items() if key in selected)
-        build = build_warehouse(cdp.home, cdp.as_of_date, context.run.run_id, select=select)
+        build = build_warehouse(cdp.home, cdp.as_of_date, context.run.run_id, select=select, full=config.full)
     else:  # checks alone: dbt tests on a copy of the published files
         tests = sorted(_fqn(uid) for uid, key in checks.items() if key in context.selected_asset_check_keys)
         build = check_warehouse(cdp.home, cdp.as_of_date, context.run.run_id, select=tests)

@@ -70,9 +70,11 @@ class WarehouseBuild:
     mode: str = "full"  # full (fresh files), incremental (copies, synced models) or select
 
 
-def run_vars(home: Home, as_of: date, run_id: str) -> dict:
+def run_vars(home: Home, as_of: date, run_id: str, mode: str = "full") -> dict:
+    """The build's dbt vars; `touched_only`: scope='customer_id' models may recompute only the
+    customers the synced inputs touched (an incremental build of the whole project, macros/synced.sql)."""
     inputs = warehouse_inputs(home)
-    return {"as_of": as_of.isoformat(), "run_id": run_id,
+    return {"as_of": as_of.isoformat(), "run_id": run_id, "touched_only": mode == "incremental",
             "inputs": {name: [str(p.resolve()) for p in files] for name, files in inputs.items()}}
 
 
@@ -92,7 +94,7 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
         files = _prepare((home.warehouse, home.analyst_warehouse), copy=mode != "full")
         try:
             with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
-                nodes, html, histories = _build(project, manifest, home, files, run_vars(home, as_of, run_id),
+                nodes, html, histories = _build(project, manifest, home, files, run_vars(home, as_of, run_id, mode),
                                                 select, Path(scratch), seconds)
             with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
                 for name, frame in histories.items():

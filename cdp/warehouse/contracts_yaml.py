@@ -66,8 +66,9 @@ def _staging_model(contract: Contract) -> dict:
     columns += [{"name": name, "description": meaning} for name, (_, meaning) in LINEAGE.items() if name != "_load_id"]
     return {
         "name": f"stg_{contract.source}",
-        # synced: a daily build rewrites only the rows that differ (macros/synced.sql)
-        "config": {"materialized": "synced", "unique_key": key},
+        # synced: a daily build rewrites only the rows that differ, and records their customers as
+        # touched (macros/synced.sql)
+        "config": {"materialized": "synced", "unique_key": key} | ({"touches": "customer_id"} if identity_columns else {}),
         "description": f"{contract.description}: validated rows (typed per assets/dictionary.yaml) "
                        f"{joined.format(key=key)}. Restricted: raw PII.",
         "columns": columns,

@@ -4,15 +4,14 @@
 -- carrying that very name, and carrying one of the standardizer's company-name markers
 -- (公司, 集团, 有限 …). A person whose mistyped resident ID happens to pass the credit-code check,
 -- or whose name is merely long ("赵玉娟女士"), stays masked.
-{{ config(materialized='synced', unique_key='customer_id') }}
+{{ config(materialized='synced', unique_key='customer_id', scope='customer_id') }}
 with golden as (
     select customer_id, value as customer_name
-    from {{ ref('int_golden_values') }} where attribute = 'customer_name'
+    from {{ ref('int_golden_values') }} where attribute = 'customer_name' and {{ in_scope('customer_id') }}
 ),
 records as (
-    select x.customer_id, trim(p.name_raw) as customer_name, p.is_company, p.id_kind
-    from {{ source('identity', 'person_records') }} as p
-    join {{ source('identity', 'customer_xref') }} as x using (source, record_key)
+    select customer_id, trim(name_raw) as customer_name, is_company, id_kind
+    from {{ ref('int_customer_records') }} where {{ in_scope('customer_id') }}
 ),
 evidence as (
     select g.customer_id, g.customer_name,

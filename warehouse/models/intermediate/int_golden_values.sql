@@ -1,12 +1,13 @@
 -- The surviving value of each golden-record attribute per customer: a correction the person asked
 -- for (privacy.corrections, `cdp subject correct`; the latest per attribute) first, whatever the
 -- sources deliver later; else the value chosen by the rules in seeds/survivorship.csv (and the trust
--- order in seeds/source_trust.csv). A correction follows its customer into a merge. Restricted: raw PII.
+-- order in seeds/source_trust.csv). A correction follows its customer into a merge (int_corrections).
+-- A daily build recomputes the touched customers only (scope, macros/synced.sql). Restricted: raw PII.
+{{ config(materialized='synced', unique_key=['customer_id', 'attribute'], scope='customer_id') }}
 with rec as (
-    select x.customer_id, p.source, p.record_key, p.event_date,
-           trim(p.name_raw) as customer_name, p.mobile, p.id_number, p.city
-    from {{ source('identity', 'person_records') }} as p
-    join {{ source('identity', 'customer_xref') }} as x using (source, record_key)
+    select customer_id, source, record_key, event_date, trim(name_raw) as customer_name, mobile, id_number, city
+    from {{ ref('int_customer_records') }}
+    where {{ in_scope('customer_id') }}
 ),
 candidates as (  -- one row per recorded value; UNPIVOT drops empty values
     unpivot rec on customer_name, mobile, id_number, city into name attribute value value
@@ -19,11 +20,10 @@ scored as (
     left join {{ ref('source_trust') }} as t on t.attribute = c.attribute and t.source = c.source
 ),
 corrected as (
-    select coalesce(m.merged_into, c.customer_id) as customer_id, c.attribute, c.value,
-           row_number() over (partition by coalesce(m.merged_into, c.customer_id), c.attribute
-                              order by c.corrected_at desc, c.correction_id desc) as pick
-    from {{ source('privacy', 'corrections') }} as c
-    left join {{ source('identity', 'customers') }} as m on m.customer_id = c.customer_id and m.status = 'retired'
+    select customer_id, attribute, value,
+           row_number() over (partition by customer_id, attribute order by corrected_at desc, correction_id desc) as pick
+    from {{ ref('int_corrections') }}
+    where {{ in_scope('customer_id') }}
 ),
 ranked as (
     select *, row_number() over (

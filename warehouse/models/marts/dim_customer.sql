@@ -1,7 +1,7 @@
 -- Golden record per CustomerID. Which value survives is decided by seeds/survivorship.csv
 -- (applied in intermediate.int_golden_values); gender and birth date follow the chosen resident ID,
 -- else the most frequent recorded gender.
-{{ config(materialized='synced', unique_key='customer_id') }}
+{{ config(materialized='synced', unique_key='customer_id', scope='customer_id') }}
 WITH golden AS (
     SELECT customer_id,
            any_value(value) FILTER (WHERE attribute = 'customer_name') AS customer_name,
@@ -11,14 +11,13 @@ WITH golden AS (
            any_value(value) FILTER (WHERE attribute = 'id_number') AS id_number,
            any_value(source) FILTER (WHERE attribute = 'id_number') AS id_number_source,
            any_value(value) FILTER (WHERE attribute = 'city') AS city
-    FROM {{ ref('int_golden_values') }} GROUP BY customer_id
+    FROM {{ ref('int_golden_values') }} WHERE {{ in_scope('customer_id') }} GROUP BY customer_id
 ),
 rec AS (
-    SELECT x.customer_id, p.*
-    FROM {{ source('identity', 'person_records') }} AS p JOIN {{ source('identity', 'customer_xref') }} AS x USING (source, record_key)
+    SELECT * FROM {{ ref('int_customer_records') }} WHERE {{ in_scope('customer_id') }}
 ),
 id_kinds AS (
-    SELECT DISTINCT id_number, id_kind FROM {{ source('identity', 'person_records') }} WHERE id_number IS NOT NULL
+    SELECT DISTINCT id_number, id_kind FROM rec WHERE id_number IS NOT NULL  -- the kind is the number's: its own records tell
 ),
 summary AS (
     SELECT customer_id, mode(gender ORDER BY gender) AS gender_mode,

@@ -1,10 +1,10 @@
--- One row per valid VIN seen in any source.
-{{ config(materialized='synced', unique_key='vin') }}
+-- One row per valid VIN seen in any source. Its owners before and after a change are touched customers
+-- (their 360 lists the car: macros/synced.sql).
+{{ config(materialized='synced', unique_key='vin', touches='owner_customer_id') }}
 WITH rec AS (
-    SELECT p.vin, p.source, p.record_key, p.event_date, x.customer_id
-    FROM {{ source('identity', 'person_records') }} AS p
-    JOIN {{ source('identity', 'customer_xref') }} AS x USING (source, record_key)
-    WHERE p.vin IS NOT NULL
+    SELECT vin, source, record_key, event_date, customer_id
+    FROM {{ ref('int_customer_records') }}
+    WHERE vin IS NOT NULL
 ),
 sold AS (
     SELECT r.vin, min(s.sale_date) AS first_sale_date, arg_max(s.brand, (s.sale_date, s.order_no)) AS brand,

@@ -4,13 +4,12 @@
 {{ config(materialized='synced', unique_key=['customer_id_a', 'customer_id_b', 'link_kind']) }}
 WITH persons AS (SELECT customer_id FROM {{ ref('dim_customer') }} WHERE customer_kind = 'person'),
 records AS (
-    SELECT x.customer_id, r.source || ':' || r.record_key AS record, r.mobile, r.address_key, r.address,
+    SELECT r.customer_id, r.source || ':' || r.record_key AS record, r.mobile, r.address_key, r.address,
            CASE WHEN NOT regexp_full_match(r.name, '[\x{4e00}-\x{9fff}]{2,4}') THEN NULL
                 WHEN left(r.name, 2) IN ('欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容', '令狐',
                                          '长孙', '宇文', '司徒', '夏侯', '端木', '轩辕') AND length(r.name) > 2 THEN left(r.name, 2)
                 ELSE left(r.name, 1) END AS surname
-    FROM {{ source('identity', 'person_records') }} AS r
-    JOIN {{ source('identity', 'customer_xref') }} AS x USING (source, record_key)
+    FROM {{ ref('int_customer_records') }} AS r
     JOIN persons USING (customer_id)
 ),
 by_mobile AS (
