@@ -8,6 +8,12 @@ folder) and a warm one (partial parsing, nothing changed); then per build the se
 `dbt build` (all models, seeds and tests), `dbt docs generate` and the whole `build_warehouse`
 (files prepared, published). dbt's fixed cost per build is what the same build takes on a tiny
 home: pass `--tiny` to build on 12 hand-made customers (tests/warehouse/test_mart_rules.py).
+
+A day's incremental build against a full one on the same inputs: `--published DIR` (the day
+before's home; its published files are copied into HOME before each build) alternates the two,
+`--top N` names the slowest models and the rows each sync wrote:
+
+    python bench/warehouse_bench.py DIR/100000/home --published DIR/100000/first --as-of 2026-11-01 --repeat 4 --top 10
 """
 
 from __future__ import annotations
@@ -50,6 +56,11 @@ def main() -> None:
                         help="also print dbt's time on the models and tests whose name matches PATTERN (a regex), "
                              "e.g. funnel='lead|funnel|prospect|follow_up' households='household'")
     parser.add_argument("--threads", type=int, help="dbt threads (default: warehouse/profiles.yml's)")
+    parser.add_argument("--published", type=Path, metavar="DIR",
+                        help="the home of the day before (e.g. the first load bench.py --keep kept, built by this code): "
+                             "its published warehouse files are copied into HOME before each build, and the builds "
+                             "alternate incremental (syncing them with HOME's inputs) and full (from empty files)")
+    parser.add_argument("--top", type=int, default=0, help="print the N models dbt spent most time on, with rows written")
     args = parser.parse_args()
     print(f"{'step':44} {'seconds':>8}")
     timed("import dbt-core, dbt-duckdb", lambda: __import__("cdp.warehouse.build"))
@@ -67,9 +78,14 @@ def main() -> None:
               lambda: WarehouseProject(project_dir).invoke(["parse"], project_dir / "target"))
         home = tiny_home(Path(scratch) / "home") if args.tiny else Home(args.home)
         for run in range(1, args.repeat + 1):
+            if args.published:
+                for published in (home.warehouse, home.analyst_warehouse):
+                    shutil.copyfile(args.published / published.name, published)
             start = time.perf_counter()
-            build = build_warehouse(home, date.fromisoformat(args.as_of), f"bench {run}", project_dir=project_dir)
+            build = build_warehouse(home, date.fromisoformat(args.as_of), f"bench {run}", project_dir=project_dir,
+                                    full=bool(args.published) and run % 2 == 0)
             total = time.perf_counter() - start
+            print(f"build {run}: {'mode':35} {build.mode:>8}")
             for phase, seconds in build.seconds.items():
                 print(f"build {run}: {phase:35} {seconds:8.1f}")
             for kind in ("seed", "model", "test"):
@@ -79,6 +95,9 @@ def main() -> None:
                 label, pattern = group.split("=", 1)
                 chosen = [n for n in build.nodes if n.resource_type in ("model", "test") and re.search(pattern, n.unique_id)]
                 print(f"build {run}:   {len(chosen):3} {label + ' models and tests':31} {sum(n.seconds for n in chosen):8.1f}")
+            for node in sorted((n for n in build.nodes if n.resource_type == "model"), key=lambda n: -n.seconds)[:args.top]:
+                written = "" if node.rows_written is None else f"  {node.rows_written:,} of {node.rows:,} rows written"
+                print(f"build {run}:     {node.unique_id.split('.')[-1]:31} {node.seconds:8.1f}{written}")
             print(f"build {run}: {'build_warehouse total':35} {total:8.1f}")
         models = sum(1 for n in build.nodes if n.resource_type == "model")
         tests = sum(1 for n in build.nodes if n.resource_type == "test")

@@ -51,8 +51,12 @@ def test_every_dbt_model_is_an_asset_with_its_own_upstreams():
         K(["marts", "customer_360"]), K(["marts", "dim_customer"]), K(["config", "customer_rfm"]), K(["config", "customer_ltv"])}
     assert graph.get(K(["staging", "stg_sales"])).parent_keys == {K(["validated", "sales"]), K(["identity", "customer_xref"])}
     assert graph.get(K(["intermediate", "int_golden_values"])).parent_keys == {
-        K(["standardized", "person_records"]), K(["identity", "customer_xref"]), K(["config", "survivorship"]),
-        K(["config", "source_trust"]), K(["privacy", "corrections"])}
+        K(["intermediate", "int_customer_records"]), K(["intermediate", "int_corrections"]),
+        K(["config", "survivorship"]), K(["config", "source_trust"])}
+    assert graph.get(K(["intermediate", "int_customer_records"])).parent_keys == {
+        K(["standardized", "person_records"]), K(["identity", "customer_xref"])}
+    assert graph.get(K(["intermediate", "int_corrections"])).parent_keys == {
+        K(["privacy", "corrections"]), K(["identity", "customer_xref"])}  # identity.customers is written by that asset
     assert graph.get(K(["marts", "customer_ltv"])).parent_keys >= {K(["models", "service_clv"])}
     assert graph.get(K(["analyst", "customer_360"])).parent_keys == {
         K(["marts", "customer_360"]), K(["intermediate", "int_disclosed_names"])}
