@@ -2,7 +2,7 @@
   materialized='synced' (with a unique_key): a table that a build brings in line with the model's
   query by writing only what differs. A daily build starts from copies of the published files
   (cdp/warehouse/build.py); rewriting every row of a 4-million-row fact table costs far more than
-  reading it, so this compares instead:
+  reading it, so this compares instead (the query computed once, into a temporary table):
 
     changed = the query's rows EXCEPT the table's rows       (new or different rows, exact: no hash)
     delete the table's rows whose key is in changed or no longer in the query
@@ -32,15 +32,15 @@
   {%- set scope = config.get('scope') -%}
   {%- set touches = config.get('touches') -%}
   {%- set scoped = scope and synced_scoped() -%}
-  {%- set query = api.Relation.create(identifier=this.identifier ~ '__dbt_query', type='view') -%}
+  {%- set query = api.Relation.create(identifier=this.identifier ~ '__dbt_query', type='table') -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
   {%- set sync = existing is not none and existing.is_table and not should_full_refresh() -%}
   {% if sync %}
-    {% call statement('query view') %}
-      create or replace temp view {{ query }} as
+    {% call statement('query') %}
+      create or replace temp table {{ query }} as
       select * from ({{ sql }}) {% if scoped %} where {{ adapter.quote(scope) }} in (select customer_id from inputs.main.touched_customers) {% endif %}
     {% endcall %}
     {% set sync = synced_columns(query, target) %}
@@ -69,14 +69,14 @@
     {%- set written = load_result('main').table.rows[0][0] -%}
     {% do store_raw_result('main', message='INSERT ' ~ written ~ (' (touched customers only)' if scoped else ''),
                            code='INSERT', rows_affected=written) %}
-    {% call statement('sync: clean up') %}drop table {{ changed }}; drop view {{ query }}{% endcall %}
+    {% call statement('sync: clean up') %}drop table {{ changed }}; drop table {{ query }}{% endcall %}
   {% else %}
     {% if scoped %}
       {% do exceptions.raise_compiler_error(this ~ ': its columns changed in an incremental build, which recomputes only '
           ~ 'the touched customers; build the warehouse in full (cdp run --full-warehouse)') %}
     {% endif %}
     {% if existing is not none %}
-      {% call statement('drop view') %}drop view if exists {{ query }}{% endcall %}
+      {% call statement('drop query') %}drop table if exists {{ query }}{% endcall %}
       {% do adapter.drop_relation(existing) %}
     {% endif %}
     {% call statement('main') %}{{ create_table_as(False, target, sql) }}{% endcall %}
