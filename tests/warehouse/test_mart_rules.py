@@ -342,23 +342,26 @@ NEXT_DAY = AS_OF + timedelta(days=1)
 
 
 def next_delivery(home: Home) -> None:
-    """What a day can bring: new records and customers, a changed record, a record gone (retention),
-    a merge (customer C2's record now belongs to C1) — and the as-of date moves on."""
+    """What a day can bring: new records and customers, a changed record (SO-X2 repriced), a record
+    gone (RO-2, retention), a merge (X3's customer C13 into X4's C14), a car resold (X1 buys A's old
+    car: A's 360 changes though none of A's records did) — and the as-of date moves on."""
     write_inputs(home, BUYERS)
     state = home.snapshot()
-    sales = state.read(tables.current("sales"))
-    repairs = state.read(tables.current("repair_orders"))
-    gone = repairs.get_column("ro_no")[0]
-    xref = state.read(tables.CUSTOMER_XREF)
-    people = state.read(tables.PERSON_RECORDS)
+    sales, repairs = state.read(tables.current("sales")), state.read(tables.current("repair_orders"))
+    xref, people = state.read(tables.CUSTOMER_XREF), state.read(tables.PERSON_RECORDS)
+    resold = {"order_no": "SO-9", "customer_name": "X1", "sale_date": AS_OF - timedelta(days=10)}
     with home.state.transaction("next delivery") as tx:
-        tx.write(tables.current("sales"), sales.with_columns(
-            pl.when(pl.col("order_no") == "SO-1").then(pl.col("deal_price") + 1000).otherwise(pl.col("deal_price"))
-            .cast(sales.schema["deal_price"])))
-        tx.write(tables.current("repair_orders"), repairs.filter(pl.col("ro_no") != gone))
-        tx.write(tables.CUSTOMER_XREF, xref.filter(pl.col("record_key") != gone).with_columns(
-            pl.col("customer_id").replace("C2", "C1")))
-        tx.write(tables.PERSON_RECORDS, people.filter(pl.col("record_key") != gone))
+        tx.write(tables.current("sales"), pl.concat([sales.with_columns(
+            pl.when(pl.col("order_no") == "SO-X2").then(pl.col("deal_price") + 1000).otherwise(pl.col("deal_price"))
+            .cast(sales.schema["deal_price"])),
+            sales.filter(pl.col("order_no") == "SO-2").with_columns(**{k: pl.lit(v) for k, v in resold.items()})]))
+        tx.write(tables.current("repair_orders"), repairs.filter(pl.col("ro_no") != "RO-2"))
+        tx.write(tables.CUSTOMER_XREF, pl.concat([
+            xref.filter(pl.col("record_key") != "RO-2").with_columns(pl.col("customer_id").replace("C13", "C14")),
+            pl.DataFrame([("sales", "SO-9", "C11")], schema=xref.schema, orient="row")]))
+        tx.write(tables.PERSON_RECORDS, pl.concat([people.filter(pl.col("record_key") != "RO-2"),
+            people.filter(pl.col("record_key") == "SO-2").with_columns(
+                record_key=pl.lit("SO-9"), name_raw=pl.lit("X1"), name=pl.lit("X1"), event_date=pl.lit(resold["sale_date"]))]))
 
 
 def test_incremental_build_equals_full_build(built_home, tmp_path, same_tables):
@@ -374,8 +377,8 @@ def test_incremental_build_equals_full_build(built_home, tmp_path, same_tables):
 
     assert (synced.mode, rebuilt.mode) == ("incremental", "full")
     written = {n.unique_id.split(".")[-1]: n.rows_written for n in synced.nodes if n.rows_written is not None}
-    # SO-1 repriced, SO-3 merged into C1, one sale per new buyer: the other sales stay as they were
-    assert written["stg_sales"] == 2 + len(BUYERS)
+    # SO-X2 repriced, SO-X3 merged into C14, SO-9 resold, one sale per new buyer: the other sales stay as they were
+    assert written["stg_sales"] == 3 + len(BUYERS)
     scoped = {n.unique_id.split(".")[-1] for n in synced.nodes if "touched customers only" in n.message}
     assert scoped == {"int_golden_values", "dim_customer", "int_disclosed_names", "customer_360", "analyst_customer_360"}
     for path in ("warehouse", "analyst_warehouse"):
