@@ -145,6 +145,7 @@ def _table_metadata(node: NodeResult, cdp: CdpConfig) -> dict:
             dg.TableColumn(name=name, type=kind, description=comment) for name, kind, comment in node.columns]),
         "dagster/relation_identifier": f"{file.name}:{schema}.{table}",
         "dbt seconds": round(node.seconds, 2),
+        **({"rows written (synced)": node.rows_written} if node.rows_written is not None else {}),
         "file": dg.MetadataValue.path(str(file)),
     }
 
