@@ -23,16 +23,23 @@
   compared. Only an incremental build of the whole project does this (var touched_only, set by
   build.py): a selection may hold an edited model. It recomputes everyone when no touches model
   synced before it, or one of them had to be created whole (inputs.main.touched_everyone).
+
+  Copies. Every sync records the keys it changed (inserted, deleted) in
+  inputs.main.changed_keys__<model>. A model whose row for a key depends only on another model's row
+  for the same key (a fact projected from its staging table, an analyst copy of a mart) says
+  follows='<that model>' and, when that model synced in this incremental build, recomputes and
+  compares those keys only.
 #}
 {% materialization synced, adapter="duckdb" %}
   {%- set existing = load_cached_relation(this) -%}
   {%- set target = this.incorporate(type='table') -%}
   {%- set keys = config.require('unique_key') -%}
   {%- set keys = [keys] if keys is string else keys -%}
-  {%- set scope = config.get('scope') -%}
-  {%- set touches = config.get('touches') -%}
+  {%- set scope, touches, follows = config.get('scope'), config.get('touches'), config.get('follows') -%}
   {%- set scoped = scope and synced_scoped() -%}
-  {%- set query = api.Relation.create(identifier=this.identifier ~ '__dbt_query', type='table') -%}
+  {%- set followed = follows and not scoped and synced_followed(follows) -%}
+  {%- set query = synced_temp('query') -%}
+  {%- set limit = 'scope' if scoped else ('follows' if followed else none) -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -41,39 +48,39 @@
   {% if sync %}
     {% call statement('query') %}
       create or replace temp table {{ query }} as
-      select * from ({{ sql }}) {% if scoped %} where {{ adapter.quote(scope) }} in (select customer_id from inputs.main.touched_customers) {% endif %}
+      select * from ({{ sql }}) as q {% if limit %} where {{ synced_limit('q', limit, scope, keys, follows) }} {% endif %}
     {% endcall %}
     {% set sync = synced_columns(query, target) %}
   {% endif %}
 
   {% if sync %}
-    {%- set changed = api.Relation.create(identifier=this.identifier ~ '__dbt_changed', type='table') -%}
-    {%- set touched = api.Relation.create(identifier=this.identifier ~ '__dbt_touched', type='table') -%}
-    {%- set old = target if not scoped else '(select * from ' ~ target ~ ' where ' ~ adapter.quote(scope) ~ ' in (select customer_id from inputs.main.touched_customers))' -%}
+    {%- set changed, vanished, differing = synced_temp('changed'), synced_temp('vanished'), synced_temp('keys') -%}
+    {%- set listed = synced_keys(keys) -%}
     {% call statement('sync: what differs') %}
-      create or replace temp table {{ changed }} as select * from {{ query }} except select * from {{ old }} as o;
+      create or replace temp table {{ changed }} as
+      select * from {{ query }} except select * from {{ target }} as t {% if limit %} where {{ synced_limit('t', limit, scope, keys, follows) }} {% endif %};
+      create or replace temp table {{ vanished }} as
+      select {{ listed }} from {{ target }} as t
+      where {{ synced_limit('t', limit, scope, keys, follows) if limit else 'true' }} and not exists (select 1 from {{ query }} as q where {{ synced_match('q', 't', keys) }});
+      create or replace temp table {{ differing }} as select {{ listed }} from {{ changed }} union select {{ listed }} from {{ vanished }};
       {% if touches %}
-        create or replace temp table {{ touched }} as
+        create or replace temp table {{ synced_temp('touched') }} as
         select {{ adapter.quote(touches) }} as customer_id from {{ changed }} where {{ adapter.quote(touches) }} is not null
         union
         select {{ adapter.quote(touches) }} from {{ target }} as t
-        where {{ adapter.quote(touches) }} is not null
-          and (exists (select 1 from {{ changed }} as c where {{ synced_match('c', 't', keys) }})
-               or not exists (select 1 from {{ query }} as q where {{ synced_match('q', 't', keys) }}));
+        where {{ adapter.quote(touches) }} is not null and exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }});
       {% endif %}
-      delete from {{ target }} as t where exists (select 1 from {{ changed }} as c where {{ synced_match('c', 't', keys) }});
-      delete from {{ target }} as t where {{ synced_in_scope('t', scope) if scoped else 'true' }}
-        and not exists (select 1 from {{ query }} as q where {{ synced_match('q', 't', keys) }})
+      delete from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }})
     {% endcall %}
     {% call statement('main', fetch_result=True) %}insert into {{ target }} by name select * from {{ changed }}{% endcall %}
     {%- set written = load_result('main').table.rows[0][0] -%}
-    {% do store_raw_result('main', message='INSERT ' ~ written ~ (' (touched customers only)' if scoped else ''),
-                           code='INSERT', rows_affected=written) %}
-    {% call statement('sync: clean up') %}drop table {{ changed }}; drop table {{ query }}{% endcall %}
+    {%- set limited = ' (touched customers only)' if scoped else (' (keys ' ~ follows ~ ' changed only)' if followed else '') -%}
+    {% do store_raw_result('main', message='INSERT ' ~ written ~ limited, code='INSERT', rows_affected=written) %}
+    {% call statement('sync: clean up') %}drop table {{ changed }}; drop table {{ vanished }}; drop table {{ query }}{% endcall %}
   {% else %}
-    {% if scoped %}
+    {% if limit %}
       {% do exceptions.raise_compiler_error(this ~ ': its columns changed in an incremental build, which recomputes only '
-          ~ 'the touched customers; build the warehouse in full (cdp run --full-warehouse)') %}
+          ~ 'what changed; build the warehouse in full (cdp run --full-warehouse)') %}
     {% endif %}
     {% if existing is not none %}
       {% call statement('drop query') %}drop table if exists {{ query }}{% endcall %}
@@ -85,11 +92,16 @@
 
   {{ run_hooks(post_hooks, inside_transaction=True) }}
   {{ adapter.commit() }}
-  {% if touches and sync %}  {# the build's own in-memory database: written after the model's commit (one database a transaction) #}
-    {% call statement('touched customers', auto_begin=False) %}
-      create table if not exists inputs.main.touched_customers (customer_id varchar);
-      insert into inputs.main.touched_customers select customer_id from {{ touched }};
-      drop table {{ touched }}
+  {#- the build's own in-memory database, written after the model's commit (one database a transaction) -#}
+  {% if sync %}
+    {% call statement('what changed', auto_begin=False) %}
+      create or replace table inputs.main.{{ adapter.quote('changed_keys__' ~ model.name) }} as select * from {{ differing }};
+      drop table {{ differing }}
+      {% if touches %};
+        create table if not exists inputs.main.touched_customers (customer_id varchar);
+        insert into inputs.main.touched_customers select customer_id from {{ synced_temp('touched') }};
+        drop table {{ synced_temp('touched') }}
+      {% endif %}
     {% endcall %}
   {% elif touches and existing is not none %}  {# created whole: which customers changed is unknown #}
     {% call statement('touched everyone', auto_begin=False) %}
@@ -100,11 +112,44 @@
   {{ return({'relations': [target]}) }}
 {% endmaterialization %}
 
-{# True when the model recomputes the touched customers only (see above). #}
-{% macro synced_scoped() %}
+{# A temporary table of this model's sync. #}
+{% macro synced_temp(name) -%}
+  {{ return(api.Relation.create(identifier=this.identifier ~ '__dbt_' ~ name, type='table')) }}
+{%- endmacro %}
+
+{% macro synced_keys(keys) -%}
+  {%- for key in keys -%} {{ adapter.quote(key) }}{{ ', ' if not loop.last }} {%- endfor -%}
+{%- endmacro %}
+
+{#- The rows a limited sync recomputes, as a condition on a row alias: the touched customers (scope),
+    or the keys the followed model's sync changed (follows). -#}
+{% macro synced_limit(alias, limit, scope, keys, follows) -%}
+  {%- if limit == 'scope' -%}
+    {{ alias }}.{{ adapter.quote(scope) }} in (select customer_id from inputs.main.touched_customers)
+  {%- else -%}
+    exists (select 1 from inputs.main.{{ adapter.quote('changed_keys__' ~ follows) }} as f where {{ synced_match('f', alias, keys) }})
+  {%- endif -%}
+{%- endmacro %}
+
+{# True when the model may recompute only the keys `follows` (the model it copies) changed in this build. #}
+{% macro synced_followed(follows) %}
+  {% if not synced_incremental() %}{{ return(false) }}{% endif %}
+  {% set found = run_query("select count(*) from duckdb_tables() where database_name = 'inputs' and schema_name = 'main'"
+                           ~ " and table_name = 'changed_keys__" ~ follows ~ "'").columns[0].values() | list %}
+  {{ return(found[0] > 0) }}
+{% endmacro %}
+
+{# An incremental build of the whole project, and this model's table already there. #}
+{% macro synced_incremental() %}
   {% if not execute or should_full_refresh() or not var('touched_only', false) %}{{ return(false) }}{% endif %}
   {%- set existing = load_cached_relation(this) -%}
-  {% if existing is none or not existing.is_table %}{{ return(false) }}{% endif %}
+  {{ return(existing is not none and existing.is_table) }}
+{% endmacro %}
+
+
+{# True when the model recomputes the touched customers only (see above). #}
+{% macro synced_scoped() %}
+  {% if not synced_incremental() %}{{ return(false) }}{% endif %}
   {% set found = run_query("select table_name from duckdb_tables() where database_name = 'inputs' and schema_name = 'main'"
                            ~ " and table_name in ('touched_customers', 'touched_everyone')").columns[0].values() | list %}
   {{ return('touched_customers' in found and 'touched_everyone' not in found) }}
@@ -119,9 +164,6 @@
   {%- endif -%}
 {%- endmacro %}
 
-{% macro synced_in_scope(alias, scope) -%}
-  {{ alias }}.{{ adapter.quote(scope) }} in (select customer_id from inputs.main.touched_customers)
-{%- endmacro %}
 
 {# True when the query's columns (names, order and types) are the table's. #}
 {% macro synced_columns(query, target) %}

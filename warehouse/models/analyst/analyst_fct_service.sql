@@ -1,3 +1,3 @@
 -- Repair orders, masked: plates.
-{{ config(alias='fct_service', materialized='synced', unique_key='ro_no') }}
+{{ config(alias='fct_service', materialized='synced', unique_key='ro_no', follows='fct_service') }}
 select * replace ({{ mask_plate('plate') }} as plate) from {{ ref('fct_service') }}
