@@ -121,15 +121,16 @@ def build_fingerprint(project: WarehouseProject) -> str:
 
 
 def build_mode(home: Home, fingerprint: str, full: bool) -> str:
-    """incremental when both published files exist and the last build was made with this project
-    and engine; else full."""
+    """incremental when both published files exist and the last build of the whole project was
+    made with this project and engine; else full. A selection does not count: it may have rebuilt
+    one edited model and left the others as the older project made them."""
     if full or not (home.warehouse.exists() and home.analyst_warehouse.exists()):
         return "full"
     state = home.snapshot()
     if not state.has(tables.WAREHOUSE_BUILDS):
         return "full"
-    last = state.read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).sort("built_at").tail(1)
-    return "incremental" if last.height and last.get_column("fingerprint")[0] == fingerprint else "full"
+    whole = state.read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).filter(pl.col("mode") != "select").sort("built_at")
+    return "incremental" if whole.height and whole.get_column("fingerprint")[-1] == fingerprint else "full"
 
 
 def _build(project: WarehouseProject, manifest, home: Home, files: list[Path], variables: dict,

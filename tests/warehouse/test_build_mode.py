@@ -1,0 +1,45 @@
+"""When a warehouse build may sync the published files instead of starting from empty ones."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import polars as pl
+
+from cdp.paths import Home
+from cdp.state import tables
+from cdp.warehouse.build import BUILDS_SCHEMA, build_mode
+
+T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def home_with(tmp_path, builds: list[tuple[str, str]], published: bool = True) -> Home:
+    """A home whose published builds were (mode, fingerprint), in that order."""
+    home = Home(tmp_path / "home")
+    rows = [{"run_id": f"r{i}", "as_of": date(2026, 11, 1), "mode": mode, "fingerprint": fingerprint,
+             "built_at": T0 + timedelta(hours=i), "seconds": 1.0} for i, (mode, fingerprint) in enumerate(builds)]
+    with home.state.transaction("builds") as tx:
+        tx.append(tables.WAREHOUSE_BUILDS, pl.DataFrame(rows, schema=BUILDS_SCHEMA))
+    if published:
+        home.warehouse.touch()
+        home.analyst_warehouse.touch()
+    return home
+
+
+def test_the_same_project_syncs(tmp_path):
+    assert build_mode(home_with(tmp_path, [("full", "A"), ("incremental", "A")]), "A", full=False) == "incremental"
+
+
+def test_an_edited_project_or_engine_builds_in_full(tmp_path):
+    assert build_mode(home_with(tmp_path, [("full", "A")]), "B", full=False) == "full"
+
+
+def test_a_selection_of_an_edited_project_does_not_make_the_next_build_sync(tmp_path):
+    """One model rebuilt alone with the edited project left the others as project A made them."""
+    home = home_with(tmp_path, [("full", "A"), ("select", "B")])
+    assert build_mode(home, "B", full=False) == "full"
+    assert build_mode(home, "A", full=False) == "incremental"
+
+
+def test_asked_for_or_nothing_published_builds_in_full(tmp_path):
+    assert build_mode(home_with(tmp_path, [("full", "A")]), "A", full=True) == "full"
+    assert build_mode(home_with(tmp_path / "unpublished", [("full", "A")], published=False), "A", full=False) == "full"
+    assert build_mode(Home(tmp_path / "never"), "A", full=False) == "full"
