@@ -86,6 +86,10 @@ def report(title: str, summary: RunSummary, sampler: RssSampler, wall: float, tr
         print(f"{step:38} {e - s:9.1f} {sampler.peak(s, e):13.0f}")
     steps = getattr(summary, "identity_seconds", {})  # absent from code before 2026-12-02 (a "before" run)
     print("identity steps (s): " + ", ".join(f"{k.strip()} {v}" for k, v in steps.items()))
+    state, builds = summary.home.snapshot(), getattr(tables, "WAREHOUSE_BUILDS", None)  # absent before 2026-12-02
+    if builds and state.has(builds):  # the rest of the warehouse stage is Dagster recording its events
+        build = state.read(builds).sort("built_at").row(-1, named=True)
+        print(f"warehouse build ({build['mode']}): {build['seconds']:.1f} s of the warehouse stage")
     peak = max((r for _, r in sampler.samples), default=0)
     print(f"{'end to end (cdp run, wall)':38} {wall:9.1f} {peak:13.0f}")
     scores = evaluate(summary.home.read(tables.CUSTOMER_XREF), pl.read_parquet(truth))
