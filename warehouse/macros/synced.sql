@@ -1,8 +1,10 @@
 {#
   materialized='synced' (with a unique_key): a table that a build brings in line with the model's
   query by writing only what differs. A daily build starts from copies of the published files
-  (cdp/warehouse/build.py); rewriting every row of a 4-million-row fact table costs far more than
-  reading it, so this compares instead (the query computed once, into a temporary table):
+  (cdp/warehouse/build.py). Comparing a big table with its query costs about what rewriting it does
+  in DuckDB; what a sync buys is knowing which keys and customers changed, so that the models below
+  it recompute only those (touches, scope, follows). The query is computed once, into a temporary
+  table:
 
     changed = the query's rows EXCEPT the table's rows       (new or different rows, exact: no hash)
     delete the table's rows whose key is in changed or no longer in the query
