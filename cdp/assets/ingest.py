@@ -183,7 +183,9 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
             "rows read": raw.height, "rows loaded": result.valid.height, "rows quarantined": result.quarantine.height,
             "failed expectations": int((~result.results.get_column("success")).sum()),
             "published": not failures,
-            **({"current rows": current.rows, "superseded by later deliveries": current.superseded} if current else {}),
+            **({"current rows": current.rows, "superseded by later deliveries": current.superseded,
+                "current table": "rebuilt from every delivery" if current.rebuilt else "the previous one plus this delivery"}
+               if current else {}),
         })
         yield dg.AssetCheckResult(
             check_name=BATCH_CHECK, passed=not failures, severity=dg.AssetCheckSeverity.ERROR,

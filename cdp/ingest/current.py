@@ -1,9 +1,16 @@
 """A source's current table: the latest version of every record across the deliveries that passed.
 
 Deliveries are kept apart (one table per source, delivery and layer) so a re-run replaces exactly
-one delivery. Downstream reads one table per source, `current/<source>`, rebuilt from the
-validated deliveries whose latest gate verdict passed, in delivery order, keeping the latest row
-for each record key — a corrected re-export of an order replaces the earlier one.
+one delivery. Downstream reads one table per source, `current/<source>`: the validated deliveries
+whose latest gate verdict passed, in delivery order, keeping the latest row for each record key — a
+corrected re-export of an order replaces the earlier one.
+
+`current_inputs/<source>` records which deliveries (and which files of their validated tables) the
+current table was made of. When the passed deliveries are those plus one newer delivery — the daily
+case — the current table is the previous one without the records the new delivery carries, then
+the new delivery's rows: streamed, never hashed over the whole history. Anything else (a re-run, a
+verdict that changed, a delivery erasure or retention rewrote) rebuilds it from every delivery.
+Both give the same rows in the same order.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from cdp.ingest.contracts import Contract
 from cdp.state import tables
@@ -26,6 +34,7 @@ class Current:
     rows: int
     superseded: int  # older versions of records a later delivery replaced
     deliveries: tuple[str, ...]
+    rebuilt: bool = True  # False: the previous current table plus one newer delivery
 
 
 def record_verdict(tx: Transaction, source: str, delivery: str, run_id: str, failures: list[str]) -> None:
@@ -41,6 +50,7 @@ def passed_deliveries(state: Snapshot | Transaction, source: str) -> list[str]:
     return sorted(latest.filter(pl.col("passed")).get_column("delivery").to_list())
 
 
+INPUTS_SCHEMA = {"delivery": pl.Utf8, "files": pl.Utf8}
 TYPES = {"string": pl.Utf8, "date": pl.Date, "integer": pl.Int64, "decimal": pl.Decimal(18, 2)}
 
 
@@ -51,14 +61,42 @@ def empty_current(contract: Contract) -> pl.DataFrame:
 
 
 def publish_current(tx: Transaction, contract: Contract) -> Current:
-    """Rebuild `current/<source>` from the passed deliveries, inside the transaction."""
+    """Publish `current/<source>` from the passed deliveries, inside the transaction."""
     source, view = contract.source, tx.view()
     passed = [d for d in passed_deliveries(view, source) if view.has(tables.validated(source, d))]
-    frames = [view.read(tables.validated(source, d)).with_columns(pl.lit(d).alias("_delivery")) for d in passed]
-    if not frames:  # nothing passed (or retention removed it all): an empty table of the contract's types
+    inputs = pl.DataFrame({"delivery": passed, "files": [",".join(view.tables[tables.validated(source, d)].files)
+                                                          for d in passed]}, schema=INPUTS_SCHEMA)
+    previous = view.read(tables.current_inputs(source), INPUTS_SCHEMA)
+    tx.write(tables.current_inputs(source), inputs)
+    if not passed:  # nothing passed (or retention removed it all): an empty table of the contract's types
         tx.write(tables.current(source), empty_current(contract))
         return Current(0, 0, ())
-    rows = pl.concat(frames, how="diagonal_relaxed")
+    grows = view.has(tables.current(source)) and previous.height > 0 and previous.equals(inputs.head(-1))
+    rows = _add_delivery(tx, contract, passed[-1]) if grows else _rebuild(tx, contract, passed)
+    delivered = sum(view.rows(tables.validated(source, d)) for d in passed)
+    return Current(rows, delivered - rows, tuple(passed), rebuilt=not grows)
+
+
+def _delivery_rows(view: Snapshot, source: str, delivery: str) -> pl.LazyFrame:
+    return view.scan(tables.validated(source, delivery)).with_columns(pl.lit(delivery).alias("_delivery"))
+
+
+def _rebuild(tx: Transaction, contract: Contract, passed: list[str]) -> int:
+    view = tx.view()
+    rows = pl.concat([_delivery_rows(view, contract.source, d).collect() for d in passed], how="diagonal_relaxed")
     current = rows.unique(subset=[contract.primary_key], keep="last", maintain_order=True)
-    tx.write(tables.current(source), current)
-    return Current(current.height, rows.height - current.height, tuple(passed))
+    tx.write(tables.current(contract.source), current)
+    return current.height
+
+
+def _add_delivery(tx: Transaction, contract: Contract, delivery: str) -> int:
+    """The previous current table without the records `delivery` carries, then its rows (streamed)."""
+    view, key = tx.view(), contract.primary_key
+    new = _delivery_rows(view, contract.source, delivery).unique(subset=[key], keep="last", maintain_order=True)
+    carried = new.select(key).collect().get_column(key)
+    kept = view.scan(tables.current(contract.source)).filter(~pl.col(key).is_in(carried.implode()))
+    path = tx.new_file(tables.current(contract.source))
+    pl.concat([kept, new], how="diagonal_relaxed").sink_parquet(path, compression="zstd")
+    rows = pq.ParquetFile(path).metadata.num_rows
+    tx.adopt(tables.current(contract.source), path, rows)
+    return rows

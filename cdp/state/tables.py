@@ -56,6 +56,11 @@ def current(source: str) -> str:
     return f"current/{source}"
 
 
+def current_inputs(source: str) -> str:
+    """The deliveries (and their validated tables' files) the current table was made of."""
+    return f"current_inputs/{source}"
+
+
 def model(name: str) -> str:
     """Model outputs the warehouse reads (e.g. service CLV)."""
     return f"models/{name}"

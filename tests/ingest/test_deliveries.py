@@ -86,6 +86,38 @@ def test_a_new_version_of_a_file_supersedes_its_records(env):
     assert set(table.get_column("_delivery")) == {"2026-11-01"}
 
 
+def _latest_versions(home: Home) -> pl.DataFrame:
+    """The current table by its definition: every passed delivery in order, the last row of each order."""
+    state = home.snapshot()
+    rows = pl.concat([state.read(name).with_columns(pl.lit(name.rsplit("/", 1)[1]).alias("_delivery"))
+                      for name in state.names("validated/sales/")])
+    return rows.unique(subset=["order_no"], keep="last", maintain_order=True)
+
+
+def _current_table_note(result) -> str:
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.path == ["validated", "sales"])
+    return event.materialization.metadata["current table"].value
+
+
+def test_the_current_table_grows_by_the_new_delivery_and_equals_a_rebuild(env):
+    landing, home, _ = env
+    sales_file(landing, "S01", 40)
+    _, result = deliver(env, "2026-10-31")
+    assert _current_table_note(result) == "rebuilt from every delivery"  # the first one
+    sales_file(landing, "S01", 45, price="149000.00")  # a new version: 40 orders corrected, 5 new
+    sales_file(landing, "S02", 30)
+    _, result = deliver(env, "2026-11-01")
+    assert _current_table_note(result) == "the previous one plus this delivery"
+    assert current(home).equals(_latest_versions(home)) and current(home).height == 75
+    _, result = deliver(env, "2026-11-01")  # re-run: the delivery's rows are replaced, the table rebuilt
+    assert _current_table_note(result) == "rebuilt from every delivery"
+    assert current(home).equals(_latest_versions(home))
+    sales_file(landing, "S02", 31, price="1.00")
+    _, result = deliver(env, "2026-11-02")
+    assert _current_table_note(result) == "the previous one plus this delivery"
+    assert current(home).equals(_latest_versions(home)) and current(home).height == 76
+
+
 def test_a_collapsed_re_export_is_held_back(env):
     landing, home, _ = env
     sales_file(landing, "S01", 40)
