@@ -36,7 +36,7 @@ from cdp.ingest.deliveries import (
 from cdp.ingest.reader import REJECTED_SCHEMA, load_files, rejected_frame
 from cdp.partitions import DELIVERIES
 from cdp.privacy.register import drop_erased
-from cdp.quality.gate import gate
+from cdp.quality.gate import gate, sample_lineage
 from cdp.quality.suites import load_suite
 from cdp.resources import CdpConfig
 from cdp.state import tables
@@ -141,7 +141,9 @@ def _expectation_results(results: pl.DataFrame, specs: list[dg.AssetCheckSpec]):
             metadata={"severity": row["severity"], "column": row["column"] or "",
                       "unexpected rows": row["unexpected_count"] if row["unexpected_count"] is not None else -1,
                       "unexpected %": round(row["unexpected_percent"] or 0.0, 3),
-                      "failing examples": row["sample"] or ""})
+                      # Where the failing rows are, not what they hold: personal data stays in the layers
+                      # erasure rewrites (quality/dq_results), out of Dagster's event log.
+                      "failing rows (file:row)": ", ".join(sample_lineage(row["sample"] or ""))})
 
 
 def _validated_asset(contract: Contract) -> dg.AssetsDefinition:

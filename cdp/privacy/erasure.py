@@ -65,6 +65,7 @@ from cdp.privacy.register import (
     subject_register,
     tokens_of,
 )
+from cdp.quality.gate import EXAMPLE_START
 from cdp.reports.quality import rerender_quality_reports
 from cdp.state import tables
 from cdp.state.files import write_bytes
@@ -276,9 +277,6 @@ def _scrub_samples(tx: Transaction, erased: pl.DataFrame, report: ErasureReport)
 
 
 # Examples are joined by ", " and each starts "file:row " (values are quoted with repr).
-EXAMPLE_START = re.compile(r", (?=\S[^,]*?:\d+ )")
-
-
 def _split_sample(sample: str, refs: set[str]) -> str | None:
     """The sample with every example starting with one of `refs` replaced; None if none does."""
     examples = EXAMPLE_START.split(sample)

@@ -355,6 +355,14 @@ def _plain(value) -> str:
     return text.removesuffix("T00:00:00").removesuffix(" 00:00:00")
 
 
+EXAMPLE_START = re.compile(r", (?=\S[^,]*?:\d+ )")  # where the next "file:row value" example of a sample starts
+
+
+def sample_lineage(sample: str) -> list[str]:
+    """The file:row of each example in a sample, without the values it quotes."""
+    return [example.split(" ", 1)[0] for example in EXAMPLE_START.split(sample)] if sample else []
+
+
 def _sample(raw: pl.DataFrame, kwargs: dict, row_ids: list[int]) -> list[str]:
     """Failing examples as the user delivered them: file, row and raw value(s)."""
     columns = [_field(kwargs[k]) for k in ("column", "column_A", "column_B") if k in kwargs]

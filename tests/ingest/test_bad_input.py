@@ -2,6 +2,7 @@
 field, and what must not be read (links, oversized files, zip bombs) is refused before it is read."""
 
 import dataclasses
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -285,6 +286,23 @@ def deliver(env, delivery: str = "2026-10-31"):
                             raise_on_error=False)
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "batch_gate")
     return registered_since(home.snapshot(), delivery, before), check
+
+
+def test_failing_values_stay_out_of_dagsters_event_log(env):
+    """Dagster's event log is not a layer erasure rewrites: a check names the failing rows, the values
+    they hold stay in quality/dq_results."""
+    landing, home, instance = env
+    bad = "SO-S01-99,S01,2026-10-09,李娜,VIN-13800138000,150000.00\n"
+    write(landing, "sales/销售台账_S01.csv", (SALES_HEADER + sales_rows("S01", 7) + bad).encode("gb18030"))
+    deliver(env)
+    sample = home.read(tables.DQ_RESULTS).filter(pl.col("rule") == "vin_valid").get_column("sample")[0]
+    values = re.findall(r"'([^']+)'", sample)
+    assert values and sample.startswith("sales/销售台账_S01.csv:")
+    checks = [e.dagster_event.event_specific_data for e in instance.all_logs(instance.get_runs()[0].run_id)
+              if e.is_dagster_event and e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+    vin = next(c for c in checks if c.check_name == "vin_valid")
+    assert vin.metadata["failing rows (file:row)"].value == ", ".join(e.split(" ")[0] for e in sample.split(", "))
+    assert not any(value in repr(check) for value in values for check in checks)
 
 
 def test_a_file_over_max_bytes_is_refused_unread_and_not_archived(env):
