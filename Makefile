@@ -2,7 +2,7 @@
 .PHONY: install check test test-fast lock demo
 
 install:  ## the locked versions, with the test tools
-	pip install -c requirements.lock -e ".[test]"
+	pip install -c requirements.lock -e ".[test,spark]"
 
 check:  ## lint
 	ruff check .

