@@ -149,6 +149,15 @@ def make_db_api(backend: str, options: dict[str, Any] | None = None):
     raise BackendError(f"identity/settings.yaml: unknown backend {backend!r}; use 'duckdb' or 'spark'")
 
 
+def release(db_api) -> None:
+    """Free the backend's tables now. A Linker is a web of reference cycles: dropped, its DuckDB
+    connection and every table in it (up to `memory_limit`) stay allocated until Python's cycle
+    collector happens to run (measured: 2.8 GB held after training at 100k customers, through the
+    whole identity stage). Spark's session is shared and stays up."""
+    if not is_spark(db_api):
+        db_api._con.close()
+
+
 def is_spark(db_api) -> bool:
     return db_api.sql_dialect.sql_dialect_str == "spark"
 

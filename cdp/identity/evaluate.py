@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 import polars as pl
 
-from cdp.identity.model import IdentitySettings, _as_dict, make_linker
+from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import OVERRIDE_SCHEMA, _latest
 from cdp.identity.tuples import build_tuples
 from cdp.state import tables
@@ -179,5 +179,6 @@ def threshold_labels(home, model_path, truth: pl.DataFrame) -> pl.DataFrame | No
     labels = pl.concat([labels_from_truth(record_map, truth, state.read(tables.SCORED_PAIRS)),
                         labels_from_decisions(state.read(tables.OVERRIDES, OVERRIDE_SCHEMA), record_map)])
     settings = IdentitySettings.load()
-    linker = make_linker(tuples, _as_dict(model_path), settings.backend, backend_options=settings.backend_options)
-    return accuracy_at_thresholds(linker, labels)
+    with closing(make_linker(tuples, _as_dict(model_path), settings.backend,
+                             backend_options=settings.backend_options)) as linker:
+        return accuracy_at_thresholds(linker, labels)

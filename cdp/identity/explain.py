@@ -10,7 +10,7 @@ import polars as pl
 from splink.internals.waterfall_chart import records_to_waterfall_data
 
 from cdp.identity.decisions import Decisions, level_labels
-from cdp.identity.model import IdentitySettings, _as_dict, make_linker
+from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.tuples import build_tuples
 from cdp.paths import Home
 from cdp.standardize.records import TUPLE_COLUMNS
@@ -53,10 +53,11 @@ def explain_pair(home: Home, model_path: Path, left: tuple[str, str], right: tup
     settings = settings or IdentitySettings.load()
     records = home.snapshot().read(tables.PERSON_RECORDS)
     tuples, _ = build_tuples(records)  # term frequencies come from the whole resolved base
-    linker = make_linker(tuples, _as_dict(model_path), settings.backend, backend_options=settings.backend_options)
-    scored = linker.inference.score_pair(_tuple_row(records, *left), _tuple_row(records, *right)).as_record_list()[0]
-    steps = records_to_waterfall_data([scored], linker._settings_obj, False)
-    chart = linker.visualisations.waterfall_chart([scored], filter_nulls=False)
+    with closing(make_linker(tuples, _as_dict(model_path), settings.backend,
+                             backend_options=settings.backend_options)) as linker:
+        scored = linker.inference.score_pair(_tuple_row(records, *left), _tuple_row(records, *right)).as_record_list()[0]
+        steps = records_to_waterfall_data([scored], linker._settings_obj, False)
+        chart = linker.visualisations.waterfall_chart([scored], filter_nulls=False)
     return Explanation(
         steps=steps, match_weight=scored["match_weight"], match_probability=scored["match_probability"],
         html=chart.to_html(inline=True), customers=(_customer_of(home, *left), _customer_of(home, *right)),

@@ -19,7 +19,7 @@ import polars as pl
 
 from cdp.identity.backends import register
 from cdp.identity.decisions import Decisions
-from cdp.identity.model import IdentitySettings, _as_dict, make_linker
+from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import _latest, _UnionFind, must_node_pairs, node_pairs, vetoed_inside
 from cdp.identity.resolve import _to_polars, count_strong_links, write_dashboards
 
@@ -124,19 +124,19 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
                                  "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
     result = IncrementalResult(pl.DataFrame(), pl.DataFrame(), 0, new_count)
     if new_count:
-        linker = linker_for_new(marked, model, settings)
-        predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
-        result.pairs_scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
-        links = _to_polars(predictions.query_sql(
-            f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r, match_probability FROM {{this}} "
-            f"WHERE {decisions.linked}"))
-        band = predictions.query_sql(f"SELECT *, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
-        result.review_candidates = _to_polars(band)
-        result.vetoed = node_pairs(_to_polars(predictions.query_sql(
-            f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r FROM {{this}} WHERE {decisions.veto}")))
-        result.strong_links = count_strong_links(predictions, decisions)
-        if reports_dir is not None:
-            result.dashboards = write_dashboards(linker, predictions, band, None, reports_dir)
+        with closing(linker_for_new(marked, model, settings)) as linker:
+            predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
+            result.pairs_scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
+            links = _to_polars(predictions.query_sql(
+                f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r, match_probability FROM {{this}} "
+                f"WHERE {decisions.linked}"))
+            band = predictions.query_sql(f"SELECT *, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
+            result.review_candidates = _to_polars(band)
+            result.vetoed = node_pairs(_to_polars(predictions.query_sql(
+                f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r FROM {{this}} WHERE {decisions.veto}")))
+            result.strong_links = count_strong_links(predictions, decisions)
+            if reports_dir is not None:
+                result.dashboards = write_dashboards(linker, predictions, band, None, reports_dir)
     decided = must_links(overrides, record_map) if overrides is not None else links.clear()
     result.tuple_clusters = _join_onto_base(marked, old_customer, pl.concat([links, decided]))
     return result

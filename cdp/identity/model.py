@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import yaml
 from splink import Linker
 from splink.internals.exceptions import EMTrainingException
 
-from cdp.identity.backends import canonical, for_backend, make_db_api, register, rules_for_backend
+from cdp.identity.backends import canonical, for_backend, make_db_api, register, release, rules_for_backend
 from cdp.paths import IDENTITY_DIR
 
 SETTINGS_PATH = IDENTITY_DIR / "settings.yaml"
@@ -151,6 +153,15 @@ def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, bac
     return Linker(frames, settings, log_level=log_level)
 
 
+@contextmanager
+def closing(linker: Linker) -> Iterator[Linker]:
+    """The linker, its backend's tables released when the block ends (see backends.release)."""
+    try:
+        yield linker
+    finally:
+        release(linker._db_api)
+
+
 def _as_dict(settings: dict[str, Any] | str | Path) -> dict[str, Any]:
     return settings if isinstance(settings, dict) else json.loads(Path(settings).read_text(encoding="utf-8"))
 
@@ -159,24 +170,24 @@ def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path
     """Estimate the prior, u (random sampling) and m (EM) and save the model as Splink JSON, in
     settings.yaml's own SQL dialect (DuckDB) whichever backend trained it."""
     backend = settings.backend
-    linker = make_linker(tuples, settings.splink, backend, log_level=logging.WARNING,
-                         backend_options=settings.backend_options)
-    training = settings.training
-    linker.training.estimate_probability_two_random_records_match(
-        rules_for_backend(training.deterministic_rules, backend), recall=training.deterministic_recall)
-    linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.u_seed)
-    # EM on every blocked pair up to a cap, so small data is not sampled away.
-    sample = min(1.0, training.em_max_records / max(len(tuples), 1))
-    for rule in rules_for_backend(training.em_blocking_rules, backend):
-        # A failed session leaves the comparisons it blocks on removed from the linker (Splink
-        # deactivates them in place): put the model back as it was before the session.
-        before = linker._settings_obj.core_model_settings.copy()
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=sample)
-        except EMTrainingException as err:  # e.g. a source set with no ID numbers, or each VIN sold once
-            linker._settings_obj.core_model_settings = before
-            log.warning("skipping EM session %r: %s", rule, str(err).splitlines()[0])
-    trained = linker.misc.save_model_to_json()
+    with closing(make_linker(tuples, settings.splink, backend, log_level=logging.WARNING,
+                             backend_options=settings.backend_options)) as linker:
+        training = settings.training
+        linker.training.estimate_probability_two_random_records_match(
+            rules_for_backend(training.deterministic_rules, backend), recall=training.deterministic_recall)
+        linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.u_seed)
+        # EM on every blocked pair up to a cap, so small data is not sampled away.
+        sample = min(1.0, training.em_max_records / max(len(tuples), 1))
+        for rule in rules_for_backend(training.em_blocking_rules, backend):
+            # A failed session leaves the comparisons it blocks on removed from the linker (Splink
+            # deactivates them in place): put the model back as it was before the session.
+            before = linker._settings_obj.core_model_settings.copy()
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=sample)
+            except EMTrainingException as err:  # e.g. a source set with no ID numbers, or each VIN sold once
+                linker._settings_obj.core_model_settings = before
+                log.warning("skipping EM session %r: %s", rule, str(err).splitlines()[0])
+        trained = linker.misc.save_model_to_json()
     model = trained if backend == "duckdb" else canonical(trained, settings.splink)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(model, indent=4, ensure_ascii=False), encoding="utf-8")

@@ -11,7 +11,7 @@ import polars as pl
 
 from cdp.identity.backends import copy_to_parquet, create_view
 from cdp.identity.decisions import Decisions
-from cdp.identity.model import IdentitySettings, _as_dict, make_linker
+from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import apply_overrides, attach_unnamed, must_node_pairs, node_pairs, split_vetoed
 from cdp.identity.scoring import match_weight_sql, predict_narrow, score_pairs_in_full
 
@@ -47,58 +47,58 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
     """
     model = _as_dict(model_path)
     timer = Timer()
-    linker = make_linker(tuples, model, settings.backend, backend_options=settings.backend_options)
-    db_api = linker._db_api
-    decisions = Decisions.of(model, settings.clustering)
-    predictions = predict_narrow(linker, settings.clustering.scoring_floor)
-    keys = ", ".join(PAIR_KEYS)
-    gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
-    # Views, not copies: the decisions are computed where they are read.
-    veto_weights = "".join(f", {match_weight_sql(linker, c)} AS mw_{c}" for c in settings.clustering.veto)
-    scored = create_view(db_api, "cdp_scored_pairs", f"SELECT *{veto_weights} FROM {predictions.physical_name}")
-    decided = create_view(db_api, "cdp_decided_pairs", decisions.decided(keys, gammas).format(this=scored.physical_name))
-    timer.lap("score")
-    linkable = create_view(db_api, "cdp_linked_pairs", decisions.for_clustering(keys).format(this=decided.physical_name))
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
-    tuple_clusters = _to_polars(clusters.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"))
-    timer.lap("cluster")
-    if scored_pairs_path is not None:  # counted in the file written (one pass over the pairs, not two)
-        copy_to_parquet(db_api, f"SELECT {keys}, match_weight, match_probability, {gammas}, strong_evidence, vetoed, "
-                                f"linked, strong_only FROM {decided.physical_name}", scored_pairs_path)
-        counts = pl.scan_parquet(scored_pairs_path).select(
-            pl.len().alias("pairs"), pl.col("strong_only").sum().alias("strong")).collect().row(0, named=True)
-    else:
-        counts = _to_polars(decided.query_sql("SELECT count(*) AS pairs, sum(CASE WHEN strong_only THEN 1 ELSE 0 END) "
-                                              "AS strong FROM {this}")).row(0, named=True)
-    # The review band alone is scored again with the values compared and every weight: the evidence.
-    band_pairs = scored.query_sql(f"SELECT {keys}, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
-    band = band_pairs.query_sql(
-        f"SELECT f.*, b.strong_evidence, b.vetoed, b.linked FROM {score_pairs_in_full(linker, band_pairs).physical_name} "
-        f"AS f JOIN {{this}} AS b USING ({keys})")
-    review = _to_polars(band)
-    timer.lap("scored pairs + review band")
-    dashboards = write_dashboards(linker, predictions, band, clusters, reports_dir) if reports_dir else None
-    timer.lap("dashboards")
-    must = set()
-    if overrides is not None and not overrides.is_empty() and record_map is not None:
-        links = _to_polars(linkable.query_sql(
-            "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
-            "match_probability FROM {this}"))
-        tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
-        must = must_node_pairs(overrides, record_map)
-    # One pass over the decided pairs for both: the pairs the veto kept apart, the unnamed attachments.
-    attach = decisions.attach_unnamed
-    flagged = _to_polars(decided.query_sql(f"SELECT {keys}, vetoed, coalesce({attach}, FALSE) AS attach "
-                                           f"FROM {{this}} WHERE vetoed OR {attach}"))
-    vetoed = node_pairs(flagged.filter("vetoed"))
-    tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
-    if attach != "FALSE":
-        pairs = node_pairs(flagged.filter("attach"))
-        named = tuples.filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
-        tuple_clusters = attach_unnamed(tuple_clusters, pairs, named.to_series())
-    timer.lap("decisions + veto")
-    return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=counts["pairs"],
-                      strong_links=counts["strong"] or 0, dashboards=dashboards, seconds=timer.seconds)
+    with closing(make_linker(tuples, model, settings.backend, backend_options=settings.backend_options)) as linker:
+        db_api = linker._db_api
+        decisions = Decisions.of(model, settings.clustering)
+        predictions = predict_narrow(linker, settings.clustering.scoring_floor)
+        keys = ", ".join(PAIR_KEYS)
+        gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
+        # Views, not copies: the decisions are computed where they are read.
+        veto_weights = "".join(f", {match_weight_sql(linker, c)} AS mw_{c}" for c in settings.clustering.veto)
+        scored = create_view(db_api, "cdp_scored_pairs", f"SELECT *{veto_weights} FROM {predictions.physical_name}")
+        decided = create_view(db_api, "cdp_decided_pairs", decisions.decided(keys, gammas).format(this=scored.physical_name))
+        timer.lap("score")
+        linkable = create_view(db_api, "cdp_linked_pairs", decisions.for_clustering(keys).format(this=decided.physical_name))
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
+        tuple_clusters = _to_polars(clusters.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"))
+        timer.lap("cluster")
+        if scored_pairs_path is not None:  # counted in the file written (one pass over the pairs, not two)
+            copy_to_parquet(db_api, f"SELECT {keys}, match_weight, match_probability, {gammas}, strong_evidence, vetoed, "
+                                    f"linked, strong_only FROM {decided.physical_name}", scored_pairs_path)
+            counts = pl.scan_parquet(scored_pairs_path).select(
+                pl.len().alias("pairs"), pl.col("strong_only").sum().alias("strong")).collect().row(0, named=True)
+        else:
+            counts = _to_polars(decided.query_sql("SELECT count(*) AS pairs, sum(CASE WHEN strong_only THEN 1 ELSE 0 END) "
+                                                  "AS strong FROM {this}")).row(0, named=True)
+        # The review band alone is scored again with the values compared and every weight: the evidence.
+        band_pairs = scored.query_sql(f"SELECT {keys}, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
+        band = band_pairs.query_sql(
+            f"SELECT f.*, b.strong_evidence, b.vetoed, b.linked FROM {score_pairs_in_full(linker, band_pairs).physical_name} "
+            f"AS f JOIN {{this}} AS b USING ({keys})")
+        review = _to_polars(band)
+        timer.lap("scored pairs + review band")
+        dashboards = write_dashboards(linker, predictions, band, clusters, reports_dir) if reports_dir else None
+        timer.lap("dashboards")
+        must = set()
+        if overrides is not None and not overrides.is_empty() and record_map is not None:
+            links = _to_polars(linkable.query_sql(
+                "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
+                "match_probability FROM {this}"))
+            tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
+            must = must_node_pairs(overrides, record_map)
+        # One pass over the decided pairs for both: the pairs the veto kept apart, the unnamed attachments.
+        attach = decisions.attach_unnamed
+        flagged = _to_polars(decided.query_sql(f"SELECT {keys}, vetoed, coalesce({attach}, FALSE) AS attach "
+                                               f"FROM {{this}} WHERE vetoed OR {attach}"))
+        vetoed = node_pairs(flagged.filter("vetoed"))
+        tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
+        if attach != "FALSE":
+            pairs = node_pairs(flagged.filter("attach"))
+            named = tuples.filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
+            tuple_clusters = attach_unnamed(tuple_clusters, pairs, named.to_series())
+        timer.lap("decisions + veto")
+        return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=counts["pairs"],
+                          strong_links=counts["strong"] or 0, dashboards=dashboards, seconds=timer.seconds)
 
 
 class Timer:
