@@ -1,6 +1,6 @@
 """Standardized person records and identity resolution assets."""
 
-
+import gc
 import json
 from pathlib import Path
 
@@ -61,6 +61,14 @@ def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig, config: St
     )
 
 
+def collect_garbage() -> None:
+    """Collect what Splink left behind now, not whenever Python's cycle collector runs: its linker
+    objects reference each other and hold Arrow copies of every tuple (0.7 GB after training and
+    0.6 GB after resolving at 100k customers, carried into the next stages of an in-process run).
+    One collection costs ~0.5 s in a run's process."""
+    gc.collect()
+
+
 class TrainingConfig(dg.Config):
     retrain: bool = False  # re-estimate the model even if identity/model.json exists
 
@@ -82,6 +90,7 @@ def splink_model(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Trai
                              "load a delivery first, or point model_path at a trained model (identity/model.json)")
         staging = temporary_path(model_path)  # a kill mid-training never leaves half a model
         train_model(tuples, IdentitySettings.load(), staging)
+        collect_garbage()
         finish(staging, model_path, "trained model", mode=0o644)
         context.log.info(f"trained the Splink model on {tuples.height} identity tuples → {model_path}")
     model = json.loads(model_path.read_text(encoding="utf-8"))
@@ -105,6 +114,7 @@ class IdentityRunConfig(dg.Config):
 def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: IdentityRunConfig) -> dg.MaterializeResult:
     result = resolve_identities(cdp.home, Path(cdp.model_path), context.run.run_id,
                                 full_recluster=config.full_recluster)
+    collect_garbage()
     context.log.info(f"identity: {result.records} records → {result.tuples} tuples → {result.customers} customers")
     return dg.MaterializeResult(
         metadata={

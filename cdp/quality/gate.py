@@ -12,6 +12,7 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -195,12 +196,16 @@ def _batches(suite: dict, typed: pl.DataFrame, primary_key: str) -> list[_Batch]
     batches = []
     for i, ((per_value, _), members) in enumerate(grouped.items()):
         columns = tuple(dict.fromkeys(c for _, cols in members for c in cols))
-        batches.append(_Batch(f"{suite['dataset']}_{i}", columns, per_value, [e for e, _ in members]).build(typed))
+        batches.append(_Batch(f"{suite['dataset']}_{i}", columns, per_value, [e for e, _ in members]))
     return batches
 
 
-def _validate(batches: list[_Batch], parameters: dict) -> list[tuple[_Batch, object]]:
-    """Validate every narrow batch with its part of the suite: (batch, GX result) per expectation."""
+def _validate(batches: list[_Batch], typed: pl.DataFrame, parameters: dict) -> Iterator[tuple[_Batch, object]]:
+    """Validate every narrow batch with its part of the suite: (batch, GX result) per expectation.
+
+    One batch is built (its narrow frame, its pandas copy for GX) at a time and dropped once its
+    results are read: together they were 1.6× the typed batch at once, 8 GB for a million-customer
+    group's lead events."""
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -215,16 +220,18 @@ def _validate(batches: list[_Batch], parameters: dict) -> list[tuple[_Batch, obj
     # One asset and batch definition for every batch (each adds a copy of GX's whole config,
     # serialized to YAML: per batch, that was a quarter of a small delivery's gate).
     definition = context.data_sources.add_pandas("cdp").add_dataframe_asset("batch").add_batch_definition_whole_dataframe("batch")
-    out = []
     for batch in batches:
+        batch.build(typed)
         suite = context.suites.add(ExpectationSuite(name=batch.name, expectations=batch.expectations))
         validation = definition.get_batch(batch_parameters={"dataframe": _for_gx(batch.frame)}).validate(
             suite, expectation_parameters=parameters,
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [batch.index],
                            "partial_unexpected_count": 5, "return_unexpected_index_query": False},
         )
-        out.extend((batch, result) for result in validation.results)
-    return out
+        for result in validation.results:
+            yield batch, result
+        batch.frame = batch.rows = None
+        context.suites.delete(batch.name)
 
 
 def _reason(config: dict, hit: dict, as_of: date) -> str:
@@ -277,7 +284,8 @@ def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id
     first_of_key = typed.select(pl.col(ROW_ID).min().over(contract.primary_key)).unique().to_series()
     now = datetime.now(timezone.utc)
     hits, result_rows, batch_failures = [], [], []
-    for batch, result in _validate(_batches(suite, typed, contract.primary_key), _parameters(suite, as_of, previous_rows)):
+    batches = _batches(suite, typed, contract.primary_key)
+    for batch, result in _validate(batches, typed, _parameters(suite, as_of, previous_rows)):
         substituted = result.expectation_config.to_json_dict()
         meta, details = substituted.get("meta") or {}, result.result or {}
         rule, severity = meta.get("rule", substituted["type"]), meta.get("severity", "quarantine")
