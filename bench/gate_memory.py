@@ -10,7 +10,7 @@ resident set (VmHWM) before and after the gate: what the gate itself adds.
 from __future__ import annotations
 
 import argparse
-import re
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -24,9 +24,8 @@ from cdp.quality.gate import gate
 from cdp.quality.suites import load_suite
 from cdp.state import tables
 
-
-def peak_mib() -> int:
-    return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
+sys.path.insert(0, str(Path(__file__).parent))
+from identity_bench import peak_mib  # noqa: E402  (a sibling script, not a package)
 
 
 def main() -> None:
@@ -44,8 +43,8 @@ def main() -> None:
     before, start = peak_mib(), time.perf_counter()
     result = gate(contract, raw, load_suite(contract), date.fromisoformat(args.delivery), "bench")
     seconds, after = time.perf_counter() - start, peak_mib()
-    print(f"{args.source} {raw.height:,} rows: {seconds:.1f} s, peak {after:,} MiB "
-          f"(before the gate {before:,} MiB, +{after - before:,}), loaded {result.valid.height:,}")
+    print(f"{args.source} {raw.height:,} rows: {seconds:.1f} s, peak {after:,.0f} MiB "
+          f"(before the gate {before:,.0f} MiB, +{after - before:,.0f}), loaded {result.valid.height:,}")
 
 
 if __name__ == "__main__":

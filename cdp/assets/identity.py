@@ -84,7 +84,8 @@ def splink_model(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Trai
     model_path = Path(cdp.model_path)
     trained = config.retrain or not model_path.exists()
     if trained:
-        tuples, _ = build_tuples(cdp.home.snapshot().read(tables.PERSON_RECORDS))
+        records = cdp.home.snapshot().scan(tables.PERSON_RECORDS)
+        tuples = build_tuples(records)[0] if records is not None else pl.DataFrame()
         if tuples.height < 2:
             raise ValueError(f"no model at {model_path} and only {tuples.height} identity record(s) to train one on: "
                              "load a delivery first, or point model_path at a trained model (identity/model.json)")

@@ -98,12 +98,25 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
         return _resolve(tx, home, model_path, run_id, settings, full_recluster)
 
 
+def _record_counts(records: pl.LazyFrame | None) -> dict[str, int]:
+    """Records, customer cards (distinct source, name as delivered, mobile) and quarantined records,
+    from a scan of the standardized records (None: there are none)."""
+    if records is None:
+        return {"records": 0, "cards": 0, "quarantined": 0}
+    quarantined = (pl.col("quarantined").sum() if "quarantined" in records.collect_schema().names()
+                   else pl.lit(0, pl.UInt32))
+    row = records.select(pl.len().alias("records"), quarantined.alias("quarantined"),
+                         pl.struct("source", "name_raw", "mobile").n_unique().alias("cards")).collect(engine="streaming")
+    return {name: int(value or 0) for name, value in row.row(0, named=True).items()}
+
+
 def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, settings: IdentitySettings,
              full_recluster: bool) -> IdentityRun:
     state, seconds = tx.view(), {}
     start = time.perf_counter()
-    records = state.read(tables.PERSON_RECORDS)
-    if records.is_empty():  # nothing loaded yet (every batch held back): no one to resolve, nothing for Splink
+    records = state.scan(tables.PERSON_RECORDS)
+    counts = _record_counts(records)
+    if not counts["records"]:  # nothing loaded yet (every batch held back): no one to resolve, nothing for Splink
         tx.write(tables.CUSTOMER_XREF, pl.DataFrame(schema=REGISTRY_SCHEMA))
         return IdentityRun(records=0, tuples=0, pairs_scored=0, customers=0, trained=False, mode="nothing to resolve")
     tuples, record_map = build_tuples(records)
@@ -153,10 +166,10 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
 
     events = assignment.history.group_by("event").len().rows()
     return IdentityRun(
-        records=records.height, tuples=tuples.height,
-        customer_cards=records.select("source", "name_raw", "mobile").unique().height, pairs_scored=resolution.pairs_scored,
+        records=counts["records"], tuples=tuples.height, customer_cards=counts["cards"],
+        pairs_scored=resolution.pairs_scored,
         customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained,
         review_pairs=pending(queue).height, strong_links=resolution.strong_links,
-        quarantined_records=int(records.get_column("quarantined").sum()) if "quarantined" in records.columns else 0,
+        quarantined_records=counts["quarantined"],
         mode=mode, events=dict(events), seconds=seconds,
     )

@@ -11,21 +11,27 @@ import polars as pl
 from cdp.standardize.records import TUPLE_COLUMNS, tuple_key
 
 
-def build_tuples(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def build_tuples(records: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (tuples, record_map).
 
     tuples: one row per (source, distinct identity tuple) with a stable `tuple_id` derived from
     the values themselves, so the same tuple gets the same id in every run.
     record_map: (source, record_key, tuple_id) for every record.
+
+    Best given a scan of the records: only the identity columns are read, and each tuple's values
+    are gathered from one of its records (the first) — not grouped or deduplicated over every
+    column: a million customers' 20M records took 31 s and 12.9 GB so, 63 s and 18 GB deduplicated.
     """
+    lazy = records.lazy()
     # Standardization computes the id with each record (cdp/standardize/records.py); records made
     # without it (by hand, in tests) get it here, from the same expression.
-    has_ids = "tuple_id" in records.columns and records.get_column("tuple_id").null_count() == 0
-    keyed = records if has_ids else records.with_columns(tuple_key().alias("tuple_id"))
-    record_map = keyed.select("source", "record_key", "tuple_id")
-    counts = keyed.group_by("source", "tuple_id").len("record_count")
-    tuples = (
-        keyed.unique(subset=["source", "tuple_id"], keep="first").select("source", "tuple_id", *TUPLE_COLUMNS)
-        .join(counts, on=["source", "tuple_id"]).sort("source", "tuple_id")
-    )
+    has_ids = "tuple_id" in lazy.collect_schema().names() and \
+        lazy.select(pl.col("tuple_id").null_count()).collect().item() == 0
+    keyed = lazy if has_ids else lazy.with_columns(tuple_key().alias("tuple_id"))
+    record_map = keyed.select("source", "record_key", "tuple_id").collect()
+    firsts = (record_map.with_row_index("_row").group_by("source", "tuple_id")
+              .agg(pl.col("_row").first(), pl.len().alias("record_count")))
+    tuples = (keyed.select("source", "tuple_id", *TUPLE_COLUMNS).with_row_index("_row")
+              .join(firsts.lazy().select("_row", "record_count"), on="_row").drop("_row")
+              .collect(engine="streaming").sort("source", "tuple_id"))
     return tuples, record_map
