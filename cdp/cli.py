@@ -161,7 +161,7 @@ def identity_train(
     if not state.has(tables.PERSON_RECORDS):
         console.print(f"[red]no standardized records in {home}[/]: run `cdp run --home {home}` first.")
         raise typer.Exit(2)
-    tuples, _ = build_tuples(state.read(tables.PERSON_RECORDS))
+    tuples, _ = build_tuples(state.scan(tables.PERSON_RECORDS))
     staging = temporary_path(model)
     train_model(tuples, IdentitySettings.load(), staging)
     finish(staging, model, "trained model", mode=0o644)

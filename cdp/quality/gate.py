@@ -204,8 +204,8 @@ def _validate(batches: list[_Batch], typed: pl.DataFrame, parameters: dict) -> I
     """Validate every narrow batch with its part of the suite: (batch, GX result) per expectation.
 
     One batch is built (its narrow frame, its pandas copy for GX) at a time and dropped once its
-    results are read: together they were 1.6× the typed batch at once, 8 GB for a million-customer
-    group's lead events."""
+    results are read (built all first, 100,000 customers' 1.65M lead events held 0.8 GB of
+    batches before GX saw the first)."""
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -284,8 +284,8 @@ def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id
     first_of_key = typed.select(pl.col(ROW_ID).min().over(contract.primary_key)).unique().to_series()
     now = datetime.now(timezone.utc)
     hits, result_rows, batch_failures = [], [], []
-    batches = _batches(suite, typed, contract.primary_key)
-    for batch, result in _validate(batches, typed, _parameters(suite, as_of, previous_rows)):
+    for batch, result in _validate(_batches(suite, typed, contract.primary_key), typed,
+                                   _parameters(suite, as_of, previous_rows)):
         substituted = result.expectation_config.to_json_dict()
         meta, details = substituted.get("meta") or {}, result.result or {}
         rule, severity = meta.get("rule", substituted["type"]), meta.get("severity", "quarantine")
