@@ -71,7 +71,7 @@ def timed_run(landing: Path, home: Path, as_of: date, model: Path) -> tuple[RunS
     sampler = RssSampler()
     sampler.start()
     started = time.time()
-    summary = run_pipeline(landing, home, as_of=as_of, echo=lambda _: None, model_path=model)
+    summary = run_pipeline(landing, home, as_of=as_of, echo=lambda _: None, model_path=model, quiet=True)
     sampler.stop()
     if not summary.success:
         raise SystemExit(f"RUN FAILED: failed={summary.failed} skipped={summary.skipped} "

@@ -14,14 +14,20 @@ from cdp.assets.reports import report_assets
 from cdp.resources import CdpConfig
 from cdp.triggers import FULL_RUN_JOB, IDENTITY_RUN_JOB, daily_full_run, landing_sensor
 
+EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiprocess_executor}
+
+
+def executor_name() -> str:
+    """CDP_EXECUTOR=in_process (default: cheapest on small machines) or multiprocess (each step in a
+    process of its own: its memory is returned when it ends)."""
+    name = os.environ.get("CDP_EXECUTOR", "in_process")
+    if name not in EXECUTORS:
+        raise ValueError(f"CDP_EXECUTOR={name!r}: use one of {sorted(EXECUTORS)}")
+    return name
+
 
 def executor_from_env() -> dg.ExecutorDefinition:
-    """CDP_EXECUTOR=in_process (default: cheapest on small machines) or multiprocess."""
-    name = os.environ.get("CDP_EXECUTOR", "in_process")
-    executors = {"in_process": dg.in_process_executor, "multiprocess": dg.multiprocess_executor}
-    if name not in executors:
-        raise ValueError(f"CDP_EXECUTOR={name!r}: use one of {sorted(executors)}")
-    return executors[name]
+    return EXECUTORS[executor_name()]
 
 
 def _keys(assets: list) -> list[dg.AssetKey]:

@@ -1,4 +1,10 @@
-"""`cdp run`: materialize every asset in-process with progress, then summarize the run."""
+"""`cdp run`: materialize every asset with progress, then summarize the run.
+
+The steps run in this process (CDP_EXECUTOR=in_process, the default) or each in a process of its
+own (CDP_EXECUTOR=multiprocess: Dagster's multiprocess executor; a step's memory goes back to the
+system when it ends, which is what lets a large first load fit; CDP_MAX_CONCURRENT processes at a
+time, each waiting its turn on the home's steps lock before it writes).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ import dagster as dg
 import yaml
 
 from cdp.assets.ingest import BATCH_CHECK
-from cdp.definitions import build_definitions
+from cdp.definitions import build_definitions, executor_name
 from cdp.identity.review import pending
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.counts import SourceCounts, source_counts
@@ -126,12 +132,13 @@ RUN_JOBS = {"marts": FULL_RUN_JOB, "identity": IDENTITY_RUN_JOB}  # how far a ru
 
 def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retrain: bool = False,
                  echo: Echo = print, model_path: Path | None = None, full_recluster: bool = False,
-                 through: str = "marts", full_warehouse: bool = False) -> RunSummary:
+                 through: str = "marts", full_warehouse: bool = False, quiet: bool = False) -> RunSummary:
     """Run the delivery of `as_of` (default today): register what landed, then every asset — or,
     `through="identity"`, every asset up to identity resolution (the marts are left as they are).
 
     The home's lock is held for the whole run: a second run on the same home is refused with the
-    name of the run that holds it.
+    name of the run that holds it. Progress lines go to `echo`, or, from the step processes of the
+    multiprocess executor, to standard output (`quiet`: nowhere).
     """
     restrict_process()
     home = Home(secure_home(home_dir))
@@ -140,7 +147,8 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
                        as_of=as_of.isoformat() if as_of else "",
                        **({"model_path": str(model_path)} if model_path else {}))
     defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
-    with home_lock(home.root, f"cdp run of delivery {delivery}", same_owner_waits=False):
+    separate = executor_name() == "multiprocess"
+    with home_lock(home.root, f"cdp run of delivery {delivery}", same_owner_waits=False, step_processes=separate):
         if problem := nothing_to_run(load_contracts(), landing, home.snapshot(), delivery):
             raise NoInputError(problem)  # before any run starts: not a Splink error deep in identity
         before = read_ledger(home.snapshot())
@@ -148,24 +156,42 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
         with dagster_instance(home) as instance:
             # Resolved inside the instance's scope: Dagster reads definitions state from the
             # instance that is current, never from one a caller has already closed.
-            job = defs.resolve_job_def(RUN_JOBS[through])
             instance.add_dynamic_partitions(DELIVERIES.name, [delivery])
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=delivery,
-                raise_on_error=False,
-                run_config={"ops": {"identity__splink_model": {"config": {"retrain": retrain}},
-                                    "standardized__person_records": {"config": {"full": full_recluster}},
-                                    "identity__customer_xref": {"config": {"full_recluster": full_recluster}},
-                                    **({"warehouse": {"config": {"full": full_warehouse}}} if through == "marts" else {})},
-                            "loggers": {"progress": {}}},  # replaces Dagster's default debug console
-            )
+            run_config = {"ops": {"identity__splink_model": {"config": {"retrain": retrain}},
+                                  "standardized__person_records": {"config": {"full": full_recluster}},
+                                  "identity__customer_xref": {"config": {"full_recluster": full_recluster}},
+                                  **({"warehouse": {"config": {"full": full_warehouse}}} if through == "marts" else {})},
+                          "loggers": {"progress": {}}}  # replaces Dagster's default debug console
+            if separate:
+                result = _execute_in_step_processes(instance, config, RUN_JOBS[through], delivery, run_config,
+                                                    progress=not quiet)
+            else:
+                result = defs.resolve_job_def(RUN_JOBS[through]).execute_in_process(
+                    instance=instance, partition_key=delivery, raise_on_error=False, run_config=run_config)
             registration = registered_since(home.snapshot(), delivery, before)
             echo(f"delivery {delivery}: {registration.new.height} new file(s), "
                  f"{registration.duplicates.height} re-delivered (same content, not loaded again)")
             summary = _summarize(result, home, registration, time.perf_counter() - start)
             summary.step_windows = _step_windows(instance, result.run_id)
     return summary
+
+
+def run_job(job_name: str, progress: bool) -> dg.JobDefinition:
+    """The job of `cdp run` as each step process rebuilds it (multiprocess executor); the resource's
+    configuration arrives in the run config, progress lines go to the inherited standard output."""
+    echo = (lambda line: print(line, flush=True)) if progress else (lambda _line: None)
+    return build_definitions(loggers={"progress": _progress_logger(echo)}).resolve_job_def(job_name)
+
+
+def _execute_in_step_processes(instance: dg.DagsterInstance, config: CdpConfig, job_name: str, delivery: str,
+                               run_config: dict, progress: bool) -> dg.ExecutionResult:
+    job = dg.build_reconstructable_job("cdp.runner", "run_job", reconstructable_args=(job_name, progress))
+    concurrent = int(os.environ.get("CDP_MAX_CONCURRENT", "0")) or None
+    run_config = {**run_config,
+                  "resources": {"cdp": {"config": {name: getattr(config, name) for name in CdpConfig.model_fields}}},
+                  "execution": {"config": {"max_concurrent": concurrent, "start_method": {"spawn": {}}}}}
+    return dg.execute_job(job, instance, run_config=run_config, tags={"dagster/partition": delivery},
+                          raise_on_error=False)
 
 
 def _step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:

@@ -6,6 +6,11 @@ The lock file records who holds it (run id, pid, command, since) so a second run
 run it waits for. Re-entrant within a process: `cdp run` holds it for the whole run and every
 asset step it executes takes it again. Steps of one Dagster run executed in separate processes
 (multiprocess executor) wait for each other; any other holder is refused at once.
+
+`cdp run` with the multiprocess executor holds the home for the whole run and lets the step
+processes it starts take turns: it records `step_processes` in the lock file, and a process whose
+parent is that holder waits for `<home>/state/steps.lock` instead (one step writes at a time, and
+no other run or command gets in between two steps).
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ def lock_path(root: Path) -> Path:
     return root / "state" / "lock"
 
 
+def steps_lock_path(root: Path) -> Path:
+    return root / "state" / "steps.lock"
+
+
 def holder(root: Path) -> dict:
     """Who holds (or last held) the lock, as recorded in the lock file."""
     try:
@@ -59,12 +68,13 @@ def _describe(info: dict) -> str:
 
 
 @contextmanager
-def home_lock(root: Path, owner: str, same_owner_waits: bool = True) -> Iterator[None]:
+def home_lock(root: Path, owner: str, same_owner_waits: bool = True, step_processes: bool = False) -> Iterator[None]:
     """Hold the home's lock for the block. `owner`: a run id or a command, shown to anyone refused.
 
     `same_owner_waits`: a holder with the same owner is another step of this run (multiprocess
     executor): wait for it. Whole commands (`cdp run`, `cdp erase`) pass False: a second one is
-    refused even though it would name itself the same way.
+    refused even though it would name itself the same way. `step_processes`: this process runs the
+    steps in child processes, which take turns on the steps lock while it holds the home.
     """
     key = root.resolve()
     if key in _held:
@@ -74,18 +84,22 @@ def home_lock(root: Path, owner: str, same_owner_waits: bool = True) -> Iterator
         finally:
             _held[key].depth -= 1
         return
-    path = lock_path(key)
-    secure_dir(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    secure_dir(lock_path(key).parent)
+    fd = _open(lock_path(key))
     try:
-        _acquire(fd, key, owner, same_owner_waits)
+        delegated = _acquire(fd, key, owner, same_owner_waits)
+        if delegated:  # our parent holds the home for its run: take our turn among its steps
+            os.close(fd)
+            fd = _open(steps_lock_path(key))
+            _wait(fd, f"the other steps of {_describe(holder(key))}")
     except BaseException:
         os.close(fd)
         raise
-    info = {"owner": owner, "pid": os.getpid(), "command": " ".join(sys.argv[:3]),
-            "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(info).encode(), 0)
+    if not delegated:
+        info = {"owner": owner, "pid": os.getpid(), "command": " ".join(sys.argv[:3]),
+                "since": datetime.now(timezone.utc).isoformat(timespec="seconds"), "step_processes": step_processes}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
     _held[key] = _Held(fd, owner, 1)
     try:
         yield
@@ -95,24 +109,37 @@ def home_lock(root: Path, owner: str, same_owner_waits: bool = True) -> Iterator
         os.close(fd)
 
 
-def _acquire(fd: int, root: Path, owner: str, same_owner_waits: bool) -> None:
+def _open(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+
+def _acquire(fd: int, root: Path, owner: str, same_owner_waits: bool) -> bool:
+    """Take the home's lock; True when instead the holder is our parent process, running its steps
+    in child processes (the caller then waits for the steps lock)."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
+        return False
     except BlockingIOError:
         pass
     info = holder(root)
+    if info.get("step_processes") and info.get("pid") == os.getppid():
+        return True
     if info.get("owner") != owner or not same_owner_waits:
         raise HomeLocked(f"{root} is in use by {_describe(info)}: wait for it to finish "
                          f"(or stop it), then run again")
-    deadline = time.monotonic() + SAME_RUN_WAIT_SECONDS  # a sibling step of the same run
+    _wait(fd, f"another step of run {owner}")  # a sibling step of the same run
+    return False
+
+
+def _wait(fd: int, whom: str) -> None:
+    deadline = time.monotonic() + SAME_RUN_WAIT_SECONDS
     while time.monotonic() < deadline:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             time.sleep(0.2)
-    raise HomeLocked(f"{root}: waited {SAME_RUN_WAIT_SECONDS:.0f}s for another step of run {owner}")
+    raise HomeLocked(f"waited {SAME_RUN_WAIT_SECONDS:.0f}s for {whom}")
 
 
 def held_by_this_process(root: Path) -> bool:
