@@ -1,7 +1,9 @@
 """Standardized person records: one row per loaded source record, identity fields only.
 
 Every standardizer runs once per distinct raw value and is joined back, so millions of
-repair orders by the same few hundred thousand people cost a few hundred thousand calls.
+repair orders by the same few hundred thousand people cost a few hundred thousand calls. Sources
+are standardized one at a time (`person_record_parts`), sharing those results: a run holds one
+source's records, not every source's.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import polars as pl
 
@@ -169,29 +171,76 @@ def project(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> pl.DataFrame:
     return df.with_columns(pl.struct(inputs).hash(seed=standardizer_fingerprint() % (1 << 63)).alias("input_hash"))
 
 
+class Lookups:
+    """The standardizers' results for every distinct raw value seen so far in a run, per raw column:
+    the sources standardized one after the other share them, so a value is standardized once."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, pl.DataFrame] = {}
+
+    def join(self, df: pl.DataFrame) -> pl.LazyFrame:
+        """`df` (projected raw columns) with every standardizer's outputs joined on."""
+        joined = df.lazy()
+        for column, fn, outputs in STANDARDIZERS:
+            values, known = df.get_column(column), self.found.get(column)
+            if known is not None:
+                values = values.filter(~values.is_in(known.get_column(column).implode()))
+            looked_up = distinct_lookup(values, column, fn, outputs)
+            self.found[column] = looked_up if known is None else pl.concat([known, looked_up])
+            joined = joined.join(self.found[column].lazy(), on=column, how="left")
+        return joined
+
+
+def person_record_parts(sources: Iterable[tuple[Contract, list[pl.DataFrame]]],
+                        previous: pl.LazyFrame | pl.DataFrame | None = None) -> Iterator[tuple[pl.DataFrame, int]]:
+    """Standardized records per source, in the order of `sources` (sorted by source name, the parts
+    concatenate to the records sorted by source and record key), with how many of each were
+    standardized now: a record whose inputs hash as in `previous` (the last run's records, best a
+    scan of them: only the rows kept are read) keeps its row from there, so a daily run
+    standardizes only what the delivery added or changed. `sources`: each source's contract and
+    typed frames (loaded rows, matchable quarantined rows), best produced one at a time.
+    """
+    earlier = previous.lazy() if previous is not None else None
+    if earlier is not None and not set(PERSON_RECORD_SCHEMA) <= set(earlier.collect_schema().names()):
+        earlier = None  # written by an older version: standardize everything
+    lookups, keys = Lookups(), ["source", "record_key", "input_hash"]
+    for contract, frames in sources:
+        projected = project((contract, frame) for frame in frames)
+        if earlier is None:
+            yield standardize(projected, lookups), projected.height
+            continue
+        mine = earlier.filter(pl.col("source") == contract.source)
+        kept_keys = mine.select(keys).join(projected.lazy().select(keys), on=keys, how="semi").collect()
+        changed = projected.join(kept_keys, on=keys, how="anti")
+        del projected
+        kept = mine.join(kept_keys.lazy(), on=keys, how="semi").select(list(PERSON_RECORD_SCHEMA))
+        records = pl.concat([kept, standardize(changed, lookups).lazy()], how="vertical").sort("record_key").collect()
+        yield records, changed.height
+
+
+def by_source(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> list[tuple[Contract, list[pl.DataFrame]]]:
+    """(contract, frame) pairs grouped per source, sources in name order (what `person_record_parts` takes)."""
+    grouped: dict[str, tuple[Contract, list[pl.DataFrame]]] = {}
+    for contract, frame in validated:
+        grouped.setdefault(contract.source, (contract, []))[1].append(frame)
+    return [grouped[source] for source in sorted(grouped)]
+
+
 def build_person_records(validated: Iterable[tuple[Contract, pl.DataFrame]],
                          previous: pl.LazyFrame | pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
-    """Standardized records of every (contract, typed frame) — any set of sources — and how many
-    were standardized now: a record whose inputs hash as in `previous` (the last run's records,
-    best a scan of them: only the rows kept are read) keeps its row from there, so a daily run
-    standardizes only what the delivery added or changed. The result is the same as standardizing
-    everything (tests/standardize/test_records.py).
+    """Standardized records of every (contract, typed frame) — any set of sources — in one frame,
+    and how many were standardized now (`person_record_parts`). The result is the same as
+    standardizing everything (tests/standardize/test_records.py).
     """
-    projected = project(validated)
-    earlier = previous.lazy() if previous is not None else None
-    if earlier is None or not set(PERSON_RECORD_SCHEMA) <= set(earlier.collect_schema().names()):  # an older version
-        return standardize(projected), projected.height
-    keys = ["source", "record_key", "input_hash"]
-    kept_keys = earlier.select(keys).join(projected.lazy().select(keys), on=keys, how="semi").collect()
-    changed = projected.join(kept_keys, on=keys, how="anti")
-    del projected
-    kept = earlier.join(kept_keys.lazy(), on=keys, how="semi").select(list(PERSON_RECORD_SCHEMA))
-    records = pl.concat([kept, standardize(changed).lazy()], how="vertical").sort("source", "record_key").collect()
-    return records, changed.height
+    parts = list(person_record_parts(by_source(validated), previous))
+    if not parts:
+        return pl.DataFrame(schema=PERSON_RECORD_SCHEMA), 0
+    return pl.concat([records for records, _ in parts], how="vertical"), sum(n for _, n in parts)
 
 
-def standardize(df: pl.DataFrame) -> pl.DataFrame:
-    """Standardize the projected identity fields (see `project`).
+def standardize(df: pl.DataFrame, lookups: Lookups | None = None) -> pl.DataFrame:
+    """Standardize the projected identity fields (see `project`), with the standardizers' results
+    found so far in this run (`lookups`).
 
     A record is a company only by its name (legal-form or organisation words, a place prefix):
     neither a credit code (a mistyped resident ID can pass its check) nor a "企业" type on a
@@ -200,9 +249,7 @@ def standardize(df: pl.DataFrame) -> pl.DataFrame:
     if not df.height:
         return pl.DataFrame(schema=PERSON_RECORD_SCHEMA)
     # One lazy plan joins every lookup and keeps only the output columns: no wide intermediate copies.
-    joined = df.lazy()
-    for column, fn, outputs in STANDARDIZERS:
-        joined = joined.join(distinct_lookup(df.get_column(column), column, fn, outputs).lazy(), on=column, how="left")
+    joined = (lookups or Lookups()).join(df)
     source_gender = pl.col("raw_gender").replace_strict({"男": "M", "女": "F"}, default=None, return_dtype=pl.Utf8)
     return joined.select(
         "source", "record_key", "store_code", "event_date",

@@ -7,7 +7,7 @@ import polars as pl
 
 from cdp.ingest.contracts import Contract, load_dictionary
 from cdp.standardize.contacts import standardize_phone
-from cdp.standardize.records import build_person_records, distinct_lookup
+from cdp.standardize.records import build_person_records, distinct_lookup, person_record_parts
 
 FIELDS = ("order_no", "customer_name", "mobile", "id_number", "vin", "address")
 
@@ -51,6 +51,20 @@ def test_a_run_standardizes_only_new_and_changed_records_and_equals_a_full_run()
     assert changed.get_column("mobile").to_list() == ["13800138000"]
     sold = incremental.filter(pl.col("source") == "sales")
     assert not sold.get_column("record_key").is_in(["SO-00007", "SO-00008"]).any()
+
+
+def test_sources_standardized_one_at_a_time_share_results_and_equal_each_source_alone():
+    receipts = sales(60).with_columns(pl.col("order_no").str.replace("SO", "RC"),  # half the values already seen
+                                      pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.lit("李雷")).otherwise("customer_name")
+                                      .alias("customer_name"))
+    sources = [(contract("receipts"), [receipts]), (contract("sales"), [sales(200), sales(230).tail(30)])]
+    parts = list(person_record_parts(sources))
+    assert [n for _, n in parts] == [60, 230]
+    for (contract_, frames), (records, _) in zip(sources, parts, strict=True):
+        alone, _ = build_person_records([(contract_, frame) for frame in frames])
+        assert records.equals(alone)  # the lookups shared with the sources before change nothing
+    together, _ = build_person_records([(c, f) for c, frames in reversed(sources) for f in frames])
+    assert together.equals(pl.concat([records for records, _ in parts]))  # sorted by source and key either way
 
 
 def test_records_standardized_by_another_version_are_standardized_again():

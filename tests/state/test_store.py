@@ -145,3 +145,47 @@ def test_a_full_disk_aborts_the_commit_and_leaves_nothing_half_written(tmp_path,
             tx.write("t/y", frame(2))
     assert store.manifest_path.read_bytes() == before
     assert not (tmp_path / "t" / "y").exists() or not any((tmp_path / "t" / "y").iterdir())
+
+
+
+def _step_code(root, log) -> str:
+    """A step process of a run (the multiprocess executor's child): takes the home, logs its turn."""
+    return textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from cdp.state.lock import home_lock
+        with home_lock(Path({str(root)!r}), "run-1"):
+            start = time.monotonic()
+            time.sleep(0.5)
+            with open({str(log)!r}, "a") as out:
+                out.write(f"{{start}} {{time.monotonic()}}\\n")
+    """)
+
+
+def _step(root, log) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", _step_code(root, log)], stderr=subprocess.PIPE, text=True)
+
+
+def test_the_step_processes_of_the_run_holding_the_home_take_turns(tmp_path):
+    log = tmp_path / "turns.log"
+    with home_lock(tmp_path, "cdp run of delivery 2026-10-31", same_owner_waits=False, step_processes=True):
+        steps = [_step(tmp_path, log) for _ in range(3)]
+        for step in steps:
+            assert step.wait(timeout=60) == 0, step.stderr.read()
+    turns = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+    assert len(turns) == 3
+    assert all(earlier[1] <= later[0] for earlier, later in zip(turns, turns[1:], strict=False))  # one at a time
+
+
+def test_only_the_holders_own_step_processes_get_a_turn(tmp_path):
+    log = tmp_path / "turns.log"
+    with home_lock(tmp_path, "cdp run of delivery 2026-10-31", same_owner_waits=False, step_processes=False):
+        refused = _step(tmp_path, log)  # the holder runs its steps itself: anyone else is refused
+        assert refused.wait(timeout=60) != 0 and "in use by cdp run of delivery" in refused.stderr.read()
+    with home_lock(tmp_path, "cdp run of delivery 2026-10-31", same_owner_waits=False, step_processes=True):
+        code = _step_code(tmp_path, log)
+        step = f"import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', {code!r}]).returncode)"
+        grandchild = subprocess.run([sys.executable, "-c", step],  # a process the holder did not start itself
+                                    capture_output=True, text=True, timeout=60)
+        assert grandchild.returncode != 0 and "in use by cdp run of delivery" in grandchild.stderr
+    assert not log.exists()
