@@ -179,11 +179,13 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
             tx.append(tables.DQ_RESULTS, result.results.with_columns(pl.lit(delivery_key).alias("delivery")))
             record_verdict(tx, source, delivery_key, run_id, failures)
             tx.check(_balanced(source, delivery_key))
+            read, loaded, quarantined, results = raw.height, result.valid.height, result.quarantine.height, result.results
+            del raw, result  # the rows are written: publishing reads them back, not from memory
             # Gate before publishing: a failed batch never reaches the current table downstream reads.
             current = publish_current(tx, contract) if not failures else None
         yield dg.MaterializeResult(metadata={
-            "rows read": raw.height, "rows loaded": result.valid.height, "rows quarantined": result.quarantine.height,
-            "failed expectations": int((~result.results.get_column("success")).sum()),
+            "rows read": read, "rows loaded": loaded, "rows quarantined": quarantined,
+            "failed expectations": int((~results.get_column("success")).sum()),
             "published": not failures,
             **({"current rows": current.rows, "superseded by later deliveries": current.superseded,
                 "current table": "rebuilt from every delivery" if current.rebuilt else "the previous one plus this delivery"}
@@ -192,9 +194,9 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
         yield dg.AssetCheckResult(
             check_name=BATCH_CHECK, passed=not failures, severity=dg.AssetCheckSeverity.ERROR,
             metadata={"failures": _md_list(failures),
-                      "quarantined share": round(result.quarantine.height / max(raw.height, 1), 4)},
+                      "quarantined share": round(quarantined / max(read, 1), 4)},
         )
-        yield from _expectation_results(result.results, expectation_checks)
+        yield from _expectation_results(results, expectation_checks)
 
     return validated
 

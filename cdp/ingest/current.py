@@ -82,11 +82,14 @@ def _delivery_rows(view: Snapshot, source: str, delivery: str) -> pl.LazyFrame:
 
 
 def _rebuild(tx: Transaction, contract: Contract, passed: list[str]) -> int:
+    """The latest row of each record over the passed deliveries, streamed to the table's file."""
     view = tx.view()
-    rows = pl.concat([_delivery_rows(view, contract.source, d).collect() for d in passed], how="diagonal_relaxed")
-    current = rows.unique(subset=[contract.primary_key], keep="last", maintain_order=True)
-    tx.write(tables.current(contract.source), current)
-    return current.height
+    rows = pl.concat([_delivery_rows(view, contract.source, d) for d in passed], how="diagonal_relaxed")
+    path = tx.new_file(tables.current(contract.source))
+    rows.unique(subset=[contract.primary_key], keep="last", maintain_order=True).sink_parquet(path, compression="zstd")
+    count = pq.ParquetFile(path).metadata.num_rows
+    tx.adopt(tables.current(contract.source), path, count)
+    return count
 
 
 def _add_delivery(tx: Transaction, contract: Contract, delivery: str) -> int:
