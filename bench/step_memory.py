@@ -1,10 +1,13 @@
 """Seconds and peak memory of one stage of the platform, alone in this (fresh) process.
 
     python bench/step_memory.py HOME standardize [--full]
+    python bench/step_memory.py HOME validated/lead_events [--delivery 2026-10-31]
 
 HOME is a home `cdp run` (or `bench/bench.py --keep`) filled. The stage is materialized as Dagster
-would (the asset, on HOME's state): `standardize` is standardized/person_records (`--full`:
-standardize every record, as a first load does, not only what changed). Prints the seconds and
+would (the asset, on HOME's state, which it rewrites with the same content): `standardize` is
+standardized/person_records (`--full`: standardize every record, as a first load does, not only
+what changed); `validated/<source>` gates the source's rows of a delivery and publishes its
+current table. Prints the seconds and
 the process's peak resident set (VmHWM) before and after: what the stage itself takes, without
 what earlier stages of an in-process run still hold.
 """
@@ -19,28 +22,39 @@ from pathlib import Path
 import dagster as dg
 
 from cdp.assets.identity import person_records
+from cdp.assets.ingest import ingest_assets
 from cdp.resources import CdpConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
 from identity_bench import peak_mib  # noqa: E402  (a sibling script, not a package)
 
-STAGES = {"standardize": (person_records, "standardized__person_records")}
+STAGES = {"standardize": (person_records, "standardized__person_records"),
+          **{asset.key.to_user_string(): (asset, asset.key.to_python_identifier()) for asset in ingest_assets
+             if isinstance(asset, dg.AssetsDefinition) and asset.key.path[0] == "validated"}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("home", type=Path)
     parser.add_argument("stage", choices=sorted(STAGES))
-    parser.add_argument("--full", action="store_true", help="process every record, as a first load does")
+    parser.add_argument("--full", action="store_true", help="standardize every record, as a first load does")
+    parser.add_argument("--delivery", default="2026-10-31", help="the delivery a validated/<source> stage gates")
     args = parser.parse_args()
     asset, op = STAGES[args.stage]
-    before, start = peak_mib(), time.perf_counter()
-    result = dg.materialize([asset], resources={"cdp": CdpConfig(home_dir=str(args.home.resolve()))},
-                            run_config={"ops": {op: {"config": {"full": args.full}}}})
-    seconds, after = time.perf_counter() - start, peak_mib()
-    metadata = result.asset_materializations_for_node(op)[0].metadata
+    home = str(args.home.resolve())
+    with dg.instance_for_test() as instance:  # the home's deliveries, as dynamic partitions
+        partitioned = asset.partitions_def is not None
+        if partitioned:
+            instance.add_dynamic_partitions(asset.partitions_def.name, [args.delivery])
+        before, start = peak_mib(), time.perf_counter()
+        result = dg.materialize([asset], resources={"cdp": CdpConfig(home_dir=home, as_of=args.delivery)}, instance=instance,
+                                partition_key=args.delivery if partitioned else None,
+                                run_config={} if partitioned else {"ops": {op: {"config": {"full": args.full}}}})
+        seconds, after = time.perf_counter() - start, peak_mib()
+    counts = {k: v.value for k, v in result.asset_materializations_for_node(op)[0].metadata.items()
+              if isinstance(v.value, int) and not isinstance(v.value, bool)}
     print(f"{args.stage}: {seconds:.1f} s, peak {after:,.0f} MiB (before {before:,.0f} MiB, +{after - before:,.0f}); "
-          + ", ".join(f"{k} {v.value:,}" for k, v in metadata.items() if isinstance(v.value, int)))
+          + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
 
 if __name__ == "__main__":
