@@ -7,8 +7,9 @@ on the same identity tuples with the same model in a fresh process (bench/identi
 measurement; ratio against the identity stage of the first load), then add a day's delivery of
 `share` new and changed records of every source (cdp.demo.delivery) and run again (the daily run).
 Peak memory is the process's resident set size sampled every 50 ms while each stage ran (the run is
-in-process, so it includes what earlier stages still hold). Accuracy is measured against the demo's
-truth, every delivered record counted, after each run.
+in-process, so it includes what earlier stages still hold); with CDP_EXECUTOR=multiprocess, the sum
+over the run's process and its step processes (a step's time then includes waiting its turn).
+Accuracy is measured against the demo's truth, every delivered record counted, after each run.
 
 With --keep DIR the first load is kept in DIR/N/first (home) and DIR/N/landing.first, and a later
 bench of the same size starts from a copy of it (the daily delivery measured again on the same home).
@@ -17,6 +18,7 @@ bench of the same size starts from a copy of it (the daily delivery measured aga
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -41,21 +43,47 @@ IDENTITY_STEP = "identity/customer_xref"
 
 
 class RssSampler(threading.Thread):
+    """This process's resident set — with CDP_EXECUTOR=multiprocess, the sum over it and the step
+    processes it started — sampled every `interval` seconds."""
+
     def __init__(self, interval: float = 0.05):
         super().__init__(daemon=True)
         self.interval, self.samples, self._stop_flag = interval, [], threading.Event()
+        self.tree = os.environ.get("CDP_EXECUTOR") == "multiprocess"
 
     @staticmethod
-    def rss_mib() -> float:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+    def rss_mib(pid: int | str = "self") -> float:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+        except (FileNotFoundError, ProcessLookupError):
+            pass
         return 0.0
+
+    @staticmethod
+    def descendants(root: int) -> list[int]:
+        parents = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            parents[int(stat.parent.name)] = int(fields[1])
+        found, frontier = [], [root]
+        while frontier:
+            children = [pid for pid, parent in parents.items() if parent in frontier]
+            found += children
+            frontier = children
+        return found
 
     def run(self) -> None:
         while not self._stop_flag.is_set():
-            self.samples.append((time.time(), self.rss_mib()))
+            rss = self.rss_mib()
+            if self.tree:
+                rss += sum(self.rss_mib(pid) for pid in self.descendants(os.getpid()))
+            self.samples.append((time.time(), rss))
             time.sleep(self.interval)
 
     def stop(self) -> None:
