@@ -2,9 +2,8 @@
 
 The steps run in this process (CDP_EXECUTOR=in_process, the default) or each in a process of its
 own (CDP_EXECUTOR=multiprocess: Dagster's multiprocess executor; a step's memory goes back to the
-system when it ends, so nothing one step leaves allocated weighs on the next; CDP_MAX_CONCURRENT
-processes at a time (default: one per core), each waiting its turn on the home's steps lock before
-it writes — a step's time includes that wait).
+system when it ends, so nothing one step leaves allocated weighs on the next; each waits its turn
+on the home's steps lock before it writes — a step's time includes that wait).
 """
 
 from __future__ import annotations
@@ -187,21 +186,14 @@ def run_job(job_name: str, progress: bool) -> dg.JobDefinition:
 def _execute_in_step_processes(instance: dg.DagsterInstance, config: CdpConfig, job_name: str, delivery: str,
                                run_config: dict, progress: bool) -> dg.ExecutionResult:
     job = dg.build_reconstructable_job("cdp.runner", "run_job", reconstructable_args=(job_name, progress))
-    concurrent = _max_concurrent()
     run_config = {**run_config,
                   "resources": {"cdp": {"config": {name: getattr(config, name) for name in CdpConfig.model_fields}}},
-                  "execution": {"config": {"max_concurrent": concurrent, "start_method": {"spawn": {}}}}}
+                  # Step processes fork from a server that has imported cdp once (spawned, each
+                  # imported it again: 4-5 s a step); how many at a time is Dagster's setting
+                  # (DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT, default one per core).
+                  "execution": {"config": {"start_method": {"forkserver": {"preload_modules": ["cdp.runner"]}}}}}
     return dg.execute_job(job, instance, run_config=run_config, tags={"dagster/partition": delivery},
                           raise_on_error=False)
-
-
-def _max_concurrent() -> int | None:
-    value = os.environ.get("CDP_MAX_CONCURRENT", "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"CDP_MAX_CONCURRENT={value!r}: give the number of step processes at a time (1 or more)")
-    return int(value)
 
 
 def _step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:

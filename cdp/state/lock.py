@@ -8,9 +8,9 @@ asset step it executes takes it again. Steps of one Dagster run executed in sepa
 (multiprocess executor) wait for each other; any other holder is refused at once.
 
 `cdp run` with the multiprocess executor holds the home for the whole run and lets the step
-processes it starts take turns: it records `step_processes` in the lock file, and a process whose
-parent is that holder waits for `<home>/state/steps.lock` instead (one step writes at a time, and
-no other run or command gets in between two steps).
+processes it starts take turns: it records `step_processes` in the lock file, and a process that
+descends from that holder waits for `<home>/state/steps.lock` instead (one step writes at a time,
+and no other run or command gets in between two steps).
 """
 
 from __future__ import annotations
@@ -114,21 +114,35 @@ def _open(path: Path) -> int:
 
 
 def _acquire(fd: int, root: Path, owner: str, same_owner_waits: bool) -> bool:
-    """Take the home's lock; True when instead the holder is our parent process, running its steps
-    in child processes (the caller then waits for the steps lock)."""
+    """Take the home's lock; True when instead the holder is a process we descend from, running its
+    steps in child processes (the caller then waits for the steps lock)."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return False
     except BlockingIOError:
         pass
     info = holder(root)
-    if info.get("step_processes") and info.get("pid") == os.getppid():
+    if info.get("step_processes") and info.get("pid") in _ancestors():
         return True
     if info.get("owner") != owner or not same_owner_waits:
         raise HomeLocked(f"{root} is in use by {_describe(info)}: wait for it to finish "
                          f"(or stop it), then run again")
     _wait(fd, f"another step of run {owner}")  # a sibling step of the same run
     return False
+
+
+def _ancestors() -> set[int]:
+    """The pids of this process's parent, its parent's parent, … (a step process of the multiprocess
+    executor is the run's child, or the child of the fork server the run started)."""
+    found, pid = set(), os.getppid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+    return found
 
 
 def _wait(fd: int, whom: str) -> None:

@@ -183,9 +183,26 @@ def test_only_the_holders_own_step_processes_get_a_turn(tmp_path):
         refused = _step(tmp_path, log)  # the holder runs its steps itself: anyone else is refused
         assert refused.wait(timeout=60) != 0 and "in use by cdp run of delivery" in refused.stderr.read()
     with home_lock(tmp_path, "cdp run of delivery 2026-10-31", same_owner_waits=False, step_processes=True):
-        code = _step_code(tmp_path, log)
-        step = f"import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', {code!r}]).returncode)"
-        grandchild = subprocess.run([sys.executable, "-c", step],  # a process the holder did not start itself
+        code = _step_code(tmp_path, log)  # a step started through another process (Dagster's fork server)
+        grandchild = subprocess.run([sys.executable, "-c", f"import subprocess, sys; "
+                                     f"sys.exit(subprocess.run([sys.executable, '-c', {code!r}]).returncode)"],
                                     capture_output=True, text=True, timeout=60)
-        assert grandchild.returncode != 0 and "in use by cdp run of delivery" in grandchild.stderr
-    assert not log.exists()
+        assert grandchild.returncode == 0, grandchild.stderr
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from cdp.state.lock import home_lock
+        with home_lock(Path({str(tmp_path)!r}), "cdp run of delivery 2026-11-01", same_owner_waits=False,
+                       step_processes=True):
+            print("held", flush=True)
+            time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:  # a run that lets its own step processes in: this one (its parent, not its step) is refused
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(HomeLocked, match="in use by cdp run of delivery 2026-11-01"):
+            with home_lock(tmp_path, "run-1"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(log.read_text().splitlines()) == 1  # the grandchild's turn only
