@@ -1,0 +1,60 @@
+"""Would a day's identity resolution stay incremental on this home, and if not, why?
+
+    python bench/incremental_check.py HOME [--model identity/model.json]
+
+HOME: a home whose standardized records hold a delivery that identity has not resolved yet (e.g.
+`cdp run --through identity` stopped after standardization, or a run stopped in identity). Runs,
+in this process and without writing anything, what the identity stage decides before it scores:
+whether the model is the one that resolved the base, how many tuples are new and within reach of a
+new one, the pairs the incremental path scores, and the two checks that send a run back to a full
+re-cluster (a steward's decision broken; a pair the names veto kept apart joined again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import polars as pl
+
+from cdp.identity.incremental import _rules, incremental_resolve, joins_vetoed, violates, within_reach
+from cdp.identity.model import IdentitySettings, _as_dict
+from cdp.identity.overrides import OVERRIDE_SCHEMA
+from cdp.identity.pipeline import RESOLUTION, RESOLUTION_SCHEMA, model_fingerprint, read_vetoed_pairs
+from cdp.identity.registry import REGISTRY_SCHEMA
+from cdp.identity.tuples import build_tuples
+from cdp.paths import IDENTITY_DIR, Home
+from cdp.state import tables
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--model", type=Path, default=IDENTITY_DIR / "model.json")
+    args = parser.parse_args()
+    start = time.perf_counter()
+
+    def say(line: str) -> None:
+        print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    state = Home(args.home).snapshot()
+    last = state.read(RESOLUTION, RESOLUTION_SCHEMA)
+    same = last.height > 0 and last["model_sha256"][-1] == model_fingerprint(args.model)
+    say(f"model of the base's resolution: {'the same' if same else 'another (a full re-cluster)'}")
+    tuples, record_map = build_tuples(state.scan(tables.PERSON_RECORDS))
+    previous = state.read(tables.TUPLES).with_columns(pl.lit(False).alias("is_new"))
+    marked = tuples.join(previous, on=["source", "tuple_id"], how="left").with_columns(pl.col("is_new").fill_null(True))
+    reach = within_reach(marked, _rules(_as_dict(args.model)))
+    say(f"tuples {marked.height:,}, new {int(marked['is_new'].sum()):,}, within reach of a new one {reach.height:,}")
+    del marked, reach
+    overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
+    result = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), state.read(tables.REGISTRY, REGISTRY_SCHEMA),
+                                 args.model, IdentitySettings.load(), overrides=overrides)
+    say(f"incremental scoring: {result.pairs_scored:,} pairs")
+    say(f"breaks a steward's decision: {violates(result.tuple_clusters, record_map, overrides)}")
+    say(f"joins a pair the names veto kept apart: {joins_vetoed(result, read_vetoed_pairs(state), overrides, record_map)}")
+
+
+if __name__ == "__main__":
+    main()
