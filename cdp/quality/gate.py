@@ -63,9 +63,10 @@ def _identifier_values(frame: pl.DataFrame) -> pl.DataFrame:
         "vin": (standardize_vin, {"__p": pl.Utf8, "__ok": pl.Boolean}, pl.when(pl.col("__ok")).then("__p")),
     }
     for name, (fn, outputs, value) in checks.items():
-        if name in frame.columns:
+        if name in frame.columns:  # looked up on the two narrow columns, attached in row order: no copy of the rest
             mapped = map_distinct(frame.select(ROW_ID, name), name, fn, outputs)
-            frame = frame.join(mapped.select(ROW_ID, value.alias(f"{name}__value")), on=ROW_ID, how="left")
+            frame = frame.with_columns(mapped.select(ROW_ID, value.alias(f"{name}__value")).sort(ROW_ID)
+                                       .get_column(f"{name}__value"))
     return frame
 
 
@@ -327,8 +328,10 @@ def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id
            if hits else pl.DataFrame(schema={ROW_ID: pl.UInt32, "_rule": pl.Utf8, "_reason": pl.Utf8}))
     indexed = raw.with_row_index(ROW_ID)
     quarantine = indexed.join(bad, on=ROW_ID, how="inner").sort(ROW_ID).drop(ROW_ID)
-    valid_rows = typed.join(bad, on=ROW_ID, how="anti").sort(ROW_ID)
-    valid = valid_rows.select(typed_fields(contract, typed) + list(LINEAGE))
+    loaded = typed.select(*typed_fields(contract, typed), *LINEAGE, ROW_ID)  # in row order, columns not copied
+    if bad.height:
+        loaded = loaded.filter(~pl.col(ROW_ID).is_in(bad.get_column(ROW_ID).implode()))
+    valid = loaded.drop(ROW_ID)
     assert valid.height + quarantine.height == raw.height, "gate lost rows"
     batch_failures += _batch_failures(suite.get("batch", {}), raw.height, quarantine.height)
     return GateResult(valid=valid, quarantine=quarantine, results=pl.DataFrame(result_rows, schema=RESULT_SCHEMA),
