@@ -34,6 +34,7 @@ from cdp.demo.delivery import next_delivery
 from cdp.identity.evaluate import evaluate
 from cdp.runner import RunSummary, run_pipeline
 from cdp.state import tables
+from cdp.state.lock import parent_pid
 
 sys.path.insert(0, str(Path(__file__).parent))
 from identity_bench import run_child  # noqa: E402  (a sibling script, not a package)
@@ -64,13 +65,7 @@ class RssSampler(threading.Thread):
 
     @staticmethod
     def descendants(root: int) -> list[int]:
-        parents = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            parents[int(stat.parent.name)] = int(fields[1])
+        parents = {int(path.name): parent_pid(int(path.name)) for path in Path("/proc").glob("[0-9]*")}
         found, frontier = [], [root]
         while frontier:
             children = [pid for pid, parent in parents.items() if parent in frontier]

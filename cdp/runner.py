@@ -146,7 +146,6 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
     config = CdpConfig(landing_dir=str(landing.resolve()), home_dir=str(home_dir.resolve()),
                        as_of=as_of.isoformat() if as_of else "",
                        **({"model_path": str(model_path)} if model_path else {}))
-    defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
     separate = executor_name() == "multiprocess"
     with home_lock(home.root, f"cdp run of delivery {delivery}", same_owner_waits=False, step_processes=separate):
         if problem := nothing_to_run(load_contracts(), landing, home.snapshot(), delivery):
@@ -154,8 +153,6 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
         before = read_ledger(home.snapshot())
         start = time.perf_counter()
         with dagster_instance(home) as instance:
-            # Resolved inside the instance's scope: Dagster reads definitions state from the
-            # instance that is current, never from one a caller has already closed.
             instance.add_dynamic_partitions(DELIVERIES.name, [delivery])
             run_config = {"ops": {"identity__splink_model": {"config": {"retrain": retrain}},
                                   "standardized__person_records": {"config": {"full": full_recluster}},
@@ -165,7 +162,9 @@ def run_pipeline(landing: Path, home_dir: Path, as_of: date | None = None, retra
             if separate:
                 result = _execute_in_step_processes(instance, config, RUN_JOBS[through], delivery, run_config,
                                                     progress=not quiet)
-            else:
+            else:  # the job resolved inside the instance's scope: Dagster reads definitions state from the
+                # instance that is current, never from one a caller has already closed
+                defs = build_definitions(config, loggers={"progress": _progress_logger(echo)})
                 result = defs.resolve_job_def(RUN_JOBS[through]).execute_in_process(
                     instance=instance, partition_key=delivery, raise_on_error=False, run_config=run_config)
             registration = registered_since(home.snapshot(), delivery, before)

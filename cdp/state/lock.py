@@ -88,10 +88,10 @@ def home_lock(root: Path, owner: str, same_owner_waits: bool = True, step_proces
     fd = _open(lock_path(key))
     try:
         delegated = _acquire(fd, key, owner, same_owner_waits)
-        if delegated:  # our parent holds the home for its run: take our turn among its steps
+        if delegated:  # a process we descend from holds the home for its run: take our turn among its steps
             os.close(fd)
             fd = _open(steps_lock_path(key))
-            _wait(fd, f"the other steps of {_describe(holder(key))}")
+            _wait(fd, key, f"the other steps of {_describe(holder(key))}")
     except BaseException:
         os.close(fd)
         raise
@@ -127,25 +127,29 @@ def _acquire(fd: int, root: Path, owner: str, same_owner_waits: bool) -> bool:
     if info.get("owner") != owner or not same_owner_waits:
         raise HomeLocked(f"{root} is in use by {_describe(info)}: wait for it to finish "
                          f"(or stop it), then run again")
-    _wait(fd, f"another step of run {owner}")  # a sibling step of the same run
+    _wait(fd, root, f"another step of run {owner}")  # a sibling step of the same run
     return False
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of process `pid` (from /proc), None when it is gone or /proc is not there."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _ancestors() -> set[int]:
     """The pids of this process's parent, its parent's parent, … (a step process of the multiprocess
     executor is the run's child, or the child of the fork server the run started)."""
     found, pid = set(), os.getppid()
-    while pid > 1 and pid not in found:
+    while pid and pid > 1 and pid not in found:
         found.add(pid)
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            break
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        pid = parent_pid(pid)
     return found
 
 
-def _wait(fd: int, whom: str) -> None:
+def _wait(fd: int, root: Path, whom: str) -> None:
     deadline = time.monotonic() + SAME_RUN_WAIT_SECONDS
     while time.monotonic() < deadline:
         try:
@@ -153,7 +157,7 @@ def _wait(fd: int, whom: str) -> None:
             return
         except BlockingIOError:
             time.sleep(0.2)
-    raise HomeLocked(f"waited {SAME_RUN_WAIT_SECONDS:.0f}s for {whom}")
+    raise HomeLocked(f"{root}: waited {SAME_RUN_WAIT_SECONDS:.0f}s for {whom}")
 
 
 def held_by_this_process(root: Path) -> bool:
