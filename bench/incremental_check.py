@@ -4,10 +4,10 @@
 
 HOME: a home whose standardized records hold a delivery that identity has not resolved yet (e.g.
 `cdp run --through identity` stopped after standardization, or a run stopped in identity). Runs,
-in this process and without writing anything, what the identity stage decides before it scores:
-whether the model is the one that resolved the base, how many tuples are new and within reach of a
-new one, the pairs the incremental path scores, and the two checks that send a run back to a full
-re-cluster (a steward's decision broken; a pair the names veto kept apart joined again).
+in this process and without writing anything, what the identity stage decides: whether the model is
+the one that resolved the base (else a full re-cluster), how many tuples are new and within reach of
+a new one, the pairs the incremental path scores, the customers whose new links cross a veto or a
+steward's decision, and how many tuples clustering them again takes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import polars as pl
 
-from cdp.identity.incremental import _rules, incremental_resolve, joins_vetoed, violates, within_reach
+from cdp.identity.decisions import Decisions
+from cdp.identity.incremental import _rules, incremental_resolve, within_reach
+from cdp.identity.local import recluster_touched, troubled_clusters
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA
 from cdp.identity.pipeline import RESOLUTION, RESOLUTION_SCHEMA, model_fingerprint, read_vetoed_pairs
@@ -52,8 +54,12 @@ def main() -> None:
     result = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), state.read(tables.REGISTRY, REGISTRY_SCHEMA),
                                  args.model, IdentitySettings.load(), overrides=overrides)
     say(f"incremental scoring: {result.pairs_scored:,} pairs")
-    say(f"breaks a steward's decision: {violates(result.tuple_clusters, record_map, overrides)}")
-    say(f"joins a pair the names veto kept apart: {joins_vetoed(result, read_vetoed_pairs(state), overrides, record_map)}")
+    troubled = troubled_clusters(result, read_vetoed_pairs(state), overrides, record_map)
+    say(f"customers crossing a veto or a steward's decision: {troubled.len():,}")
+    settings = IdentitySettings.load()
+    recluster_touched(result, troubled, tuples, state.paths(tables.SCORED_PAIRS),
+                      Decisions.of(_as_dict(args.model), settings.clustering), overrides, record_map)
+    say(f"tuples clustered again: {result.reclustered:,}")
 
 
 if __name__ == "__main__":

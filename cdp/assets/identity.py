@@ -158,6 +158,7 @@ def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Ide
             "duplicate rate before": round(1 - result.customers / max(result.customer_cards, 1), 4),
             "model newer than the resolved base": result.trained,
             "matching mode": result.mode,
+            "tuples re-clustered": result.reclustered,
             **{f"ids {event}": n for event, n in result.events.items()},
             **{f"seconds {stage}": round(s, 2) for stage, s in result.seconds.items()},
         }

@@ -20,8 +20,8 @@ import polars as pl
 from cdp.identity.backends import register
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
-from cdp.identity.overrides import _latest, _UnionFind, must_node_pairs, node_pairs, vetoed_inside
-from cdp.identity.resolve import _to_polars, count_strong_links, write_dashboards
+from cdp.identity.overrides import _latest, _UnionFind, node_pairs
+from cdp.identity.resolve import PAIR_KEYS, _to_polars, write_dashboards
 
 
 @dataclass
@@ -34,6 +34,8 @@ class IncrementalResult:
     dashboards: dict[str, Path] | None = None
     vetoed: pl.DataFrame | None = None  # node pairs (node_l, node_r) the names veto kept apart this run
     seconds: dict[str, float] | None = None
+    scored: pl.DataFrame | None = None  # this run's scored pairs, decided, as the scored-pairs table keeps them
+    reclustered: int = 0  # tuples clustered again because this run's links crossed a veto or a decision
 
 
 def _restricted(model: dict) -> dict:
@@ -126,15 +128,14 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
     if new_count:
         with closing(linker_for_new(marked, model, settings)) as linker:
             predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
-            result.pairs_scored = _to_polars(predictions.query_sql("SELECT count(*) AS n FROM {this}")).item()
-            links = _to_polars(predictions.query_sql(
-                f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r, match_probability FROM {{this}} "
-                f"WHERE {decisions.linked}"))
+            gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
+            result.scored = _to_polars(predictions.query_sql(decisions.decided(", ".join(PAIR_KEYS), gammas)))
+            result.pairs_scored = result.scored.height
+            links = result.scored.filter("linked").select(*PAIR_KEYS, "match_probability")
             band = predictions.query_sql(f"SELECT *, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
             result.review_candidates = _to_polars(band)
-            result.vetoed = node_pairs(_to_polars(predictions.query_sql(
-                f"SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r FROM {{this}} WHERE {decisions.veto}")))
-            result.strong_links = count_strong_links(predictions, decisions)
+            result.vetoed = node_pairs(result.scored.filter("vetoed"))
+            result.strong_links = int(result.scored.get_column("strong_only").sum())
             if reports_dir is not None:
                 result.dashboards = write_dashboards(linker, predictions, band, None, reports_dir)
     decided = must_links(overrides, record_map) if overrides is not None else links.clear()
@@ -175,25 +176,3 @@ def _join_onto_base(marked: pl.DataFrame, old_customer: pl.DataFrame, links: pl.
     roots = pl.DataFrame({"node": linked, "root": [groups.find(n) for n in linked]}, schema={"node": pl.Utf8, "root": pl.Utf8})
     return nodes.join(roots, on="node", how="left", maintain_order="left").select(
         "source", "tuple_id", pl.coalesce("root", "node").alias("cluster_id"))
-
-
-def joins_vetoed(result: IncrementalResult, earlier_vetoed: pl.DataFrame, overrides: pl.DataFrame,
-                 record_map: pl.DataFrame) -> bool:
-    """Does the incremental result put a pair the names veto kept apart (this run or the last full
-    one) into one customer? Then a full re-cluster decides, as it splits such customers."""
-    vetoed = pl.concat([v for v in (earlier_vetoed, result.vetoed) if v is not None])
-    return not vetoed_inside(result.tuple_clusters, vetoed, must_node_pairs(overrides, record_map)).is_empty()
-
-
-def violates(tuple_clusters: pl.DataFrame, record_map: pl.DataFrame, overrides: pl.DataFrame) -> bool:
-    """Does any cannot-link decision end up inside one cluster?"""
-    if overrides.is_empty():
-        return False
-    cluster_of = dict(
-        record_map.join(tuple_clusters, on=["source", "tuple_id"])
-        .select((pl.col("source") + "|" + pl.col("record_key")), "cluster_id").iter_rows()
-    )
-    return any(
-        cluster_of.get(a) is not None and cluster_of.get(a) == cluster_of.get(b)
-        for a, b, decision in _latest(overrides).select("a", "b", "decision").iter_rows() if decision == "different"
-    )

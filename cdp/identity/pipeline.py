@@ -16,8 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from cdp.identity.decisions import level_labels
-from cdp.identity.incremental import incremental_resolve, joins_vetoed, violates
+from cdp.identity.decisions import Decisions, level_labels
+from cdp.identity.incremental import incremental_resolve
+from cdp.identity.local import recluster_touched, troubled_clusters
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA, node_pairs
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids, id_number
@@ -44,6 +45,7 @@ class IdentityRun:
     strong_links: int = 0  # links made by strong evidence below the threshold or against the names veto
     quarantined_records: int = 0  # records quarantined for a non-identity field, matched all the same
     mode: str = "full"
+    reclustered: int = 0  # incremental: tuples clustered again where the delivery's links crossed a veto or a decision
     events: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -129,14 +131,19 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
     registry = state.read(tables.REGISTRY, REGISTRY_SCHEMA)
     customers = state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
-    mode, resolution = "full", None
+    mode, resolution, reclustered = "full", None, 0
     reports = home.identity_reports
     if not (full_recluster or trained or registry.is_empty() or not state.has(tables.TUPLES)):
-        incremental = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), registry, model_path, settings,
-                                          reports_dir=reports, overrides=overrides)
-        if not (violates(incremental.tuple_clusters, record_map, overrides)
-                or joins_vetoed(incremental, read_vetoed_pairs(state), overrides, record_map)):
-            mode, resolution = "incremental", incremental
+        resolution = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), registry, model_path, settings,
+                                         reports_dir=reports, overrides=overrides)
+        mode = "incremental"
+        troubled = troubled_clusters(resolution, read_vetoed_pairs(state), overrides, record_map)
+        if troubled.len():  # its links crossed a veto or a steward's decision: cluster those components again
+            resolution = recluster_touched(resolution, troubled, tuples, state.paths(tables.SCORED_PAIRS),
+                                           Decisions.of(_as_dict(model_path), settings.clustering), overrides, record_map)
+            reclustered = resolution.reclustered
+        if resolution.scored is not None and resolution.scored.height:
+            tx.append(tables.SCORED_PAIRS, resolution.scored)
     if resolution is None:
         pairs_file = tx.new_file(tables.SCORED_PAIRS)
         resolution = resolve(tuples, model_path, settings, record_map, overrides, scored_pairs_path=pairs_file,
@@ -171,5 +178,5 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
         customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained,
         review_pairs=pending(queue).height, strong_links=resolution.strong_links,
         quarantined_records=counts["quarantined"],
-        mode=mode, events=dict(events), seconds=seconds,
+        mode=mode, reclustered=reclustered, events=dict(events), seconds=seconds,
     )

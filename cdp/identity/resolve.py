@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +30,6 @@ class Resolution:
     strong_links: int = 0  # pairs linked by strong evidence below the threshold or against the veto
     dashboards: dict[str, Path] | None = None
     seconds: dict[str, float] | None = None
-
-
-def count_strong_links(predictions, decisions: Decisions) -> int:
-    """Links made by strong evidence that the probability or the veto alone would not have made."""
-    return _to_polars(predictions.query_sql(f"SELECT count(*) AS n FROM {{this}} WHERE {decisions.strong_only}")).item()
 
 
 def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
@@ -79,26 +75,35 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
         timer.lap("scored pairs + review band")
         dashboards = write_dashboards(linker, predictions, band, clusters, reports_dir) if reports_dir else None
         timer.lap("dashboards")
-        must = set()
-        if overrides is not None and not overrides.is_empty() and record_map is not None:
-            links = _to_polars(linkable.query_sql(
-                "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
-                "match_probability FROM {this}"))
-            tuple_clusters = apply_overrides(tuple_clusters, links, overrides, record_map)
-            must = must_node_pairs(overrides, record_map)
         # One pass over the decided pairs for both: the pairs the veto kept apart, the unnamed attachments.
-        attach = decisions.attach_unnamed
-        flagged = _to_polars(decided.query_sql(f"SELECT {keys}, vetoed, coalesce({attach}, FALSE) AS attach "
-                                               f"FROM {{this}} WHERE vetoed OR {attach}"))
-        vetoed = node_pairs(flagged.filter("vetoed"))
-        tuple_clusters = split_vetoed(tuple_clusters, vetoed, lambda nodes: _links_within(linkable, nodes), must)
-        if attach != "FALSE":
-            pairs = node_pairs(flagged.filter("attach"))
-            named = tuples.filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
-            tuple_clusters = attach_unnamed(tuple_clusters, pairs, named.to_series())
+        flagged = _to_polars(decided.query_sql(f"SELECT {keys}, vetoed, coalesce({decisions.attach_unnamed}, FALSE) AS attach "
+                                               f"FROM {{this}} WHERE vetoed OR {decisions.attach_unnamed}"))
+        flagged = pl.concat([node_pairs(flagged), flagged.select("vetoed", "attach")], how="horizontal")
+        tuple_clusters = settle(tuple_clusters, lambda nodes: _links_within(linkable, nodes), flagged, tuples,
+                                overrides, record_map)
         timer.lap("decisions + veto")
         return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=counts["pairs"],
                           strong_links=counts["strong"] or 0, dashboards=dashboards, seconds=timer.seconds)
+
+
+def settle(tuple_clusters: pl.DataFrame, links_within: Callable[[set[str] | None], pl.DataFrame], flagged: pl.DataFrame,
+           tuples: pl.DataFrame, overrides: pl.DataFrame | None, record_map: pl.DataFrame | None) -> pl.DataFrame:
+    """Connected components made customers: the steward's decisions, then the veto against
+    transitivity, then unnamed customers attached to the one named customer they point to.
+
+    links_within(nodes): the linked pairs (node_l, node_r, match_probability) among `nodes` (None:
+    all); flagged: the pairs (node_l, node_r) the veto kept apart (`vetoed`) or that attach an
+    unnamed customer (`attach`)."""
+    must = set()
+    if overrides is not None and not overrides.is_empty() and record_map is not None:
+        tuple_clusters = apply_overrides(tuple_clusters, links_within(None), overrides, record_map)
+        must = must_node_pairs(overrides, record_map)
+    tuple_clusters = split_vetoed(tuple_clusters, flagged.filter("vetoed").select("node_l", "node_r"), links_within, must)
+    attach = flagged.filter("attach").select("node_l", "node_r")
+    if attach.is_empty():
+        return tuple_clusters
+    named = tuples.filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
+    return attach_unnamed(tuple_clusters, attach, named.to_series())
 
 
 class Timer:
@@ -163,8 +168,12 @@ def offline(path: Path) -> None:
     path.write_text(_REMOTE_LINK.sub("", html), encoding="utf-8")
 
 
-def _links_within(linkable, nodes: set[str]) -> pl.DataFrame:
-    """Linked pairs (node_l, node_r, match_probability) between the given nodes."""
+def _links_within(linkable, nodes: set[str] | None) -> pl.DataFrame:
+    """Linked pairs (node_l, node_r, match_probability) between the given nodes (None: all)."""
+    if nodes is None:
+        return _to_polars(linkable.query_sql(
+            "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
+            "match_probability FROM {this}"))
     table = linkable.db_api.register(pl.DataFrame({"node": sorted(nodes)}, schema={"node": pl.Utf8}).to_arrow())
     return _to_polars(linkable.query_sql(
         "SELECT l.* FROM (SELECT source_dataset_l || '|' || tuple_id_l AS node_l, "

@@ -1,0 +1,123 @@
+"""Re-cluster only what a delivery touched, when its links cross a veto or a steward's decision.
+
+An incremental run joins new tuples onto the resolved base. When one of its customers then holds a
+pair the names veto kept apart (spouses on one phone, bridged by a new record that names only the
+surname) or two records a steward said are different people, the base's clustering must be done
+again for that customer — but only there. The graph components involved are gathered from the
+scored pairs (every full and incremental run's), by following linked pairs outward from those
+customers until no new tuple is reached, and clustered as a full re-cluster does: connected
+components, the steward's decisions, the veto against transitivity, unnamed customers attached.
+Everything else keeps the incremental result. At a million customers this replaced a full
+re-cluster of 10.5M tuples (48 GB of spill) with a few thousand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from cdp.identity.decisions import Decisions
+from cdp.identity.incremental import IncrementalResult
+from cdp.identity.overrides import _latest, _UnionFind, must_node_pairs, vetoed_inside
+from cdp.identity.resolve import settle
+
+NODE = pl.col("source") + "|" + pl.col("tuple_id")
+EDGE_SCHEMA = {"node_l": pl.Utf8, "node_r": pl.Utf8, "match_probability": pl.Float64,
+               "linked": pl.Boolean, "vetoed": pl.Boolean, "attach": pl.Boolean}
+
+
+def troubled_clusters(result: IncrementalResult, earlier_vetoed: pl.DataFrame, overrides: pl.DataFrame,
+                      record_map: pl.DataFrame) -> pl.Series:
+    """Clusters of the incremental result that hold a vetoed pair (this run's or an earlier one's)
+    not vouched for by a steward, or two records a steward said are different people."""
+    vetoed = pl.concat([v for v in (earlier_vetoed, result.vetoed) if v is not None])
+    inside = vetoed_inside(result.tuple_clusters, vetoed, must_node_pairs(overrides, record_map))
+    clusters = [inside.get_column("cluster_id")]
+    different = _latest(overrides).filter(pl.col("decision") == "different") if not overrides.is_empty() else None
+    if different is not None and not different.is_empty():
+        record_node = record_map.select((pl.col("source") + "|" + pl.col("record_key")).alias("record"),
+                                        NODE.alias("node"))
+        cluster = result.tuple_clusters.select(NODE.alias("node"), pl.col("cluster_id").cast(pl.Utf8))
+        ends = [different.select(pl.col(side).alias("record")).with_row_index("pair")
+                .join(record_node, on="record").join(cluster, on="node") for side in ("a", "b")]
+        broken = ends[0].join(ends[1], on="pair").filter(pl.col("cluster_id") == pl.col("cluster_id_right"))
+        clusters.append(broken.get_column("cluster_id"))
+    return pl.concat(clusters).unique()
+
+
+def recluster_touched(result: IncrementalResult, clusters: pl.Series, tuples: pl.DataFrame, pair_files: Iterable[Path],
+                      decisions: Decisions, overrides: pl.DataFrame, record_map: pl.DataFrame) -> IncrementalResult:
+    """The incremental result with the graph components of `clusters` clustered again as a full run does."""
+    current = result.tuple_clusters.select(NODE.alias("node"), pl.col("cluster_id").cast(pl.Utf8))
+    seeds = current.filter(pl.col("cluster_id").is_in(clusters.implode())).get_column("node")
+    nodes, edges = _components(seeds, current, list(pair_files), result.scored, decisions)
+    local = tuples.filter(NODE.is_in(nodes.implode()))
+    linked = edges.filter("linked").select("node_l", "node_r", "match_probability")
+    clustered = settle(_connected(local, linked), lambda among: _among(linked, among), edges,
+                       local, overrides, record_map.filter(NODE.is_in(nodes.implode())))
+    relabelled = clustered.select("source", "tuple_id", (pl.lit("local:") + pl.col("cluster_id").cast(pl.Utf8))
+                                  .alias("cluster_id_local"))
+    result.tuple_clusters = (result.tuple_clusters.with_columns(pl.col("cluster_id").cast(pl.Utf8))
+                             .join(relabelled, on=["source", "tuple_id"], how="left", maintain_order="left")
+                             .select("source", "tuple_id", pl.coalesce("cluster_id_local", "cluster_id").alias("cluster_id")))
+    result.reclustered = nodes.len()
+    return result
+
+
+def _components(seeds: pl.Series, current: pl.DataFrame, pair_files: list[Path], new_pairs: pl.DataFrame | None,
+                decisions: Decisions) -> tuple[pl.Series, pl.DataFrame]:
+    """Every tuple reachable from `seeds` by linked (or attaching) pairs or by sharing a cluster of the
+    incremental result, and the linked, vetoed and attaching pairs among them."""
+    with duckdb.connect() as con:
+        con.execute("SET preserve_insertion_order = false")
+        con.register("current_nodes", current.to_arrow())
+        sources = [f"SELECT * FROM read_parquet([{', '.join(repr(str(p)) for p in pair_files)}])"] if pair_files else []
+        if new_pairs is not None and new_pairs.height:
+            con.register("new_pairs", new_pairs.to_arrow())
+            sources.append("SELECT * FROM new_pairs")
+        if not sources:
+            return seeds, pl.DataFrame(schema=EDGE_SCHEMA)
+        con.execute(f"CREATE VIEW edges AS SELECT source_dataset_l, tuple_id_l, source_dataset_r, tuple_id_r, "
+                    f"CASE WHEN strong_evidence THEN 1.0 ELSE match_probability END AS match_probability, "
+                    f"linked, vetoed, coalesce({decisions.attach_unnamed}, FALSE) AS attach "
+                    f"FROM ({' UNION ALL BY NAME '.join(sources)}) WHERE linked OR vetoed OR {decisions.attach_unnamed}")
+        reached, frontier, found = set(), set(seeds.to_list()), []
+        while frontier:
+            reached |= frontier
+            con.register("frontier", pl.DataFrame({"node": sorted(frontier)}, schema={"node": pl.Utf8})
+                         .select(pl.col("node").str.split_exact("|", 1).struct.rename_fields(["s", "t"])).unnest("node")
+                         .to_arrow())
+            touching = con.sql(
+                "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
+                "match_probability, linked, vetoed, attach FROM ("
+                "SELECT * FROM edges SEMI JOIN frontier f ON tuple_id_l = f.t AND source_dataset_l = f.s UNION ALL "
+                "SELECT * FROM edges SEMI JOIN frontier f ON tuple_id_r = f.t AND source_dataset_r = f.s)").pl()
+            found.append(touching)
+            ends = touching.filter(pl.col("linked") | pl.col("attach"))
+            neighbours = pl.concat([ends.get_column("node_l"), ends.get_column("node_r")]).unique()
+            mates = current.filter(pl.col("cluster_id").is_in(
+                current.filter(pl.col("node").is_in(neighbours.implode())).get_column("cluster_id").unique().implode()))
+            frontier = set(current.filter(pl.col("node").is_in(pl.concat([neighbours, mates.get_column("node")]).implode()))
+                           .get_column("node").to_list()) - reached
+    nodes = pl.Series("node", sorted(reached), dtype=pl.Utf8)
+    edges = (pl.concat(found).filter(pl.col("node_l").is_in(nodes.implode()) & pl.col("node_r").is_in(nodes.implode()))
+             .unique(subset=["node_l", "node_r"], keep="last", maintain_order=True))
+    return nodes, edges
+
+
+def _connected(local: pl.DataFrame, linked: pl.DataFrame) -> pl.DataFrame:
+    """Connected components of the linked pairs over the local tuples (source, tuple_id, cluster_id)."""
+    groups = _UnionFind()
+    for a, b in linked.select("node_l", "node_r").iter_rows():
+        groups.union(a, b)
+    return local.select("source", "tuple_id", NODE.map_elements(groups.find, return_dtype=pl.Utf8).alias("cluster_id"))
+
+
+def _among(linked: pl.DataFrame, nodes: set[str] | None) -> pl.DataFrame:
+    if nodes is None:
+        return linked
+    listed = pl.Series(sorted(nodes), dtype=pl.Utf8).implode()
+    return linked.filter(pl.col("node_l").is_in(listed) & pl.col("node_r").is_in(listed))
