@@ -2,12 +2,14 @@
 
     python bench/step_memory.py HOME standardize [--full]
     python bench/step_memory.py HOME validated/lead_events [--delivery 2026-10-31]
+    python bench/step_memory.py HOME identity
 
 HOME is a home `cdp run` (or `bench/bench.py --keep`) filled. The stage is materialized as Dagster
 would (the asset, on HOME's state, which it rewrites with the same content): `standardize` is
 standardized/person_records (`--full`: standardize every record, as a first load does, not only
 what changed); `validated/<source>` gates the source's rows of a delivery and publishes its
-current table. Prints the seconds and
+current table; `identity` resolves the standardized records (identity/customer_xref: incremental once
+a resolved base exists) and prints its steps' seconds. Prints the seconds and
 the process's peak resident set (VmHWM) before and after: what the stage itself takes, without
 what earlier stages of an in-process run still hold.
 """
@@ -21,14 +23,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from cdp.assets.identity import person_records
+from cdp.assets.identity import customer_xref, person_records
 from cdp.assets.ingest import ingest_assets
 from cdp.resources import CdpConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
 from identity_bench import peak_mib  # noqa: E402  (a sibling script, not a package)
 
-STAGES = {"standardize": (person_records, "standardized__person_records"),
+STAGES = {"standardize": (person_records, "standardized__person_records"), "identity": (customer_xref, "identity__customer_xref"),
           **{asset.key.to_user_string(): (asset, asset.key.to_python_identifier()) for asset in ingest_assets
              if isinstance(asset, dg.AssetsDefinition) and asset.key.path[0] == "validated"}}
 
@@ -49,8 +51,13 @@ def main() -> None:
         before, start = peak_mib(), time.perf_counter()
         result = dg.materialize([asset], resources={"cdp": CdpConfig(home_dir=home, as_of=args.delivery)}, instance=instance,
                                 partition_key=args.delivery if partitioned else None,
-                                run_config={} if partitioned else {"ops": {op: {"config": {"full": args.full}}}})
+                                run_config={} if partitioned or args.stage == "identity"
+                                else {"ops": {op: {"config": {"full": args.full}}}})
         seconds, after = time.perf_counter() - start, peak_mib()
+    metadata = result.asset_materializations_for_node(op)[0].metadata
+    for key, value in metadata.items():
+        if key.startswith("seconds "):
+            print(f"  {key[len('seconds '):]:60} {value.value:8.1f}")
     counts = {k: v.value for k, v in result.asset_materializations_for_node(op)[0].metadata.items()
               if isinstance(v.value, int) and not isinstance(v.value, bool)}
     print(f"{args.stage}: {seconds:.1f} s, peak {after:,.0f} MiB (before {before:,.0f} MiB, +{after - before:,.0f}); "

@@ -21,7 +21,7 @@ from cdp.identity.backends import register
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import _latest, _UnionFind, node_pairs
-from cdp.identity.resolve import PAIR_KEYS, _to_polars, write_dashboards
+from cdp.identity.resolve import PAIR_KEYS, Timer, _to_polars, write_dashboards
 
 
 @dataclass
@@ -114,6 +114,7 @@ def term_frequencies(tuples: pl.DataFrame, model: dict) -> dict[str, pl.DataFram
 def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous_tuples: pl.DataFrame,
                         registry: pl.DataFrame, model_path: Path, settings: IdentitySettings,
                         reports_dir: Path | None = None, overrides: pl.DataFrame | None = None) -> IncrementalResult:
+    timer = Timer()
     previous = previous_tuples.select("source", "tuple_id").with_columns(pl.lit(False).alias("is_new"))
     marked = tuples.join(previous, on=["source", "tuple_id"], how="left").with_columns(pl.col("is_new").fill_null(True))
     # Each old tuple's customer, from the registry entries of its records.
@@ -124,7 +125,8 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
     new_count = int(marked.get_column("is_new").sum())
     links = pl.DataFrame(schema={"source_dataset_l": pl.Utf8, "tuple_id_l": pl.Utf8, "source_dataset_r": pl.Utf8,
                                  "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
-    result = IncrementalResult(pl.DataFrame(), pl.DataFrame(), 0, new_count)
+    result = IncrementalResult(pl.DataFrame(), pl.DataFrame(), 0, new_count, seconds=timer.seconds)
+    timer.lap("new tuples and their customers")
     if new_count:
         with closing(linker_for_new(marked, model, settings)) as linker:
             predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
@@ -136,10 +138,13 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
             result.review_candidates = _to_polars(band)
             result.vetoed = node_pairs(result.scored.filter("vetoed"))
             result.strong_links = int(result.scored.get_column("strong_only").sum())
+            timer.lap("within reach, scored")
             if reports_dir is not None:
                 result.dashboards = write_dashboards(linker, predictions, band, None, reports_dir)
+                timer.lap("dashboards")
     decided = must_links(overrides, record_map) if overrides is not None else links.clear()
     result.tuple_clusters = _join_onto_base(marked, old_customer, pl.concat([links, decided]))
+    timer.lap("joined onto the base")
     return result
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from cdp.identity.decisions import Decisions, level_labels
-from cdp.identity.incremental import incremental_resolve
+from cdp.identity.incremental import IncrementalResult, incremental_resolve
 from cdp.identity.local import recluster_touched, troubled_clusters
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA, node_pairs
@@ -100,6 +100,24 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
         return _resolve(tx, home, model_path, run_id, settings, full_recluster)
 
 
+def _incremental(tx: Transaction, tuples: pl.DataFrame, record_map: pl.DataFrame, registry: pl.DataFrame,
+                 model_path: Path, settings: IdentitySettings, overrides: pl.DataFrame, reports: Path) -> IncrementalResult:
+    """Score the pairs touching new tuples, join them onto the resolved base, cluster again the
+    components where a new link crosses a veto or a steward's decision; the scored pairs kept."""
+    state = tx.view()
+    resolution = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), registry, model_path, settings,
+                                     reports_dir=reports, overrides=overrides)
+    start = time.perf_counter()
+    troubled = troubled_clusters(resolution, read_vetoed_pairs(state), overrides, record_map)
+    if troubled.len():
+        resolution = recluster_touched(resolution, troubled, tuples, state.paths(tables.SCORED_PAIRS),
+                                       Decisions.of(_as_dict(model_path), settings.clustering), overrides, record_map)
+    resolution.seconds["vetoes and decisions checked, touched re-clustered"] = time.perf_counter() - start
+    if resolution.scored is not None and resolution.scored.height:
+        tx.append(tables.SCORED_PAIRS, resolution.scored)
+    return resolution
+
+
 def _record_counts(records: pl.LazyFrame | None) -> dict[str, int]:
     """Records, customer cards (distinct source, name as delivered, mobile) and quarantined records,
     from a scan of the standardized records (None: there are none)."""
@@ -131,29 +149,21 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
     registry = state.read(tables.REGISTRY, REGISTRY_SCHEMA)
     customers = state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
-    mode, resolution, reclustered = "full", None, 0
+    mode, resolution = "full", None
     reports = home.identity_reports
     if not (full_recluster or trained or registry.is_empty() or not state.has(tables.TUPLES)):
-        resolution = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), registry, model_path, settings,
-                                         reports_dir=reports, overrides=overrides)
-        mode = "incremental"
-        troubled = troubled_clusters(resolution, read_vetoed_pairs(state), overrides, record_map)
-        if troubled.len():  # its links crossed a veto or a steward's decision: cluster those components again
-            resolution = recluster_touched(resolution, troubled, tuples, state.paths(tables.SCORED_PAIRS),
-                                           Decisions.of(_as_dict(model_path), settings.clustering), overrides, record_map)
-            reclustered = resolution.reclustered
-        if resolution.scored is not None and resolution.scored.height:
-            tx.append(tables.SCORED_PAIRS, resolution.scored)
+        mode, resolution = "incremental", _incremental(tx, tuples, record_map, registry, model_path, settings, overrides,
+                                                       reports)
     if resolution is None:
         pairs_file = tx.new_file(tables.SCORED_PAIRS)
         resolution = resolve(tuples, model_path, settings, record_map, overrides, scored_pairs_path=pairs_file,
                              reports_dir=reports)
         tx.adopt(tables.SCORED_PAIRS, pairs_file, resolution.pairs_scored)
-    clusters = record_clusters(record_map, resolution.tuple_clusters)
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
     seconds.update({f"  {step}": s for step, s in (resolution.seconds or {}).items()})
 
     start = time.perf_counter()
+    clusters = record_clusters(record_map, resolution.tuple_clusters)
     assignment = assign_customer_ids(clusters, registry, customers, run_id, issued=state.counter(tables.CUSTOMER_NUMBER))
     # Records not loaded this run (quarantined, not delivered) keep their registry entry.
     registry = pl.concat([assignment.xref, registry.join(assignment.xref, on=["source", "record_key"], how="anti")])
@@ -162,6 +172,8 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     tx.write(tables.CUSTOMER_XREF, assignment.xref)
     tx.write(tables.TUPLES, tuples.select("source", "tuple_id"))
     tx.append(tables.ID_HISTORY, assignment.history)
+    seconds["customer ids"] = time.perf_counter() - start
+    start = time.perf_counter()
     highest = assignment.customers.select(id_number(pl.col("customer_id")).max()).item() or 0
     tx.set_counter(tables.CUSTOMER_NUMBER, max(highest, state.counter(tables.CUSTOMER_NUMBER)))
     queue = build_review_queue(resolution.review_candidates, record_map, assignment.xref, overrides,
@@ -169,7 +181,7 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     tx.write(tables.REVIEW_QUEUE, queue)
     tx.write(RESOLUTION, pl.DataFrame([{"run_id": run_id, "at": datetime.now(timezone.utc), "model_sha256": fingerprint,
                                         "mode": mode}], schema=RESOLUTION_SCHEMA))
-    seconds["customer ids"] = time.perf_counter() - start
+    seconds["review queue"] = time.perf_counter() - start
 
     events = assignment.history.group_by("event").len().rows()
     return IdentityRun(
@@ -178,5 +190,6 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
         customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained,
         review_pairs=pending(queue).height, strong_links=resolution.strong_links,
         quarantined_records=counts["quarantined"],
-        mode=mode, reclustered=reclustered, events=dict(events), seconds=seconds,
+        mode=mode, reclustered=resolution.reclustered if isinstance(resolution, IncrementalResult) else 0,
+        events=dict(events), seconds=seconds,
     )
