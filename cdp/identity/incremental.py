@@ -36,6 +36,7 @@ class IncrementalResult:
     seconds: dict[str, float] | None = None
     scored: pl.DataFrame | None = None  # this run's scored pairs, decided, as the scored-pairs table keeps them
     reclustered: int = 0  # tuples clustered again because this run's links crossed a veto or a decision
+    touched: pl.DataFrame | None = None  # the tuples of clusters this run's new tuples or links changed (tuple_clusters rows)
 
 
 def _restricted(model: dict) -> dict:
@@ -117,9 +118,7 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
     timer = Timer()
     previous = previous_tuples.select("source", "tuple_id").with_columns(pl.lit(False).alias("is_new"))
     marked = tuples.join(previous, on=["source", "tuple_id"], how="left").with_columns(pl.col("is_new").fill_null(True))
-    # Each old tuple's customer, from the registry entries of its records.
-    old_customer = (record_map.join(registry, on=["source", "record_key"], how="inner")
-                    .group_by("source", "tuple_id").agg(pl.col("customer_id").min()))
+    old_customer = _old_customers(previous_tuples, marked, record_map, registry)
     model = _as_dict(model_path)
     decisions = Decisions.of(model, settings.clustering)
     new_count = int(marked.get_column("is_new").sum())
@@ -143,18 +142,39 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
                 result.dashboards = write_dashboards(linker, predictions, band, None, reports_dir)
                 timer.lap("dashboards")
     decided = must_links(overrides, record_map) if overrides is not None else links.clear()
-    result.tuple_clusters = _join_onto_base(marked, old_customer, pl.concat([links, decided]))
+    joined = _join_onto_base(marked, old_customer, pl.concat([links, decided]))
+    result.tuple_clusters, result.touched = joined.drop("touched"), joined.filter("touched").drop("touched")
     timer.lap("joined onto the base")
     return result
+
+
+def _old_customers(previous_tuples: pl.DataFrame, marked: pl.DataFrame, record_map: pl.DataFrame,
+                   registry: pl.DataFrame) -> pl.DataFrame:
+    """Each tuple's customer so far (source, tuple_id, customer_id): an old tuple's is kept with the
+    tuples; a new tuple whose records were known (a record changed since) takes their registry
+    entries' smallest. A base resolved before the tuples kept their customer: every tuple from the
+    registry entries of its records."""
+    if "customer_id" not in previous_tuples.columns:
+        return (record_map.join(registry, on=["source", "record_key"], how="inner")
+                .group_by("source", "tuple_id").agg(pl.col("customer_id").min()))
+    new = marked.filter("is_new").select("source", "tuple_id")
+    moved = (record_map.join(new, on=["source", "tuple_id"], how="semi")
+             .join(registry, on=["source", "record_key"], how="inner")
+             .group_by("source", "tuple_id").agg(pl.col("customer_id").min()))
+    kept = previous_tuples.filter(pl.col("customer_id").is_not_null()).select("source", "tuple_id", "customer_id")
+    return pl.concat([kept, moved])
 
 
 def must_links(overrides: pl.DataFrame, record_map: pl.DataFrame) -> pl.DataFrame:
     """A steward's "same" decisions as links between the records' tuples (probability 1)."""
     same = _latest(overrides).filter(pl.col("decision") == "same") if not overrides.is_empty() else overrides
-    node = record_map.select((pl.col("source") + "|" + pl.col("record_key")).alias("record"), "source", "tuple_id")
     if same.is_empty():
         return pl.DataFrame(schema={"source_dataset_l": pl.Utf8, "tuple_id_l": pl.Utf8, "source_dataset_r": pl.Utf8,
                                     "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
+    named = pl.concat([same.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
+                       for x in ("l", "r")]).unique()
+    node = record_map.join(named, on=["source", "record_key"], how="semi").select(
+        (pl.col("source") + "|" + pl.col("record_key")).alias("record"), "source", "tuple_id")
     return (same.select("a", "b")
             .join(node.rename({"record": "a", "source": "source_dataset_l", "tuple_id": "tuple_id_l"}), on="a")
             .join(node.rename({"record": "b", "source": "source_dataset_r", "tuple_id": "tuple_id_r"}), on="b")
@@ -180,4 +200,5 @@ def _join_onto_base(marked: pl.DataFrame, old_customer: pl.DataFrame, links: pl.
     linked = pl.concat([e.to_series() for e in ends]).unique()
     roots = pl.DataFrame({"node": linked, "root": [groups.find(n) for n in linked]}, schema={"node": pl.Utf8, "root": pl.Utf8})
     return nodes.join(roots, on="node", how="left", maintain_order="left").select(
-        "source", "tuple_id", pl.coalesce("root", "node").alias("cluster_id"))
+        "source", "tuple_id", pl.coalesce("root", "node").alias("cluster_id"),
+        (pl.col("root").is_not_null() | pl.col("node").str.starts_with("tuple:")).alias("touched"))

@@ -32,15 +32,20 @@ EDGE_SCHEMA = {"node_l": pl.Utf8, "node_r": pl.Utf8, "match_probability": pl.Flo
 def troubled_clusters(result: IncrementalResult, earlier_vetoed: pl.DataFrame, overrides: pl.DataFrame,
                       record_map: pl.DataFrame) -> pl.Series:
     """Clusters of the incremental result that hold a vetoed pair (this run's or an earlier one's)
-    not vouched for by a steward, or two records a steward said are different people."""
+    not vouched for by a steward, or two records a steward said are different people. Only the
+    clusters this run changed can hold a new vetoed pair; a decision may be new on any."""
     vetoed = pl.concat([v for v in (earlier_vetoed, result.vetoed) if v is not None])
-    inside = vetoed_inside(result.tuple_clusters, vetoed, must_node_pairs(overrides, record_map))
-    clusters = [inside.get_column("cluster_id")]
+    changed = result.touched if result.touched is not None else result.tuple_clusters
+    clusters = [vetoed_inside(changed, vetoed, must_node_pairs(overrides, record_map)).get_column("cluster_id")]
     different = _latest(overrides).filter(pl.col("decision") == "different") if not overrides.is_empty() else None
     if different is not None and not different.is_empty():
-        record_node = record_map.select((pl.col("source") + "|" + pl.col("record_key")).alias("record"),
-                                        NODE.alias("node"))
-        cluster = result.tuple_clusters.select(NODE.alias("node"), pl.col("cluster_id").cast(pl.Utf8))
+        named = pl.concat([different.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
+                           for x in ("l", "r")])
+        record_node = record_map.join(named, on=["source", "record_key"], how="semi").select(
+            (pl.col("source") + "|" + pl.col("record_key")).alias("record"), NODE.alias("node"))
+        cluster = result.tuple_clusters.join(record_map.join(named, on=["source", "record_key"], how="semi")
+                                             .select("source", "tuple_id").unique(), on=["source", "tuple_id"], how="semi")
+        cluster = cluster.select(NODE.alias("node"), pl.col("cluster_id").cast(pl.Utf8))
         ends = [different.select(pl.col(side).alias("record")).with_row_index("pair")
                 .join(record_node, on="record").join(cluster, on="node") for side in ("a", "b")]
         broken = ends[0].join(ends[1], on="pair").filter(pl.col("cluster_id") == pl.col("cluster_id_right"))

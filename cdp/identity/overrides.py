@@ -70,14 +70,10 @@ def apply_overrides(tuple_clusters: pl.DataFrame, links: pl.DataFrame, overrides
     """
     if overrides.is_empty():
         return tuple_clusters
-    node_of = dict(
-        record_map.select(
-            (pl.col("source") + "|" + pl.col("record_key")).alias("record"),
-            (pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
-        ).iter_rows()
-    )
+    latest = _latest(overrides)
+    node_of = _node_of(record_map, latest)
     decisions = [
-        (node_of[a], node_of[b], d) for a, b, d in _latest(overrides).select("a", "b", "decision").iter_rows()
+        (node_of[a], node_of[b], d) for a, b, d in latest.select("a", "b", "decision").iter_rows()
         if a in node_of and b in node_of and node_of[a] != node_of[b]
     ]
     must = [(a, b) for a, b, d in decisions if d == "same"]
@@ -149,10 +145,19 @@ def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame) -> set[fr
     """The steward's "same" decisions as pairs of tuple nodes."""
     if overrides.is_empty():
         return set()
-    node_of = dict(record_map.select((pl.col("source") + "|" + pl.col("record_key")).alias("record"),
-                                     (pl.col("source") + "|" + pl.col("tuple_id")).alias("node")).iter_rows())
-    return {frozenset((node_of[a], node_of[b])) for a, b, d in _latest(overrides).select("a", "b", "decision").iter_rows()
+    latest = _latest(overrides)
+    node_of = _node_of(record_map, latest)
+    return {frozenset((node_of[a], node_of[b])) for a, b, d in latest.select("a", "b", "decision").iter_rows()
             if d == "same" and a in node_of and b in node_of}
+
+
+def _node_of(record_map: pl.DataFrame, decisions: pl.DataFrame) -> dict[str, str]:
+    """record (source|record_key) → node (source|tuple_id), for the records the decisions name."""
+    named = pl.concat([decisions.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
+                       for x in ("l", "r")]).unique()
+    return dict(record_map.join(named, on=["source", "record_key"], how="semi").select(
+        (pl.col("source") + "|" + pl.col("record_key")).alias("record"),
+        (pl.col("source") + "|" + pl.col("tuple_id")).alias("node")).iter_rows())
 
 
 def vetoed_inside(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, must: set[frozenset]) -> pl.DataFrame:

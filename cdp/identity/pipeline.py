@@ -75,13 +75,17 @@ def model_fingerprint(model_path: Path) -> str:
     return hashlib.sha256(model_path.read_bytes()).hexdigest()
 
 
-def read_vetoed_pairs(state: Snapshot) -> pl.DataFrame:
-    """Node pairs the names veto kept apart in the last full re-cluster."""
+def read_vetoed_pairs(state: Snapshot, among: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Node pairs the names veto kept apart in the runs so far (the scored pairs' `vetoed`); `among`
+    (source, tuple_id): only pairs whose tuple ids are both there."""
     pairs = state.scan(tables.SCORED_PAIRS)
     if pairs is None:
         return pl.DataFrame(schema={"node_l": pl.Utf8, "node_r": pl.Utf8})
-    return node_pairs(pairs.filter(pl.col("vetoed")).select(
-        "source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r").collect())
+    pairs = pairs.filter(pl.col("vetoed"))
+    if among is not None:
+        ids = among.get_column("tuple_id").unique().implode()
+        pairs = pairs.filter(pl.col("tuple_id_l").is_in(ids) & pl.col("tuple_id_r").is_in(ids))
+    return node_pairs(pairs.select("source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r").collect())
 
 
 def resolve_identities(home: Home, model_path: Path, run_id: str, settings: IdentitySettings | None = None,
@@ -108,7 +112,7 @@ def _incremental(tx: Transaction, tuples: pl.DataFrame, record_map: pl.DataFrame
     resolution = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), registry, model_path, settings,
                                      reports_dir=reports, overrides=overrides)
     start = time.perf_counter()
-    troubled = troubled_clusters(resolution, read_vetoed_pairs(state), overrides, record_map)
+    troubled = troubled_clusters(resolution, read_vetoed_pairs(state, resolution.touched), overrides, record_map)
     if troubled.len():
         resolution = recluster_touched(resolution, troubled, tuples, state.paths(tables.SCORED_PAIRS),
                                        Decisions.of(_as_dict(model_path), settings.clustering), overrides, record_map)
@@ -116,6 +120,14 @@ def _incremental(tx: Transaction, tuples: pl.DataFrame, record_map: pl.DataFrame
     if resolution.scored is not None and resolution.scored.height:
         tx.append(tables.SCORED_PAIRS, resolution.scored)
     return resolution
+
+
+def tuple_customers(clusters: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:
+    """(source, tuple_id, customer_id) of every tuple: the next incremental run's base, with no join
+    of every record to the registry. A tuple's records are in one cluster (clusters are of tuples)."""
+    return (clusters.select("source", "tuple_id", "cluster_key").unique(subset=["source", "tuple_id"])
+            .join(assigned, on="cluster_key", how="left").select("source", "tuple_id", "customer_id")
+            .sort("source", "tuple_id"))
 
 
 def _record_counts(records: pl.LazyFrame | None) -> dict[str, int]:
@@ -170,7 +182,7 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     tx.write(tables.REGISTRY, registry.sort("source", "record_key"))
     tx.write(tables.CUSTOMERS, assignment.customers)
     tx.write(tables.CUSTOMER_XREF, assignment.xref)
-    tx.write(tables.TUPLES, tuples.select("source", "tuple_id"))
+    tx.write(tables.TUPLES, tuple_customers(clusters, assignment.clusters))
     tx.append(tables.ID_HISTORY, assignment.history)
     seconds["customer ids"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -29,6 +29,7 @@ class Assignment:
     xref: pl.DataFrame  # source, record_key, customer_id
     customers: pl.DataFrame  # CUSTOMER_SCHEMA: every ID ever issued
     history: pl.DataFrame  # HISTORY_SCHEMA: this run's created / merged / split events
+    clusters: pl.DataFrame  # cluster_key, customer_id: each of this run's clusters and its CustomerID
 
 
 def _format_id(number: int) -> str:
@@ -78,7 +79,8 @@ def assign_customer_ids(
     ).sort("source", "record_key")
     history = _history(known, assigned, claims, owner, run_id, now)
     customers = _update_customers(customers, assigned, history, run_id, now)
-    return Assignment(xref=xref, customers=customers, history=history)
+    return Assignment(xref=xref, customers=customers, history=history,
+                      clusters=assigned.select("cluster_key", "customer_id"))
 
 
 def _next_number(customers: pl.DataFrame) -> int:

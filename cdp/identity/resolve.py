@@ -186,7 +186,7 @@ def _to_polars(frame) -> pl.DataFrame:
 
 
 def record_clusters(record_map: pl.DataFrame, tuple_clusters: pl.DataFrame) -> pl.DataFrame:
-    """(source, record_key, cluster_key): every record gets its tuple's cluster.
+    """(source, record_key, tuple_id, cluster_key): every record gets its tuple's cluster.
 
     cluster_key is the smallest (source, record_key) in the cluster: stable and readable,
     independent of Splink's internal cluster ids.
@@ -196,5 +196,5 @@ def record_clusters(record_map: pl.DataFrame, tuple_clusters: pl.DataFrame) -> p
     )
     record_id = pl.col("source") + pl.lit("|") + pl.col("record_key")
     return joined.with_columns(record_id.min().over("cluster_id").alias("cluster_key")).select(
-        "source", "record_key", "cluster_key"
+        "source", "record_key", "tuple_id", "cluster_key"
     )
