@@ -22,7 +22,7 @@ from cdp.identity.local import recluster_touched, troubled_clusters
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA, node_pairs
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids, id_number
-from cdp.identity.resolve import record_clusters, resolve
+from cdp.identity.resolve import cluster_keys, resolve
 from cdp.identity.review import QUEUE_SCHEMA, build_review_queue, pending
 from cdp.identity.tuples import build_tuples
 from cdp.paths import Home
@@ -122,11 +122,10 @@ def _incremental(tx: Transaction, tuples: pl.DataFrame, record_map: pl.DataFrame
     return resolution
 
 
-def tuple_customers(clusters: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:
-    """(source, tuple_id, customer_id) of every tuple: the next incremental run's base, with no join
-    of every record to the registry. A tuple's records are in one cluster (clusters are of tuples)."""
-    return (clusters.select("source", "tuple_id", "cluster_key").unique(subset=["source", "tuple_id"])
-            .join(assigned, on="cluster_key", how="left").select("source", "tuple_id", "customer_id")
+def tuple_customers(tuple_keys: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:
+    """(source, tuple_id, customer_id) of every tuple, from its cluster's: the next incremental run's
+    base, with no join of every record to the registry."""
+    return (tuple_keys.join(assigned, on="cluster_key", how="left").select("source", "tuple_id", "customer_id")
             .sort("source", "tuple_id"))
 
 
@@ -175,14 +174,14 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     seconds.update({f"  {step}": s for step, s in (resolution.seconds or {}).items()})
 
     start = time.perf_counter()
-    clusters = record_clusters(record_map, resolution.tuple_clusters)
+    clusters, tuple_keys = cluster_keys(record_map, resolution.tuple_clusters)
     assignment = assign_customer_ids(clusters, registry, customers, run_id, issued=state.counter(tables.CUSTOMER_NUMBER))
     # Records not loaded this run (quarantined, not delivered) keep their registry entry.
     registry = pl.concat([assignment.xref, registry.join(assignment.xref, on=["source", "record_key"], how="anti")])
     tx.write(tables.REGISTRY, registry.sort("source", "record_key"))
     tx.write(tables.CUSTOMERS, assignment.customers)
     tx.write(tables.CUSTOMER_XREF, assignment.xref)
-    tx.write(tables.TUPLES, tuple_customers(clusters, assignment.clusters))
+    tx.write(tables.TUPLES, tuple_customers(tuple_keys, assignment.clusters))
     tx.append(tables.ID_HISTORY, assignment.history)
     seconds["customer ids"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -186,15 +186,23 @@ def _to_polars(frame) -> pl.DataFrame:
 
 
 def record_clusters(record_map: pl.DataFrame, tuple_clusters: pl.DataFrame) -> pl.DataFrame:
-    """(source, record_key, tuple_id, cluster_key): every record gets its tuple's cluster.
+    """(source, record_key, cluster_key): every record gets its tuple's cluster (see cluster_keys)."""
+    return cluster_keys(record_map, tuple_clusters)[0]
+
+
+def cluster_keys(record_map: pl.DataFrame, tuple_clusters: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every record's cluster (source, record_key, cluster_key) and every tuple's (source, tuple_id,
+    cluster_key).
 
     cluster_key is the smallest (source, record_key) in the cluster: stable and readable,
-    independent of Splink's internal cluster ids.
+    independent of Splink's internal cluster ids. Computed per cluster and joined back (a window over
+    every record took 28 s at a million customers).
     """
-    joined = record_map.join(tuple_clusters, on=["source", "tuple_id"], how="left").with_columns(
-        pl.coalesce("cluster_id", pl.col("source") + pl.lit("-__-") + pl.col("tuple_id")).alias("cluster_id")
-    )
-    record_id = pl.col("source") + pl.lit("|") + pl.col("record_key")
-    return joined.with_columns(record_id.min().over("cluster_id").alias("cluster_key")).select(
-        "source", "record_key", "tuple_id", "cluster_key"
-    )
+    alone = pl.col("source") + pl.lit("-__-") + pl.col("tuple_id")  # a tuple no cluster lists: a cluster of its own
+    joined = record_map.join(tuple_clusters, on=["source", "tuple_id"], how="left", maintain_order="left").with_columns(
+        pl.coalesce(pl.col("cluster_id").cast(pl.Utf8), alone).alias("cluster_id"))
+    keys = joined.group_by("cluster_id").agg((pl.col("source") + pl.lit("|") + pl.col("record_key")).min().alias("cluster_key"))
+    records = joined.join(keys, on="cluster_id", how="left", maintain_order="left").select("source", "record_key", "cluster_key")
+    tuples = tuple_clusters.select("source", "tuple_id", pl.col("cluster_id").cast(pl.Utf8)).join(
+        keys, on="cluster_id", how="inner", maintain_order="left")
+    return records, tuples.select("source", "tuple_id", "cluster_key")
