@@ -41,11 +41,11 @@ def troubled_clusters(result: IncrementalResult, earlier_vetoed: pl.DataFrame, o
     if different is not None and not different.is_empty():
         named = pl.concat([different.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
                            for x in ("l", "r")])
-        record_node = record_map.join(named, on=["source", "record_key"], how="semi").select(
-            (pl.col("source") + "|" + pl.col("record_key")).alias("record"), NODE.alias("node"))
-        cluster = result.tuple_clusters.join(record_map.join(named, on=["source", "record_key"], how="semi")
-                                             .select("source", "tuple_id").unique(), on=["source", "tuple_id"], how="semi")
-        cluster = cluster.select(NODE.alias("node"), pl.col("cluster_id").cast(pl.Utf8))
+        decided = record_map.join(named, on=["source", "record_key"], how="semi")
+        record_node = decided.select((pl.col("source") + "|" + pl.col("record_key")).alias("record"), NODE.alias("node"))
+        tuples = decided.select("source", "tuple_id").unique()
+        cluster = (result.tuple_clusters.join(tuples, on=["source", "tuple_id"], how="semi")
+                   .select(NODE.alias("node"), pl.col("cluster_id").cast(pl.Utf8)))
         ends = [different.select(pl.col(side).alias("record")).with_row_index("pair")
                 .join(record_node, on="record").join(cluster, on="node") for side in ("a", "b")]
         broken = ends[0].join(ends[1], on="pair").filter(pl.col("cluster_id") == pl.col("cluster_id_right"))
@@ -78,7 +78,6 @@ def _components(seeds: pl.Series, current: pl.DataFrame, pair_files: list[Path],
     incremental result, and the linked, vetoed and attaching pairs among them."""
     with duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = false")
-        con.register("current_nodes", current.to_arrow())
         sources = [f"SELECT * FROM read_parquet([{', '.join(repr(str(p)) for p in pair_files)}])"] if pair_files else []
         if new_pairs is not None and new_pairs.height:
             con.register("new_pairs", new_pairs.to_arrow())
