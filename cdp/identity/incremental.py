@@ -20,7 +20,7 @@ import polars as pl
 from cdp.identity.backends import register
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
-from cdp.identity.overrides import _latest, _UnionFind, node_pairs
+from cdp.identity.overrides import _latest, _UnionFind, decided_records, node_pairs
 from cdp.identity.resolve import PAIR_KEYS, Timer, _to_polars, write_dashboards
 
 
@@ -171,9 +171,7 @@ def must_links(overrides: pl.DataFrame, record_map: pl.DataFrame) -> pl.DataFram
     if same.is_empty():
         return pl.DataFrame(schema={"source_dataset_l": pl.Utf8, "tuple_id_l": pl.Utf8, "source_dataset_r": pl.Utf8,
                                     "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
-    named = pl.concat([same.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
-                       for x in ("l", "r")]).unique()
-    node = record_map.join(named, on=["source", "record_key"], how="semi").select(
+    node = decided_records(record_map, same).select(
         (pl.col("source") + "|" + pl.col("record_key")).alias("record"), "source", "tuple_id")
     return (same.select("a", "b")
             .join(node.rename({"record": "a", "source": "source_dataset_l", "tuple_id": "tuple_id_l"}), on="a")

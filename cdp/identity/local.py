@@ -21,7 +21,7 @@ import polars as pl
 
 from cdp.identity.decisions import Decisions
 from cdp.identity.incremental import IncrementalResult
-from cdp.identity.overrides import _latest, _UnionFind, must_node_pairs, vetoed_inside
+from cdp.identity.overrides import _latest, _UnionFind, decided_records, must_node_pairs, vetoed_inside
 from cdp.identity.resolve import settle
 
 NODE = pl.col("source") + "|" + pl.col("tuple_id")
@@ -39,9 +39,7 @@ def troubled_clusters(result: IncrementalResult, earlier_vetoed: pl.DataFrame, o
     clusters = [vetoed_inside(changed, vetoed, must_node_pairs(overrides, record_map)).get_column("cluster_id")]
     different = _latest(overrides).filter(pl.col("decision") == "different") if not overrides.is_empty() else None
     if different is not None and not different.is_empty():
-        named = pl.concat([different.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
-                           for x in ("l", "r")])
-        decided = record_map.join(named, on=["source", "record_key"], how="semi")
+        decided = decided_records(record_map, different)
         record_node = decided.select((pl.col("source") + "|" + pl.col("record_key")).alias("record"), NODE.alias("node"))
         tuples = decided.select("source", "tuple_id").unique()
         cluster = (result.tuple_clusters.join(tuples, on=["source", "tuple_id"], how="semi")

@@ -151,11 +151,16 @@ def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame) -> set[fr
             if d == "same" and a in node_of and b in node_of}
 
 
-def _node_of(record_map: pl.DataFrame, decisions: pl.DataFrame) -> dict[str, str]:
-    """record (source|record_key) → node (source|tuple_id), for the records the decisions name."""
+def decided_records(record_map: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `record_map` for the records the decisions (source_l/r, record_key_l/r) name."""
     named = pl.concat([decisions.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
                        for x in ("l", "r")]).unique()
-    return dict(record_map.join(named, on=["source", "record_key"], how="semi").select(
+    return record_map.join(named, on=["source", "record_key"], how="semi")
+
+
+def _node_of(record_map: pl.DataFrame, decisions: pl.DataFrame) -> dict[str, str]:
+    """record (source|record_key) → node (source|tuple_id), for the records the decisions name."""
+    return dict(decided_records(record_map, decisions).select(
         (pl.col("source") + "|" + pl.col("record_key")).alias("record"),
         (pl.col("source") + "|" + pl.col("tuple_id")).alias("node")).iter_rows())
 
