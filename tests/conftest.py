@@ -22,9 +22,22 @@ DEMO_AS_OF = date(2026, 10, 31)
 E2E_FIXTURES = {"demo_landing", "demo_run", "small_landing"}
 
 
-# The longest modules go first: xdist hands out whole modules in collection order, and the fault
-# harness alone (~5 min) would otherwise start last and keep one worker busy after the other is done.
-LONGEST_FIRST = ("tests/state/test_faults.py", "tests/identity/test_resolution_on_demo.py")
+# The longest modules go first (longest processing time first: the two workers end together).
+# xdist hands out whole modules in collection order (`--no-loadscope-reorder` in pyproject.toml:
+# by default it orders them by their number of tests, which started the fault harness, ~250 s,
+# after ten minutes of small modules). Seconds per module: `pytest -v --durations=0`, one suite
+# run on 2 cores.
+LONGEST_FIRST = (
+    "tests/state/test_faults.py",  # ~250 s
+    "tests/identity/test_spark_backend.py",  # ~175 s
+    "tests/warehouse/test_mart_rules.py",  # ~150 s
+    "tests/identity/test_resolution_on_demo.py",  # ~100 s, builds the shared demo run
+    "tests/state/test_run_safety.py",  # ~80 s
+    "tests/test_step_processes.py",  # ~70 s
+    "tests/privacy/test_erasure_jobs.py",  # ~60 s
+    "tests/privacy/test_erasure.py",
+    "tests/privacy/test_retention.py",
+)
 
 
 def pytest_collection_modifyitems(items):
