@@ -93,21 +93,27 @@ def lead_evidence(leads: pl.DataFrame) -> pl.DataFrame:
                     pl.concat_str(masked.struct.field("1"), pl.lit("****"), masked.struct.field("2")).alias("masked_mobile")))
 
 
-CONTACT_COLUMNS = ("source", "record_key", "name", "mobile", "is_company", "gender")
+CONTACT_SCHEMA = {"source": pl.Utf8, "record_key": pl.Utf8, "name": pl.Utf8, "mobile": pl.Utf8, "is_company": pl.Boolean,
+                  "gender": pl.Utf8}
 
 
-def customer_contacts(records: pl.DataFrame, xref: pl.DataFrame) -> pl.DataFrame:
-    """Distinct (customer_id, mobile, surname, gender) of the persons resolved (companies left out)."""
-    names = distinct_lookup(records.get_column("name"), "name", lambda v: (surname(v),), {"surname": pl.Utf8})
-    return (records.filter(pl.col("mobile").is_not_null() & ~pl.col("is_company"))
-            .join(xref.select("source", "record_key", "customer_id"), on=["source", "record_key"])
-            .join(names, on="name", how="left")
-            .select("customer_id", "mobile", "surname", "gender").unique())
+def customer_contacts(records: pl.DataFrame | pl.LazyFrame, xref: pl.DataFrame) -> pl.DataFrame:
+    """Distinct (customer_id, mobile, surname, gender) of the persons resolved (companies left out).
+
+    The records meet the xref in one streamed join down to their distinct (customer, mobile, name,
+    gender), and surnames are looked up for the names left: at a million customers, 16M records
+    joined whole and a surname per distinct name of every record took 23 s."""
+    people = (records.lazy().filter(pl.col("mobile").is_not_null() & ~pl.col("is_company"))
+              .join(xref.lazy().select("source", "record_key", "customer_id"), on=["source", "record_key"])
+              .select("customer_id", "mobile", "name", "gender").unique().collect(engine="streaming"))
+    names = distinct_lookup(people.get_column("name"), "name", lambda v: (surname(v),), {"surname": pl.Utf8})
+    return people.join(names, on="name", how="left").select("customer_id", "mobile", "surname", "gender").unique()
 
 
 def resolved_contacts(state: Snapshot, xref: pl.DataFrame) -> pl.DataFrame:
-    """`customer_contacts` of the home's standardized records, reading only the columns it needs."""
-    return customer_contacts(state.read(tables.PERSON_RECORDS, columns=list(CONTACT_COLUMNS)), xref)
+    """`customer_contacts` of the home's standardized records, scanning only the columns it needs."""
+    records = state.scan(tables.PERSON_RECORDS)
+    return customer_contacts(pl.LazyFrame(schema=CONTACT_SCHEMA) if records is None else records.select(*CONTACT_SCHEMA), xref)
 
 
 def _fits(contacts: pl.DataFrame, evidence: pl.DataFrame, key: str, contact_key: pl.Expr) -> pl.DataFrame:
