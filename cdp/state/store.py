@@ -170,16 +170,21 @@ class Transaction:
     def _compact(self, name: str) -> None:
         """Rewrite an append-only table's segments as one file, streamed: the scored pairs of a
         million customers (72M rows) are never all in memory."""
-        view = self.view()
+        self.rewrite(name, pl.concat([pl.scan_parquet(p) for p in self.view().paths(name)], how="diagonal_relaxed"))
+
+    def rewrite(self, name: str, rows: pl.LazyFrame) -> int:
+        """Replace table `name` with `rows`, streamed into one file (a query over the table itself
+        reads its old files); returns the rows written."""
         path = self.new_file(name)
-        segments = [pl.scan_parquet(p) for p in view.paths(name)]
         try:
-            pl.concat(segments, how="diagonal_relaxed").sink_parquet(path, compression="zstd")
+            rows.sink_parquet(path, compression="zstd")
         except Exception as err:
             if is_disk_full(err):
                 raise DiskFullError(path) from err
             raise
-        self.adopt(name, path, view.rows(name))
+        written = pl.scan_parquet(path).select(pl.len()).collect().item()  # from the file's footer
+        self.adopt(name, path, written)
+        return written
 
     def adopt(self, name: str, path: Path, rows: int) -> None:
         """Make a file created at `new_file(name)` the table's content."""
