@@ -344,14 +344,14 @@ def _drop_rows(tx: Transaction, name: str, keys: pl.DataFrame, sides: list[tuple
     if not view.has(name) or keys.is_empty():
         return
     rows = view.scan(name)
-    present = [(s, k) for s, k in sides if s in rows.collect_schema().names()]
-    on_side = [keys.lazy().rename({keys.columns[0]: s, keys.columns[1]: k}) for s, k in present]
-    hits = [rows.join(side, on=[s, k], how="semi").select(pl.len()) for side, (s, k) in zip(on_side, present, strict=True)]
+    columns = rows.collect_schema().names()
+    on_sides = [(keys.lazy().rename({keys.columns[0]: s, keys.columns[1]: k}), [s, k]) for s, k in sides if s in columns]
+    hits = [rows.join(side, on=on, how="semi").select(pl.len()) for side, on in on_sides]
     if not any(found.item() for found in pl.collect_all(hits, engine="streaming")):
         return
     kept = rows
-    for side, (s, k) in zip(on_side, present, strict=True):
-        kept = kept.join(side, on=[s, k], how="anti", maintain_order="left")
+    for side, on in on_sides:
+        kept = kept.join(side, on=on, how="anti", maintain_order="left")
     report.add(layer, view.rows(name) - tx.rewrite(name, kept))
 
 
