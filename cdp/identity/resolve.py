@@ -185,11 +185,6 @@ def _to_polars(frame) -> pl.DataFrame:
     return pl.from_arrow(frame.as_pyarrow_table())
 
 
-def record_clusters(record_map: pl.DataFrame, tuple_clusters: pl.DataFrame) -> pl.DataFrame:
-    """(source, record_key, cluster_key): every record gets its tuple's cluster (see cluster_keys)."""
-    return cluster_keys(record_map, tuple_clusters)[0]
-
-
 def cluster_keys(record_map: pl.DataFrame, tuple_clusters: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every record's cluster (source, record_key, cluster_key) and every tuple's (source, tuple_id,
     cluster_key).

@@ -16,7 +16,7 @@ from stdnum.cn import ric
 
 from cdp.demo.identifiers import vin_check_values
 from cdp.identity.model import MODEL_PATH, IdentitySettings, SettingsError
-from cdp.identity.resolve import record_clusters, resolve
+from cdp.identity.resolve import cluster_keys, resolve
 from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import Contract, load_dictionary
 from cdp.standardize.records import build_person_records
@@ -52,7 +52,7 @@ def resolved(rows: list[tuple]) -> dict[str, str]:
     records, _ = build_person_records(frames)
     tuples, record_map = build_tuples(records)
     resolution = resolve(tuples, MODEL_PATH, IdentitySettings.load(), record_map)
-    clusters = record_clusters(record_map, resolution.tuple_clusters)
+    clusters, _ = cluster_keys(record_map, resolution.tuple_clusters)
     return dict(clusters.select("record_key", "cluster_key").iter_rows())
 
 
