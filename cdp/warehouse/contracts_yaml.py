@@ -48,7 +48,8 @@ IDENTITY_JOINS = {
     "lead": ([{"name": "customer_id", "description": "CustomerID the lead is linked to (mobile + compatible surname); "
                                                      "null for an unconverted prospect"},
               {"name": "prospect_id", "description": "Persistent prospect ID of the lead (kept after the prospect buys)",
-               "data_tests": ["not_null"]}],
+               "data_tests": ["not_null"]},
+              {"name": "link_evidence", "description": "Why the lead is or is not linked to a customer"}],
              "joined to identity.lead_links on {key}"),
     "none": ([], "with no person of their own"),
 }

@@ -30,7 +30,17 @@
   inputs.main.changed_keys__<model>. A model whose row for a key depends only on another model's row
   for the same key (a fact projected from its staging table, an analyst copy of a mart) says
   follows='<that model>' and, when that model synced in this incremental build, recomputes and
-  compares those keys only.
+  compares those keys only. A model may also say carries=['<column>', ...]: its changed_keys table then
+  holds those columns too, from the rows it deleted and inserted (the events' lead_no, say: which
+  leads an event delivery changed, the old and the new one).
+
+  Recomputed keys. A model whose rows for a key depend on a known set of other rows (a lead's row on
+  its events, its customer's sales and that customer's other leads) says recompute='<macro>': the
+  macro (macros/recompute.sql) returns a query of the keys whose rows may differ in this build, from
+  the changed_keys, carried columns and touched customers of the models before it, or none when it
+  cannot tell (one of them was created whole). The model narrows its inputs to those keys early
+  (in_recompute() in the model), and only their rows are compared; the keys are kept in a
+  temporary table while it syncs.
 #}
 {% materialization synced, adapter="duckdb" %}
   {%- set existing = load_cached_relation(this) -%}
@@ -38,15 +48,22 @@
   {%- set keys = config.require('unique_key') -%}
   {%- set keys = [keys] if keys is string else keys -%}
   {%- set scope, touches, follows = config.get('scope'), config.get('touches'), config.get('follows') -%}
+  {%- set carries = config.get('carries', []) -%}
   {%- set scoped = scope and synced_scoped() -%}
   {%- set followed = follows and not scoped and synced_followed(follows) -%}
+  {%- set recomputed = not scoped and not followed and synced_recompute_query() is not none -%}
   {%- set query = synced_temp('query') -%}
-  {%- set limit = 'scope' if scoped else ('follows' if followed else none) -%}
+  {%- set limit = 'scope' if scoped else ('follows' if followed else ('recompute' if recomputed else none)) -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
   {%- set sync = existing is not none and existing.is_table and not should_full_refresh() -%}
+  {% if sync and recomputed %}
+    {% call statement('recompute') %}
+      create or replace temp table {{ synced_recompute_table() }} as {{ synced_recompute_query() }}
+    {% endcall %}
+  {% endif %}
   {% if sync %}
     {% call statement('query') %}
       create or replace temp table {{ query }} as
@@ -65,6 +82,13 @@
       select {{ listed }} from {{ target }} as t
       where {{ synced_limit('t', limit, scope, keys, follows) if limit else 'true' }} and not exists (select 1 from {{ query }} as q where {{ synced_match('q', 't', keys) }});
       create or replace temp table {{ differing }} as select {{ listed }} from {{ changed }} union select {{ listed }} from {{ vanished }};
+      {% if carries %}  {#- the keys with the carried columns of their old and new rows -#}
+        {%- set carried = listed ~ ', ' ~ synced_keys(carries) %}
+        create or replace temp table {{ synced_temp('carried') }} as
+        select {{ carried }} from {{ changed }}
+        union
+        select {{ carried }} from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }});
+      {% endif %}
       {% if touches %}
         create or replace temp table {{ synced_temp('touched') }} as
         select {{ adapter.quote(touches) }} as customer_id from {{ changed }} where {{ adapter.quote(touches) }} is not null
@@ -76,9 +100,13 @@
     {% endcall %}
     {% call statement('main', fetch_result=True) %}insert into {{ target }} by name select * from {{ changed }}{% endcall %}
     {%- set written = load_result('main').table.rows[0][0] -%}
-    {%- set limited = ' (touched customers only)' if scoped else (' (keys ' ~ follows ~ ' changed only)' if followed else '') -%}
+    {%- set limited = ' (touched customers only)' if scoped else (' (keys ' ~ follows ~ ' changed only)' if followed
+                      else (' (keys recomputed only)' if recomputed else '')) -%}
     {% do store_raw_result('main', message='INSERT ' ~ written ~ limited, code='INSERT', rows_affected=written) %}
-    {% call statement('sync: clean up') %}drop table {{ changed }}; drop table {{ vanished }}; drop table {{ query }}{% endcall %}
+    {% call statement('sync: clean up') %}
+      drop table {{ changed }}; drop table {{ vanished }}; drop table {{ query }}
+      {%- if recomputed %}; drop table {{ synced_recompute_table() }}{% endif %}
+    {% endcall %}
   {% else %}
     {% if limit %}
       {% do exceptions.raise_compiler_error(this ~ ': its columns changed in an incremental build, which recomputes only '
@@ -97,8 +125,9 @@
   {#- the build's own in-memory database, written after the model's commit (one database a transaction) -#}
   {% if sync %}
     {% call statement('what changed', auto_begin=False) %}
-      create or replace table inputs.main.{{ adapter.quote('changed_keys__' ~ model.name) }} as select * from {{ differing }};
-      drop table {{ differing }}
+      create or replace table inputs.main.{{ adapter.quote('changed_keys__' ~ model.name) }} as
+      select * from {{ synced_temp('carried') if carries else differing }};
+      drop table {{ differing }}{% if carries %}; drop table {{ synced_temp('carried') }}{% endif %}
       {% if touches %};
         create table if not exists inputs.main.touched_customers (customer_id varchar);
         insert into inputs.main.touched_customers select customer_id from {{ synced_temp('touched') }};
@@ -128,6 +157,8 @@
 {% macro synced_limit(alias, limit, scope, keys, follows) -%}
   {%- if limit == 'scope' -%}
     {{ alias }}.{{ adapter.quote(scope) }} in (select customer_id from inputs.main.touched_customers)
+  {%- elif limit == 'recompute' -%}
+    exists (select 1 from {{ synced_recompute_table() }} as f where {{ synced_match('f', alias, keys) }})
   {%- else -%}
     exists (select 1 from inputs.main.{{ adapter.quote('changed_keys__' ~ follows) }} as f where {{ synced_match('f', alias, keys) }})
   {%- endif -%}
@@ -151,11 +182,48 @@
 
 {# True when the model recomputes the touched customers only (see above). #}
 {% macro synced_scoped() %}
-  {% if not synced_incremental() %}{{ return(false) }}{% endif %}
+  {{ return(synced_incremental() and synced_touched()) }}
+{% endmacro %}
+
+{# True when every model named synced in this incremental build: its changed_keys table is there. #}
+{% macro synced_changed(models) %}
+  {% set wanted = [] %}
+  {% for name in models %}{% do wanted.append("'changed_keys__" ~ name ~ "'") %}{% endfor %}
+  {% set found = run_query("select count(*) from duckdb_tables() where database_name = 'inputs' and schema_name = 'main'"
+                           ~ " and table_name in (" ~ wanted | join(', ') ~ ")").columns[0].values() | list %}
+  {{ return(found[0] == models | length) }}
+{% endmacro %}
+
+{# True when the touched customers of this build are known (touched_customers there, touched_everyone not). #}
+{% macro synced_touched() %}
   {% set found = run_query("select table_name from duckdb_tables() where database_name = 'inputs' and schema_name = 'main'"
                            ~ " and table_name in ('touched_customers', 'touched_everyone')").columns[0].values() | list %}
   {{ return('touched_customers' in found and 'touched_everyone' not in found) }}
 {% endmacro %}
+
+{# A recompute='<macro>' model's keys to recompute in this build: the macro's query, or none (recompute all). #}
+{% macro synced_recompute_query() %}
+  {%- set name = config.get('recompute') -%}
+  {% if not name or not synced_incremental() %}{{ return(none) }}{% endif %}
+  {{ return(context[name]()) }}
+{% endmacro %}
+
+{% macro synced_recompute_table() -%}
+  {{ synced_temp('recompute') }}
+{%- endmacro %}
+
+{# In a recompute='<macro>' model: `column in (the keys recomputed)` when it recomputes only them, else true. #}
+{% macro in_recompute(column) -%}
+  {%- set key = config.require('unique_key') -%}
+  {%- if key is not string -%}
+    {% do exceptions.raise_compiler_error(this ~ ': in_recompute() needs a one-column unique_key') %}
+  {%- endif -%}
+  {%- if synced_recompute_query() is not none -%}
+    {{ column }} in (select {{ adapter.quote(key) }} from {{ synced_recompute_table() }})
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}
 
 {# In a scope='customer_id' model: `column in (the touched customers)` when it recomputes only them, else true. #}
 {% macro in_scope(column) -%}

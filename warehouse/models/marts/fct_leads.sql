@@ -1,9 +1,10 @@
 -- One row per lead: who it is (customer or prospect), how far it got in the funnel (first date of each
 -- follow-up kind), the car its customer bought within attribution_days at any store of the group, and its
 -- touch position among the leads before that purchase (first / last touch attribution, cost-free).
-{{ config(materialized='synced', unique_key='lead_no') }}
+-- A daily build recomputes only the leads whose row may differ (recompute, macros/recompute.sql).
+{{ config(materialized='synced', unique_key='lead_no', recompute='recompute_fct_leads') }}
 WITH params AS (SELECT * FROM {{ ref('config_funnel') }}),
-leads AS (SELECT * FROM {{ ref('stg_leads') }}),
+leads AS (SELECT * FROM {{ ref('stg_leads') }} WHERE {{ in_recompute('lead_no') }}),
 events AS (
     SELECT lead_no,
            min(event_date) FILTER (WHERE event_type <> '战败') AS contacted_date,
@@ -14,7 +15,7 @@ events AS (
            min(event_date) FILTER (WHERE event_type = '战败') AS lost_date,
            arg_min(lost_reason, (event_date, event_no)) FILTER (WHERE event_type = '战败') AS lost_reason,
            max(event_date) AS last_event_date, count(*) AS events
-    FROM {{ ref('stg_lead_events') }} GROUP BY lead_no
+    FROM {{ ref('stg_lead_events') }} WHERE {{ in_recompute('lead_no') }} GROUP BY lead_no
 ),
 deliveries AS (  -- the first car the lead's customer bought on or after the lead, within the window
     SELECT l.lead_no, arg_min(s.order_no, (s.sale_date, s.order_no)) AS delivery_order_no, min(s.sale_date) AS delivery_date,
@@ -28,12 +29,11 @@ deliveries AS (  -- the first car the lead's customer bought on or after the lea
 joined AS (
     SELECT l.lead_no, l.platform_lead_id, l.store_code, l.lead_date, date_trunc('month', l.lead_date)::DATE AS lead_month,
            l.lead_channel, l.sub_channel, l.intended_brand, l.intended_series, l.intent_grade, l.sales_advisor,
-           l.customer_id, l.prospect_id, coalesce(l.customer_id, l.prospect_id) AS party_id, k.evidence AS link_evidence,
+           l.customer_id, l.prospect_id, coalesce(l.customer_id, l.prospect_id) AS party_id, l.link_evidence,
            e.contacted_date, e.visited_date, e.test_drive_date, e.quoted_date, e.ordered_date, e.lost_date, e.lost_reason,
            e.last_event_date, coalesce(e.events, 0) AS events,
            d.delivery_order_no, d.delivery_date, d.delivery_store_code
     FROM leads AS l
-    LEFT JOIN {{ source('identity', 'lead_links') }} AS k USING (lead_no)
     LEFT JOIN events AS e USING (lead_no)
     LEFT JOIN deliveries AS d USING (lead_no)
 )

@@ -1,3 +1,5 @@
--- The validated follow-up events of the leads. Restricted: raw PII.
+-- The validated follow-up events of the leads. Restricted: raw PII. Its changed keys carry the
+-- events' leads, old and new (fct_leads recomputes those leads: macros/recompute.sql).
+{{ config(carries=['lead_no']) }}
 select s.* exclude (_load_id)
 from {{ source('validated', 'lead_events') }} as s
