@@ -35,12 +35,15 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
 
     # The day's build again from the first day's published files, to see what each model did: the
     # leads (a row depends on the lead's events, its customer's sales and other leads) and their
-    # events recompute a few of their rows, and the tables still end as the full build's.
+    # events recompute a few of their rows, household links the pairs of touched customers, and the
+    # tables still end as the full build's.
     for published in (home.warehouse, home.analyst_warehouse):
         shutil.copyfile(summary.home.root / published.name, published)
     synced = {n.unique_id.split(".")[-1]: n for n in build_warehouse(home, NEXT_DAY, last["run_id"]).nodes}
     for name in ("fct_leads", "fct_lead_events"):
         assert "keys recomputed only" in synced[name].message, name
         assert 0 < synced[name].rows_written < synced[name].rows / 4, name
+    # household links: the pairs with a touched customer on either side
+    assert "touched customers only" in synced["household_links"].message
     same_tables(home.warehouse, full.warehouse)
     same_tables(home.analyst_warehouse, full.analyst_warehouse)

@@ -380,7 +380,8 @@ def test_incremental_build_equals_full_build(built_home, tmp_path, same_tables):
     # SO-X2 repriced, SO-X3 merged into C14, SO-9 resold, one sale per new buyer: the other sales stay as they were
     assert written["stg_sales"] == 3 + len(BUYERS)
     scoped = {n.unique_id.split(".")[-1] for n in synced.nodes if "touched customers only" in n.message}
-    assert scoped == {"int_golden_values", "dim_customer", "int_disclosed_names", "customer_360", "analyst_customer_360"}
+    assert scoped == {"int_golden_values", "dim_customer", "int_disclosed_names", "customer_360", "analyst_customer_360",
+                      "household_links"}
     copies = {n.unique_id.split(".")[-1] for n in synced.nodes if "changed only)" in n.message}
     assert {"fct_sales", "analyst_fct_sales", "analyst_dim_vehicle", "analyst_customer_rfm"} <= copies
     recomputed = {n.unique_id.split(".")[-1] for n in synced.nodes if "keys recomputed only" in n.message}

@@ -22,7 +22,9 @@
   scope='customer_id', whose rows for a customer depend only on that customer's inputs, then
   recomputes the touched customers alone: its query is limited to them (in_scope() in the model
   narrows its inputs early; the limit here is what makes it right) and only their rows are
-  compared. Only an incremental build of the whole project does this (var touched_only, set by
+  compared. A model of pairs of customers, whose row for a pair depends only on the two
+  customers' inputs, says scope=['customer_id_a', 'customer_id_b']: the rows with a touched
+  customer on either side are recomputed. Only an incremental build of the whole project does this (var touched_only, set by
   build.py): a selection may hold an edited model. It recomputes everyone when no touches model
   synced before it, or one of them had to be created whole (inputs.main.touched_everyone).
 
@@ -156,7 +158,9 @@
     or the keys the followed model's sync changed (follows). -#}
 {% macro synced_limit(alias, limit, scope, keys, follows) -%}
   {%- if limit == 'scope' -%}
-    {{ alias }}.{{ adapter.quote(scope) }} in (select customer_id from inputs.main.touched_customers)
+    ({% for column in ([scope] if scope is string else scope) -%}
+       {{ alias }}.{{ adapter.quote(column) }} in (select customer_id from inputs.main.touched_customers){{ ' or ' if not loop.last }}
+     {%- endfor %})
   {%- elif limit == 'recompute' -%}
     exists (select 1 from {{ synced_recompute_table() }} as f where {{ synced_match('f', alias, keys) }})
   {%- else -%}

@@ -1,9 +1,12 @@
 -- Evidence that two person customers belong to one household: a shared mobile, a shared address
 -- (with the same surname: a family), or one paying for a car registered to the other. Customers are
 -- never merged: a link only groups them (marts.dim_household). Restricted: shared_value is raw PII.
-{{ config(materialized='synced', unique_key=['customer_id_a', 'customer_id_b', 'link_kind']) }}
+-- A daily build recomputes the pairs with a touched customer on either side (scope, macros/synced.sql):
+-- their records, kind, cars and receipts are all a pair's row depends on.
+{{ config(materialized='synced', unique_key=['customer_id_a', 'customer_id_b', 'link_kind'],
+          scope=['customer_id_a', 'customer_id_b']) }}
 WITH persons AS (SELECT customer_id FROM {{ ref('dim_customer') }} WHERE customer_kind = 'person'),
-records AS (
+every_record AS (
     SELECT r.customer_id, r.source || ':' || r.record_key AS record, r.mobile, r.address_key, r.address,
            CASE WHEN NOT regexp_full_match(r.name, '[\x{4e00}-\x{9fff}]{2,4}') THEN NULL
                 WHEN left(r.name, 2) IN ('欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容', '令狐',
@@ -12,6 +15,15 @@ records AS (
     FROM {{ ref('int_customer_records') }} AS r
     JOIN persons USING (customer_id)
 ),
+{% if config.get('scope') and synced_scoped() %}
+touched AS (SELECT mobile, address_key FROM every_record WHERE {{ in_scope('customer_id') }}),
+records AS (  -- a touched customer's pairs share one of its mobiles or addresses: only those records pair up
+    SELECT * FROM every_record
+    WHERE mobile IN (SELECT mobile FROM touched) OR address_key IN (SELECT address_key FROM touched)
+),
+{% else %}
+records AS (SELECT * FROM every_record),
+{% endif %}
 by_mobile AS (
     SELECT a.customer_id AS customer_id_a, b.customer_id AS customer_id_b, 'shared_mobile' AS link_kind,
            min(a.mobile) AS shared_value, min(a.record) || ' ~ ' || min(b.record) AS evidence
