@@ -381,9 +381,9 @@ def test_incremental_build_equals_full_build(built_home, tmp_path, same_tables):
     assert written["stg_sales"] == 3 + len(BUYERS)
     scoped = {n.unique_id.split(".")[-1] for n in synced.nodes if "touched customers only" in n.message}
     assert scoped == {"int_golden_values", "dim_customer", "int_disclosed_names", "customer_360", "analyst_customer_360",
-                      "household_links"}
+                      "household_links", "consent"}
     copies = {n.unique_id.split(".")[-1] for n in synced.nodes if "changed only)" in n.message}
-    assert {"fct_sales", "analyst_fct_sales", "analyst_dim_vehicle", "analyst_customer_rfm"} <= copies
+    assert {"fct_sales", "analyst_fct_sales", "analyst_dim_vehicle", "analyst_customer_rfm", "analyst_consent"} <= copies
     recomputed = {n.unique_id.split(".")[-1] for n in synced.nodes if "keys recomputed only" in n.message}
     assert recomputed == {"fct_leads", "fct_lead_events"}
     for path in ("warehouse", "analyst_warehouse"):

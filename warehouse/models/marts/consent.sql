@@ -1,10 +1,13 @@
 -- Current consent per customer and purpose: the latest event wins (date, then time of day, then
 -- record number, so a withdrawal recorded in the same minute as a form wins), with its evidence.
--- Every customer has a row per purpose; without any record the state is not_recorded.
+-- Every customer has a row per purpose; without any record the state is not_recorded. A daily build
+-- recomputes the touched customers only (scope, macros/synced.sql).
+{{ config(materialized='synced', unique_key=['customer_id', 'purpose'], scope='customer_id') }}
 WITH events AS (
     SELECT s.customer_id, p.purpose, s.decision, s.consent_date, s.consent_time, s.consent_no, s.consent_channel,
            s.consent_occasion, s.store_code, s._source_file, s._source_row, s._delivery
     FROM {{ ref('stg_consents') }} AS s JOIN {{ ref('consent_purposes') }} AS p ON p.label = s.purpose
+    WHERE {{ in_scope('s.customer_id') }}
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY customer_id, purpose
@@ -23,4 +26,5 @@ SELECT d.customer_id, p.purpose, p.label AS purpose_label,
 FROM {{ ref('dim_customer') }} AS d
 CROSS JOIN {{ ref('consent_purposes') }} AS p
 LEFT JOIN ranked AS r ON r.customer_id = d.customer_id AND r.purpose = p.purpose AND r.pick = 1
+WHERE {{ in_scope('d.customer_id') }}
 ORDER BY d.customer_id, p.purpose
