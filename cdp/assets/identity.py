@@ -168,6 +168,10 @@ def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Ide
 LEAD_SOURCES = lead_sources()
 
 
+class LeadLinksConfig(dg.Config):
+    full: bool = False  # link every lead again, not only those whose inputs or mobile's contacts changed
+
+
 @dg.asset(
     key=["identity", "lead_links"],
     group_name="identity",
@@ -175,17 +179,18 @@ LEAD_SOURCES = lead_sources()
     description="Lead → customer (mobile + compatible surname, one customer only) or persistent prospect ID; "
                 "weak evidence that never merges customers (cdp/identity/leads.py).",
 )
-def lead_links(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
+def lead_links(context: dg.AssetExecutionContext, cdp: CdpConfig, config: LeadLinksConfig) -> dg.MaterializeResult:
     with cdp.home.state.transaction("lead links", owner=context.run.run_id) as tx:
         state = tx.view()
         leads = current_leads(state)
         if leads is None or not state.has(tables.CUSTOMER_XREF):
             tx.write(LEAD_LINKS, pl.DataFrame(schema=LINK_SCHEMA))
             return dg.MaterializeResult(metadata={"leads": 0})
-        result = resolve_leads(tx, leads, context.run.run_id)
+        result = resolve_leads(tx, leads, context.run.run_id, full=config.full)
     return dg.MaterializeResult(metadata={
         "leads": result.leads, "linked to a customer": result.linked, "prospects": result.prospects,
-        "new prospect IDs": result.new_prospects, **{f"evidence: {k}": v for k, v in result.by_evidence.items()},
+        "new prospect IDs": result.new_prospects, "leads linked in this run (new, changed, or their mobile's contacts)":
+        result.relinked, **{f"evidence: {k}": v for k, v in result.by_evidence.items()},
     })
 
 

@@ -17,11 +17,20 @@ linked after the customers are resolved, by rule:
 
 A lead links to at most one customer and customers are never joined through leads, so no lead
 can merge two customers.
+
+A day's run links again only the leads whose link may differ: each link keeps the hash of the lead's
+inputs (`lead_hash`: name, mobile, platform id, channel, and the code that reads them) and of the
+contacts that fit its mobile (`contact_hash`: customer, surname and the customer's genders of every
+contact with that mobile); a lead whose two hashes are unchanged keeps its row. The result is the
+same as linking every lead (tests/identity/test_leads.py); with `masked_mobiles` every lead is
+linked again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -29,7 +38,7 @@ from cdp.identity.registry import REGISTRY_SCHEMA
 from cdp.ingest.contracts import load_contracts
 from cdp.standardize.contacts import standardize_phone
 from cdp.standardize.names import comparison_name, surname
-from cdp.standardize.records import distinct_lookup
+from cdp.standardize.records import distinct_lookup, standardizer_fingerprint
 from cdp.state import tables
 from cdp.state.store import Snapshot, Transaction
 
@@ -40,7 +49,8 @@ MASKED = r"^\s*(1[3-9]\d)\s*[*＊]{4}\s*(\d{4})\s*$"
 MALE_TITLES, FEMALE_TITLES = ("先生",), ("女士", "小姐", "太太", "夫人")
 LINK_SCHEMA = {"lead_no": pl.Utf8, "customer_id": pl.Utf8, "prospect_id": pl.Utf8, "party_id": pl.Utf8,
                "evidence": pl.Utf8, "candidates": pl.UInt32, "surname": pl.Utf8, "gender": pl.Utf8,
-               "mobile": pl.Utf8, "masked_mobile": pl.Utf8}
+               "mobile": pl.Utf8, "masked_mobile": pl.Utf8, "lead_hash": pl.UInt64, "contact_hash": pl.UInt64}
+LEAD_INPUTS = ("customer_name", "mobile", "platform_lead_id", "lead_channel")  # what a lead's evidence is read from
 PROSPECT_SCHEMA = {"prospect_key": pl.Utf8, "prospect_id": pl.Utf8, "run_id": pl.Utf8}
 
 
@@ -67,6 +77,30 @@ class LeadRun:
     prospects: int
     new_prospects: int
     by_evidence: dict[str, int]
+    relinked: int = 0  # leads linked in this run (new or changed, or whose mobile's contacts changed; all on a full run)
+
+
+def lead_fingerprint() -> int:
+    """Changes when a lead's evidence may be read otherwise: this module, the standardizers."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(standardizer_fingerprint().to_bytes(8, "big"))
+    return int.from_bytes(digest.digest()[:8], "big") % (1 << 63)
+
+
+def lead_hashes(leads: pl.DataFrame) -> pl.DataFrame:
+    """lead_no and the hash of what its evidence is read from."""
+    inputs = [pl.col(c).cast(pl.Utf8) for c in LEAD_INPUTS]
+    return leads.select("lead_no", pl.struct(inputs).hash(seed=lead_fingerprint()).alias("lead_hash"))
+
+
+def contact_hashes(contacts: pl.DataFrame) -> pl.DataFrame:
+    """Per mobile, the hash of what a lead with that mobile is linked by: each customer with it, the
+    surname and the customer's genders (every contact of the customer: see `_fits`)."""
+    genders = contacts.group_by("customer_id").agg(pl.col("gender").drop_nulls().unique().sort().str.join(",").alias("genders"))
+    fitting = contacts.filter(pl.col("surname").is_not_null()).join(genders, on="customer_id", how="left")
+    rows = fitting.select("mobile", pl.struct("customer_id", "surname", "genders").hash(seed=1).alias("row"))
+    return rows.group_by("mobile").agg(pl.col("row").sort()).select(
+        "mobile", pl.col("row").hash(seed=2).alias("contact_hash"))
 
 
 def _title_gender(raw: str | None) -> str | None:
@@ -170,26 +204,48 @@ def assign_prospects(links: pl.DataFrame, registry: pl.DataFrame, issued: int, r
     return keyed, registry, issued + new.height
 
 
-def resolve_leads(tx: Transaction, leads: pl.DataFrame, run_id: str, rules: LeadRules = LeadRules()) -> LeadRun:
-    """Link the current leads to the resolved customers and write lead links and prospects, in `tx`."""
+def resolve_leads(tx: Transaction, leads: pl.DataFrame, run_id: str, rules: LeadRules = LeadRules(),
+                  full: bool = False) -> LeadRun:
+    """Link the current leads to the resolved customers and write lead links and prospects, in `tx`:
+    the leads whose link may differ from the last run's (all when `full`, see the module)."""
     state = tx.view()
-    evidence = lead_evidence(leads)
     contacts = resolved_contacts(state, state.read(tables.CUSTOMER_XREF, REGISTRY_SCHEMA))
-    links = link_leads(evidence, contacts, rules)
+    by_mobile, hashed = contact_hashes(contacts), lead_hashes(leads)
+    kept = pl.DataFrame(schema=LINK_SCHEMA)
+    if not (full or rules.masked_mobiles) and state.has(LEAD_LINKS):
+        kept = _unchanged_links(state.read(LEAD_LINKS), hashed, by_mobile)
+    redo = leads.join(kept.select("lead_no"), on="lead_no", how="anti")
+    links = link_leads(lead_evidence(redo), contacts, rules)
     keyed, registry, highest = assign_prospects(links, state.read(PROSPECTS, PROSPECT_SCHEMA),
                                                 state.counter(PROSPECT_NUMBER), run_id)
-    out = keyed.select(
+    linked = keyed.join(hashed, on="lead_no", how="left").join(
+        by_mobile, left_on="full_mobile", right_on="mobile", how="left").select(
         "lead_no", "customer_id", "prospect_id", pl.coalesce("customer_id", "prospect_id").alias("party_id"),
         "evidence", "candidates", "surname", "gender", pl.col("full_mobile").alias("mobile"), "masked_mobile",
-    ).cast(LINK_SCHEMA).sort("lead_no")
+        "lead_hash", "contact_hash",
+    ).cast(LINK_SCHEMA)
+    out = pl.concat([kept, linked]).sort("lead_no")
     tx.write(LEAD_LINKS, out)
     tx.write(PROSPECTS, registry)
     tx.set_counter(PROSPECT_NUMBER, highest)
-    linked = out.filter(pl.col("customer_id").is_not_null())
-    return LeadRun(leads=out.height, linked=linked.height,
+    return LeadRun(leads=out.height, linked=out.filter(pl.col("customer_id").is_not_null()).height,
                    prospects=out.filter(pl.col("customer_id").is_null()).get_column("prospect_id").n_unique(),
                    new_prospects=highest - state.counter(PROSPECT_NUMBER),
-                   by_evidence=dict(out.group_by("evidence").len().rows()))
+                   by_evidence=dict(out.group_by("evidence").len().rows()), relinked=linked.height)
+
+
+def _unchanged_links(previous: pl.DataFrame, hashed: pl.DataFrame, by_mobile: pl.DataFrame) -> pl.DataFrame:
+    """The last run's links that still hold: same lead inputs, same contacts on the lead's mobile (a
+    lead without a full mobile fits no customer whatever the contacts). A table written before the
+    hashes were kept holds none."""
+    if not {"lead_hash", "contact_hash"} <= set(previous.columns):
+        return pl.DataFrame(schema=LINK_SCHEMA)
+    now = previous.select("lead_no", "mobile").join(hashed, on="lead_no").join(by_mobile, on="mobile", how="left")
+    same = previous.join(now, on=["lead_no", "lead_hash"], how="semi", nulls_equal=True)
+    holds = now.select("lead_no", pl.col("contact_hash").alias("now"))
+    return (same.join(holds, on="lead_no")
+            .filter(pl.col("mobile").is_null() | (pl.col("contact_hash").eq_missing(pl.col("now"))))
+            .drop("now").cast(LINK_SCHEMA))
 
 
 def evaluate_lead_links(links: pl.DataFrame, xref: pl.DataFrame, truth: pl.DataFrame,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import polars as pl
 
 from cdp.identity.leads import (
@@ -9,10 +11,13 @@ from cdp.identity.leads import (
     PROSPECT_SCHEMA,
     LeadRules,
     assign_prospects,
+    current_leads,
     evaluate_lead_links,
     lead_evidence,
     link_leads,
+    resolve_leads,
 )
+from cdp.paths import Home
 from cdp.state import tables
 
 CONTACTS = pl.DataFrame({  # a couple sharing one mobile, and a 王 with his own mobile
@@ -67,3 +72,35 @@ def test_lead_links_are_precise_against_the_demo_truth(demo_run, demo_landing):
     assert scores["precision"] >= 0.99, scores
     # No lead joins two customers: one link per lead, and customers are what Splink resolved.
     assert links.get_column("lead_no").is_unique().all()
+
+
+def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path):
+    """Incremental lead links equal linking every lead: after a merge of two customers (the contacts
+    on their mobiles change), a lead whose mobile and name became a customer's, and a new lead."""
+    summary, _ = demo_run
+    home = Home(tmp_path / "home")
+    shutil.copytree(summary.home.root, home.root)
+    state = home.snapshot()
+    leads, links, xref = current_leads(state), state.read(LEAD_LINKS), state.read(tables.CUSTOMER_XREF)
+    linked = links.filter(pl.col("customer_id").is_not_null()).sort("lead_no")
+    merged, into = linked.get_column("customer_id").unique(maintain_order=True).to_list()[:2]
+    model = linked.filter(pl.col("customer_id") == into).row(0, named=True)
+    named = leads.filter(pl.col("lead_no") == model["lead_no"]).row(0, named=True)
+    prospect = links.filter(pl.col("customer_id").is_null() & pl.col("mobile").is_not_null()).get_column("lead_no")[0]
+    day = pl.concat([
+        leads.with_columns(  # the prospect's lead now names the customer's mobile and name
+            pl.when(pl.col("lead_no") == prospect).then(pl.lit(v)).otherwise(pl.col(c)).alias(c)
+            for c, v in (("mobile", named["mobile"]), ("customer_name", named["customer_name"]))),
+        leads.filter(pl.col("lead_no") == model["lead_no"]).with_columns(pl.lit("NEW-LEAD-1").alias("lead_no")),
+    ])
+    with home.state.transaction("a day") as tx:
+        tx.write(tables.CUSTOMER_XREF, xref.with_columns(pl.col("customer_id").replace(merged, into)))
+        day_run = resolve_leads(tx, day, "day")
+        incremental = tx.read(LEAD_LINKS)
+        resolve_leads(tx, day, "day", full=True)
+        assert incremental.equals(tx.read(LEAD_LINKS))
+    assert 3 <= day_run.relinked < day.height / 4
+    # the changed and the new lead fit the customer the model lead fits, now holding the merged one's contacts too
+    assert incremental.filter(pl.col("lead_no").is_in([prospect, "NEW-LEAD-1"])).get_column("customer_id").to_list() == [
+        into, into]
+    assert incremental.filter(pl.col("customer_id") == merged).is_empty()
