@@ -1,0 +1,39 @@
+"""Seconds of the lead links alone, linking again what may differ and linking every lead, in this process.
+
+    python bench/lead_links.py HOME [--repeat 1]
+
+HOME is a home `cdp run` (or `bench/bench.py --keep`) filled; its lead links are written again (the
+same rows: run it on a copy to keep the home as it was). Each round links the current leads three
+times, each in its own committed transaction as the lead-links asset does: as a day's run does
+(only the leads whose inputs or mobile's contacts changed since the links kept), then every lead,
+then as a day's run again. Prints the seconds and how many leads each linked; the first line may
+link every lead when the kept links were written before their hashes were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from cdp.identity.leads import current_leads, resolve_leads
+from cdp.paths import Home
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    home = Home(args.home)
+    for _ in range(args.repeat):
+        for full in (False, True, False):
+            start = time.perf_counter()
+            with home.state.transaction("bench lead links") as tx:
+                result = resolve_leads(tx, current_leads(tx.view()), "bench", full=full)
+            print(f"{'every lead' if full else 'what may differ':16} {time.perf_counter() - start:6.1f} s  "
+                  f"{result.relinked:,} of {result.leads:,} leads linked")
+
+
+if __name__ == "__main__":
+    main()
