@@ -1,13 +1,14 @@
 """Seconds of the lead links alone, linking again what may differ and linking every lead, in this process.
 
-    python bench/lead_links.py HOME [--repeat 1]
+    python bench/lead_links.py HOME [--repeat 1] [--check]
 
 HOME is a home `cdp run` (or `bench/bench.py --keep`) filled; its lead links are written again (the
 same rows: run it on a copy to keep the home as it was). Each round links the current leads three
 times, each in its own committed transaction as the lead-links asset does: as a day's run does
 (only the leads whose inputs or mobile's contacts changed since the links kept), then every lead,
 then as a day's run again. Prints the seconds and how many leads each linked; the first line may
-link every lead when the kept links were written before their hashes were.
+link every lead when the kept links were written before their hashes were. `--check` first: are
+the links the home holds (a day's run linked what may differ) those linking every lead gives?
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import argparse
 import time
 from pathlib import Path
 
-from cdp.identity.leads import current_leads, resolve_leads
+from cdp.identity.leads import LEAD_LINKS, current_leads, resolve_leads
 from cdp.paths import Home
 
 
@@ -24,8 +25,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("home", type=Path)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--check", action="store_true", help="compare the links held with linking every lead")
     args = parser.parse_args()
     home = Home(args.home)
+    if args.check:
+        held = home.snapshot().read(LEAD_LINKS)
+        with home.state.transaction("bench lead links") as tx:
+            resolve_leads(tx, current_leads(tx.view()), "bench", full=True)
+        print(f"links held ({held.height:,}) = linking every lead: {held.equals(home.snapshot().read(LEAD_LINKS))}")
     for _ in range(args.repeat):
         for full in (False, True, False):
             start = time.perf_counter()
