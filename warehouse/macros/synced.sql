@@ -24,8 +24,8 @@
   narrows its inputs early; the limit here is what makes it right) and only their rows are
   compared. A model of pairs of customers, whose row for a pair depends only on the two
   customers' inputs, says scope=['customer_id_a', 'customer_id_b']: the rows with a touched
-  customer on either side are recomputed. Only an incremental build of the whole project does this (var touched_only, set by
-  build.py): a selection may hold an edited model. It recomputes everyone when no touches model
+  customer on either side are recomputed. Only an incremental build of the whole project does
+  this (var touched_only, set by build.py): a selection may hold an edited model. It recomputes everyone when no touches model
   synced before it, or one of them had to be created whole (inputs.main.touched_everyone).
 
   Copies. Every sync records the keys it changed (inserted, deleted) in
@@ -170,10 +170,7 @@
 
 {# True when the model may recompute only the keys `follows` (the model it copies) changed in this build. #}
 {% macro synced_followed(follows) %}
-  {% if not synced_incremental() %}{{ return(false) }}{% endif %}
-  {% set found = run_query("select count(*) from duckdb_tables() where database_name = 'inputs' and schema_name = 'main'"
-                           ~ " and table_name = 'changed_keys__" ~ follows ~ "'").columns[0].values() | list %}
-  {{ return(found[0] > 0) }}
+  {{ return(synced_incremental() and synced_changed([follows])) }}
 {% endmacro %}
 
 {# An incremental build of the whole project, and this model's table already there. #}
