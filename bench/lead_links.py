@@ -8,7 +8,9 @@ times, each in its own committed transaction as the lead-links asset does: as a 
 (only the leads whose inputs or mobile's contacts changed since the links kept), then every lead,
 then as a day's run again. Prints the seconds and how many leads each linked; the first line may
 link every lead when the kept links were written before their hashes were. `--check` first: are
-the links the home holds (a day's run linked what may differ) those linking every lead gives?
+the links the home holds (a day's run linked what may differ) those linking every lead gives? (All
+columns but `lead_hash`, whose seed changes with cdp/identity/leads.py: links held by a home that
+older code linked differ there.)
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ def main() -> None:
         held = home.snapshot().read(LEAD_LINKS)
         with home.state.transaction("bench lead links") as tx:
             resolve_leads(tx, current_leads(tx.view()), "bench", full=True)
-        print(f"links held ({held.height:,}) = linking every lead: {held.equals(home.snapshot().read(LEAD_LINKS))}")
+        again = home.snapshot().read(LEAD_LINKS)
+        same = held.drop("lead_hash").equals(again.drop("lead_hash"))  # its seed changes with cdp/identity/leads.py
+        print(f"links held ({held.height:,}) = linking every lead (lead_hash aside): {same}")
     for _ in range(args.repeat):
         for full in (False, True, False):
             start = time.perf_counter()

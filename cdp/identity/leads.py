@@ -240,11 +240,10 @@ def _unchanged_links(previous: pl.DataFrame, hashed: pl.DataFrame, by_mobile: pl
     hashes were kept holds none."""
     if not {"lead_hash", "contact_hash"} <= set(previous.columns):
         return pl.DataFrame(schema=LINK_SCHEMA)
-    now = previous.select("lead_no", "mobile").join(hashed, on="lead_no").join(by_mobile, on="mobile", how="left")
-    same = previous.join(now, on=["lead_no", "lead_hash"], how="semi", nulls_equal=True)
-    holds = now.select("lead_no", pl.col("contact_hash").alias("now"))
-    return (same.join(holds, on="lead_no")
-            .filter(pl.col("mobile").is_null() | (pl.col("contact_hash").eq_missing(pl.col("now"))))
+    now = (previous.select("lead_no", "mobile").join(hashed, on="lead_no")
+           .join(by_mobile.rename({"contact_hash": "now"}), on="mobile", how="left").drop("mobile"))
+    return (previous.join(now, on=["lead_no", "lead_hash"])
+            .filter(pl.col("mobile").is_null() | pl.col("contact_hash").eq_missing(pl.col("now")))
             .drop("now").cast(LINK_SCHEMA))
 
 
