@@ -26,10 +26,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from cdp.ingest.contracts import load_contracts
+from cdp.ingest.current import INPUTS_SCHEMA
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.state import tables
 from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish, secure_dir, write_bytes
 from cdp.state.lock import home_lock
+from cdp.state.store import Snapshot
 from cdp.warehouse.docs import docs_page, offline_docs
 from cdp.warehouse.inputs import warehouse_inputs
 from cdp.warehouse.project import ANALYST_ENV, WAREHOUSE_ENV, DbtError, WarehouseProject
@@ -40,6 +43,9 @@ DATABASES = ("warehouse", "analyst")  # attach aliases in warehouse/profiles.yml
 HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
 BUILDS_SCHEMA = {"run_id": pl.Utf8, "as_of": pl.Date, "mode": pl.Utf8, "fingerprint": pl.Utf8,
                  "built_at": pl.Datetime("us", "UTC"), "seconds": pl.Float64}
+INPUTS_TABLE = "staging.current_inputs"  # in warehouse.duckdb (built_inputs)
+INPUTS_COLUMNS = {"source": "Source contract", "delivery": "A passed delivery (YYYY-MM-DD) of its current table",
+                  "files": "The delivery''s validated Parquet files in the state store, comma-separated"}
 
 
 class ModelError(RuntimeError):
@@ -70,12 +76,56 @@ class WarehouseBuild:
     mode: str = "full"  # full (fresh files), incremental (copies, synced models) or select
 
 
-def run_vars(home: Home, as_of: date, run_id: str, mode: str = "full") -> dict:
+def run_vars(home: Home, as_of: date, run_id: str, mode: str = "full", built: pl.DataFrame | None = None) -> dict:
     """The build's dbt vars; `touched_only`: scope='customer_id' models may recompute only the
-    customers the synced inputs touched (an incremental build of the whole project, macros/synced.sql)."""
+    customers the synced inputs touched (an incremental build of the whole project, macros/synced.sql);
+    `new_deliveries`: per source, the deliveries its current table gained since the files this
+    build starts from were `built` (their staging tables recompute those rows, macros/recompute.sql)."""
     inputs = warehouse_inputs(home)
+    gained = new_deliveries(built, current_inputs(home.snapshot())) if mode == "incremental" and built is not None else {}
     return {"as_of": as_of.isoformat(), "run_id": run_id, "touched_only": mode == "incremental",
+            "new_deliveries": gained,
             "inputs": {name: [str(p.resolve()) for p in files] for name, files in inputs.items()}}
+
+
+def current_inputs(state: Snapshot) -> pl.DataFrame:
+    """What every source's current table is made of now: its deliveries and their validated files."""
+    return pl.concat([state.read(tables.current_inputs(source), INPUTS_SCHEMA).select(
+        pl.lit(source).alias("source"), *INPUTS_SCHEMA) for source in sorted(load_contracts())], how="vertical")
+
+
+def new_deliveries(built: pl.DataFrame, now: pl.DataFrame) -> dict[str, list[str] | None]:
+    """Per source, the deliveries its current table gained since it was `built`, when it gained
+    only newer deliveries and every earlier one is made of the same files: then only those
+    deliveries' rows differ (cdp/ingest/current.py). None when it changed otherwise (a re-run, a
+    verdict changed, erasure or retention rewrote a delivery, a late delivery, nothing built)."""
+    gained: dict[str, list[str] | None] = {}
+    for source in now.get_column("source").unique().sort():
+        before = built.filter(pl.col("source") == source).drop("source")
+        after = now.filter(pl.col("source") == source).drop("source")
+        grew = 0 < before.height <= after.height and after.head(before.height).equals(before)
+        gained[source] = after.get_column("delivery").to_list()[before.height:] if grew else None
+    return gained
+
+
+def built_inputs(warehouse: Path) -> pl.DataFrame | None:
+    """What a warehouse file's staging tables were built from (None: it does not say). The record
+    travels with the file: a build that starts from a copy of it knows which rows are new."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                            INPUTS_TABLE.split(".")).fetchall()[0][0]
+        return pl.from_arrow(con.sql(f"SELECT * FROM {INPUTS_TABLE}").to_arrow_table()) if found else None
+
+
+def _record_inputs(warehouse: Path, inputs: pl.DataFrame) -> None:
+    """Keep in the building file what its staging tables were built from (`built_inputs`)."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.register("built", inputs.to_arrow())
+        con.execute(f"CREATE OR REPLACE TABLE {INPUTS_TABLE} AS SELECT * FROM built")
+        con.execute(f"COMMENT ON TABLE {INPUTS_TABLE} IS 'What the staging tables were built from: every source''s "
+                    "passed deliveries and their validated files (the next build compares only the newer ones)'")
+        for column, meaning in INPUTS_COLUMNS.items():
+            con.execute(f"COMMENT ON COLUMN {INPUTS_TABLE}.{column} IS '{meaning}'")
 
 
 def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str] | None = None,
@@ -91,11 +141,14 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
     with home_lock(home.root, run_id):
         fingerprint = build_fingerprint(project)
         mode = "select" if select else build_mode(home, fingerprint, full)
+        inputs = current_inputs(home.snapshot())  # the home's lock is held: what this build reads
         files = _prepare((home.warehouse, home.analyst_warehouse), copy=mode != "full")
         try:
+            variables = run_vars(home, as_of, run_id, mode, built_inputs(files[0]) if mode == "incremental" else None)
             with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
-                nodes, html, histories = _build(project, manifest, home, files, run_vars(home, as_of, run_id, mode),
-                                                select, Path(scratch), seconds)
+                nodes, html, histories = _build(project, manifest, home, files, variables, select, Path(scratch), seconds)
+            if mode != "select":  # a selection may leave staging tables as an earlier build made them
+                _record_inputs(files[0], inputs)
             with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
                 for name, frame in histories.items():
                     tx.write(tables.model(name), frame)

@@ -53,6 +53,8 @@ IDENTITY_JOINS = {
              "joined to identity.lead_links on {key}"),
     "none": ([], "with no person of their own"),
 }
+# The identity table a staging model's link comes from, by the contract's identity role (macros/recompute.sql).
+LINKS = {"customer": "customer_xref", "lead": "lead_links"}
 
 
 def _staging_model(contract: Contract) -> dict:
@@ -67,9 +69,12 @@ def _staging_model(contract: Contract) -> dict:
     columns += [{"name": name, "description": meaning} for name, (_, meaning) in LINEAGE.items() if name != "_load_id"]
     return {
         "name": f"stg_{contract.source}",
-        # synced: a daily build rewrites only the rows that differ, and records their customers as
+        # synced: a daily build compares only the new deliveries' rows and those whose link changed
+        # (macros/recompute.sql), rewrites only the rows that differ, and records their customers as
         # touched (macros/synced.sql)
-        "config": {"materialized": "synced", "unique_key": key} | ({"touches": "customer_id"} if identity_columns else {}),
+        "config": {"materialized": "synced", "unique_key": key, "recompute": "recompute_staged"}
+        | ({"links": LINKS[contract.identity]} if contract.identity in LINKS else {})
+        | ({"touches": "customer_id"} if identity_columns else {}),
         "description": f"{contract.description}: validated rows (typed per assets/dictionary.yaml) "
                        f"{joined.format(key=key)}. Restricted: raw PII.",
         "columns": columns,

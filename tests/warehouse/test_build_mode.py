@@ -6,7 +6,7 @@ import polars as pl
 
 from cdp.paths import Home
 from cdp.state import tables
-from cdp.warehouse.build import BUILDS_SCHEMA, build_mode
+from cdp.warehouse.build import BUILDS_SCHEMA, build_mode, new_deliveries
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -43,3 +43,26 @@ def test_asked_for_or_nothing_published_builds_in_full(tmp_path):
     assert build_mode(home_with(tmp_path, [("full", "A")]), "A", full=True) == "full"
     assert build_mode(home_with(tmp_path / "unpublished", [("full", "A")], published=False), "A", full=False) == "full"
     assert build_mode(Home(tmp_path / "never"), "A", full=False) == "full"
+
+
+def inputs(*rows: tuple[str, str, str]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["source", "delivery", "files"], orient="row")
+
+
+def test_a_current_table_that_gained_newer_deliveries_names_them():
+    built = inputs(("sales", "2026-10-31", "a"), ("leads", "2026-10-31", "b"))
+    now = inputs(("sales", "2026-10-31", "a"), ("sales", "2026-11-01", "c"), ("sales", "2026-11-02", "d"),
+                 ("leads", "2026-10-31", "b"))
+    assert new_deliveries(built, now) == {"leads": [], "sales": ["2026-11-01", "2026-11-02"]}
+
+
+def test_a_current_table_changed_otherwise_is_compared_whole():
+    """Any delivery it was built from rewritten (erasure, retention, a re-run), dropped (a verdict
+    turned), a late delivery before the last one, or a source it was not built from: no list."""
+    built = inputs(("sales", "2026-10-31", "a"), ("sales", "2026-11-01", "c"))
+    for now in (inputs(("sales", "2026-10-31", "a2"), ("sales", "2026-11-01", "c")),
+                inputs(("sales", "2026-11-01", "c")),
+                inputs(("sales", "2026-10-15", "x"), ("sales", "2026-10-31", "a"), ("sales", "2026-11-01", "c")),
+                inputs(("sales", "2026-10-31", "a"))):
+        assert new_deliveries(built, now) == {"sales": None}, now
+    assert new_deliveries(built, inputs(("leads", "2026-10-31", "b"))) == {"leads": None}

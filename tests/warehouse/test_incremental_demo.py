@@ -5,12 +5,16 @@ customers the delivery touched) holds the tables a full build makes from the sam
 import shutil
 from datetime import date
 
+import polars as pl
+
 from cdp.demo.delivery import next_delivery
+from cdp.identity.leads import LEAD_LINKS
 from cdp.paths import Home
 from cdp.runner import run_pipeline
 from cdp.state import tables
 from cdp.warehouse.build import BUILDS_SCHEMA, build_warehouse
 
+DEMO_AS_OF = date(2026, 10, 31)  # the demo run's (conftest.DEMO_AS_OF)
 NEXT_DAY = date(2026, 11, 1)
 
 
@@ -34,16 +38,51 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
     same_tables(home.analyst_warehouse, full.analyst_warehouse)
 
     # The day's build again from the first day's published files, to see what each model did: the
+    # staging tables compare the new delivery's rows and the records whose link changed, the
     # leads (a row depends on the lead's events, its customer's sales and other leads) and their
     # events recompute a few of their rows, household links the pairs of touched customers, and the
     # tables still end as the full build's.
     for published in (home.warehouse, home.analyst_warehouse):
         shutil.copyfile(summary.home.root / published.name, published)
     synced = {n.unique_id.split(".")[-1]: n for n in build_warehouse(home, NEXT_DAY, last["run_id"]).nodes}
-    for name in ("fct_leads", "fct_lead_events"):
+    staging = [name for name in synced if name.startswith("stg_")]
+    assert len(staging) == 8
+    for name in ("fct_leads", "fct_lead_events", *staging):  # staging: the day's rows and re-linked records
         assert "keys recomputed only" in synced[name].message, name
         assert 0 < synced[name].rows_written < synced[name].rows / 4, name
     # household links: the pairs with a touched customer on either side
     assert "touched customers only" in synced["household_links"].message
+    same_tables(home.warehouse, full.warehouse)
+    same_tables(home.analyst_warehouse, full.analyst_warehouse)
+
+
+def test_records_that_move_to_another_customer_are_restaged_without_a_delivery(demo_run, tmp_path, same_tables):
+    """No new delivery, but identity moved records (two customers merged, a lead re-linked): the
+    staging tables compare the records whose link changed, and end as a full build's."""
+    summary, _ = demo_run
+    home = Home(tmp_path / "home")
+    shutil.copytree(summary.home.root, home.root)
+    xref, links = home.read(tables.CUSTOMER_XREF), home.read(LEAD_LINKS)
+    buyers = xref.filter(pl.col("source") == "sales").get_column("customer_id").unique().sort()
+    gone, kept = buyers[0], buyers[1]
+    others = pl.col("customer_id").is_not_null() & ~pl.col("customer_id").is_in([gone, kept])
+    lead = links.filter(others).sort("lead_no")[0, "lead_no"]  # re-linked to `kept`
+    merged = pl.when(pl.col("customer_id") == gone).then(pl.lit(kept)).otherwise("customer_id").alias("customer_id")
+    with home.state.transaction("identity moved records") as tx:
+        tx.write(tables.CUSTOMER_XREF, xref.with_columns(merged))
+        tx.write(LEAD_LINKS, links.with_columns(merged).with_columns(
+            pl.when(pl.col("lead_no") == lead).then(pl.lit(kept)).otherwise("customer_id").alias("customer_id")))
+    moved = xref.filter(pl.col("customer_id") == gone).group_by("source").len()
+    relinked = links.filter(pl.col("customer_id") == gone).height + 1
+
+    synced = {n.unique_id.split(".")[-1]: n for n in build_warehouse(home, DEMO_AS_OF, "moved").nodes}
+    for source, records in moved.iter_rows():
+        assert "keys recomputed only" in synced[f"stg_{source}"].message, source
+        assert synced[f"stg_{source}"].rows_written == records, source
+    assert synced["stg_leads"].rows_written == relinked and synced["stg_lead_events"].rows_written == 0
+
+    full = Home(tmp_path / "full")
+    shutil.copytree(home.root, full.root)
+    build_warehouse(full, DEMO_AS_OF, "moved", full=True)
     same_tables(home.warehouse, full.warehouse)
     same_tables(home.analyst_warehouse, full.analyst_warehouse)

@@ -43,3 +43,38 @@
   {% endset %}
   {{ return(query) }}
 {% endmacro %}
+
+{#
+  A staging model (stg_<source>, its config recompute='recompute_staged' and links= what its link
+  joins on): its row for a record depends only on the record's current row and its link (the
+  CustomerID in identity.customer_xref, or a lead's link in identity.lead_links). When the source's
+  current table only gained newer deliveries since the last build of the whole project (var
+  new_deliveries, cdp/warehouse/build.py), the rows that may differ are those of the new deliveries
+  (a record they carry replaces its older version) and those whose link changed.
+#}
+{% macro recompute_staged() %}
+  {%- set source_name = model.name | replace('stg_', '', 1) -%}
+  {%- set deliveries = var('new_deliveries', {}).get(source_name) -%}
+  {% if deliveries is none %}{{ return(none) }}{% endif %}
+  {%- set key = adapter.quote(config.require('unique_key')) -%}
+  {%- set links = config.get('links') -%}
+  {% set query %}
+    select {{ key }} from {{ source('validated', source_name) }}
+    where _delivery in ({% for d in deliveries %}'{{ d }}'{{ ', ' if not loop.last }}{% else %}null{% endfor %})
+    {% if links == 'customer_xref' %}
+    union
+    select t.{{ key }} from {{ this }} as t
+    left join {{ source('identity', 'customer_xref') }} as x on x.source = '{{ source_name }}' and x.record_key = t.{{ key }}
+    where t.customer_id is distinct from x.customer_id
+    {% elif links == 'lead_links' %}
+    union
+    select t.{{ key }} from {{ this }} as t
+    left join {{ source('identity', 'lead_links') }} as k on k.lead_no = t.{{ key }}
+    where t.customer_id is distinct from k.customer_id or t.prospect_id is distinct from k.prospect_id
+       or t.link_evidence is distinct from k.evidence
+    {% elif links %}
+      {% do exceptions.raise_compiler_error(this ~ ': links=' ~ links ~ ' is not customer_xref or lead_links') %}
+    {% endif %}
+  {% endset %}
+  {{ return(query) }}
+{% endmacro %}

@@ -3,3 +3,5 @@
 {{ config(carries=['lead_no']) }}
 select s.* exclude (_load_id)
 from {{ source('validated', 'lead_events') }} as s
+-- a daily build: only the new deliveries' rows and the records whose link changed (macros/recompute.sql)
+where {{ in_recompute('s.event_no') }}

@@ -4,3 +4,5 @@ select k.customer_id, k.prospect_id, k.evidence as link_evidence, s.* exclude (_
 from {{ source('validated', 'leads') }} as s
 left join {{ source('identity', 'lead_links') }} as k
   on k.lead_no = s.lead_no
+-- a daily build: only the new deliveries' rows and the records whose link changed (macros/recompute.sql)
+where {{ in_recompute('s.lead_no') }}
