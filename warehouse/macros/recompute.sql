@@ -78,3 +78,21 @@
   {% endset %}
   {{ return(query) }}
 {% endmacro %}
+
+{#
+  int_customer_records: a record's row is its standardized row (identity.person_records, whose
+  input_hash changes with the delivered fields and the standardizers' version) and its CustomerID.
+  So: the records whose input_hash or CustomerID differs from the table's, new ones and gone ones
+  (a record without a hash, e.g. written by hand, is always recomputed).
+#}
+{% macro recompute_int_customer_records() %}
+  {% set query %}
+    select source, record_key
+    from (select p.source, p.record_key, p.input_hash, x.customer_id
+          from {{ source('identity', 'person_records') }} as p
+          join {{ source('identity', 'customer_xref') }} as x using (source, record_key)) as p
+    full join (select source, record_key, input_hash, customer_id from {{ this }}) as t using (source, record_key)
+    where p.input_hash is null or p.input_hash is distinct from t.input_hash or p.customer_id is distinct from t.customer_id
+  {% endset %}
+  {{ return(query) }}
+{% endmacro %}

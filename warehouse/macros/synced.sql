@@ -213,16 +213,22 @@
   {{ synced_temp('recompute') }}
 {%- endmacro %}
 
-{# In a recompute='<macro>' model: `column in (the keys recomputed)` when it recomputes only them, else true. #}
-{% macro in_recompute(column) -%}
-  {%- set key = config.require('unique_key') -%}
-  {%- if key is not string -%}
-    {% do exceptions.raise_compiler_error(this ~ ': in_recompute() needs a one-column unique_key') %}
+{# In a recompute='<macro>' model: true for the keys recomputed (`columns`: the unique_key's columns as
+   the model's input names them, one or a list), or true everywhere when it recomputes every key. #}
+{% macro in_recompute(columns) -%}
+  {%- set keys = config.require('unique_key') -%}
+  {%- set keys = [keys] if keys is string else keys -%}
+  {%- set columns = [columns] if columns is string else columns -%}
+  {%- if execute and columns | length != keys | length -%}
+    {% do exceptions.raise_compiler_error(this ~ ': in_recompute() needs one column per unique_key column ' ~ keys) %}
   {%- endif -%}
-  {%- if synced_recompute_query() is not none -%}
-    {{ column }} in (select {{ adapter.quote(key) }} from {{ synced_recompute_table() }})
-  {%- else -%}
+  {%- if synced_recompute_query() is none -%}
     true
+  {%- elif keys | length == 1 -%}
+    {{ columns[0] }} in (select {{ adapter.quote(keys[0]) }} from {{ synced_recompute_table() }})
+  {%- else -%}
+    exists (select 1 from {{ synced_recompute_table() }} as f where
+    {%- for key in keys %} f.{{ adapter.quote(key) }} = {{ columns[loop.index0] }}{{ ' and' if not loop.last }}{% endfor %})
   {%- endif -%}
 {%- endmacro %}
 
