@@ -48,7 +48,7 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
     staging = [name for name in synced if name.startswith("stg_")]
     assert len(staging) == 8
     # staging: the day's rows and re-linked records; the customers' records: those whose hash or customer changed
-    for name in ("fct_leads", "fct_lead_events", "int_customer_records", *staging):
+    for name in ("fct_leads", "fct_lead_events", "int_customer_records", "fct_finance", *staging):
         assert "keys recomputed only" in synced[name].message, name
         assert 0 < synced[name].rows_written < synced[name].rows / 4, name
     # household links: the pairs with a touched customer on either side

@@ -96,3 +96,18 @@
   {% endset %}
   {{ return(query) }}
 {% endmacro %}
+
+{#
+  fct_finance: a receipt's row is its staging row, a contract's row its staging row. So: the
+  receipts and contracts whose staging sync changed them, a contract under both kinds (a contract
+  whose type changed leaves its old kind's row).
+#}
+{% macro recompute_fct_finance() %}
+  {% if not synced_changed(['stg_receipts', 'stg_contracts']) %}{{ return(none) }}{% endif %}
+  {% set query %}
+    select 'receipt' as record_kind, invoice_no as record_key from inputs.main.changed_keys__stg_receipts
+    union all
+    select kind, contract_no from inputs.main.changed_keys__stg_contracts, (values ('loan'), ('insurance')) as k(kind)
+  {% endset %}
+  {{ return(query) }}
+{% endmacro %}
