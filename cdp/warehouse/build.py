@@ -44,8 +44,10 @@ HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
 BUILDS_SCHEMA = {"run_id": pl.Utf8, "as_of": pl.Date, "mode": pl.Utf8, "fingerprint": pl.Utf8,
                  "built_at": pl.Datetime("us", "UTC"), "seconds": pl.Float64}
 INPUTS_TABLE = "staging.current_inputs"  # in warehouse.duckdb (built_inputs)
-INPUTS_COLUMNS = {"source": "Source contract", "delivery": "A passed delivery (YYYY-MM-DD) of its current table",
-                  "files": "The delivery''s validated Parquet files in the state store, comma-separated"}
+INPUTS_COMMENTS = {INPUTS_TABLE: "What the staging tables were built from: every source's passed deliveries and their "
+                                  "validated files (the next build compares only the newer ones)",
+                   "source": "Source contract", "delivery": "A passed delivery (YYYY-MM-DD) of its current table",
+                   "files": "The delivery's validated Parquet files in the state store, comma-separated"}
 
 
 class ModelError(RuntimeError):
@@ -76,15 +78,14 @@ class WarehouseBuild:
     mode: str = "full"  # full (fresh files), incremental (copies, synced models) or select
 
 
-def run_vars(home: Home, as_of: date, run_id: str, mode: str = "full", built: pl.DataFrame | None = None) -> dict:
+def run_vars(home: Home, as_of: date, run_id: str, mode: str = "full", gained: dict | None = None) -> dict:
     """The build's dbt vars; `touched_only`: scope='customer_id' models may recompute only the
     customers the synced inputs touched (an incremental build of the whole project, macros/synced.sql);
-    `new_deliveries`: per source, the deliveries its current table gained since the files this
-    build starts from were `built` (their staging tables recompute those rows, macros/recompute.sql)."""
+    `new_deliveries`: per source, the deliveries its current table `gained` since the file this
+    build starts from was built (its staging table recomputes those rows, macros/recompute.sql)."""
     inputs = warehouse_inputs(home)
-    gained = new_deliveries(built, current_inputs(home.snapshot())) if mode == "incremental" and built is not None else {}
     return {"as_of": as_of.isoformat(), "run_id": run_id, "touched_only": mode == "incremental",
-            "new_deliveries": gained,
+            "new_deliveries": gained or {},
             "inputs": {name: [str(p.resolve()) for p in files] for name, files in inputs.items()}}
 
 
@@ -122,10 +123,10 @@ def _record_inputs(warehouse: Path, inputs: pl.DataFrame) -> None:
     with duckdb.connect(str(warehouse)) as con:
         con.register("built", inputs.to_arrow())
         con.execute(f"CREATE OR REPLACE TABLE {INPUTS_TABLE} AS SELECT * FROM built")
-        con.execute(f"COMMENT ON TABLE {INPUTS_TABLE} IS 'What the staging tables were built from: every source''s "
-                    "passed deliveries and their validated files (the next build compares only the newer ones)'")
-        for column, meaning in INPUTS_COLUMNS.items():
-            con.execute(f"COMMENT ON COLUMN {INPUTS_TABLE}.{column} IS '{meaning}'")
+        for name, meaning in INPUTS_COMMENTS.items():
+            target = f"TABLE {INPUTS_TABLE}" if name == INPUTS_TABLE else f"COLUMN {INPUTS_TABLE}.{name}"
+            literal = meaning.replace("'", "''")
+            con.execute(f"COMMENT ON {target} IS '{literal}'")
 
 
 def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str] | None = None,
@@ -144,7 +145,8 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
         inputs = current_inputs(home.snapshot())  # the home's lock is held: what this build reads
         files = _prepare((home.warehouse, home.analyst_warehouse), copy=mode != "full")
         try:
-            variables = run_vars(home, as_of, run_id, mode, built_inputs(files[0]) if mode == "incremental" else None)
+            built = built_inputs(files[0]) if mode == "incremental" else None
+            variables = run_vars(home, as_of, run_id, mode, new_deliveries(built, inputs) if built is not None else None)
             with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
                 nodes, html, histories = _build(project, manifest, home, files, variables, select, Path(scratch), seconds)
             if mode != "select":  # a selection may leave staging tables as an earlier build made them

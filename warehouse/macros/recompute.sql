@@ -48,9 +48,9 @@
   A staging model (stg_<source>, its config recompute='recompute_staged' and links= what its link
   joins on): its row for a record depends only on the record's current row and its link (the
   CustomerID in identity.customer_xref, or a lead's link in identity.lead_links). When the source's
-  current table only gained newer deliveries since the last build of the whole project (var
-  new_deliveries, cdp/warehouse/build.py), the rows that may differ are those of the new deliveries
-  (a record they carry replaces its older version) and those whose link changed.
+  current table only gained newer deliveries since the warehouse file this build starts from was
+  built (var new_deliveries, cdp/warehouse/build.py), the rows that may differ are those of the new
+  deliveries (a record they carry replaces its older version) and those whose link changed.
 #}
 {% macro recompute_staged() %}
   {%- set source_name = model.name | replace('stg_', '', 1) -%}
