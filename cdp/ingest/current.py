@@ -71,10 +71,19 @@ def publish_current(tx: Transaction, contract: Contract) -> Current:
     if not passed:  # nothing passed (or retention removed it all): an empty table of the contract's types
         tx.write(tables.current(source), empty_current(contract))
         return Current(0, 0, ())
-    grows = view.has(tables.current(source)) and previous.height > 0 and previous.equals(inputs.head(-1))
+    grows = view.has(tables.current(source)) and gained_deliveries(previous, inputs) == passed[-1:]
     rows = _add_delivery(tx, contract, passed[-1]) if grows else _rebuild(tx, contract, passed)
     delivered = sum(view.rows(tables.validated(source, d)) for d in passed)
     return Current(rows, delivered - rows, tuple(passed), rebuilt=not grows)
+
+
+def gained_deliveries(before: pl.DataFrame, after: pl.DataFrame) -> list[str] | None:
+    """The deliveries a current table made of `after` (INPUTS_SCHEMA rows) gained since it was made
+    of `before`, when it only gained newer ones and every earlier one is the same files: then only
+    their rows differ. None when it changed otherwise (a re-run, a verdict that turned, erasure or
+    retention rewriting a delivery, a late delivery) or `before` is empty."""
+    grew = 0 < before.height <= after.height and after.head(before.height).equals(before)
+    return after.get_column("delivery").to_list()[before.height:] if grew else None
 
 
 def _delivery_rows(view: Snapshot, source: str, delivery: str) -> pl.LazyFrame:

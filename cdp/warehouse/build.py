@@ -27,7 +27,7 @@ import duckdb
 import polars as pl
 
 from cdp.ingest.contracts import load_contracts
-from cdp.ingest.current import INPUTS_SCHEMA
+from cdp.ingest.current import INPUTS_SCHEMA, gained_deliveries
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.state import tables
 from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish, secure_dir, write_bytes
@@ -96,17 +96,11 @@ def current_inputs(state: Snapshot) -> pl.DataFrame:
 
 
 def new_deliveries(built: pl.DataFrame, now: pl.DataFrame) -> dict[str, list[str] | None]:
-    """Per source, the deliveries its current table gained since it was `built`, when it gained
-    only newer deliveries and every earlier one is made of the same files: then only those
-    deliveries' rows differ (cdp/ingest/current.py). None when it changed otherwise (a re-run, a
-    verdict changed, erasure or retention rewrote a delivery, a late delivery, nothing built)."""
-    gained: dict[str, list[str] | None] = {}
-    for source in now.get_column("source").unique().sort():
-        before = built.filter(pl.col("source") == source).drop("source")
-        after = now.filter(pl.col("source") == source).drop("source")
-        grew = 0 < before.height <= after.height and after.head(before.height).equals(before)
-        gained[source] = after.get_column("delivery").to_list()[before.height:] if grew else None
-    return gained
+    """Per source, the deliveries its current table gained since it was `built` (`gained_deliveries`:
+    None when it changed otherwise, or was not built from any)."""
+    return {source: gained_deliveries(built.filter(pl.col("source") == source).drop("source"),
+                                      now.filter(pl.col("source") == source).drop("source"))
+            for source in now.get_column("source").unique().sort()}
 
 
 def built_inputs(warehouse: Path) -> pl.DataFrame | None:
