@@ -2,9 +2,7 @@
 
 import gc
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import dagster as dg
 import polars as pl
@@ -13,13 +11,11 @@ from cdp.identity.leads import LEAD_LINKS, LINK_SCHEMA, current_leads, lead_sour
 from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.pipeline import resolve_identities
 from cdp.identity.tuples import build_tuples
-from cdp.ingest.contracts import Contract, load_contracts
+from cdp.ingest.contracts import load_contracts
 from cdp.resources import CdpConfig
-from cdp.standardize.quarantined import matchable_quarantined, read_quarantined
-from cdp.standardize.records import PERSON_RECORD_SCHEMA, person_record_parts, source_columns
+from cdp.standardize.inputs import standardize_state
 from cdp.state import tables
 from cdp.state.files import finish, temporary_path
-from cdp.state.store import Snapshot
 
 CONTRACTS = load_contracts()
 
@@ -38,57 +34,8 @@ class StandardizeConfig(dg.Config):
 )
 def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig, config: StandardizeConfig) -> dg.MaterializeResult:
     with cdp.home.state.transaction("standardize person records", owner=context.run.run_id) as tx:
-        state = tx.view()
-        previous = None if config.full else state.scan(tables.PERSON_RECORDS)
-        counts = RecordCounts()
-        for records, standardized in person_record_parts(_customer_sources(state), previous):
-            (tx.append if counts.records else tx.write)(tables.PERSON_RECORDS, records)
-            counts.add(records, standardized)
-        if not counts.records:
-            tx.write(tables.PERSON_RECORDS, pl.DataFrame(schema=PERSON_RECORD_SCHEMA))
+        counts = standardize_state(tx, CONTRACTS, full=config.full)
     return dg.MaterializeResult(metadata=counts.metadata())
-
-
-def _customer_sources(state: Snapshot) -> Iterator[tuple[Contract, list[pl.DataFrame]]]:
-    """Each customer source's typed rows, one source at a time in name order: the loaded rows, and
-    the quarantined rows whose key is usable."""
-    for source, contract in sorted(CONTRACTS.items()):
-        if contract.identity != "customer" or not state.has(tables.current(source)):
-            continue
-        loaded = state.read(tables.current(source), columns=source_columns(contract))
-        quarantined = matchable_quarantined(contract, read_quarantined(state, contract),
-                                            loaded.get_column(contract.primary_key))
-        yield contract, [loaded, *([quarantined] if quarantined.height else [])]
-
-
-@dataclass
-class RecordCounts:
-    """What the standardized records hold, summed over the sources' parts."""
-
-    records: int = 0
-    standardized: int = 0
-    quarantined: int = 0
-    mobiles: int = 0
-    id_numbers: int = 0
-    vins: int = 0
-
-    def add(self, records: pl.DataFrame, standardized: int) -> None:
-        self.records += records.height
-        self.standardized += standardized
-        self.quarantined += int(records.get_column("quarantined").sum())
-        self.mobiles += records.get_column("mobile").is_not_null().sum()
-        self.id_numbers += records.get_column("id_number").is_not_null().sum()
-        self.vins += records.get_column("vin").is_not_null().sum()
-
-    def metadata(self) -> dict:
-        return {
-            "records": self.records,
-            "records standardized in this run (new, changed, or every one on a full run)": self.standardized,
-            "quarantined records matched (a non-identity field unusable)": self.quarantined,
-            "valid mobiles": self.mobiles,
-            "valid ID numbers": self.id_numbers,
-            "valid VINs": self.vins,
-        }
 
 
 def collect_garbage() -> None:

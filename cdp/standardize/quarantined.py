@@ -24,10 +24,12 @@ from cdp.state.store import Snapshot
 RULE_COLUMNS = ("_rule", "_reason")
 
 
-def read_quarantined(state: Snapshot, contract: Contract) -> pl.DataFrame:
-    """The latest quarantined version of each record of the deliveries that passed their gate."""
+def read_quarantined(state: Snapshot, contract: Contract, deliveries: list[str] | None = None) -> pl.DataFrame:
+    """The latest quarantined version of each record of `deliveries` (default: those that passed
+    their gate, in order)."""
+    deliveries = passed_deliveries(state, contract.source) if deliveries is None else deliveries
     frames = [state.read(tables.quarantine(contract.source, d)).with_columns(pl.lit(d).alias("_delivery"))
-              for d in passed_deliveries(state, contract.source) if state.has(tables.quarantine(contract.source, d))]
+              for d in deliveries if state.has(tables.quarantine(contract.source, d))]
     frames = [f for f in frames if f.height]
     if not frames:
         return pl.DataFrame()
@@ -49,7 +51,9 @@ def matchable_quarantined(contract: Contract, quarantined: pl.DataFrame, loaded_
     rows = rows.filter(~pl.col("_unusable_fields").str.split(",").list.contains(contract.primary_key))
     if rows.is_empty():
         return pl.DataFrame()
-    parsed = typed_values(contract, rows.select(*contract.fields))
+    # retention keeps only the key and the rule of an old delivery's quarantined rows: the rest is null
+    parsed = typed_values(contract, rows.select(
+        pl.col(f) if f in rows.columns else pl.lit(None, pl.Utf8).alias(f) for f in contract.fields))
     typed = parsed.select(typed_fields(contract, parsed))
     nulled = typed.with_columns(
         pl.when(rows.get_column("_unusable_fields").str.split(",").list.contains(pl.lit(field))).then(None)

@@ -9,6 +9,7 @@ source's records, not every source's.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -191,31 +192,72 @@ class Lookups:
         return joined
 
 
-def person_record_parts(sources: Iterable[tuple[Contract, list[pl.DataFrame]]],
+@dataclass(frozen=True)
+class NewRows:
+    """A source's rows that deliveries added since the previous records were made, and the record
+    keys whose earlier records they replace (cdp/standardize/inputs.py); every other record of the
+    source keeps its row."""
+
+    frames: list[pl.DataFrame]
+    replaces: pl.Series
+
+
+def usable_previous(previous: pl.LazyFrame | pl.DataFrame | None) -> pl.LazyFrame | None:
+    """The last run's records as a scan, or None when there are none or an older version wrote
+    them (then every record is standardized)."""
+    earlier = previous.lazy() if previous is not None else None
+    if earlier is not None and not set(PERSON_RECORD_SCHEMA) <= set(earlier.collect_schema().names()):
+        return None
+    return earlier
+
+
+def person_record_parts(sources: Iterable[tuple[Contract, list[pl.DataFrame] | NewRows]],
                         previous: pl.LazyFrame | pl.DataFrame | None = None) -> Iterator[tuple[pl.DataFrame, int]]:
     """Standardized records per source, in the order of `sources` (sorted by source name, the parts
     concatenate to the records sorted by source and record key), with how many of each were
-    standardized now: a record whose inputs hash as in `previous` (the last run's records, best a
-    scan of them: only the rows kept are read) keeps its row from there, so a daily run
-    standardizes only what the delivery added or changed. `sources`: each source's contract and
-    typed frames (loaded rows, matchable quarantined rows), best produced one at a time.
+    standardized now. `sources`: each source's contract and either its typed frames (loaded rows,
+    matchable quarantined rows; best produced one at a time) or only what deliveries added
+    (`NewRows`, which needs `previous`). With `previous` (the last run's records, best a scan of
+    them: only the rows kept are read) a record whose inputs hash as there keeps its row, so a
+    daily run standardizes only what the delivery added or changed.
     """
-    earlier = previous.lazy() if previous is not None else None
-    if earlier is not None and not set(PERSON_RECORD_SCHEMA) <= set(earlier.collect_schema().names()):
-        earlier = None  # written by an older version: standardize everything
-    lookups, keys = Lookups(), ["source", "record_key", "input_hash"]
-    for contract, frames in sources:
-        projected = project((contract, frame) for frame in frames)
-        if earlier is None:
+    earlier, lookups = usable_previous(previous), Lookups()
+    for contract, rows in sources:
+        if isinstance(rows, NewRows):
+            if earlier is None:
+                raise ValueError(f"{contract.source}: only new rows given, but no previous records to keep")
+            yield _with_new_rows(earlier.filter(pl.col("source") == contract.source), contract, rows, lookups)
+        elif earlier is None:
+            projected = project((contract, frame) for frame in rows)
             yield standardize(projected, lookups), projected.height
-            continue
-        mine = earlier.filter(pl.col("source") == contract.source)
-        kept_keys = mine.select(keys).join(projected.lazy().select(keys), on=keys, how="semi").collect()
-        changed = projected.join(kept_keys, on=keys, how="anti")
-        del projected
-        kept = mine.join(kept_keys.lazy(), on=keys, how="semi").select(list(PERSON_RECORD_SCHEMA))
-        records = pl.concat([kept, standardize(changed, lookups).lazy()], how="vertical").sort("record_key").collect()
-        yield records, changed.height
+        else:
+            yield _hashed_against(earlier.filter(pl.col("source") == contract.source), contract, rows, lookups)
+
+
+def _hashed_against(mine: pl.LazyFrame, contract: Contract, frames: list[pl.DataFrame],
+                    lookups: Lookups) -> tuple[pl.DataFrame, int]:
+    """Every record of a source: those whose inputs hash as in `mine` keep their row there."""
+    keys = ["source", "record_key", "input_hash"]
+    projected = project((contract, frame) for frame in frames)
+    kept_keys = mine.select(keys).join(projected.lazy().select(keys), on=keys, how="semi").collect()
+    changed = projected.join(kept_keys, on=keys, how="anti")
+    del projected
+    kept = mine.join(kept_keys.lazy(), on=keys, how="semi").select(list(PERSON_RECORD_SCHEMA))
+    records = pl.concat([kept, standardize(changed, lookups).lazy()], how="vertical").sort("record_key").collect()
+    return records, changed.height
+
+
+def _with_new_rows(mine: pl.LazyFrame, contract: Contract, rows: NewRows, lookups: Lookups) -> tuple[pl.DataFrame, int]:
+    """A source's records in `mine` without those `rows` replace, merged (by record key) with
+    `rows` standardized."""
+    kept = mine.filter(~pl.col("record_key").is_in(rows.replaces.cast(pl.Utf8).implode())) \
+        .select(list(PERSON_RECORD_SCHEMA)).collect()
+    added = standardize(project((contract, frame) for frame in rows.frames), lookups)
+    if kept.get_column("record_key").is_sorted():
+        records = kept.lazy().merge_sorted(added.lazy(), key="record_key").collect()
+    else:  # written by something that did not keep the order
+        records = pl.concat([kept, added], how="vertical").sort("record_key")
+    return records, added.height
 
 
 def by_source(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> list[tuple[Contract, list[pl.DataFrame]]]:

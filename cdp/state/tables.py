@@ -6,6 +6,7 @@ LEDGER = "ledger/files"
 DQ_RESULTS = "quality/dq_results"
 BATCH_VERDICTS = "quality/batch_verdicts"
 PERSON_RECORDS = "standardized/person_records"
+PERSON_RECORD_INPUTS = "standardized/person_record_inputs"  # what each source's records were made of
 REGISTRY = "identity/registry"
 CUSTOMERS = "identity/customers"
 CUSTOMER_XREF = "identity/customer_xref"

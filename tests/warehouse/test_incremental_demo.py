@@ -5,12 +5,16 @@ customers the delivery touched) holds the tables a full build makes from the sam
 import shutil
 from datetime import date
 
+import dagster as dg
 import polars as pl
 
+from cdp.assets.identity import CONTRACTS
 from cdp.demo.delivery import next_delivery
 from cdp.identity.leads import LEAD_LINKS
 from cdp.paths import Home
-from cdp.runner import run_pipeline
+from cdp.runner import dagster_instance, run_pipeline
+from cdp.standardize.inputs import customer_sources as every_source
+from cdp.standardize.records import person_record_parts
 from cdp.state import tables
 from cdp.warehouse.build import BUILDS_SCHEMA, build_warehouse
 
@@ -30,6 +34,7 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
     assert daily.success, f"failed={daily.failed} skipped={daily.skipped}"
     last = home.snapshot().read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).sort("built_at").row(-1, named=True)
     assert (last["mode"], last["as_of"]) == ("incremental", NEXT_DAY)
+    standardized_from_the_delivery_as_in_full(home)
 
     full = Home(tmp_path / "full")
     shutil.copytree(home.root, full.root)
@@ -55,6 +60,21 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
     assert "touched customers only" in synced["household_links"].message
     same_tables(home.warehouse, full.warehouse)
     same_tables(home.analyst_warehouse, full.analyst_warehouse)
+
+
+def standardized_from_the_delivery_as_in_full(home: Home) -> None:
+    """The day's standardization read only the delivery's rows of every customer source and made
+    the records standardizing every record again makes."""
+    with dagster_instance(home) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["standardized", "person_records"]))
+    metadata = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    customer_sources = sum(c.identity == "customer" for c in CONTRACTS.values())
+    assert metadata["sources read from their new deliveries only (the rest read whole)"] == customer_sources
+    assert 0 < metadata["records standardized in this run (new, changed, or every one on a full run)"] < metadata["records"] / 4
+    state = home.snapshot()
+    everything = pl.concat([records for records, _ in person_record_parts(
+        every_source(state, CONTRACTS, {}), previous=None)])
+    assert state.read(tables.PERSON_RECORDS).equals(everything)
 
 
 def test_records_that_move_to_another_customer_are_restaged_without_a_delivery(demo_run, tmp_path, same_tables):
