@@ -54,13 +54,16 @@ class RecordCounts:
     vins: int = 0
     from_new_rows: int = 0  # sources read from their gained deliveries only
 
-    def add(self, records: pl.DataFrame, standardized: int) -> None:
-        self.records += records.height
+    def add(self, records: pl.DataFrame | pl.LazyFrame, standardized: int) -> None:
+        rows, quarantined, mobiles, id_numbers, vins = records.lazy().select(
+            pl.len(), pl.col("quarantined").sum(), pl.col("mobile").count(), pl.col("id_number").count(),
+            pl.col("vin").count()).collect().row(0)
+        self.records += rows
         self.standardized += standardized
-        self.quarantined += int(records.get_column("quarantined").sum())
-        self.mobiles += records.get_column("mobile").is_not_null().sum()
-        self.id_numbers += records.get_column("id_number").is_not_null().sum()
-        self.vins += records.get_column("vin").is_not_null().sum()
+        self.quarantined += int(quarantined or 0)
+        self.mobiles += mobiles
+        self.id_numbers += id_numbers
+        self.vins += vins
 
     def metadata(self) -> dict:
         return {
@@ -84,6 +87,9 @@ def standardize_state(tx: Transaction, contracts: Mapping[str, Contract], full: 
     recorded = None if previous is None else state.read(tables.PERSON_RECORD_INPUTS, RECORDED_SCHEMA)
     gained = gained_by_source(recorded, inputs)
     counts = RecordCounts(from_new_rows=sum(deliveries is not None for deliveries in gained.values()))
+    if previous is not None and recorded.equals(inputs):  # no source changed: the records stand as they are
+        counts.add(previous, 0)
+        return counts
     for records, standardized in person_record_parts(customer_sources(state, contracts, gained), previous):
         (tx.append if counts.records else tx.write)(tables.PERSON_RECORDS, records)
         counts.add(records, standardized)
@@ -91,6 +97,7 @@ def standardize_state(tx: Transaction, contracts: Mapping[str, Contract], full: 
         tx.write(tables.PERSON_RECORDS, pl.DataFrame(schema=PERSON_RECORD_SCHEMA))
     tx.write(tables.PERSON_RECORD_INPUTS, inputs)
     return counts
+
 
 def source_fingerprint(contract: Contract) -> str:
     """Changes when a source's unchanged rows may standardize differently."""
