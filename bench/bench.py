@@ -1,6 +1,6 @@
 """Benchmark: a first load and a day's delivery of N demo customers, seconds and peak memory per stage.
 
-    python bench/bench.py 10000 100000 [--share 0.01] [--keep DIR] [--no-splink]
+    python bench/bench.py 10000 100000 [--share 0.01] [--keep DIR] [--no-splink] [--model model.json]
 
 For each size: generate the demo, run the whole platform on it (the first load), run plain Splink
 on the same identity tuples with the same model in a fresh process (bench/identity_bench.py's
@@ -121,8 +121,10 @@ def report(title: str, summary: RunSummary, sampler: RssSampler, wall: float, tr
           f"cluster F1 {scores.cluster_f1:.4f}")
 
 
-def first_load(customers: int, seed: int, folder: Path, keep: bool, splink: bool) -> tuple[Path, Path]:
-    """Generate and load the demo (or start from a kept first load); returns the landing and home."""
+def first_load(customers: int, seed: int, folder: Path, keep: bool, splink: bool,
+               trained: Path | None = None) -> tuple[Path, Path]:
+    """Generate and load the demo (or start from a kept first load); returns the landing and home.
+    The first load trains its model, or scores with a copy of `trained`."""
     landing, home, model = folder / "landing", folder / "home", folder / "model.json"
     kept_home, kept_landing = folder / "first", folder / "landing.first"
     if keep and kept_home.exists():
@@ -132,6 +134,9 @@ def first_load(customers: int, seed: int, folder: Path, keep: bool, splink: bool
         print(f"\n== {customers:,} customers: first load kept in {kept_home} ==")
         return landing, home
     shutil.rmtree(folder, ignore_errors=True)
+    if trained:
+        folder.mkdir(parents=True)
+        shutil.copyfile(trained, model)
     started = time.time()
     generated = generate(customers=customers, seed=seed, out=landing, as_of=FIRST)
     print(f"\n== {customers:,} customers, seed {seed}: {sum(generated['rows'].values()):,} source rows "
@@ -167,11 +172,14 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.01, help="the day's delivery: share of the rows")
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the first load under this folder")
     parser.add_argument("--no-splink", action="store_true", help="skip plain Splink on the identity tuples")
+    parser.add_argument("--model", type=Path, help="score the first load with this trained model instead of training "
+                                                   "one (e.g. to compare two versions of the code on one model)")
     args = parser.parse_args()
     for n in args.customers:
         folder = (args.keep / str(n)) if args.keep else Path(tempfile.mkdtemp(prefix=f"cdp-bench-{n}-"))
         try:
-            landing, home = first_load(n, args.seed, folder, keep=bool(args.keep), splink=not args.no_splink)
+            landing, home = first_load(n, args.seed, folder, keep=bool(args.keep), splink=not args.no_splink,
+                                        trained=args.model)
             daily(landing, home, folder, args.share)
         finally:
             if not args.keep:
