@@ -92,9 +92,9 @@ def test_spark_identity_stage_gives_duckdbs_customers(duckdb_run, spark_settings
 def test_spark_trains_a_model_duckdb_reads(duckdb_run, spark_settings, tmp_path):
     records = Home(duckdb_run / "home").snapshot().read(tables.PERSON_RECORDS)
     tuples, record_map = build_tuples(records)
-    # Every estimation step runs on Spark; 3 EM iterations a session instead of up to 25 (each a
-    # Spark job) keep it to a test's time: the dialect of the saved model does not depend on them.
-    few_iterations = dataclasses.replace(spark_settings, splink={**spark_settings.splink, "max_iterations": 3})
+    # Every estimation step runs on Spark; one EM iteration a session instead of up to 25 (each a
+    # Spark job) keeps it to a test's time: the dialect of the saved model does not depend on them.
+    few_iterations = dataclasses.replace(spark_settings, splink={**spark_settings.splink, "max_iterations": 1})
     model = train_model(tuples, few_iterations, tmp_path / "spark-model.json")
     assert model["sql_dialect"] == "duckdb"
     saved = json.loads((tmp_path / "spark-model.json").read_text(encoding="utf-8"))
