@@ -86,6 +86,15 @@ def gained_deliveries(before: pl.DataFrame, after: pl.DataFrame) -> list[str] | 
     return after.get_column("delivery").to_list()[before.height:] if grew else None
 
 
+def gained_per_source(before: pl.DataFrame, now: pl.DataFrame) -> dict[str, list[str] | None]:
+    """`gained_deliveries` for every source in `now`: both INPUTS_SCHEMA rows with a `source`
+    column (the inputs several current tables were made of, then and now)."""
+    columns = list(INPUTS_SCHEMA)
+    return {source: gained_deliveries(before.filter(pl.col("source") == source).select(columns),
+                                      now.filter(pl.col("source") == source).select(columns))
+            for source in now.get_column("source").unique().sort()}
+
+
 def _delivery_rows(view: Snapshot, source: str, delivery: str) -> pl.LazyFrame:
     return view.scan(tables.validated(source, delivery)).with_columns(pl.lit(delivery).alias("_delivery"))
 

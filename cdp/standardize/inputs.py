@@ -25,7 +25,7 @@ from typing import Iterator, Mapping
 import polars as pl
 
 from cdp.ingest.contracts import Contract
-from cdp.ingest.current import INPUTS_SCHEMA, gained_deliveries
+from cdp.ingest.current import INPUTS_SCHEMA, gained_per_source
 from cdp.quality.suites import load_suite
 from cdp.standardize.quarantined import matchable_quarantined, read_quarantined
 from cdp.standardize.records import (
@@ -133,14 +133,11 @@ def gained_by_source(recorded: pl.DataFrame | None, inputs: pl.DataFrame) -> dic
     """Per source in `inputs` (`recorded_inputs` now): the deliveries it gained since `recorded`
     (what the previous records were made of; None: no records to keep) when it only gained newer
     ones and its fingerprint is the same, else None (read it whole)."""
-    gained = {}
-    for source in inputs.get_column("source").unique(maintain_order=True):
-        now = inputs.filter(pl.col("source") == source)
-        before = pl.DataFrame(schema=RECORDED_SCHEMA) if recorded is None else recorded.filter(pl.col("source") == source)
-        same_code = before.height and before.get_column("fingerprint").eq(now.get_column("fingerprint")[0]).all()
-        columns = list(INPUTS_SCHEMA)
-        gained[source] = gained_deliveries(before.select(columns), now.select(columns)) if same_code else None
-    return gained
+    if recorded is None:
+        return dict.fromkeys(inputs.get_column("source").unique())
+    same_code = recorded.join(inputs.select("source", "fingerprint").unique(), on="source", how="left", suffix="_now") \
+        .group_by("source").agg((pl.col("fingerprint") == pl.col("fingerprint_now")).all().alias("same"))
+    return gained_per_source(recorded.join(same_code.filter("same"), on="source", how="semi"), inputs)
 
 
 def customer_sources(state: Snapshot, contracts: Mapping[str, Contract],

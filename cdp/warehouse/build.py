@@ -27,7 +27,7 @@ import duckdb
 import polars as pl
 
 from cdp.ingest.contracts import load_contracts
-from cdp.ingest.current import INPUTS_SCHEMA, gained_deliveries
+from cdp.ingest.current import INPUTS_SCHEMA, gained_per_source
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.state import tables
 from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish, secure_dir, write_bytes
@@ -95,14 +95,6 @@ def current_inputs(state: Snapshot) -> pl.DataFrame:
         pl.lit(source).alias("source"), *INPUTS_SCHEMA) for source in sorted(load_contracts())], how="vertical")
 
 
-def new_deliveries(built: pl.DataFrame, now: pl.DataFrame) -> dict[str, list[str] | None]:
-    """Per source, the deliveries its current table gained since it was `built` (`gained_deliveries`:
-    None when it changed otherwise, or was not built from any)."""
-    return {source: gained_deliveries(built.filter(pl.col("source") == source).drop("source"),
-                                      now.filter(pl.col("source") == source).drop("source"))
-            for source in now.get_column("source").unique().sort()}
-
-
 def built_inputs(warehouse: Path) -> pl.DataFrame | None:
     """What a warehouse file's staging tables were built from (None: it does not say). The record
     travels with the file: a build that starts from a copy of it knows which rows are new."""
@@ -140,7 +132,7 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
         files = _prepare((home.warehouse, home.analyst_warehouse), copy=mode != "full")
         try:
             built = built_inputs(files[0]) if mode == "incremental" else None
-            variables = run_vars(home, as_of, run_id, mode, new_deliveries(built, inputs) if built is not None else None)
+            variables = run_vars(home, as_of, run_id, mode, gained_per_source(built, inputs) if built is not None else None)
             with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
                 nodes, html, histories = _build(project, manifest, home, files, variables, select, Path(scratch), seconds)
             if mode != "select":  # a selection may leave staging tables as an earlier build made them

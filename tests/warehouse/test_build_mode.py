@@ -4,9 +4,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
+from cdp.ingest.current import gained_per_source
 from cdp.paths import Home
 from cdp.state import tables
-from cdp.warehouse.build import BUILDS_SCHEMA, build_mode, new_deliveries
+from cdp.warehouse.build import BUILDS_SCHEMA, build_mode
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -53,7 +54,7 @@ def test_a_current_table_that_gained_newer_deliveries_names_them():
     built = inputs(("sales", "2026-10-31", "a"), ("leads", "2026-10-31", "b"))
     now = inputs(("sales", "2026-10-31", "a"), ("sales", "2026-11-01", "c"), ("sales", "2026-11-02", "d"),
                  ("leads", "2026-10-31", "b"))
-    assert new_deliveries(built, now) == {"leads": [], "sales": ["2026-11-01", "2026-11-02"]}
+    assert gained_per_source(built, now) == {"leads": [], "sales": ["2026-11-01", "2026-11-02"]}
 
 
 def test_a_current_table_changed_otherwise_is_compared_whole():
@@ -64,5 +65,5 @@ def test_a_current_table_changed_otherwise_is_compared_whole():
                 inputs(("sales", "2026-11-01", "c")),
                 inputs(("sales", "2026-10-15", "x"), ("sales", "2026-10-31", "a"), ("sales", "2026-11-01", "c")),
                 inputs(("sales", "2026-10-31", "a"))):
-        assert new_deliveries(built, now) == {"sales": None}, now
-    assert new_deliveries(built, inputs(("leads", "2026-10-31", "b"))) == {"leads": None}
+        assert gained_per_source(built, now) == {"sales": None}, now
+    assert gained_per_source(built, inputs(("leads", "2026-10-31", "b"))) == {"leads": None}
