@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -88,18 +89,19 @@ class Training:
     u_max_pairs: int
     u_seed: int
     em_blocking_rules: tuple[str, ...]
-    em_max_records: int = 2_000_000
+    em_max_pairs: int
+    em_probe_proportion: float
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> "Training":
         missing = [k for k in ("deterministic_rules", "deterministic_recall", "u_max_pairs", "u_seed",
-                               "em_blocking_rules") if k not in raw]
+                               "em_blocking_rules", "em_max_pairs", "em_probe_proportion") if k not in raw]
         if missing:
             raise SettingsError(f"identity/settings.yaml: training needs {missing}")
         return cls(deterministic_rules=tuple(raw["deterministic_rules"]),
                    deterministic_recall=float(raw["deterministic_recall"]), u_max_pairs=int(raw["u_max_pairs"]),
                    u_seed=int(raw["u_seed"]), em_blocking_rules=tuple(raw["em_blocking_rules"]),
-                   em_max_records=int(raw.get("em_max_records", 2_000_000)))
+                   em_max_pairs=int(raw["em_max_pairs"]), em_probe_proportion=float(raw["em_probe_proportion"]))
 
 
 @dataclass(frozen=True)
@@ -166,27 +168,37 @@ def _as_dict(settings: dict[str, Any] | str | Path) -> dict[str, Any]:
     return settings if isinstance(settings, dict) else json.loads(Path(settings).read_text(encoding="utf-8"))
 
 
-def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path = MODEL_PATH) -> dict[str, Any]:
+def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path = MODEL_PATH,
+                seconds: dict[str, float] | None = None) -> dict[str, Any]:
     """Estimate the prior, u (random sampling) and m (EM) and save the model as Splink JSON, in
-    settings.yaml's own SQL dialect (DuckDB) whichever backend trained it."""
-    backend = settings.backend
+    settings.yaml's own SQL dialect (DuckDB) whichever backend trained it. Each EM session reads at
+    most about `training.em_max_pairs` blocked pairs (Splink samples the records of larger blocks,
+    see identity/settings.yaml). `seconds`, when given, receives each step's wall time."""
+    backend, training = settings.backend, settings.training
+    seconds = {} if seconds is None else seconds
+    clock = time.perf_counter()
     with closing(make_linker(tuples, settings.splink, backend, log_level=logging.WARNING,
                              backend_options=settings.backend_options)) as linker:
-        training = settings.training
+        seconds["linker"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         linker.training.estimate_probability_two_random_records_match(
             rules_for_backend(training.deterministic_rules, backend), recall=training.deterministic_recall)
+        seconds["prior"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.u_seed)
-        # EM on every blocked pair up to a cap, so small data is not sampled away.
-        sample = min(1.0, training.em_max_records / max(len(tuples), 1))
+        seconds["u"] = time.perf_counter() - clock
         for rule in rules_for_backend(training.em_blocking_rules, backend):
+            clock = time.perf_counter()
             # A failed session leaves the comparisons it blocks on removed from the linker (Splink
             # deactivates them in place): put the model back as it was before the session.
             before = linker._settings_obj.core_model_settings.copy()
             try:
-                linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=sample)
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, max_pairs=training.em_max_pairs, record_sample_proportion=training.em_probe_proportion)
             except EMTrainingException as err:  # e.g. a source set with no ID numbers, or each VIN sold once
                 linker._settings_obj.core_model_settings = before
                 log.warning("skipping EM session %r: %s", rule, str(err).splitlines()[0])
+            seconds[f"EM {rule}"] = time.perf_counter() - clock
         trained = linker.misc.save_model_to_json()
     model = trained if backend == "duckdb" else canonical(trained, settings.splink)
     out_path.parent.mkdir(parents=True, exist_ok=True)
