@@ -89,7 +89,7 @@ class Training:
     u_max_pairs: int
     u_seed: int
     em_blocking_rules: tuple[str, ...]
-    em_max_pairs: int
+    em_max_pairs: int | None  # None: every blocked pair, no probe
     em_probe_proportion: float
 
     @classmethod
@@ -98,10 +98,11 @@ class Training:
                                "em_blocking_rules", "em_max_pairs", "em_probe_proportion") if k not in raw]
         if missing:
             raise SettingsError(f"identity/settings.yaml: training needs {missing}")
+        cap = raw["em_max_pairs"]
         return cls(deterministic_rules=tuple(raw["deterministic_rules"]),
                    deterministic_recall=float(raw["deterministic_recall"]), u_max_pairs=int(raw["u_max_pairs"]),
                    u_seed=int(raw["u_seed"]), em_blocking_rules=tuple(raw["em_blocking_rules"]),
-                   em_max_pairs=int(raw["em_max_pairs"]), em_probe_proportion=float(raw["em_probe_proportion"]))
+                   em_max_pairs=None if cap is None else int(cap), em_probe_proportion=float(raw["em_probe_proportion"]))
 
 
 @dataclass(frozen=True)
