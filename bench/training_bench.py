@@ -27,14 +27,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from cdp.identity.model import IdentitySettings, train_model
+from cdp.identity.tuples import build_tuples
+from cdp.paths import Home
+from cdp.state import tables
+
 
 def train(home: Path, cap: int, out: Path) -> None:
     """In this process: train on HOME's tuples with the cap, print one JSON line of figures."""
-    from cdp.identity.model import IdentitySettings, train_model
-    from cdp.identity.tuples import build_tuples
-    from cdp.paths import Home
-    from cdp.state import tables
-
     start = time.perf_counter()
     tuples, _ = build_tuples(Home(home).snapshot().scan(tables.PERSON_RECORDS))
     settings = IdentitySettings.load()
@@ -70,8 +70,6 @@ def main() -> None:
     if args.child is not None:
         train(args.home, args.child, args.model)
         return
-    from cdp.identity.model import IdentitySettings
-
     caps = args.em_max_pairs or [IdentitySettings.load().training.em_max_pairs]
     with tempfile.TemporaryDirectory(prefix="cdp-training-bench-") as scratch:
         folder = args.out or Path(scratch)
