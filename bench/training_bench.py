@@ -4,7 +4,7 @@ caps on EM's blocked pairs; how far each model's parameters are from the first o
     python bench/training_bench.py HOME [--em-max-pairs 0 1000000] [--out DIR]
 
 HOME is a run home (e.g. DIR/100000/first that `bench/bench.py --keep DIR` kept). For each cap
-(identity/settings.yaml's training.em_max_pairs by default; 0: every blocked pair), in a fresh
+(identity/settings.yaml's training.em_max_pairs by default; 0: every blocked pair, no probe), in a fresh
 process so that peak RSS is the training's own: seconds per step (linker, prior, u, each EM
 session), peak RSS, and the trained model. Then, against the first cap's model: the prior and
 the largest difference of any level's match weight (log2 m/u). A cap at the share of a larger
@@ -38,7 +38,7 @@ def train(home: Path, cap: int, out: Path) -> None:
     start = time.perf_counter()
     tuples, _ = build_tuples(Home(home).snapshot().scan(tables.PERSON_RECORDS))
     settings = IdentitySettings.load()
-    settings = replace(settings, training=replace(settings.training, em_max_pairs=cap or 10**15))
+    settings = replace(settings, training=replace(settings.training, em_max_pairs=cap or None))
     seconds = {"tuples": time.perf_counter() - start}
     clock = time.perf_counter()
     train_model(tuples, settings, out, seconds=seconds)

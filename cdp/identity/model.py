@@ -165,6 +165,27 @@ def closing(linker: Linker) -> Iterator[Linker]:
         release(linker._db_api)
 
 
+@contextmanager
+def _timed(seconds: dict[str, float], step: str) -> Iterator[None]:
+    clock = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[step] = time.perf_counter() - clock
+
+
+def _em_session(linker: Linker, rule: str, training: Training) -> None:
+    """One EM session blocked on `rule`; a failed one leaves the model as it was before it (Splink
+    deactivates the comparisons it blocks on in place)."""
+    before = linker._settings_obj.core_model_settings.copy()
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, max_pairs=training.em_max_pairs, record_sample_proportion=training.em_probe_proportion)
+    except EMTrainingException as err:  # e.g. a source set with no ID numbers, or each VIN sold once
+        linker._settings_obj.core_model_settings = before
+        log.warning("skipping EM session %r: %s", rule, str(err).splitlines()[0])
+
+
 def _as_dict(settings: dict[str, Any] | str | Path) -> dict[str, Any]:
     return settings if isinstance(settings, dict) else json.loads(Path(settings).read_text(encoding="utf-8"))
 
@@ -177,29 +198,18 @@ def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path
     see identity/settings.yaml). `seconds`, when given, receives each step's wall time."""
     backend, training = settings.backend, settings.training
     seconds = {} if seconds is None else seconds
-    clock = time.perf_counter()
-    with closing(make_linker(tuples, settings.splink, backend, log_level=logging.WARNING,
-                             backend_options=settings.backend_options)) as linker:
-        seconds["linker"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        linker.training.estimate_probability_two_random_records_match(
-            rules_for_backend(training.deterministic_rules, backend), recall=training.deterministic_recall)
-        seconds["prior"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.u_seed)
-        seconds["u"] = time.perf_counter() - clock
+    with _timed(seconds, "linker"):
+        linker = make_linker(tuples, settings.splink, backend, log_level=logging.WARNING,
+                             backend_options=settings.backend_options)
+    with closing(linker):
+        with _timed(seconds, "prior"):
+            linker.training.estimate_probability_two_random_records_match(
+                rules_for_backend(training.deterministic_rules, backend), recall=training.deterministic_recall)
+        with _timed(seconds, "u"):
+            linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.u_seed)
         for rule in rules_for_backend(training.em_blocking_rules, backend):
-            clock = time.perf_counter()
-            # A failed session leaves the comparisons it blocks on removed from the linker (Splink
-            # deactivates them in place): put the model back as it was before the session.
-            before = linker._settings_obj.core_model_settings.copy()
-            try:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule, max_pairs=training.em_max_pairs, record_sample_proportion=training.em_probe_proportion)
-            except EMTrainingException as err:  # e.g. a source set with no ID numbers, or each VIN sold once
-                linker._settings_obj.core_model_settings = before
-                log.warning("skipping EM session %r: %s", rule, str(err).splitlines()[0])
-            seconds[f"EM {rule}"] = time.perf_counter() - clock
+            with _timed(seconds, f"EM {rule}"):
+                _em_session(linker, rule, training)
         trained = linker.misc.save_model_to_json()
     model = trained if backend == "duckdb" else canonical(trained, settings.splink)
     out_path.parent.mkdir(parents=True, exist_ok=True)
