@@ -41,18 +41,18 @@ def _source_table(contract: Contract) -> dict:
             "meta": {"primary_key": contract.primary_key}, "columns": columns}
 
 
-# What a staging model joins its rows to, by the contract's identity role.
+# What a staging model joins its rows to, by the contract's identity role; its link columns that are never null.
 IDENTITY_JOINS = {
-    "customer": ([{"name": "customer_id", "description": CUSTOMER_ID, "data_tests": ["not_null"]}],
+    "customer": ([{"name": "customer_id", "description": CUSTOMER_ID}],
                  "joined to identity.customer_xref on {key}"),
     "lead": ([{"name": "customer_id", "description": "CustomerID the lead is linked to (mobile + compatible surname); "
                                                      "null for an unconverted prospect"},
-              {"name": "prospect_id", "description": "Persistent prospect ID of the lead (kept after the prospect buys)",
-               "data_tests": ["not_null"]},
+              {"name": "prospect_id", "description": "Persistent prospect ID of the lead (kept after the prospect buys)"},
               {"name": "link_evidence", "description": "Why the lead is or is not linked to a customer"}],
              "joined to identity.lead_links on {key}"),
     "none": ([], "with no person of their own"),
 }
+REQUIRED_LINKS = {"customer": ["customer_id"], "lead": ["prospect_id"], "none": []}
 # The identity table a staging model's link comes from, by the contract's identity role (macros/recompute.sql).
 LINKS = {"customer": "customer_xref", "lead": "lead_links"}
 
@@ -64,7 +64,7 @@ def _staging_model(contract: Contract) -> dict:
     for name, spec in contract.types.items():
         column = {"name": name, "description": _field_doc(spec)}
         if name == key:
-            column["data_tests"] = ["unique", "not_null"]
+            column["data_tests"] = ["unique"]
         columns.append(column)
     columns += [{"name": name, "description": meaning} for name, (_, meaning) in LINEAGE.items() if name != "_load_id"]
     return {
@@ -78,7 +78,8 @@ def _staging_model(contract: Contract) -> dict:
         "description": f"{contract.description}: validated rows (typed per assets/dictionary.yaml) "
                        f"{joined.format(key=key)}. Restricted: raw PII.",
         "columns": columns,
-        "data_tests": [{"row_count_equals": {"name": f"stg_{contract.source}_has_every_validated_row",
+        "data_tests": [{"not_null_columns": {"arguments": {"columns": [*REQUIRED_LINKS[contract.identity], key]}}},
+                       {"row_count_equals": {"name": f"stg_{contract.source}_has_every_validated_row",
                                              "arguments": {"compare_model": f"source('validated', '{contract.source}')"}}}],
     }
 

@@ -281,6 +281,18 @@ def test_a_failing_dbt_test_publishes_nothing(built_home, tmp_path):
     assert not list(built_home.root.glob("*.building*")) and not list(built_home.root.glob(".dbt-*"))
 
 
+def test_a_null_in_a_required_column_fails_its_models_test_by_name(built_home, tmp_path):
+    """One not_null_columns test per model checks every column its YAML requires, and says which one
+    holds nulls in how many rows."""
+    project, _ = edited_project(tmp_path, "models/marts/fct_complaints.sql",
+                                ("SELECT complaint_no, customer_id,", "SELECT complaint_no, NULL::VARCHAR AS customer_id,"))
+    before = _digests(built_home)
+    with pytest.raises(ModelError, match=r"test not_null_columns_fct_complaints_.* fail.*\n.*null_columns='customer_id', "
+                                         r"occurrences="):
+        build_warehouse(built_home, AS_OF, "broken", project_dir=project)
+    assert _digests(built_home) == before
+
+
 def test_one_mart_is_rebuilt_alone(tmp_path):
     """Selecting customer_rfm rebuilds it (recency moves with the as-of date) into a copy of the
     published file; the other marts keep what the full build gave them."""
