@@ -88,20 +88,25 @@ class Training:
     deterministic_recall: float
     u_max_pairs: int
     u_seed: int
+    u_chunks: int  # Splink's num_chunks: passes over the sample's pairs, after a probe when more than one
+    u_min_count_per_level: int | None  # stop once every level has this many pairs; None: read every chunk
     em_blocking_rules: tuple[str, ...]
     em_max_pairs: int | None  # None: every blocked pair, no probe
     em_probe_proportion: float
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> "Training":
-        missing = [k for k in ("deterministic_rules", "deterministic_recall", "u_max_pairs", "u_seed",
-                               "em_blocking_rules", "em_max_pairs", "em_probe_proportion") if k not in raw]
+        missing = [k for k in ("deterministic_rules", "deterministic_recall", "u_max_pairs", "u_seed", "u_chunks",
+                               "u_min_count_per_level", "em_blocking_rules", "em_max_pairs", "em_probe_proportion")
+                   if k not in raw]
         if missing:
             raise SettingsError(f"identity/settings.yaml: training needs {missing}")
-        cap = raw["em_max_pairs"]
+        cap, enough = raw["em_max_pairs"], raw["u_min_count_per_level"]
         return cls(deterministic_rules=tuple(raw["deterministic_rules"]),
                    deterministic_recall=float(raw["deterministic_recall"]), u_max_pairs=int(raw["u_max_pairs"]),
-                   u_seed=int(raw["u_seed"]), em_blocking_rules=tuple(raw["em_blocking_rules"]),
+                   u_seed=int(raw["u_seed"]), u_chunks=int(raw["u_chunks"]),
+                   u_min_count_per_level=None if enough is None else int(enough),
+                   em_blocking_rules=tuple(raw["em_blocking_rules"]),
                    em_max_pairs=None if cap is None else int(cap), em_probe_proportion=float(raw["em_probe_proportion"]))
 
 
@@ -206,7 +211,9 @@ def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path
             linker.training.estimate_probability_two_random_records_match(
                 rules_for_backend(training.deterministic_rules, backend), recall=training.deterministic_recall)
         with _timed(seconds, "u"):
-            linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.u_seed)
+            linker.training.estimate_u_using_random_sampling(max_pairs=training.u_max_pairs, seed=training.u_seed,
+                                                             min_count_per_level=training.u_min_count_per_level,
+                                                             num_chunks=training.u_chunks)
         for rule in rules_for_backend(training.em_blocking_rules, backend):
             with _timed(seconds, f"EM {rule}"):
                 _em_session(linker, rule, training)

@@ -19,6 +19,7 @@ from cdp.identity.model import MODEL_PATH, IdentitySettings, SettingsError
 from cdp.identity.resolve import cluster_keys, resolve
 from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import Contract, load_dictionary
+from cdp.paths import PROJECT_DIR
 from cdp.standardize.records import build_person_records
 
 FIELDS = ("key", "customer_name", "mobile", "id_number", "vin")
@@ -121,3 +122,9 @@ def test_settings_are_typed_and_checked(tmp_path):
         "match_probability_threshold: 0.95", "match_probability_threshold: 1.5"), encoding="utf-8")
     with pytest.raises(SettingsError, match="match_probability_threshold"):
         IdentitySettings.load(broken)
+
+
+def test_every_shipped_settings_file_loads():
+    """The example settings (bench/febrl.py) keep up with the settings the code requires."""
+    example = IdentitySettings.load(PROJECT_DIR / "examples" / "febrl" / "settings.yaml")
+    assert example.training.u_chunks >= 1 and example.training.em_blocking_rules

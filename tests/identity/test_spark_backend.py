@@ -93,10 +93,12 @@ def test_spark_trains_a_model_duckdb_reads(duckdb_run, spark_settings, tmp_path)
     records = Home(duckdb_run / "home").snapshot().read(tables.PERSON_RECORDS)
     tuples, record_map = build_tuples(records)
     # Every estimation step runs on Spark; one EM iteration a session instead of up to 25 (each a
-    # Spark job) keeps it to a test's time: the dialect of the saved model does not depend on them.
-    # No cap on EM's pairs either: Splink's probe of a session's pairs would be one more Spark job each.
+    # Spark job) and u counted in one chunk instead of a probe and ten (a job per comparison each:
+    # 40 of the test's 64 s) keep it to a test's time: the dialect of the saved model does not depend
+    # on them. No cap on EM's pairs either: Splink's probe of a session's pairs would be one more job each.
     few_iterations = dataclasses.replace(spark_settings, splink={**spark_settings.splink, "max_iterations": 1},
-                                         training=dataclasses.replace(spark_settings.training, em_max_pairs=None))
+                                         training=dataclasses.replace(spark_settings.training, em_max_pairs=None,
+                                                                      u_chunks=1))
     model = train_model(tuples, few_iterations, tmp_path / "spark-model.json")
     assert model["sql_dialect"] == "duckdb"
     saved = json.loads((tmp_path / "spark-model.json").read_text(encoding="utf-8"))
