@@ -8,6 +8,7 @@ import pytest
 from cdp.definitions import build_definitions
 from cdp.partitions import DELIVERIES
 from cdp.resources import CdpConfig
+from cdp.runner import dagster_instance
 from cdp.state import tables
 from cdp.triggers import FULL_RUN_JOB, daily_full_run
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.e2e
 def test_a_scheduled_run_writes_the_quality_report(small_landing, tmp_path):
     config = CdpConfig(landing_dir=str(small_landing), home_dir=str(tmp_path / "home"), as_of="2026-10-31")
     defs = build_definitions(config)
-    with dg.instance_for_test() as instance:
+    with dagster_instance(config.home) as instance:  # dagster.yaml's storage, as the daemon's schedule uses
         with dg.build_schedule_context(instance=instance, resources={"cdp": config}) as context:
             request = daily_full_run(context)
         assert instance.get_dynamic_partitions(DELIVERIES.name) == ["2026-10-31"]
