@@ -28,14 +28,15 @@ E2E_FIXTURES = {"demo_landing", "demo_run", "small_landing"}
 # after ten minutes of small modules). Seconds per module: `pytest -v --durations=0`, one suite
 # run on 2 cores.
 LONGEST_FIRST = (
-    "tests/state/test_faults.py",  # ~250 s
-    "tests/identity/test_spark_backend.py",  # ~175 s
-    "tests/warehouse/test_mart_rules.py",  # ~150 s
-    "tests/identity/test_resolution_on_demo.py",  # ~100 s, builds the shared demo run
+    "tests/state/test_faults.py",  # ~245 s
+    "tests/warehouse/test_mart_rules.py",  # ~155 s
+    "tests/identity/test_resolution_on_demo.py",  # ~125 s, builds the shared demo run
+    "tests/identity/test_spark_backend.py",  # ~110 s
     "tests/state/test_run_safety.py",  # ~80 s
     "tests/test_step_processes.py",  # ~70 s
-    "tests/privacy/test_erasure_jobs.py",  # ~60 s
-    "tests/privacy/test_erasure.py",
+    "tests/warehouse/test_incremental_demo.py",  # ~70 s
+    "tests/privacy/test_erasure.py",  # ~65 s
+    "tests/privacy/test_erasure_jobs.py",  # ~55 s
     "tests/privacy/test_retention.py",
 )
 
