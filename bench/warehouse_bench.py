@@ -14,6 +14,9 @@ before's home; its published files are copied into HOME before each build) alter
 `--top N` names the slowest models and the rows each sync wrote:
 
     python bench/warehouse_bench.py DIR/100000/home --published DIR/100000/first --as-of 2026-11-01 --repeat 4 --top 10
+
+`--tests-only` runs only dbt's data tests, on copies of HOME's published files (nothing is built): two
+projects' tests on the same marts, e.g. the bench at one commit with PYTHONPATH and CDP_PROJECT_DIR at another.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import shutil
 import tempfile
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from cdp.paths import PROJECT_DIR, WAREHOUSE_DIR, Home
@@ -60,11 +64,14 @@ def main() -> None:
                         help="the home of the day before (e.g. the first load bench.py --keep kept, built by this code): "
                              "its published warehouse files are copied into HOME before each build, and the builds "
                              "alternate incremental (syncing them with HOME's inputs) and full (from empty files)")
+    parser.add_argument("--tests-only", action="store_true",
+                        help="run only dbt's data tests, on copies of HOME's published files (nothing is built): "
+                             "what the tests cost on a day's marts, comparable across projects on the same home")
     parser.add_argument("--top", type=int, default=0, help="print the N models dbt spent most time on, with rows written")
     args = parser.parse_args()
     print(f"{'step':44} {'seconds':>8}")
     timed("import dbt-core, dbt-duckdb", lambda: __import__("cdp.warehouse.build"))
-    from cdp.warehouse.build import build_warehouse
+    from cdp.warehouse.build import build_warehouse, check_warehouse
     from cdp.warehouse.project import WarehouseProject
 
     with tempfile.TemporaryDirectory(prefix="cdp-warehouse-bench-") as scratch:
@@ -77,6 +84,16 @@ def main() -> None:
         timed("dbt parse, warm (partial, nothing changed)",
               lambda: WarehouseProject(project_dir).invoke(["parse"], project_dir / "target"))
         home = tiny_home(Path(scratch) / "home") if args.tiny else Home(args.home)
+        if args.tests_only:
+            for run in range(1, args.repeat + 1):
+                check = timed(f"run {run}: dbt test, every data test", partial(
+                    check_warehouse, home, date.fromisoformat(args.as_of), f"bench {run}", ["resource_type:test"],
+                    project_dir=project_dir))
+                tests = [n for n in check.nodes if n.resource_type == "test"]
+                failing = [n.unique_id for n in tests if n.status != "pass"]
+                print(f"run {run}: {len(tests)} tests, dbt time on them {sum(n.seconds for n in tests):.1f} s"
+                      + (f"; not passing: {failing}" if failing else ""))
+            return
         for run in range(1, args.repeat + 1):
             if args.published:
                 for published in (home.warehouse, home.analyst_warehouse):
