@@ -41,7 +41,7 @@ def _source_table(contract: Contract) -> dict:
             "meta": {"primary_key": contract.primary_key}, "columns": columns}
 
 
-# What a staging model joins its rows to, by the contract's identity role; its link columns that are never null.
+# What a staging model joins its rows to, by the contract's identity role.
 IDENTITY_JOINS = {
     "customer": ([{"name": "customer_id", "description": CUSTOMER_ID}],
                  "joined to identity.customer_xref on {key}"),
@@ -52,6 +52,7 @@ IDENTITY_JOINS = {
              "joined to identity.lead_links on {key}"),
     "none": ([], "with no person of their own"),
 }
+# Its link columns that are never null (with the record key: the model's not_null_columns test).
 REQUIRED_LINKS = {"customer": ["customer_id"], "lead": ["prospect_id"], "none": []}
 # The identity table a staging model's link comes from, by the contract's identity role (macros/recompute.sql).
 LINKS = {"customer": "customer_xref", "lead": "lead_links"}
