@@ -20,7 +20,7 @@ import polars as pl
 
 from cdp.ingest.contracts import Contract
 from cdp.ingest.reader import ISSUES, LINEAGE, with_issue_columns
-from cdp.quality.suites import with_input_rules
+from cdp.quality.suites import BatchRules, with_input_rules
 from cdp.standardize.contacts import standardize_id_number, standardize_phone, standardize_vin
 from cdp.standardize.records import map_distinct
 
@@ -35,8 +35,6 @@ VALUE_ID = "_value_id"
 # Expectations whose verdict depends on how often a value occurs: validated over every row.
 COUNTING = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
             "expect_multicolumn_values_to_be_unique"}
-DEFAULT_MAX_AGE_DAYS = 45
-DEFAULT_PREVIOUS_SHARE = 0.5
 DECIMAL = pl.Decimal(18, 2)
 RESULT_SCHEMA = {
     "run_id": pl.Utf8, "checked_at": pl.Datetime("us", "UTC"), "dataset": pl.Utf8, "expectation": pl.Utf8,
@@ -264,15 +262,12 @@ def _field(column: str) -> str:
     return column.split("__")[0]
 
 
-def _parameters(suite: dict, as_of: date, previous_rows: int | None) -> dict:
+def _parameters(rules: BatchRules, as_of: date, previous_rows: int | None) -> dict:
     """Values a suite refers to as {"$PARAMETER": name}."""
-    batch = suite.get("batch", {})
-    share = batch.get("min_share_of_previous_delivery", DEFAULT_PREVIOUS_SHARE)
     return {
         "as_of": datetime.combine(as_of, datetime.min.time()),
-        "fresh_since": datetime.combine(as_of - timedelta(days=batch.get("max_age_days", DEFAULT_MAX_AGE_DAYS)),
-                                        datetime.min.time()),
-        "previous_delivery_min_rows": math.ceil(previous_rows * share) if previous_rows else 0,
+        "fresh_since": datetime.combine(as_of - timedelta(days=rules.max_age_days), datetime.min.time()),
+        "previous_delivery_min_rows": math.ceil(previous_rows * rules.min_share_of_previous_delivery) if previous_rows else 0,
     }
 
 
@@ -280,13 +275,14 @@ def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id
          previous_rows: int | None = None) -> GateResult:
     """Validate one delivered batch. `previous_rows`: the size of the source's previous delivery, if any."""
     raw, suite = with_issue_columns(raw), with_input_rules(suite)  # rows the reader flagged never load
+    rules = BatchRules.of(suite)
     typed = _until_as_of(contract, typed_values(contract, raw), as_of)
     declared = {e.get("meta", {}).get("rule"): e for e in suite["expectations"]}
     first_of_key = typed.select(pl.col(ROW_ID).min().over(contract.primary_key)).unique().to_series()
     now = datetime.now(timezone.utc)
     hits, result_rows, batch_failures = [], [], []
     for batch, result in _validate(_batches(suite, typed, contract.primary_key), typed,
-                                   _parameters(suite, as_of, previous_rows)):
+                                   _parameters(rules, as_of, previous_rows)):
         substituted = result.expectation_config.to_json_dict()
         meta, details = substituted.get("meta") or {}, result.result or {}
         rule, severity = meta.get("rule", substituted["type"]), meta.get("severity", "quarantine")
@@ -333,7 +329,7 @@ def gate(contract: Contract, raw: pl.DataFrame, suite: dict, as_of: date, run_id
         loaded = loaded.filter(~pl.col(ROW_ID).is_in(bad.get_column(ROW_ID).implode()))
     valid = loaded.drop(ROW_ID)
     assert valid.height + quarantine.height == raw.height, "gate lost rows"
-    batch_failures += _batch_failures(suite.get("batch", {}), raw.height, quarantine.height)
+    batch_failures += _batch_failures(rules, raw.height, quarantine.height)
     return GateResult(valid=valid, quarantine=quarantine, results=pl.DataFrame(result_rows, schema=RESULT_SCHEMA),
                       batch_ok=not batch_failures, batch_failures=batch_failures)
 
@@ -383,12 +379,12 @@ def _sample(raw: pl.DataFrame, kwargs: dict, row_ids: list[int]) -> list[str]:
             for r in picked.iter_rows(named=True)]
 
 
-def _batch_failures(rules: dict, rows: int, quarantined: int) -> list[str]:
+def _batch_failures(rules: BatchRules, rows: int, quarantined: int) -> list[str]:
     failures = []
-    if rows < rules.get("min_rows", 1):
-        failures.append(f"only {rows} rows delivered (minimum {rules.get('min_rows', 1)})")
+    if rows < rules.min_rows:
+        failures.append(f"only {rows} rows delivered (minimum {rules.min_rows})")
     share = quarantined / rows if rows else 0.0
-    if share > rules.get("max_quarantine_share", 0.05):
+    if share > rules.max_quarantine_share:
         failures.append(f"{quarantined} of {rows} rows ({share:.1%}) quarantined, above the "
-                        f"{rules.get('max_quarantine_share', 0.05):.0%} limit")
+                        f"{rules.max_quarantine_share:.0%} limit")
     return failures

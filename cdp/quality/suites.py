@@ -19,6 +19,7 @@ never load.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import yaml
@@ -30,6 +31,33 @@ from cdp.paths import QUALITY_DIR
 # Batch-level limits: a batch beyond them fails the blocking check. max_age_days and
 # min_share_of_previous_delivery feed the `fresh_since` and `previous_delivery_min_rows` parameters.
 DEFAULT_BATCH = {"max_quarantine_share": 0.05, "min_rows": 1, "max_age_days": 45, "min_share_of_previous_delivery": 0.5}
+
+
+class SuiteError(ValueError):
+    """A suite file says something the gate cannot use; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class BatchRules:
+    """A suite's `batch:` section, typed: the keys it leaves out take DEFAULT_BATCH's values, a key
+    it misspells is refused (it would otherwise be a limit that silently never applies)."""
+
+    max_quarantine_share: float
+    min_rows: int
+    max_age_days: int
+    min_share_of_previous_delivery: float
+
+    @classmethod
+    def of(cls, suite: dict) -> "BatchRules":
+        section = suite.get("batch") or {}
+        unknown = sorted(set(section) - {f.name for f in fields(cls)})
+        if unknown:
+            raise SuiteError(f"quality/{suite.get('dataset', '?')}.yaml: batch has unknown key(s) {unknown}; "
+                             f"the batch rules are {sorted(DEFAULT_BATCH)}")
+        values = {**DEFAULT_BATCH, **section}
+        return cls(max_quarantine_share=float(values["max_quarantine_share"]), min_rows=int(values["min_rows"]),
+                   max_age_days=int(values["max_age_days"]),
+                   min_share_of_previous_delivery=float(values["min_share_of_previous_delivery"]))
 # (later field, earlier field) pairs that must be in order.
 DATE_ORDER = [("close_date", "open_date"), ("resolved_date", "complaint_date"), ("end_date", "start_date")]
 IDENTIFIER_CHECKS = {

@@ -1,10 +1,11 @@
 from datetime import date
 
 import polars as pl
+import pytest
 
 from cdp.ingest.contracts import load_contracts
 from cdp.quality.gate import gate
-from cdp.quality.suites import default_suite
+from cdp.quality.suites import SuiteError, default_suite
 
 CONTRACT = load_contracts()["repair_orders"]
 AS_OF = date(2026, 10, 31)
@@ -73,6 +74,18 @@ def test_batch_fails_above_the_quarantine_share():
     result = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run")
     assert result.batch_failures == ["2 of 12 rows (16.7%) quarantined, above the 5% limit"]
     assert result.quarantine.height == 2
+
+
+def test_batch_rules_a_suite_leaves_out_take_the_defaults_and_a_misspelled_one_is_refused():
+    rows = [good(i) for i in range(10)] + [good(f"bad{i}", vin=None) for i in range(2)]
+    lenient = default_suite(CONTRACT) | {"batch": {"max_quarantine_share": 0.2}}  # min_rows etc.: the defaults
+    assert gate(CONTRACT, raw(rows), lenient, AS_OF, "run").batch_ok
+    strict = default_suite(CONTRACT) | {"batch": {"min_rows": 20}}
+    assert gate(CONTRACT, raw(rows), strict, AS_OF, "run").batch_failures == [
+        "only 12 rows delivered (minimum 20)", "2 of 12 rows (16.7%) quarantined, above the 5% limit"]
+    misspelled = default_suite(CONTRACT) | {"batch": {"max_quarantine_shares": 0.2}}
+    with pytest.raises(SuiteError, match=r"quality/repair_orders.yaml: batch has unknown key\(s\) \['max_quarantine_shares'\]"):
+        gate(CONTRACT, raw(rows), misspelled, AS_OF, "run")
 
 
 def test_a_stale_batch_fails_freshness_even_with_a_mistyped_future_date():
