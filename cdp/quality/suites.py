@@ -54,10 +54,10 @@ class BatchRules:
         if unknown:
             raise SuiteError(f"quality/{suite.get('dataset', '?')}.yaml: batch has unknown key(s) {unknown}; "
                              f"the batch rules are {sorted(DEFAULT_BATCH)}")
-        values = {**DEFAULT_BATCH, **section}
-        return cls(max_quarantine_share=float(values["max_quarantine_share"]), min_rows=int(values["min_rows"]),
-                   max_age_days=int(values["max_age_days"]),
-                   min_share_of_previous_delivery=float(values["min_share_of_previous_delivery"]))
+        # each value typed as its default is (a share a float, a count an integer)
+        return cls(**{name: type(default)(section.get(name, default)) for name, default in DEFAULT_BATCH.items()})
+
+
 # (later field, earlier field) pairs that must be in order.
 DATE_ORDER = [("close_date", "open_date"), ("resolved_date", "complaint_date"), ("end_date", "start_date")]
 IDENTIFIER_CHECKS = {
@@ -145,9 +145,7 @@ def load_suite(contract: Contract, directory: Path = QUALITY_DIR) -> dict:
     path = suite_path(contract.source, directory)
     if not path.exists():
         return default_suite(contract)
-    suite = yaml.safe_load(path.read_text(encoding="utf-8"))
-    suite.setdefault("batch", dict(DEFAULT_BATCH))
-    return suite
+    return yaml.safe_load(path.read_text(encoding="utf-8"))  # a batch key it leaves out: BatchRules.of
 
 
 def write_default_suites(contracts: dict[str, Contract], directory: Path = QUALITY_DIR) -> list[Path]:
