@@ -15,6 +15,9 @@ before's home; its published files are copied into HOME before each build) alter
 
     python bench/warehouse_bench.py DIR/100000/home --published DIR/100000/first --as-of 2026-11-01 --repeat 4 --top 10
 
+`--memory-limit 1GB` (or `none`: DuckDB's default, 80% of RAM) builds with another cap than the
+profile's; each build prints the process's peak resident memory.
+
 `--tests-only` runs only dbt's data tests, on copies of HOME's published files (nothing is built): two
 projects' tests on the same marts, e.g. the bench at one commit with PYTHONPATH and CDP_PROJECT_DIR at another.
 """
@@ -25,6 +28,7 @@ import argparse
 import importlib.util
 import re
 import shutil
+import sys
 import tempfile
 import time
 from datetime import date
@@ -32,6 +36,9 @@ from functools import partial
 from pathlib import Path
 
 from cdp.paths import PROJECT_DIR, WAREHOUSE_DIR, Home
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench import RssSampler  # noqa: E402  (a sibling script, not a package)
 
 
 def timed(label: str, fn):
@@ -60,6 +67,8 @@ def main() -> None:
                         help="also print dbt's time on the models and tests whose name matches PATTERN (a regex), "
                              "e.g. funnel='lead|funnel|prospect|follow_up' households='household'")
     parser.add_argument("--threads", type=int, help="dbt threads (default: warehouse/profiles.yml's)")
+    parser.add_argument("--memory-limit", help="DuckDB's memory limit in the build, e.g. 1GB, or none for DuckDB's "
+                                               "default (80%% of RAM); default: warehouse/profiles.yml's")
     parser.add_argument("--published", type=Path, metavar="DIR",
                         help="the home of the day before (e.g. the first load bench.py --keep kept, built by this code): "
                              "its published warehouse files are copied into HOME before each build, and the builds "
@@ -80,6 +89,10 @@ def main() -> None:
         if args.threads:
             profile = project_dir / "profiles.yml"
             profile.write_text(re.sub(r"threads: \d+", f"threads: {args.threads}", profile.read_text()))
+        if args.memory_limit:
+            profile = project_dir / "profiles.yml"
+            limit = "" if args.memory_limit == "none" else f"memory_limit: {args.memory_limit}"
+            profile.write_text(re.sub(r"memory_limit: \S+", limit, profile.read_text()))
         timed("dbt parse, cold (no target/)", lambda: WarehouseProject(project_dir).invoke(["parse"], project_dir / "target"))
         timed("dbt parse, warm (partial, nothing changed)",
               lambda: WarehouseProject(project_dir).invoke(["parse"], project_dir / "target"))
@@ -98,10 +111,13 @@ def main() -> None:
             if args.published:
                 for published in (home.warehouse, home.analyst_warehouse):
                     shutil.copyfile(args.published / published.name, published)
-            start = time.perf_counter()
+            sampler = RssSampler()
+            sampler.start()
+            start, began = time.perf_counter(), time.time()
             build = build_warehouse(home, date.fromisoformat(args.as_of), f"bench {run}", project_dir=project_dir,
                                     full=bool(args.published) and run % 2 == 0)
             total = time.perf_counter() - start
+            sampler.stop()
             print(f"build {run}: {'mode':35} {build.mode:>8}")
             for phase, seconds in build.seconds.items():
                 print(f"build {run}: {phase:35} {seconds:8.1f}")
@@ -116,6 +132,7 @@ def main() -> None:
                 written = "" if node.rows_written is None else f"  {node.rows_written:,} of {node.rows:,} rows written"
                 print(f"build {run}:     {node.unique_id.split('.')[-1]:31} {node.seconds:8.1f}{written}")
             print(f"build {run}: {'build_warehouse total':35} {total:8.1f}")
+            print(f"build {run}: {'peak RSS MiB (the whole process)':35} {sampler.peak(began, time.time()):8.0f}")
         models = sum(1 for n in build.nodes if n.resource_type == "model")
         tests = sum(1 for n in build.nodes if n.resource_type == "test")
         print(f"{models} models, {tests} tests; rows in marts.customer_360: "

@@ -23,7 +23,7 @@ from cdp.exports import write_rows_csv
 from cdp.ingest.reader import NoInputError
 from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, PROJECT_DIR, Home
 from cdp.state import tables
-from cdp.state.files import finish, restrict_process, temporary_path
+from cdp.state.files import restrict_process
 from cdp.state.lock import HomeLocked
 from cdp.warehouse.docs import docs_page
 
@@ -154,7 +154,7 @@ def identity_train(
 ) -> None:
     """Estimate the Splink model from the standardized records of the last run and save it."""
 
-    from cdp.identity.model import IdentitySettings, train_model
+    from cdp.identity.model import train_and_save
     from cdp.identity.tuples import build_tuples
 
     state = Home(home).snapshot()
@@ -162,9 +162,7 @@ def identity_train(
         console.print(f"[red]no standardized records in {home}[/]: run `cdp run --home {home}` first.")
         raise typer.Exit(2)
     tuples, _ = build_tuples(state.scan(tables.PERSON_RECORDS))
-    staging = temporary_path(model)
-    train_model(tuples, IdentitySettings.load(), staging)
-    finish(staging, model, "trained model", mode=0o644)
+    train_and_save(Path(home), tuples, model)
     console.print(f"trained on {tuples.height:,} identity tuples → {model}")
 
 

@@ -8,14 +8,13 @@ import dagster as dg
 import polars as pl
 
 from cdp.identity.leads import LEAD_LINKS, LINK_SCHEMA, current_leads, lead_sources, resolve_leads
-from cdp.identity.model import IdentitySettings, train_model
+from cdp.identity.model import train_and_save
 from cdp.identity.pipeline import resolve_identities
 from cdp.identity.tuples import build_tuples
 from cdp.ingest.contracts import load_contracts
 from cdp.resources import CdpConfig
 from cdp.standardize.inputs import standardize_state
 from cdp.state import tables
-from cdp.state.files import finish, temporary_path
 
 CONTRACTS = load_contracts()
 
@@ -66,10 +65,8 @@ def splink_model(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Trai
         if tuples.height < 2:
             raise ValueError(f"no model at {model_path} and only {tuples.height} identity record(s) to train one on: "
                              "load a delivery first, or point model_path at a trained model (identity/model.json)")
-        staging = temporary_path(model_path)  # a kill mid-training never leaves half a model
-        train_model(tuples, IdentitySettings.load(), staging)
+        train_and_save(cdp.home.root, tuples, model_path)
         collect_garbage()
-        finish(staging, model_path, "trained model", mode=0o644)
         context.log.info(f"trained the Splink model on {tuples.height} identity tuples → {model_path}")
     model = json.loads(model_path.read_text(encoding="utf-8"))
     return dg.MaterializeResult(metadata={

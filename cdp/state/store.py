@@ -38,6 +38,7 @@ import polars as pl
 from cdp.state import faults
 from cdp.state.files import DiskFullError, finish, fsync_file, is_disk_full, secure_dir, temporary_path
 from cdp.state.lock import home_lock
+from cdp.state.scratch import remove_dead_scratch
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -297,7 +298,8 @@ class StateStore:
         finish(tmp, self.manifest_path, f"commit: {tx.label}")
 
     def collect_garbage(self) -> int:
-        """Delete state files no committed table names, and temporary files of killed writers.
+        """Delete state files no committed table names, temporary files of killed writers, and the
+        scratch folders of killed processes (cdp.state.scratch).
 
         Only files the store itself names (NNNNNNNN-xxxxxxxx.parquet) and its temporary files are
         touched, and only under the folders of tables; call it holding the home lock.
@@ -316,7 +318,7 @@ class StateStore:
                     removed += 1
         for tmp in (self.root / "state").glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
-        return removed
+        return removed + remove_dead_scratch(self.root)
 
 
 # Folders that hold tables, whether or not the current manifest still names one there.

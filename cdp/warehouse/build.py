@@ -16,7 +16,6 @@ reports. A failed build leaves the published files as they were and no half-writ
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -32,10 +31,11 @@ from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.state import tables
 from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish, secure_dir, write_bytes
 from cdp.state.lock import home_lock
+from cdp.state.scratch import scratch_dir
 from cdp.state.store import Snapshot
 from cdp.warehouse.docs import docs_page, offline_docs
 from cdp.warehouse.inputs import warehouse_inputs
-from cdp.warehouse.project import ANALYST_ENV, WAREHOUSE_ENV, DbtError, WarehouseProject
+from cdp.warehouse.project import ANALYST_ENV, SPILL_ENV, WAREHOUSE_ENV, DbtError, WarehouseProject
 
 FAILED = ("error", "fail", "runtime error")
 DATABASES = ("warehouse", "analyst")  # attach aliases in warehouse/profiles.yml
@@ -133,8 +133,8 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
         try:
             built = built_inputs(files[0]) if mode == "incremental" else None
             variables = run_vars(home, as_of, run_id, mode, gained_per_source(built, inputs) if built is not None else None)
-            with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
-                nodes, html, histories = _build(project, manifest, home, files, variables, select, Path(scratch), seconds)
+            with scratch_dir(home.root, "dbt") as scratch:
+                nodes, html, histories = _build(project, manifest, home, files, variables, select, scratch, seconds)
             if mode != "select":  # a selection may leave staging tables as an earlier build made them
                 _record_inputs(files[0], inputs)
             with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
@@ -178,7 +178,7 @@ def _build(project: WarehouseProject, manifest, home: Home, files: list[Path], v
            select: list[str] | None, scratch: Path, seconds: dict[str, float]):
     """dbt build into the building files, their tables described, the docs page made; raises
     ModelError when a model or an error-severity test failed."""
-    env = {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}
+    env = profile_env(files, scratch)
     clock = time.perf_counter()
     result = _run(project, ["build", *_selection(select)], scratch, variables, env, manifest)
     seconds["dbt build"] = time.perf_counter() - clock
@@ -188,6 +188,12 @@ def _build(project: WarehouseProject, manifest, home: Home, files: list[Path], v
     html = _docs(project, scratch, variables, env, manifest)
     seconds["dbt docs"] = time.perf_counter() - clock
     return nodes, html, _histories(files[0])
+
+
+def profile_env(files: list[Path], scratch: Path) -> dict[str, str]:
+    """The profile's env vars: the files the build attaches, and where DuckDB spills above its
+    memory limit (the build's scratch folder under the home, never the working directory)."""
+    return {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1]), SPILL_ENV: str(scratch / "spill")}
 
 
 def publish(building: Path, target: Path, mode: int = FILE_MODE) -> None:
@@ -210,11 +216,11 @@ def _check_copies(project: WarehouseProject, manifest, home: Home, as_of: date, 
                   select: list[str]) -> WarehouseBuild:
     files = _prepare((home.warehouse, home.analyst_warehouse), copy=True, suffix=".checking")
     try:
-        with tempfile.TemporaryDirectory(dir=home.root, prefix=".dbt-") as scratch:
+        with scratch_dir(home.root, "dbt") as scratch:
             variables = run_vars(home, as_of, run_id)
             clock = time.perf_counter()
-            result = _run(project, ["test", "--select", *select], Path(scratch), variables,
-                          {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1])}, manifest)
+            result = _run(project, ["test", "--select", *select], scratch, variables, profile_env(files, scratch),
+                          manifest)
             nodes, _ = _node_results(result, dict(zip(DATABASES, files, strict=False)), variables["inputs"])
             return WarehouseBuild(nodes, {"dbt test": time.perf_counter() - clock})
     finally:

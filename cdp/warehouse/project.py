@@ -25,8 +25,8 @@ from cdp.paths import WAREHOUSE_DIR
 
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
 PROJECT_FOLDERS = ("models", "macros", "seeds", "tests")
-# The profile's env vars: the files the build attaches as `warehouse` and `analyst`.
-WAREHOUSE_ENV, ANALYST_ENV = "CDP_WAREHOUSE_BUILDING", "CDP_ANALYST_BUILDING"
+# The profile's env vars: the files the build attaches as `warehouse` and `analyst`, and DuckDB's spill folder.
+WAREHOUSE_ENV, ANALYST_ENV, SPILL_ENV = "CDP_WAREHOUSE_BUILDING", "CDP_ANALYST_BUILDING", "CDP_WAREHOUSE_SPILL"
 _MANIFESTS: dict[tuple[Path, str], Manifest] = {}
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,13 @@ def test_everything_under_the_home_is_owner_only(demo_run):
     exposed = [str(p.relative_to(root)) for p in root.rglob("*")
                if p != summary.home.analyst_warehouse and os.stat(p).st_mode & 0o077]
     assert exposed == []
+
+
+def test_a_run_leaves_no_scratch_and_nothing_in_the_working_directory(demo_run):
+    """DuckDB's spill files, Splink's Parquet and dbt's artifacts go to scratch folders under the
+    home (cdp.state.scratch), which the steps remove; none is left, and nothing spilled into the
+    folder the run started in (DuckDB's default, `.tmp` there)."""
+    summary, _ = demo_run
+    assert (summary.home.root / "scratch").is_dir()  # the steps made theirs there
+    assert list((summary.home.root / "scratch").iterdir()) == []
+    assert not list(summary.home.root.glob(".dbt-*")) and not Path(".tmp").exists()

@@ -13,9 +13,12 @@ from cdp.definitions import defs
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.resources import CdpConfig
+from cdp.state.scratch import scratch_dir
 from cdp.triggers import FULL_RUN_JOB
+from cdp.warehouse.build import profile_env
 from cdp.warehouse.contracts_yaml import CONTRACTS_YAML, render_contracts_yaml
 from cdp.warehouse.inputs import warehouse_inputs
+from cdp.warehouse.project import WarehouseProject
 
 K = dg.AssetKey
 
@@ -115,3 +118,16 @@ def test_a_dbt_test_runs_alone_as_an_asset_check(demo_run, tmp_path):
     assert result.success and not result.get_asset_materialization_events()
     assert [(c.asset_check_key, c.passed) for c in result.get_asset_check_evaluations()] == [(check, True)]
     assert not list(home.root.glob("*.checking*"))
+
+
+def test_a_builds_duckdb_is_capped_and_spills_into_its_scratch_folder(tmp_path):
+    """warehouse/profiles.yml caps DuckDB (its default is 80% of RAM) and points its spill files at
+    the build's scratch folder under the home (build.py's profile_env), not the working directory."""
+    project = WarehouseProject()
+    with scratch_dir(tmp_path, "dbt") as scratch:
+        files = [tmp_path / "warehouse.duckdb.building", tmp_path / "analyst.duckdb.building"]
+        shown = project.invoke(["show", "--inline", "select current_setting('temp_directory'), current_setting('memory_limit')"],
+                               scratch, run_vars={"inputs": {}}, env=profile_env(files, scratch), manifest=project.manifest())
+        spill, limit = shown.result.results[0].agate_table.rows[0]
+        assert spill == str(scratch / "spill")
+    assert limit == "3.7 GiB"  # profiles.yml: 4GB
