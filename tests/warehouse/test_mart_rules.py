@@ -178,6 +178,17 @@ def edited_project(tmp_path, file: str, *replacements: tuple[str, str]) -> tuple
     return project, home
 
 
+def test_a_build_capped_below_its_data_spills_and_builds_the_same_marts(tmp_path, built_home, same_tables):
+    """At 20MB DuckDB must spill (to the build's scratch folder): the build still passes and its
+    files equal the uncapped build's. Fails when the profile SETs the spill folder on every cursor
+    dbt opens: DuckDB refuses to switch it once it spilled."""
+    project, home = edited_project(tmp_path, "profiles.yml", ("memory_limit: 4GB", "memory_limit: 20MB"))
+    build_warehouse(home, AS_OF, "test", project_dir=project)
+    same_tables(home.warehouse, built_home.warehouse)
+    same_tables(home.analyst_warehouse, built_home.analyst_warehouse)
+    assert list((home.root / "scratch").iterdir()) == []
+
+
 def test_survivorship_rules_are_data(tmp_path):
     project, home = edited_project(tmp_path, "seeds/source_trust.csv",
                                    ("id_number,sales,1", "id_number,sales,3"), ("id_number,receipts,3", "id_number,receipts,1"))
