@@ -1,6 +1,6 @@
 """Benchmark: a first load and a day's delivery of N demo customers, seconds and peak memory per stage.
 
-    python bench/bench.py 10000 100000 [--share 0.01] [--keep DIR] [--no-splink] [--model model.json]
+    python bench/bench.py 10000 100000 [--share 0.01] [--keep DIR] [--no-splink] [--model model.json] [--first-only]
 
 For each size: generate the demo, run the whole platform on it (the first load), run plain Splink
 on the same identity tuples with the same model in a fresh process (bench/identity_bench.py's
@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.01, help="the day's delivery: share of the rows")
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the first load under this folder")
     parser.add_argument("--no-splink", action="store_true", help="skip plain Splink on the identity tuples")
+    parser.add_argument("--first-only", action="store_true", help="the first load alone, no day's delivery after it")
     parser.add_argument("--model", type=Path, help="score the first load with this trained model instead of training "
                                                    "one (e.g. to compare two versions of the code on one model)")
     args = parser.parse_args()
@@ -180,7 +181,8 @@ def main() -> None:
         try:
             landing, home = first_load(n, args.seed, folder, keep=bool(args.keep), splink=not args.no_splink,
                                         trained=args.model)
-            daily(landing, home, folder, args.share)
+            if not args.first_only:
+                daily(landing, home, folder, args.share)
         finally:
             if not args.keep:
                 shutil.rmtree(folder, ignore_errors=True)
