@@ -220,6 +220,33 @@ def create_view(db_api, name: str, sql: str):
     return db_api.table_to_splink_dataframe(name, name)
 
 
+def register_sources(db_api, tuples: pl.DataFrame, dedupe: bool) -> list:
+    """One Splink input table per source of `tuples`, without its `source` and `record_count`
+    columns; for plain deduplication (one source) the source's name as column `source_dataset`.
+
+    On DuckDB the frame is registered once and each source is a view over it: splitting it into a
+    frame per source would copy every tuple, and those copies would stay in Python's memory, outside
+    DuckDB's limit, for as long as the linker lives (10.5M tuples at a million customers)."""
+    drop = {"source", "record_count"}
+    if is_spark(db_api):
+        parts = tuples.partition_by("source", as_dict=True, maintain_order=True)
+        return [register(db_api, _source_input(frame.drop(drop & set(frame.columns)), source, dedupe), source)
+                for (source,), frame in parts.items()]
+    base = f"cdp_tuples_{uuid.uuid4().hex[:12]}"
+    db_api._con.register(base, tuples.to_arrow())
+    columns = ", ".join(f'"{c}"' for c in tuples.columns if c not in drop)
+    inputs = []
+    for number, source in enumerate(tuples.get_column("source").unique(maintain_order=True)):
+        named = f", {sql_string(source)} AS source_dataset" if dedupe else ""
+        view = create_view(db_api, f"{base}_{number}", f"SELECT {columns}{named} FROM {base} WHERE source = {sql_string(source)}")
+        inputs.append(db_api.register(view.physical_name, dataset_display_name=source))
+    return inputs
+
+
+def _source_input(frame: pl.DataFrame, source: str, dedupe: bool) -> pl.DataFrame:
+    return frame.with_columns(pl.lit(source).alias("source_dataset")) if dedupe else frame
+
+
 def register(db_api, frame: pl.DataFrame, name: str):
     """A polars frame as a Splink input table of the backend."""
     if is_spark(db_api):

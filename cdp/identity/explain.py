@@ -15,6 +15,7 @@ from cdp.identity.tuples import build_tuples
 from cdp.paths import Home
 from cdp.standardize.records import TUPLE_COLUMNS
 from cdp.state import tables
+from cdp.state.scratch import scratch_dir
 
 
 @dataclass
@@ -53,8 +54,9 @@ def explain_pair(home: Home, model_path: Path, left: tuple[str, str], right: tup
     settings = settings or IdentitySettings.load()
     records = home.snapshot().read(tables.PERSON_RECORDS)
     tuples, _ = build_tuples(records)  # term frequencies come from the whole resolved base
-    with closing(make_linker(tuples, _as_dict(model_path), settings.backend,
-                             backend_options=settings.backend_options)) as linker:
+    with scratch_dir(home.root, "explain") as scratch, closing(make_linker(
+            tuples, _as_dict(model_path), settings.backend,
+            backend_options=settings.spilling_to(scratch).backend_options)) as linker:
         scored = linker.inference.score_pair(_tuple_row(records, *left), _tuple_row(records, *right)).as_record_list()[0]
         steps = records_to_waterfall_data([scored], linker._settings_obj, False)
         chart = linker.visualisations.waterfall_chart([scored], filter_nulls=False)

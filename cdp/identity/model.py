@@ -16,7 +16,7 @@ import yaml
 from splink import Linker
 from splink.internals.exceptions import EMTrainingException
 
-from cdp.identity.backends import DuckDBOptions, canonical, for_backend, make_db_api, register, release, rules_for_backend
+from cdp.identity.backends import DuckDBOptions, canonical, for_backend, make_db_api, register_sources, release, rules_for_backend
 from cdp.paths import IDENTITY_DIR
 from cdp.state.files import finish, temporary_path
 from cdp.state.scratch import scratch_dir
@@ -156,16 +156,11 @@ def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, bac
     """
     db_api = make_db_api(backend, backend_options)
     settings = for_backend(_as_dict(settings), backend)
-    parts = tuples.partition_by("source", as_dict=True, maintain_order=True)
-    drop = [c for c in ("source", "record_count") if c in tuples.columns]
-    if len(parts) == 1:
-        (source,), frame = next(iter(parts.items()))
-        table = frame.drop(drop).with_columns(pl.lit(source).alias("source_dataset"))
+    dedupe = tuples.get_column("source").n_unique() == 1
+    if dedupe:
         retained = [*settings.get("additional_columns_to_retain", []), "source_dataset"]
         settings = settings | {"link_type": "dedupe_only", "additional_columns_to_retain": retained}
-        return Linker([register(db_api, table, source)], settings, log_level=log_level)
-    frames = [register(db_api, frame.drop(drop), source) for (source,), frame in parts.items()]
-    return Linker(frames, settings, log_level=log_level)
+    return Linker(register_sources(db_api, tuples, dedupe), settings, log_level=log_level)
 
 
 @contextmanager
