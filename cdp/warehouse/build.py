@@ -28,6 +28,7 @@ import polars as pl
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.current import INPUTS_SCHEMA, gained_per_source
 from cdp.paths import WAREHOUSE_DIR, Home
+from cdp.sql import sql_string
 from cdp.state import tables
 from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish, secure_dir, write_bytes
 from cdp.state.lock import home_lock
@@ -111,8 +112,7 @@ def _record_inputs(warehouse: Path, inputs: pl.DataFrame) -> None:
         con.execute(f"CREATE OR REPLACE TABLE {INPUTS_TABLE} AS SELECT * FROM built")
         for name, meaning in INPUTS_COMMENTS.items():
             target = f"TABLE {INPUTS_TABLE}" if name == INPUTS_TABLE else f"COLUMN {INPUTS_TABLE}.{name}"
-            literal = meaning.replace("'", "''")
-            con.execute(f"COMMENT ON {target} IS '{literal}'")
+            con.execute(f"COMMENT ON {target} IS {sql_string(meaning)}")
 
 
 def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str] | None = None,
@@ -307,7 +307,7 @@ def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, lis
                 schema, table = name.split(".", 1)
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS inputs.{schema}")
                 if paths:
-                    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+                    listed = ", ".join(sql_string(p) for p in paths)
                     con.execute(f"CREATE VIEW inputs.{schema}.{table} AS SELECT * FROM read_parquet([{listed}])")
             cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {limit}")
             names = [d[0] for d in cursor.description]
