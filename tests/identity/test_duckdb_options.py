@@ -3,10 +3,16 @@ reach Splink's connection, a misspelled option is refused naming it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import polars as pl
 import pytest
 
+import cdp.identity.model as model_module
+from cdp.identity import pipeline
 from cdp.identity.backends import BackendError, DuckDBOptions, make_db_api
 from cdp.identity.model import IdentitySettings
+from cdp.paths import Home
 
 
 def _setting(api, name: str) -> str:
@@ -33,3 +39,27 @@ def test_parquet_materialisation_goes_to_the_spill_folder(tmp_path):
 def test_a_wrong_duckdb_option_is_refused_by_name(raw, named):
     with pytest.raises(BackendError, match=named):
         DuckDBOptions.parse(raw)
+
+
+def test_resolution_and_training_spill_into_a_scratch_folder_of_the_home(tmp_path, monkeypatch):
+    """The run's copy of the settings points DuckDB at `<home>/scratch/<pid>-…`, which exists while
+    Splink works and is gone after."""
+    home, seen = Home(tmp_path / "home"), []
+
+    def note(settings):
+        folder = Path(settings.duckdb.temp_directory)
+        seen.append((folder.parent, folder.is_dir(), folder))
+
+    monkeypatch.setattr(pipeline, "_resolve", lambda tx, home, model, run, settings, full: note(settings))
+    model = tmp_path / "model.json"
+    model.write_text("{}", encoding="utf-8")
+    pipeline.resolve_identities(home, model, "test")
+
+    def train(tuples, settings, out_path):
+        note(settings)
+        out_path.write_text("{}", encoding="utf-8")
+
+    monkeypatch.setattr(model_module, "train_model", train)
+    model_module.train_and_save(home.root, pl.DataFrame(), tmp_path / "trained.json")
+    assert [(parent, alive) for parent, alive, _ in seen] == [(home.root / "scratch", True)] * 2
+    assert not any(folder.exists() for _, _, folder in seen) and (tmp_path / "trained.json").exists()
