@@ -71,7 +71,7 @@ def duckdb_api(options: DuckDBOptions) -> DuckDBAPI:
     connection = duckdb.connect()
     connection.execute("SET enable_progress_bar = false")  # Dagster logs progress; terminal bars flood it
     if options.memory_limit:
-        connection.execute(f"SET memory_limit = '{options.memory_limit}'")
+        connection.execute(f"SET memory_limit = {sql_string(options.memory_limit)}")
     if options.temp_directory:
         connection.execute(f"SET temp_directory = {sql_string(options.temp_directory)}")
     if options.materialisation == "parquet":

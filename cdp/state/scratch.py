@@ -42,7 +42,10 @@ def remove_dead_scratch(root: Path) -> int:
     for folder in base.iterdir():
         pid = folder.name.split("-", 1)[0]
         if not pid.isdigit() or not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True) if folder.is_dir() else folder.unlink(missing_ok=True)
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                folder.unlink(missing_ok=True)
             removed += 1
     return removed
 
