@@ -41,6 +41,7 @@ from cdp.quality.suites import load_suite
 from cdp.resources import CdpConfig
 from cdp.state import tables
 from cdp.state.lock import home_lock
+from cdp.state.scratch import scratch_dir
 from cdp.state.store import InvariantError
 
 BATCH_CHECK = "batch_gate"
@@ -170,17 +171,18 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
                 yield dg.AssetCheckResult(check_name=BATCH_CHECK, passed=True, metadata={"failures": "none"})
                 yield from _expectation_results(pl.DataFrame(), expectation_checks)
                 return
-            raw = state.read(tables.raw(source, delivery_key))
-            result = gate(contract, raw, load_suite(contract), cdp.as_of_date, run_id,
-                          previous_rows=previous_version_rows(state, source, delivery_key, files))
+            with scratch_dir(home.root, "gate") as work:  # the typed batch, streamed: never whole in memory
+                result = gate(contract, state.scan(tables.raw(source, delivery_key)), load_suite(contract),
+                              cdp.as_of_date, run_id, workdir=work,
+                              previous_rows=previous_version_rows(state, source, delivery_key, files))
+                loaded = tx.rewrite(tables.validated(source, delivery_key), result.loaded)
             failures = result.batch_failures + [f"file rejected: {m}" for m in rejected.get_column("message")]
-            tx.write(tables.validated(source, delivery_key), result.valid)
             tx.write(tables.quarantine(source, delivery_key), result.quarantine)
             tx.append(tables.DQ_RESULTS, result.results.with_columns(pl.lit(delivery_key).alias("delivery")))
             record_verdict(tx, source, delivery_key, run_id, failures)
             tx.check(_balanced(source, delivery_key))
-            read, loaded, quarantined, results = raw.height, result.valid.height, result.quarantine.height, result.results
-            del raw, result  # the rows are written: publishing reads them back, not from memory
+            read, quarantined, results = state.rows(tables.raw(source, delivery_key)), result.quarantine.height, result.results
+            del result
             # Gate before publishing: a failed batch never reaches the current table downstream reads.
             current = publish_current(tx, contract) if not failures else None
         yield dg.MaterializeResult(metadata={

@@ -104,16 +104,25 @@ def _rebuild(tx: Transaction, contract: Contract, passed: list[str]) -> int:
     view = tx.view()
     rows = pl.concat([_delivery_rows(view, contract.source, d) for d in passed], how="diagonal_relaxed")
     path = tx.new_file(tables.current(contract.source))
-    rows.unique(subset=[contract.primary_key], keep="last", maintain_order=True).sink_parquet(path, compression="zstd")
+    latest(rows, contract.primary_key).sink_parquet(path, compression="zstd")
     count = pq.ParquetFile(path).metadata.num_rows
     tx.adopt(tables.current(contract.source), path, count)
     return count
 
 
+def latest(rows: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """The last row of each `key`, in row order: `unique(keep="last", maintain_order=True)` without
+    holding every row. Which row wins is decided on the key and a row number alone, then the rows
+    stream past that list (a million customers' 16.5M lead events: unique() held them all, 4.7 GB)."""
+    numbered = rows.with_row_index("_row")
+    winners = numbered.select(key, "_row").group_by(key).agg(pl.col("_row").max())
+    return numbered.join(winners.select("_row"), on="_row", how="semi", maintain_order="left").drop("_row")
+
+
 def _add_delivery(tx: Transaction, contract: Contract, delivery: str) -> int:
     """The previous current table without the records `delivery` carries, then its rows (streamed)."""
     view, key = tx.view(), contract.primary_key
-    new = _delivery_rows(view, contract.source, delivery).unique(subset=[key], keep="last", maintain_order=True)
+    new = latest(_delivery_rows(view, contract.source, delivery), key)
     carried = new.select(key).collect().get_column(key)
     kept = view.scan(tables.current(contract.source)).filter(~pl.col(key).is_in(carried.implode()))
     path = tx.new_file(tables.current(contract.source))

@@ -550,7 +550,8 @@ def empty_raw(contract: Contract) -> pl.DataFrame:
 
 def with_issue_columns(raw: pl.DataFrame) -> pl.DataFrame:
     """Raw rows written before the reader flagged issues have none: add the columns, empty."""
-    return raw.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in ISSUES if c not in raw.columns)
+    names = raw.collect_schema().names()
+    return raw.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in ISSUES if c not in names)
 
 
 def load_source(contract: Contract, landing: Path, load_id: str) -> tuple[pl.DataFrame, list[SourceFileError]]:

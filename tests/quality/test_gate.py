@@ -114,3 +114,21 @@ def test_odometer_going_backwards_and_bad_plates_are_reported():
     assert "f.xlsx:3 '15000'" in verdicts["odometer_km_not_decreasing"]["sample"]
     assert verdicts["plate_format"]["unexpected_count"] == 1 and "'A12345'" in verdicts["plate_format"]["sample"]
     assert result.quarantine.is_empty()  # both are warnings
+
+
+def test_a_batch_gated_from_a_scan_through_a_file_splits_and_reports_as_one_gated_in_memory(tmp_path):
+    rows = [good(i, open_date=f"2026-0{1 + i % 9}-05", odometer_km=str(30000 - 1000 * i), mobile=f"1380013800{i % 3}")
+            for i in range(30)] + [good("neg", labour_amount="-5.00"), good("novin", vin=None), good(5),
+                                   good("short", mobile="1380013800")]
+    frame = raw(rows)
+    frame.write_parquet(tmp_path / "raw.parquet")
+    work = tmp_path / "work"
+    work.mkdir()
+    in_memory = gate(CONTRACT, frame, default_suite(CONTRACT), AS_OF, "run")
+    streamed = gate(CONTRACT, pl.scan_parquet(tmp_path / "raw.parquet"), default_suite(CONTRACT), AS_OF, "run",
+                    workdir=work)
+    assert [p.suffix for p in work.iterdir()] == [".parquet"]  # the typed batch, read by each expectation
+    assert streamed.valid.equals(in_memory.valid) and streamed.loaded_rows == in_memory.valid.height == 31
+    assert streamed.quarantine.equals(in_memory.quarantine) and streamed.quarantine.height == 3
+    assert streamed.results.drop("checked_at").equals(in_memory.results.drop("checked_at"))
+    assert not streamed.results.filter(pl.col("rule") == "odometer_km_not_decreasing").row(0, named=True)["success"]
