@@ -548,7 +548,7 @@ def empty_raw(contract: Contract) -> pl.DataFrame:
                         | {c: pl.Utf8 for c in ISSUES})
 
 
-def with_issue_columns(raw: pl.DataFrame) -> pl.DataFrame:
+def with_issue_columns(raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """Raw rows written before the reader flagged issues have none: add the columns, empty."""
     names = raw.collect_schema().names()
     return raw.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in ISSUES if c not in names)

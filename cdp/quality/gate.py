@@ -48,7 +48,6 @@ RESULT_SCHEMA = {
 @dataclass
 class GateResult:
     loaded: pl.LazyFrame  # the rows that pass, typed: stream it to its file (`valid` collects it)
-    loaded_rows: int
     quarantine: pl.DataFrame
     results: pl.DataFrame
     batch_ok: bool
@@ -330,7 +329,7 @@ def gate(contract: Contract, raw: pl.DataFrame | pl.LazyFrame, suite: dict, as_o
     if bad.height:
         loaded = loaded.filter(~pl.col(ROW_ID).is_in(bad.get_column(ROW_ID).implode()))
     batch_failures += _batch_failures(rules, total, quarantine.height)
-    return GateResult(loaded=loaded.drop(ROW_ID), loaded_rows=total - quarantine.height, quarantine=quarantine,
+    return GateResult(loaded=loaded.drop(ROW_ID), quarantine=quarantine,
                       results=pl.DataFrame(result_rows, schema=RESULT_SCHEMA), batch_ok=not batch_failures,
                       batch_failures=batch_failures)
 
