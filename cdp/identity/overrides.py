@@ -91,20 +91,23 @@ def apply_overrides(tuple_clusters: pl.DataFrame, links: pl.DataFrame, overrides
                 if groups.find(cluster_of[a]) == groups.find(cluster_of[b])}
 
     new_cluster = {node: groups.find(cluster) for node, cluster in cluster_of.items()}
+    inside = _by_cluster(links, pl.DataFrame({"node": [n for g in violated for n in members[g]],
+                                              "cluster_id": [g for g in violated for _ in members[g]]},
+                                             schema={"node": pl.Utf8, "cluster_id": pl.Utf8}))
     for group in violated:
-        new_cluster.update(_constrained_split(group, set(members[group]), links, must, cannot))
+        new_cluster.update(_constrained_split(group, set(members[group]), inside.get(group, []), must, cannot))
     return nodes.with_columns(
         pl.col("node").replace_strict(new_cluster, return_dtype=pl.Utf8).alias("cluster_id")
     ).select("source", "tuple_id", "cluster_id")
 
 
-def _constrained_split(group: str, nodes: set[str], links: pl.DataFrame, must, cannot) -> dict[str, str]:
+def _constrained_split(group: str, nodes: set[str], inside: list[tuple[float, str, str]], must, cannot) -> dict[str, str]:
     """Greedy single linkage inside one customer, strongest links first, never joining a cannot-link
     pair. Components merge small into large and carry the nodes they may not join, so a customer of
-    thousands of identity tuples splits in near-linear time."""
-    inside = links.filter(pl.col("node_l").is_in(list(nodes)) & pl.col("node_r").is_in(list(nodes)))
+    thousands of identity tuples splits in near-linear time. `inside`: the links between `nodes`
+    (`_by_cluster`); `cannot`: pairs it may not join (those outside `nodes` are skipped)."""
     edges = [(1.0, a, b) for a, b in must if a in nodes and b in nodes]
-    edges += sorted(inside.select("match_probability", "node_l", "node_r").iter_rows(), reverse=True)
+    edges += sorted(inside, reverse=True)
     parent = {node: node for node in nodes}
     members = {node: {node} for node in nodes}
     banned: dict[str, set[str]] = {node: set() for node in nodes}
@@ -192,15 +195,31 @@ def split_vetoed(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, links_withi
     nodes = tuple_clusters.with_columns((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
                                         pl.col("cluster_id").cast(pl.Utf8))
     affected = nodes.filter(pl.col("cluster_id").is_in(inside.get_column("cluster_id").unique().implode()))
-    links = links_within(set(affected.get_column("node")))
-    cannot = {frozenset(pair) for pair in vetoed.filter(pl.col("node_l").is_in(affected.get_column("node").implode()))
-              .iter_rows()} - must
+    links = _by_cluster(links_within(set(affected.get_column("node"))), affected.select("node", "cluster_id"))
+    cannot: dict[str, set[frozenset]] = {}  # the vetoed pairs inside each cluster
+    for a, b, cluster in inside.iter_rows():
+        if (pair := frozenset((a, b))) not in must:
+            cannot.setdefault(cluster, set()).add(pair)
     new_cluster: dict[str, str] = {}
     for cluster, members in affected.group_by("cluster_id").agg("node").iter_rows():
-        new_cluster.update(_constrained_split(cluster, set(members), links, [], cannot))
+        new_cluster.update(_constrained_split(cluster, set(members), links.get(cluster, []), [],
+                                              cannot.get(cluster, set())))
     return nodes.with_columns(pl.col("node").replace_strict(new_cluster, default=pl.col("cluster_id"),
                                                             return_dtype=pl.Utf8).alias("cluster_id")).select(
         "source", "tuple_id", "cluster_id")
+
+
+def _by_cluster(links: pl.DataFrame, cluster_of: pl.DataFrame) -> dict[str, list[tuple[float, str, str]]]:
+    """The links (match_probability, node_l, node_r) inside each cluster, by cluster_id (cluster_of:
+    node, cluster_id). Grouped once: each cluster filtering every link, and going through every
+    vetoed pair, cost clusters × links."""
+    ends = (links.join(cluster_of.rename({"node": "node_l"}), on="node_l")
+            .join(cluster_of.rename({"node": "node_r", "cluster_id": "cluster_r"}), on="node_r")
+            .filter(pl.col("cluster_id") == pl.col("cluster_r")))
+    inside: dict[str, list[tuple[float, str, str]]] = {}
+    for cluster, probability, a, b in ends.select("cluster_id", "match_probability", "node_l", "node_r").iter_rows():
+        inside.setdefault(cluster, []).append((probability, a, b))
+    return inside
 
 
 def attach_unnamed(tuple_clusters: pl.DataFrame, pairs: pl.DataFrame, named: pl.Series) -> pl.DataFrame:
