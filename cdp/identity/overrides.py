@@ -78,27 +78,26 @@ def apply_overrides(tuple_clusters: pl.DataFrame, links: pl.DataFrame, overrides
     ]
     must = [(a, b) for a, b, d in decisions if d == "same"]
     cannot = {frozenset((a, b)) for a, b, d in decisions if d == "different"}
-    nodes = tuple_clusters.with_columns((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"))
-    cluster_of = dict(nodes.select("node", pl.col("cluster_id").cast(pl.Utf8)).iter_rows())
-
+    nodes = tuple_clusters.select("source", "tuple_id", (pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
+                                  pl.col("cluster_id").cast(pl.Utf8))
+    decided = sorted({node for a, b, _ in decisions for node in (a, b)})
+    cluster_of = dict(nodes.filter(pl.col("node").is_in(decided)).select("node", "cluster_id").iter_rows())
+    # Only the clusters a decision names are looked at: a million customers' other tuples stay in polars.
     groups = _UnionFind()
     for a, b in must:
         groups.union(cluster_of[a], cluster_of[b])
-    members: dict[str, list[str]] = {}
-    for node, cluster in cluster_of.items():
-        members.setdefault(groups.find(cluster), []).append(node)
     violated = {groups.find(cluster_of[a]) for pair in cannot for a, b in [tuple(pair)]
                 if groups.find(cluster_of[a]) == groups.find(cluster_of[b])}
-
-    new_cluster = {node: groups.find(cluster) for node, cluster in cluster_of.items()}
-    inside = _by_cluster(links, pl.DataFrame({"node": [n for g in violated for n in members[g]],
-                                              "cluster_id": [g for g in violated for _ in members[g]]},
-                                             schema={"node": pl.Utf8, "cluster_id": pl.Utf8}))
+    grouped = nodes.with_columns(pl.col("cluster_id").replace({c: groups.find(c) for c in list(groups.parent)}))
+    split = grouped.filter(pl.col("cluster_id").is_in(sorted(violated)))
+    members = dict(split.group_by("cluster_id").agg("node").iter_rows())
+    inside = _by_cluster(links, split.select("node", "cluster_id"))
+    new_cluster: dict[str, str] = {}
     for group in violated:
         new_cluster.update(_constrained_split(group, set(members[group]), inside.get(group, []), must, cannot))
-    return nodes.with_columns(
-        pl.col("node").replace_strict(new_cluster, return_dtype=pl.Utf8).alias("cluster_id")
-    ).select("source", "tuple_id", "cluster_id")
+    return grouped.with_columns(pl.col("node").replace_strict(new_cluster, default=pl.col("cluster_id"),
+                                                              return_dtype=pl.Utf8).alias("cluster_id")).select(
+        "source", "tuple_id", "cluster_id")
 
 
 def _constrained_split(group: str, nodes: set[str], inside: list[tuple[float, str, str]], must, cannot) -> dict[str, str]:
