@@ -102,7 +102,7 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
     if not model_path.exists():
         raise FileNotFoundError(f"{model_path}: no trained model; materialize identity/splink_model or run `cdp identity train`")
     with home.state.transaction("identity resolution", owner=run_id) as tx, scratch_dir(home.root, "identity") as scratch:
-        return _resolve(tx, home, model_path, run_id, settings.spilling_to(scratch), full_recluster)
+        return _resolve(tx, home, model_path, run_id, settings.spilling_to(scratch), full_recluster, scratch)
 
 
 def _incremental(tx: Transaction, tuples: pl.DataFrame, record_map: pl.DataFrame, registry: pl.DataFrame,
@@ -143,7 +143,7 @@ def _record_counts(records: pl.LazyFrame | None) -> dict[str, int]:
 
 
 def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, settings: IdentitySettings,
-             full_recluster: bool) -> IdentityRun:
+             full_recluster: bool, scratch: Path) -> IdentityRun:
     state, seconds = tx.view(), {}
     start = time.perf_counter()
     records = state.scan(tables.PERSON_RECORDS)
@@ -159,23 +159,25 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     last = state.read(RESOLUTION, RESOLUTION_SCHEMA)
     trained = last.height > 0 and last.get_column("model_sha256")[-1] != fingerprint  # new weights: score all again
     overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
-    registry = state.read(tables.REGISTRY, REGISTRY_SCHEMA)
-    customers = state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
-    mode, resolution = "full", None
+    mode, resolution, registry = "full", None, None
     reports = home.identity_reports
-    if not (full_recluster or trained or registry.is_empty() or not state.has(tables.TUPLES)):
+    if not (full_recluster or trained or not state.rows(tables.REGISTRY) or not state.has(tables.TUPLES)):
+        registry = state.read(tables.REGISTRY, REGISTRY_SCHEMA)
         mode, resolution = "incremental", _incremental(tx, tuples, record_map, registry, model_path, settings, overrides,
                                                        reports)
     if resolution is None:
         pairs_file = tx.new_file(tables.SCORED_PAIRS)
         resolution = resolve(tuples, model_path, settings, record_map, overrides, scored_pairs_path=pairs_file,
-                             reports_dir=reports)
+                             reports_dir=reports, workdir=scratch)
         tx.adopt(tables.SCORED_PAIRS, pairs_file, resolution.pairs_scored)
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
     seconds.update({f"  {step}": s for step, s in (resolution.seconds or {}).items()})
 
     start = time.perf_counter()
     clusters, tuple_keys = cluster_keys(record_map, resolution.tuple_clusters)
+    if registry is None:  # read after a full re-cluster, not before: a million customers' registry
+        registry = state.read(tables.REGISTRY, REGISTRY_SCHEMA)  # (20M rows) would sit beside Splink's database
+    customers = state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
     assignment = assign_customer_ids(clusters, registry, customers, run_id, issued=state.counter(tables.CUSTOMER_NUMBER))
     # Records not loaded this run (quarantined, not delivered) keep their registry entry.
     registry = pl.concat([assignment.xref, registry.join(assignment.xref, on=["source", "record_key"], how="anti")])

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -34,15 +37,46 @@ class Resolution:
 
 def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
             record_map: pl.DataFrame | None = None, overrides: pl.DataFrame | None = None,
-            scored_pairs_path: Path | None = None, reports_dir: Path | None = None) -> Resolution:
+            scored_pairs_path: Path | None = None, reports_dir: Path | None = None,
+            workdir: Path | None = None) -> Resolution:
     """Score, cluster the linked pairs (strong evidence, or the threshold without a veto), then
     honour steward overrides.
 
     Scored pairs stay in the Splink backend: only the review band comes back to Python, and
-    the audit copy of every scored pair is written to Parquet by the backend itself.
+    the audit copy of every scored pair is written to Parquet by the backend itself. The linked
+    pairs wait in `workdir` (the run's scratch folder; None: a temporary folder) while the veto
+    and the decisions are settled, with Splink's database already closed.
     """
-    model = _as_dict(model_path)
     timer = Timer()
+    with _work_folder(workdir) as folder:
+        scored = _score_and_cluster(tuples, _as_dict(model_path), settings, scored_pairs_path, reports_dir,
+                                    folder / "linked_pairs.parquet", timer)
+        # Splink's database is closed, its memory and spill files freed, before the veto and the
+        # steward's decisions are settled from the linked pairs kept in the file.
+        tuple_clusters = settle(scored.tuple_clusters, partial(_links_within, scored.links), scored.flagged, tuples,
+                                overrides, record_map)
+    timer.lap("decisions + veto")
+    return Resolution(tuple_clusters=tuple_clusters, review_candidates=scored.review, pairs_scored=scored.pairs,
+                      strong_links=scored.strong, dashboards=scored.dashboards, seconds=timer.seconds)
+
+
+@dataclass
+class _Scored:
+    """What scoring and clustering in Splink leave for settling, once its database is closed."""
+
+    tuple_clusters: pl.DataFrame
+    review: pl.DataFrame
+    pairs: int
+    strong: int
+    dashboards: dict[str, Path] | None
+    flagged: pl.DataFrame  # node_l, node_r, vetoed, attach
+    links: Path  # the linked pairs (node_l, node_r, match_probability)
+
+
+def _score_and_cluster(tuples: pl.DataFrame, model: dict, settings: IdentitySettings, scored_pairs_path: Path | None,
+                       reports_dir: Path | None, links: Path, timer: Timer) -> _Scored:
+    """Splink's part: score, decide, cluster, keep the scored pairs, the review band and its dashboards,
+    the flagged pairs, and the linked pairs in `links`."""
     with closing(make_linker(tuples, model, settings.backend, backend_options=settings.backend_options)) as linker:
         db_api = linker._db_api
         decisions = Decisions.of(model, settings.clustering)
@@ -79,11 +113,9 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
         flagged = _to_polars(decided.query_sql(f"SELECT {keys}, vetoed, coalesce({decisions.attach_unnamed}, FALSE) AS attach "
                                                f"FROM {{this}} WHERE vetoed OR {decisions.attach_unnamed}"))
         flagged = pl.concat([node_pairs(flagged), flagged.select("vetoed", "attach")], how="horizontal")
-        tuple_clusters = settle(tuple_clusters, lambda nodes: _links_within(linkable, nodes), flagged, tuples,
-                                overrides, record_map)
-        timer.lap("decisions + veto")
-        return Resolution(tuple_clusters=tuple_clusters, review_candidates=review, pairs_scored=counts["pairs"],
-                          strong_links=counts["strong"] or 0, dashboards=dashboards, seconds=timer.seconds)
+        copy_to_parquet(db_api, f"SELECT {NODE_PAIR}, match_probability FROM {linkable.physical_name}", links)
+        timer.lap("linked pairs kept")
+        return _Scored(tuple_clusters, review, counts["pairs"], counts["strong"] or 0, dashboards, flagged, links)
 
 
 def settle(tuple_clusters: pl.DataFrame, links_within: Callable[[set[str] | None], pl.DataFrame], flagged: pl.DataFrame,
@@ -168,17 +200,26 @@ def offline(path: Path) -> None:
     path.write_text(_REMOTE_LINK.sub("", html), encoding="utf-8")
 
 
-def _links_within(linkable, nodes: set[str] | None) -> pl.DataFrame:
-    """Linked pairs (node_l, node_r, match_probability) between the given nodes (None: all)."""
-    if nodes is None:
-        return _to_polars(linkable.query_sql(
-            "SELECT source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r, "
-            "match_probability FROM {this}"))
-    table = linkable.db_api.register(pl.DataFrame({"node": sorted(nodes)}, schema={"node": pl.Utf8}).to_arrow())
-    return _to_polars(linkable.query_sql(
-        "SELECT l.* FROM (SELECT source_dataset_l || '|' || tuple_id_l AS node_l, "
-        "source_dataset_r || '|' || tuple_id_r AS node_r, match_probability FROM {this}) AS l "
-        f"JOIN {table.physical_name} AS a ON a.node = l.node_l JOIN {table.physical_name} AS b ON b.node = l.node_r"))
+NODE_PAIR = "source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r"
+
+
+@contextmanager
+def _work_folder(workdir: Path | None) -> Iterator[Path]:
+    if workdir is not None:
+        yield workdir
+        return
+    with tempfile.TemporaryDirectory(prefix="cdp-resolve-") as folder:
+        yield Path(folder)
+
+
+def _links_within(links: Path, nodes: set[str] | None) -> pl.DataFrame:
+    """Linked pairs (node_l, node_r, match_probability) between the given nodes (None: all), from
+    the file `resolve` kept them in."""
+    pairs = pl.scan_parquet(links)
+    if nodes is not None:
+        listed = pl.Series(sorted(nodes), dtype=pl.Utf8).implode()
+        pairs = pairs.filter(pl.col("node_l").is_in(listed) & pl.col("node_r").is_in(listed))
+    return pairs.collect(engine="streaming")
 
 
 def _to_polars(frame) -> pl.DataFrame:

@@ -128,3 +128,21 @@ def test_every_shipped_settings_file_loads():
     """The example settings (bench/febrl.py) keep up with the settings the code requires."""
     example = IdentitySettings.load(PROJECT_DIR / "examples" / "febrl" / "settings.yaml")
     assert example.training.u_chunks >= 1 and example.training.em_blocking_rules
+
+
+def test_the_veto_is_settled_from_the_linked_pairs_kept_in_the_work_folder(tmp_path):
+    """Splink's database is closed before the veto and the decisions are settled: what they read is
+    the linked pairs kept in the work folder — every scored pair that links, strong evidence at 1."""
+    frames = [(contract(source), pl.DataFrame([r[1:] for r in CASES if r[0] == source], orient="row",
+                                              schema=["order_no", "customer_name", "mobile", "id_number", "vin"]))
+              for source in sorted({r[0] for r in CASES})]
+    tuples, record_map = build_tuples(build_person_records(frames)[0])
+    resolve(tuples, MODEL_PATH, IdentitySettings.load(), record_map, scored_pairs_path=tmp_path / "scored.parquet",
+            workdir=tmp_path)
+    node = [pl.col(f"source_dataset_{s}") + "|" + pl.col(f"tuple_id_{s}") for s in ("l", "r")]
+    scored = pl.read_parquet(tmp_path / "scored.parquet").filter("linked").select(
+        node[0].alias("node_l"), node[1].alias("node_r"),
+        pl.when("strong_evidence").then(1.0).otherwise("match_probability").alias("match_probability"))
+    kept = pl.read_parquet(tmp_path / "linked_pairs.parquet")
+    assert kept.height and kept.sort("node_l", "node_r").equals(scored.sort("node_l", "node_r"))
+    assert scored.filter(pl.col("match_probability") == 1.0).height  # the strong evidence is among them

@@ -50,7 +50,7 @@ def test_resolution_and_training_spill_into_a_scratch_folder_of_the_home(tmp_pat
         folder = Path(settings.duckdb.temp_directory)
         seen.append((folder.parent, folder.is_dir(), folder))
 
-    monkeypatch.setattr(pipeline, "_resolve", lambda tx, home, model, run, settings, full: note(settings))
+    monkeypatch.setattr(pipeline, "_resolve", lambda tx, home, model, run, settings, full, scratch: note(settings))
     model = tmp_path / "model.json"
     model.write_text("{}", encoding="utf-8")
     pipeline.resolve_identities(home, model, "test")
