@@ -14,6 +14,7 @@ re-cluster of 10.5M tuples (48 GB of spill) with a few thousand.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -22,7 +23,7 @@ import polars as pl
 from cdp.identity.decisions import Decisions
 from cdp.identity.incremental import IncrementalResult
 from cdp.identity.overrides import _latest, _UnionFind, decided_records, must_node_pairs, vetoed_inside
-from cdp.identity.resolve import settle
+from cdp.identity.resolve import links_among, settle
 
 NODE = pl.col("source") + "|" + pl.col("tuple_id")
 EDGE_SCHEMA = {"node_l": pl.Utf8, "node_r": pl.Utf8, "match_probability": pl.Float64,
@@ -59,7 +60,7 @@ def recluster_touched(result: IncrementalResult, clusters: pl.Series, tuples: pl
     nodes, edges = _components(seeds, current, list(pair_files), result.scored, decisions)
     local = tuples.filter(NODE.is_in(nodes.implode()))
     linked = edges.filter("linked").select("node_l", "node_r", "match_probability")
-    clustered = settle(_connected(local, linked), lambda among: _among(linked, among), edges,
+    clustered = settle(_connected(local, linked), partial(links_among, linked), edges,
                        local, overrides, record_map.filter(NODE.is_in(nodes.implode())))
     relabelled = clustered.select("source", "tuple_id", (pl.lit("local:") + pl.col("cluster_id").cast(pl.Utf8))
                                   .alias("cluster_id_local"))
@@ -116,10 +117,3 @@ def _connected(local: pl.DataFrame, linked: pl.DataFrame) -> pl.DataFrame:
     for a, b in linked.select("node_l", "node_r").iter_rows():
         groups.union(a, b)
     return local.select("source", "tuple_id", NODE.map_elements(groups.find, return_dtype=pl.Utf8).alias("cluster_id"))
-
-
-def _among(linked: pl.DataFrame, nodes: set[str] | None) -> pl.DataFrame:
-    if nodes is None:
-        return linked
-    listed = pl.Series(sorted(nodes), dtype=pl.Utf8).implode()
-    return linked.filter(pl.col("node_l").is_in(listed) & pl.col("node_r").is_in(listed))

@@ -53,8 +53,8 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
                                     folder / "linked_pairs.parquet", timer)
         # Splink's database is closed, its memory and spill files freed, before the veto and the
         # steward's decisions are settled from the linked pairs kept in the file.
-        tuple_clusters = settle(scored.tuple_clusters, partial(_links_within, scored.links), scored.flagged, tuples,
-                                overrides, record_map)
+        links = partial(links_among, pl.scan_parquet(scored.links))
+        tuple_clusters = settle(scored.tuple_clusters, links, scored.flagged, tuples, overrides, record_map)
     timer.lap("decisions + veto")
     return Resolution(tuple_clusters=tuple_clusters, review_candidates=scored.review, pairs_scored=scored.pairs,
                       strong_links=scored.strong, dashboards=scored.dashboards, seconds=timer.seconds)
@@ -212,10 +212,10 @@ def _work_folder(workdir: Path | None) -> Iterator[Path]:
         yield Path(folder)
 
 
-def _links_within(links: Path, nodes: set[str] | None) -> pl.DataFrame:
-    """Linked pairs (node_l, node_r, match_probability) between the given nodes (None: all), from
-    the file `resolve` kept them in."""
-    pairs = pl.scan_parquet(links)
+def links_among(links: pl.DataFrame | pl.LazyFrame, nodes: set[str] | None) -> pl.DataFrame:
+    """Linked pairs (node_l, node_r, match_probability) between the given nodes (None: all): what
+    `settle` asks of a full run's linked pairs (kept in a file) and of a local re-cluster's."""
+    pairs = links.lazy()
     if nodes is not None:
         listed = pl.Series(sorted(nodes), dtype=pl.Utf8).implode()
         pairs = pairs.filter(pl.col("node_l").is_in(listed) & pl.col("node_r").is_in(listed))
