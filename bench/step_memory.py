@@ -9,7 +9,7 @@ would (the asset, on HOME's state, which it rewrites with the same content): `st
 standardized/person_records (`--full`: standardize every record, as a first load does, not only
 what changed); `validated/<source>` gates the source's rows of a delivery and publishes its
 current table; `identity` resolves the standardized records (identity/customer_xref: incremental once
-a resolved base exists) and prints its steps' seconds. Prints the seconds and
+a resolved base exists; `--full`: a full re-cluster) and prints its steps' seconds. Prints the seconds and
 the process's peak resident set (VmHWM) before and after: what the stage itself takes, without
 what earlier stages of an in-process run still hold.
 """
@@ -39,8 +39,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("home", type=Path)
     parser.add_argument("stage", choices=sorted(STAGES))
-    parser.add_argument("--full", action="store_true", help="standardize every record, as a first load does")
+    parser.add_argument("--full", action="store_true", help="standardize every record, as a first load does; "
+                                                            "identity: score and cluster every tuple again")
     parser.add_argument("--delivery", default="2026-10-31", help="the delivery a validated/<source> stage gates")
+    parser.add_argument("--model", type=Path, help="identity: score with this model (default: the project's identity/model.json)")
     args = parser.parse_args()
     asset, op = STAGES[args.stage]
     home = str(args.home.resolve())
@@ -49,10 +51,9 @@ def main() -> None:
         if partitioned:
             instance.add_dynamic_partitions(asset.partitions_def.name, [args.delivery])
         before, start = peak_mib(), time.perf_counter()
-        result = dg.materialize([asset], resources={"cdp": CdpConfig(home_dir=home, as_of=args.delivery)}, instance=instance,
+        result = dg.materialize([asset], resources={"cdp": _resource(home, args)}, instance=instance,
                                 partition_key=args.delivery if partitioned else None,
-                                run_config={} if partitioned or args.stage == "identity"
-                                else {"ops": {op: {"config": {"full": args.full}}}})
+                                run_config={} if partitioned else {"ops": {op: {"config": _config(args)}}})
         seconds, after = time.perf_counter() - start, peak_mib()
     metadata = result.asset_materializations_for_node(op)[0].metadata
     for key, value in metadata.items():
@@ -62,6 +63,15 @@ def main() -> None:
               if isinstance(v.value, int) and not isinstance(v.value, bool)}
     print(f"{args.stage}: {seconds:.1f} s, peak {after:,.0f} MiB (before {before:,.0f} MiB, +{after - before:,.0f}); "
           + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+def _resource(home: str, args: argparse.Namespace) -> CdpConfig:
+    model = {"model_path": str(args.model.resolve())} if args.model else {}
+    return CdpConfig(home_dir=home, as_of=args.delivery, **model)
+
+
+def _config(args: argparse.Namespace) -> dict[str, bool]:
+    return {"full_recluster": args.full} if args.stage == "identity" else {"full": args.full}
 
 
 if __name__ == "__main__":

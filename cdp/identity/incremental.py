@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from cdp.identity.backends import register
+from cdp.identity.backends import arrow_view, register
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import _latest, _UnionFind, decided_records, node_pairs
@@ -82,7 +82,7 @@ def within_reach(marked: pl.DataFrame, rules: list[str]) -> pl.DataFrame:
     if any(k is None for k in keys):
         return marked
     with duckdb.connect() as con:
-        con.register("tuples", marked.select("source", "tuple_id", "is_new", *_columns_of(marked, keys)).to_arrow())
+        con.register("tuples", arrow_view(marked.select("source", "tuple_id", "is_new", *_columns_of(marked, keys))))
         reached = []
         for rule_keys in keys:
             on = " AND ".join(f"({k}) = n.k{i}" for i, k in enumerate(rule_keys))

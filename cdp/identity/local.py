@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from cdp.identity.backends import arrow_view
 from cdp.identity.decisions import Decisions
 from cdp.identity.incremental import IncrementalResult
 from cdp.identity.overrides import _latest, _UnionFind, decided_records, must_node_pairs, vetoed_inside
@@ -79,7 +80,7 @@ def _components(seeds: pl.Series, current: pl.DataFrame, pair_files: list[Path],
         con.execute("SET preserve_insertion_order = false")
         sources = [f"SELECT * FROM read_parquet([{', '.join(repr(str(p)) for p in pair_files)}])"] if pair_files else []
         if new_pairs is not None and new_pairs.height:
-            con.register("new_pairs", new_pairs.to_arrow())
+            con.register("new_pairs", arrow_view(new_pairs))
             sources.append("SELECT * FROM new_pairs")
         if not sources:
             return seeds, pl.DataFrame(schema=EDGE_SCHEMA)

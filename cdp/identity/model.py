@@ -16,7 +16,16 @@ import yaml
 from splink import Linker
 from splink.internals.exceptions import EMTrainingException
 
-from cdp.identity.backends import DuckDBOptions, canonical, for_backend, make_db_api, register_sources, release, rules_for_backend
+from cdp.identity.backends import (
+    DuckDBOptions,
+    canonical,
+    for_backend,
+    make_db_api,
+    register_sources,
+    release,
+    rules_for_backend,
+    tuple_sources,
+)
 from cdp.paths import IDENTITY_DIR
 from cdp.state.files import finish, temporary_path
 from cdp.state.scratch import scratch_dir
@@ -147,16 +156,17 @@ class IdentitySettings:
         )
 
 
-def make_linker(tuples: pl.DataFrame, settings: dict[str, Any] | str | Path, backend: str = "duckdb",
+def make_linker(tuples: pl.DataFrame | Path, settings: dict[str, Any] | str | Path, backend: str = "duckdb",
                 log_level: int = logging.ERROR, backend_options: DuckDBOptions | dict[str, Any] | None = None) -> Linker:
-    """A link-and-dedupe Linker with one input table per source.
+    """A link-and-dedupe Linker with one input table per source of `tuples` (a frame, or a Parquet
+    file the backend reads).
 
     One source is plain deduplication: Splink's dedupe_only has no source_dataset of its own, so
     the source name travels as a retained column of that name and every query reads the same.
     """
     db_api = make_db_api(backend, backend_options)
     settings = for_backend(_as_dict(settings), backend)
-    dedupe = tuples.get_column("source").n_unique() == 1
+    dedupe = len(tuple_sources(tuples)) == 1
     if dedupe:
         retained = [*settings.get("additional_columns_to_retain", []), "source_dataset"]
         settings = settings | {"link_type": "dedupe_only", "additional_columns_to_retain": retained}

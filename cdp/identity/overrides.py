@@ -63,7 +63,7 @@ class _UnionFind:
 
 
 def apply_overrides(tuple_clusters: pl.DataFrame, links: pl.DataFrame, overrides: pl.DataFrame,
-                    record_map: pl.DataFrame) -> pl.DataFrame:
+                    record_map: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Return tuple_clusters (source, tuple_id, cluster_id) adjusted to the steward's decisions.
 
     links: the accepted pairwise links (node_l, node_r, match_probability), node = source|tuple_id.
@@ -143,7 +143,7 @@ def node_pairs(frame: pl.DataFrame) -> pl.DataFrame:
                         (pl.col("source_dataset_r") + "|" + pl.col("tuple_id_r")).alias("node_r"))
 
 
-def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame) -> set[frozenset]:
+def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame | pl.LazyFrame) -> set[frozenset]:
     """The steward's "same" decisions as pairs of tuple nodes."""
     if overrides.is_empty():
         return set()
@@ -153,14 +153,15 @@ def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame) -> set[fr
             if d == "same" and a in node_of and b in node_of}
 
 
-def decided_records(record_map: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-    """The rows of `record_map` for the records the decisions (source_l/r, record_key_l/r) name."""
+def decided_records(record_map: pl.DataFrame | pl.LazyFrame, decisions: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `record_map` (best a scan of it) for the records the decisions (source_l/r,
+    record_key_l/r) name."""
     named = pl.concat([decisions.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
                        for x in ("l", "r")]).unique()
-    return record_map.join(named, on=["source", "record_key"], how="semi")
+    return record_map.lazy().join(named.lazy(), on=["source", "record_key"], how="semi").collect()
 
 
-def _node_of(record_map: pl.DataFrame, decisions: pl.DataFrame) -> dict[str, str]:
+def _node_of(record_map: pl.DataFrame | pl.LazyFrame, decisions: pl.DataFrame) -> dict[str, str]:
     """record (source|record_key) → node (source|tuple_id), for the records the decisions name."""
     return dict(decided_records(record_map, decisions).select(
         (pl.col("source") + "|" + pl.col("record_key")).alias("record"),

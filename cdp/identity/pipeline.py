@@ -22,9 +22,9 @@ from cdp.identity.local import recluster_touched, troubled_clusters
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA, node_pairs
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids, id_number
-from cdp.identity.resolve import cluster_keys, resolve
+from cdp.identity.resolve import Resolution, cluster_keys, resolve
 from cdp.identity.review import QUEUE_SCHEMA, build_review_queue, pending
-from cdp.identity.tuples import build_tuples
+from cdp.identity.tuples import TupleFiles, build_tuples, write_tuples
 from cdp.paths import Home
 from cdp.state import tables
 from cdp.state.scratch import scratch_dir
@@ -123,6 +123,16 @@ def _incremental(tx: Transaction, tuples: pl.DataFrame, record_map: pl.DataFrame
     return resolution
 
 
+def _full(tx: Transaction, files: TupleFiles, model_path: Path, settings: IdentitySettings, overrides: pl.DataFrame,
+          reports: Path, scratch: Path) -> Resolution:
+    """Score every pair and cluster every tuple again, from the tuples' files; the scored pairs kept."""
+    pairs_file = tx.new_file(tables.SCORED_PAIRS)
+    resolution = resolve(files.tuples, model_path, settings, pl.scan_parquet(files.record_map), overrides,
+                         scored_pairs_path=pairs_file, reports_dir=reports, workdir=scratch)
+    tx.adopt(tables.SCORED_PAIRS, pairs_file, resolution.pairs_scored)
+    return resolution
+
+
 def tuple_customers(tuple_keys: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:
     """(source, tuple_id, customer_id) of every tuple, from its cluster's: the next incremental run's
     base, with no join of every record to the registry."""
@@ -151,25 +161,22 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     if not counts["records"]:  # nothing loaded yet (every batch held back): no one to resolve, nothing for Splink
         tx.write(tables.CUSTOMER_XREF, pl.DataFrame(schema=REGISTRY_SCHEMA))
         return IdentityRun(records=0, tuples=0, pairs_scored=0, customers=0, trained=False, mode="nothing to resolve")
-    tuples, record_map = build_tuples(records)
-    seconds["pre-dedupe"] = time.perf_counter() - start
-
-    start = time.perf_counter()
     fingerprint = model_fingerprint(model_path)
     last = state.read(RESOLUTION, RESOLUTION_SCHEMA)
     trained = last.height > 0 and last.get_column("model_sha256")[-1] != fingerprint  # new weights: score all again
     overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
-    mode, resolution, registry = "full", None, None
-    reports = home.identity_reports
-    if not (full_recluster or trained or not state.rows(tables.REGISTRY) or not state.has(tables.TUPLES)):
-        registry = state.read(tables.REGISTRY, REGISTRY_SCHEMA)
-        mode, resolution = "incremental", _incremental(tx, tuples, record_map, registry, model_path, settings, overrides,
-                                                       reports)
-    if resolution is None:
-        pairs_file = tx.new_file(tables.SCORED_PAIRS)
-        resolution = resolve(tuples, model_path, settings, record_map, overrides, scored_pairs_path=pairs_file,
-                             reports_dir=reports, workdir=scratch)
-        tx.adopt(tables.SCORED_PAIRS, pairs_file, resolution.pairs_scored)
+    incremental = not (full_recluster or trained or not state.rows(tables.REGISTRY) or not state.has(tables.TUPLES))
+    if incremental:
+        tuples, record_map = build_tuples(records)
+        seconds["pre-dedupe"], start = time.perf_counter() - start, time.perf_counter()
+        registry, mode, tuple_count = state.read(tables.REGISTRY, REGISTRY_SCHEMA), "incremental", tuples.height
+        resolution = _incremental(tx, tuples, record_map, registry, model_path, settings, overrides, home.identity_reports)
+    else:  # the tuples go to files Splink reads: a million customers' 10.5M tuples and 20M records
+        files = write_tuples(records, scratch)  # are not held in this process while it scores
+        seconds["pre-dedupe"], start = time.perf_counter() - start, time.perf_counter()
+        registry, mode, tuple_count = None, "full", files.count
+        resolution = _full(tx, files, model_path, settings, overrides, home.identity_reports, scratch)
+        record_map = pl.read_parquet(files.record_map)
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
     seconds.update({f"  {step}": s for step, s in (resolution.seconds or {}).items()})
 
@@ -199,7 +206,7 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
 
     events = assignment.history.group_by("event").len().rows()
     return IdentityRun(
-        records=counts["records"], tuples=tuples.height, customer_cards=counts["cards"],
+        records=counts["records"], tuples=tuple_count, customer_cards=counts["cards"],
         pairs_scored=resolution.pairs_scored,
         customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained,
         review_pairs=pending(queue).height, strong_links=resolution.strong_links,

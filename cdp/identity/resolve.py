@@ -35,12 +35,13 @@ class Resolution:
     seconds: dict[str, float] | None = None
 
 
-def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
-            record_map: pl.DataFrame | None = None, overrides: pl.DataFrame | None = None,
+def resolve(tuples: pl.DataFrame | Path, model_path: Path, settings: IdentitySettings,
+            record_map: pl.DataFrame | pl.LazyFrame | None = None, overrides: pl.DataFrame | None = None,
             scored_pairs_path: Path | None = None, reports_dir: Path | None = None,
             workdir: Path | None = None) -> Resolution:
     """Score, cluster the linked pairs (strong evidence, or the threshold without a veto), then
-    honour steward overrides.
+    honour steward overrides. `tuples` may be a Parquet file of them (the backend reads it: the
+    caller need not hold them while Splink scores), `record_map` a scan.
 
     Scored pairs stay in the Splink backend: only the review band comes back to Python, and
     the audit copy of every scored pair is written to Parquet by the backend itself. The linked
@@ -54,7 +55,8 @@ def resolve(tuples: pl.DataFrame, model_path: Path, settings: IdentitySettings,
         # Splink's database is closed, its memory and spill files freed, before the veto and the
         # steward's decisions are settled from the linked pairs kept in the file.
         links = partial(links_among, pl.scan_parquet(scored.links))
-        tuple_clusters = settle(scored.tuple_clusters, links, scored.flagged, tuples, overrides, record_map)
+        named = tuples.lazy() if isinstance(tuples, pl.DataFrame) else pl.scan_parquet(tuples)
+        tuple_clusters = settle(scored.tuple_clusters, links, scored.flagged, named, overrides, record_map)
     timer.lap("decisions + veto")
     return Resolution(tuple_clusters=tuple_clusters, review_candidates=scored.review, pairs_scored=scored.pairs,
                       strong_links=scored.strong, dashboards=scored.dashboards, seconds=timer.seconds)
@@ -73,7 +75,7 @@ class _Scored:
     links: Path  # the linked pairs (node_l, node_r, match_probability)
 
 
-def _score_and_cluster(tuples: pl.DataFrame, model: dict, settings: IdentitySettings, scored_pairs_path: Path | None,
+def _score_and_cluster(tuples: pl.DataFrame | Path, model: dict, settings: IdentitySettings, scored_pairs_path: Path | None,
                        reports_dir: Path | None, links: Path, timer: Timer) -> _Scored:
     """Splink's part: score, decide, cluster, keep the scored pairs, the review band and its dashboards,
     the flagged pairs, and the linked pairs in `links`."""
@@ -119,7 +121,8 @@ def _score_and_cluster(tuples: pl.DataFrame, model: dict, settings: IdentitySett
 
 
 def settle(tuple_clusters: pl.DataFrame, links_within: Callable[[set[str] | None], pl.DataFrame], flagged: pl.DataFrame,
-           tuples: pl.DataFrame, overrides: pl.DataFrame | None, record_map: pl.DataFrame | None) -> pl.DataFrame:
+           tuples: pl.DataFrame | pl.LazyFrame, overrides: pl.DataFrame | None,
+           record_map: pl.DataFrame | pl.LazyFrame | None) -> pl.DataFrame:
     """Connected components made customers: the steward's decisions, then the veto against
     transitivity, then unnamed customers attached to the one named customer they point to.
 
@@ -134,8 +137,8 @@ def settle(tuple_clusters: pl.DataFrame, links_within: Callable[[set[str] | None
     attach = flagged.filter("attach").select("node_l", "node_r")
     if attach.is_empty():
         return tuple_clusters
-    named = tuples.filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
-    return attach_unnamed(tuple_clusters, attach, named.to_series())
+    named = tuples.lazy().filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
+    return attach_unnamed(tuple_clusters, attach, named.collect().to_series())
 
 
 class Timer:

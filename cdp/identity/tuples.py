@@ -6,6 +6,9 @@ and car on every visit; Splink only needs to see each distinct identity tuple pe
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from pathlib import Path
+
 import polars as pl
 
 from cdp.standardize.records import TUPLE_COLUMNS, tuple_key
@@ -22,18 +25,45 @@ def build_tuples(records: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl
     are gathered from one of its records (the first), not deduplicated over every column: a million
     customers' 20M records took 43 s and 12.9 GB so, 63 s and 18 GB deduplicated.
     """
+    keyed = _keyed(records)
+    record_map = keyed.select("source", "record_key", "tuple_id").collect()
+    tuples = _tuples(keyed, record_map.lazy()).collect(engine="streaming")
+    return tuples, record_map
+
+
+@dataclass(frozen=True)
+class TupleFiles:
+    """`build_tuples`' two frames written to Parquet files, and how many tuples there are."""
+
+    tuples: Path
+    record_map: Path
+    count: int
+
+
+def write_tuples(records: pl.DataFrame | pl.LazyFrame, folder: Path) -> TupleFiles:
+    """`build_tuples` streamed into two files of `folder`: for a full resolution, which then holds
+    neither frame while Splink scores (the tuples are read from their file by the backend)."""
+    keyed, files = _keyed(records), TupleFiles(folder / "tuples.parquet", folder / "record_map.parquet", 0)
+    keyed.select("source", "record_key", "tuple_id").sink_parquet(files.record_map)
+    _tuples(keyed, pl.scan_parquet(files.record_map)).sink_parquet(files.tuples)
+    return replace(files, count=pl.scan_parquet(files.tuples).select(pl.len()).collect().item())
+
+
+def _keyed(records: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """The records with their tuple id: standardization computes it with each record
+    (cdp/standardize/records.py); records made without it (by hand, in tests) get it here, from
+    the same expression."""
     lazy = records.lazy()
-    # Standardization computes the id with each record (cdp/standardize/records.py); records made
-    # without it (by hand, in tests) get it here, from the same expression.
     has_ids = "tuple_id" in lazy.collect_schema().names() and \
         lazy.select(pl.col("tuple_id").null_count()).collect().item() == 0
-    keyed = lazy if has_ids else lazy.with_columns(tuple_key().alias("tuple_id"))
-    record_map = keyed.select("source", "record_key", "tuple_id").collect()
+    return lazy if has_ids else lazy.with_columns(tuple_key().alias("tuple_id"))
+
+
+def _tuples(keyed: pl.LazyFrame, record_map: pl.LazyFrame) -> pl.LazyFrame:
+    """Each tuple's values from its first record, with its record count; in the order of each
+    tuple's first record, not sorted: a million customers' 10.5M tuples took 36.8 s and 12.9 GB
+    sorted, 18.0 s and 7.2 GB not (bench/tuples_bench.py)."""
     firsts = (record_map.with_row_index("_row").group_by("source", "tuple_id")
-              .agg(pl.col("_row").first(), pl.len().alias("record_count")))
-    # In the order of each tuple's first record, not sorted: a million customers' 10.5M tuples took
-    # 36.8 s and 12.9 GB sorted, 18.0 s and 7.2 GB not (bench/tuples_bench.py).
-    tuples = (keyed.select("source", "tuple_id", *TUPLE_COLUMNS).with_row_index("_row")
-              .join(firsts.lazy().select("_row", "record_count"), on="_row", maintain_order="left").drop("_row")
-              .collect(engine="streaming"))
-    return tuples, record_map
+              .agg(pl.col("_row").first(), pl.len().alias("record_count")).collect())
+    return (keyed.select("source", "tuple_id", *TUPLE_COLUMNS).with_row_index("_row")
+            .join(firsts.lazy().select("_row", "record_count"), on="_row", maintain_order="left").drop("_row"))
