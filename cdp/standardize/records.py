@@ -28,6 +28,7 @@ from cdp.standardize.contacts import (
 from cdp.standardize.names import standardize_name
 from cdp.standardize.vectorized import FAST_PATHS
 
+CHUNK_ROWS = 250_000  # records standardized at a time (see `standardize`)
 IDENTITY_COLUMNS = ("customer_name", "given_name", "family_name", "gender", "mobile", "id_number",
                     "other_id", "vin", "plate", "email", "address", "postcode")
 
@@ -188,7 +189,7 @@ class Lookups:
                 values = values.filter(~values.is_in(known.get_column(column).implode()))
             looked_up = distinct_lookup(values, column, fn, outputs)
             self.found[column] = looked_up if known is None else pl.concat([known, looked_up])
-            joined = joined.join(self.found[column].lazy(), on=column, how="left")
+            joined = joined.join(self.found[column].lazy(), on=column, how="left", maintain_order="left")
         return joined
 
 
@@ -280,9 +281,14 @@ def build_person_records(validated: Iterable[tuple[Contract, pl.DataFrame]],
     return pl.concat([records for records, _ in parts], how="vertical"), sum(n for _, n in parts)
 
 
-def standardize(df: pl.DataFrame, lookups: Lookups | None = None) -> pl.DataFrame:
+def standardize(df: pl.DataFrame, lookups: Lookups | None = None, chunk_rows: int = CHUNK_ROWS) -> pl.DataFrame:
     """Standardize the projected identity fields (see `project`), with the standardizers' results
-    found so far in this run (`lookups`).
+    found so far in this run (`lookups`); the records sorted by source and record key.
+
+    The rows are sorted first and standardized `chunk_rows` at a time: what a chunk needs on the
+    way (every lookup joined on, the tuple key's text, its columns) is ~10 times the records it
+    makes, and is not held for a whole source at once (tests/standardize/test_records.py: the
+    same records whatever the chunk).
 
     A record is a company only by its name (legal-form or organisation words, a place prefix):
     neither a credit code (a mistyped resident ID can pass its check) nor a "企业" type on a
@@ -290,8 +296,14 @@ def standardize(df: pl.DataFrame, lookups: Lookups | None = None) -> pl.DataFram
     """
     if not df.height:
         return pl.DataFrame(schema=PERSON_RECORD_SCHEMA)
+    lookups, ordered = lookups or Lookups(), df.sort("source", "record_key")
+    parts = [_standardized(ordered.slice(start, chunk_rows), lookups) for start in range(0, ordered.height, chunk_rows)]
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
+
+
+def _standardized(df: pl.DataFrame, lookups: Lookups) -> pl.DataFrame:
     # One lazy plan joins every lookup and keeps only the output columns: no wide intermediate copies.
-    joined = (lookups or Lookups()).join(df)
+    joined = lookups.join(df)
     source_gender = pl.col("raw_gender").replace_strict({"男": "M", "女": "F"}, default=None, return_dtype=pl.Utf8)
     return joined.select(
         "source", "record_key", "store_code", "event_date",
@@ -307,4 +319,4 @@ def standardize(df: pl.DataFrame, lookups: Lookups | None = None) -> pl.DataFram
         pl.col("raw_postcode").alias("postcode"),
         pl.col("raw_other_id").str.replace_all(r"[\s\-]", "").str.to_uppercase().alias("other_id"), "email",
         pl.col("quarantined").fill_null(False), "unusable_fields", "input_hash",
-    ).with_columns(tuple_key().alias("tuple_id")).sort("source", "record_key").collect()
+    ).with_columns(tuple_key().alias("tuple_id")).collect()

@@ -7,7 +7,7 @@ import polars as pl
 
 from cdp.ingest.contracts import Contract, load_dictionary
 from cdp.standardize.contacts import standardize_phone
-from cdp.standardize.records import build_person_records, distinct_lookup, person_record_parts
+from cdp.standardize.records import build_person_records, distinct_lookup, person_record_parts, project, standardize
 
 FIELDS = ("order_no", "customer_name", "mobile", "id_number", "vin", "address")
 
@@ -65,6 +65,16 @@ def test_sources_standardized_one_at_a_time_share_results_and_equal_each_source_
         assert records.equals(alone)  # the lookups shared with the sources before change nothing
     together, _ = build_person_records([(c, f) for c, frames in reversed(sources) for f in frames])
     assert together.equals(pl.concat([records for records, _ in parts]))  # sorted by source and key either way
+
+
+def test_records_standardized_a_chunk_at_a_time_are_the_records_standardized_at_once():
+    """Standardization works through a source's rows a chunk at a time (rows sorted by key first,
+    so the chunks concatenate in order): any chunk size gives the same records."""
+    projected = project([(contract("sales"), sales(400).sample(fraction=1.0, shuffle=True, seed=3))])
+    at_once = standardize(projected, chunk_rows=projected.height)
+    assert at_once.get_column("record_key").is_sorted() and at_once.height == 400
+    for chunk_rows in (1, 7, 128, 399):
+        assert standardize(projected, chunk_rows=chunk_rows).equals(at_once)
 
 
 def test_records_standardized_by_another_version_are_standardized_again():
