@@ -2,14 +2,16 @@
 
     python bench/step_memory.py HOME standardize [--full]
     python bench/step_memory.py HOME validated/lead_events [--delivery 2026-10-31]
-    python bench/step_memory.py HOME identity
+    python bench/step_memory.py HOME identity [--full]
+    python bench/step_memory.py HOME lead_links [--full]
 
 HOME is a home `cdp run` (or `bench/bench.py --keep`) filled. The stage is materialized as Dagster
 would (the asset, on HOME's state, which it rewrites with the same content): `standardize` is
 standardized/person_records (`--full`: standardize every record, as a first load does, not only
 what changed); `validated/<source>` gates the source's rows of a delivery and publishes its
 current table; `identity` resolves the standardized records (identity/customer_xref: incremental once
-a resolved base exists; `--full`: a full re-cluster) and prints its steps' seconds. Prints the seconds and
+a resolved base exists; `--full`: a full re-cluster) and prints its steps' seconds; `lead_links`
+links the current leads to the customers (`--full`: every lead, not only those whose link may differ). Prints the seconds and
 the process's peak resident set (VmHWM) before and after: what the stage itself takes, without
 what earlier stages of an in-process run still hold.
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from cdp.assets.identity import customer_xref, person_records
+from cdp.assets.identity import customer_xref, lead_links, person_records
 from cdp.assets.ingest import ingest_assets
 from cdp.resources import CdpConfig
 
@@ -31,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from identity_bench import peak_mib  # noqa: E402  (a sibling script, not a package)
 
 STAGES = {"standardize": (person_records, "standardized__person_records"), "identity": (customer_xref, "identity__customer_xref"),
+          "lead_links": (lead_links, "identity__lead_links"),
           **{asset.key.to_user_string(): (asset, asset.key.to_python_identifier()) for asset in ingest_assets
              if isinstance(asset, dg.AssetsDefinition) and asset.key.path[0] == "validated"}}
 

@@ -51,6 +51,7 @@ LINK_SCHEMA = {"lead_no": pl.Utf8, "customer_id": pl.Utf8, "prospect_id": pl.Utf
                "evidence": pl.Utf8, "candidates": pl.UInt32, "surname": pl.Utf8, "gender": pl.Utf8,
                "mobile": pl.Utf8, "masked_mobile": pl.Utf8, "lead_hash": pl.UInt64, "contact_hash": pl.UInt64}
 LEAD_INPUTS = ("customer_name", "mobile", "platform_lead_id", "lead_channel")  # what a lead's evidence is read from
+LEAD_COLUMNS = ("lead_no", *LEAD_INPUTS)  # what linking reads of a lead
 PROSPECT_SCHEMA = {"prospect_key": pl.Utf8, "prospect_id": pl.Utf8, "run_id": pl.Utf8}
 
 
@@ -59,10 +60,17 @@ def lead_sources() -> list[str]:
     return [source for source, contract in load_contracts().items() if contract.identity == "lead"]
 
 
-def current_leads(state: Snapshot) -> pl.DataFrame | None:
-    """Every lead source's current rows in one frame; None when none has been published."""
-    loaded = [state.read(tables.current(s)) for s in lead_sources() if state.has(tables.current(s))]
+def current_leads(state: Snapshot, columns: tuple[str, ...] = LEAD_COLUMNS) -> pl.DataFrame | None:
+    """Every lead source's current rows in one frame, only `columns` of them (those a source has:
+    linking reads five of a lead's ~20); None when none has been published."""
+    loaded = [state.read(tables.current(s), columns=_present(state, tables.current(s), columns))
+              for s in lead_sources() if state.has(tables.current(s))]
     return pl.concat(loaded, how="diagonal_relaxed") if loaded else None
+
+
+def _present(state: Snapshot, table: str, columns: tuple[str, ...]) -> list[str]:
+    have = state.scan(table).collect_schema().names()
+    return [c for c in columns if c in have]
 
 
 @dataclass(frozen=True)

@@ -320,7 +320,7 @@ def _scrub_leads(tx: Transaction, report: ErasureReport) -> None:
     prospect IDs stay issued (the counter never goes back)."""
     if not tx.view().has(LEAD_LINKS):
         return
-    links, leads = tx.read(LEAD_LINKS), current_leads(tx.view())
+    links, leads = tx.read(LEAD_LINKS), current_leads(tx.view(), ("lead_no",))
     kept = links.clear() if leads is None else links.join(leads.select("lead_no"), on="lead_no", how="semi")
     if kept.height == links.height:
         return
