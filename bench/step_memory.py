@@ -4,6 +4,7 @@
     python bench/step_memory.py HOME validated/lead_events [--delivery 2026-10-31]
     python bench/step_memory.py HOME identity [--full]
     python bench/step_memory.py HOME lead_links [--full]
+    python bench/step_memory.py HOME service_clv
 
 HOME is a home `cdp run` (or `bench/bench.py --keep`) filled. The stage is materialized as Dagster
 would (the asset, on HOME's state, which it rewrites with the same content): `standardize` is
@@ -11,7 +12,8 @@ standardized/person_records (`--full`: standardize every record, as a first load
 what changed); `validated/<source>` gates the source's rows of a delivery and publishes its
 current table; `identity` resolves the standardized records (identity/customer_xref: incremental once
 a resolved base exists; `--full`: a full re-cluster) and prints its steps' seconds; `lead_links`
-links the current leads to the customers (`--full`: every lead, not only those whose link may differ). Prints the seconds and
+links the current leads to the customers (`--full`: every lead, not only those whose link may
+differ); `service_clv` fits the service-value model. Prints the seconds and
 the process's peak resident set (VmHWM) before and after: what the stage itself takes, without
 what earlier stages of an in-process run still hold.
 """
@@ -27,13 +29,14 @@ import dagster as dg
 
 from cdp.assets.identity import customer_xref, lead_links, person_records
 from cdp.assets.ingest import ingest_assets
+from cdp.assets.marts import service_clv_model
 from cdp.resources import CdpConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
 from identity_bench import peak_mib  # noqa: E402  (a sibling script, not a package)
 
 STAGES = {"standardize": (person_records, "standardized__person_records"), "identity": (customer_xref, "identity__customer_xref"),
-          "lead_links": (lead_links, "identity__lead_links"),
+          "lead_links": (lead_links, "identity__lead_links"), "service_clv": (service_clv_model, "models__service_clv"),
           **{asset.key.to_user_string(): (asset, asset.key.to_python_identifier()) for asset in ingest_assets
              if isinstance(asset, dg.AssetsDefinition) and asset.key.path[0] == "validated"}}
 
@@ -56,7 +59,8 @@ def main() -> None:
         before, start = peak_mib(), time.perf_counter()
         result = dg.materialize([asset], resources={"cdp": _resource(home, args)}, instance=instance,
                                 partition_key=args.delivery if partitioned else None,
-                                run_config={} if partitioned else {"ops": {op: {"config": _config(args)}}})
+                                run_config={} if partitioned or args.stage == "service_clv"
+                                else {"ops": {op: {"config": _config(args)}}})
         seconds, after = time.perf_counter() - start, peak_mib()
     metadata = result.asset_materializations_for_node(op)[0].metadata
     for key, value in metadata.items():

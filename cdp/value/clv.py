@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
+from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes.utils import ConvergenceError
 
 HORIZON_MONTHS = 12
 MONTHLY_DISCOUNT = 0.01
@@ -30,9 +32,12 @@ class ClvResult:
 
 
 def rfm_summary(service: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Per customer: repeat visit days, recency and age in days, mean value of repeat visits."""
+    """Per customer: repeat visit days, recency and age in days, mean value of repeat visits.
+
+    Money is summed in whole cents: sums of floats in a parallel group-by depend on the order the
+    threads add them, and gave another last digit from run to run."""
     daily = (service.filter(pl.col("open_date") <= as_of)
-             .group_by("customer_id", "open_date").agg(pl.col("revenue").sum()))
+             .group_by("customer_id", "open_date").agg((pl.col("revenue") * 100).round().cast(pl.Int64).sum().alias("cents")))
     first = daily.group_by("customer_id").agg(pl.col("open_date").min().alias("first"))
     repeat = daily.join(first, on="customer_id").filter(pl.col("open_date") > pl.col("first"))
     return (
@@ -41,7 +46,7 @@ def rfm_summary(service: pl.DataFrame, as_of: date) -> pl.DataFrame:
             (pl.col("open_date").max() - pl.col("open_date").min()).dt.total_days().alias("recency_days"),
             (pl.lit(as_of) - pl.col("open_date").min()).dt.total_days().alias("t_days"),
         )
-        .join(repeat.group_by("customer_id").agg(pl.col("revenue").mean().alias("avg_visit_value")),
+        .join(repeat.group_by("customer_id").agg((pl.col("cents").sum() / pl.len() / 100).alias("avg_visit_value")),
               on="customer_id", how="left")
         .with_columns(pl.col("avg_visit_value").cast(pl.Float64).fill_null(0.0))
         .sort("customer_id")
@@ -50,8 +55,6 @@ def rfm_summary(service: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
 def _fit(model, *columns):
     """Maximum likelihood first; a small L2 penalty only if the optimizer does not converge."""
-    from lifetimes.utils import ConvergenceError
-
     for penalty in PENALTIES:
         try:
             return model(penalizer_coef=penalty).fit(*columns)
@@ -62,8 +65,6 @@ def _fit(model, *columns):
 
 def service_clv(service: pl.DataFrame, as_of: date) -> ClvResult:
     """Fit both models on the customers' service history and forecast the next 12 months."""
-    from lifetimes import BetaGeoFitter, GammaGammaFitter
-
     summary = rfm_summary(service, as_of)
     data = summary.to_pandas()
     frequency, recency, age = data["frequency"], data["recency_days"] / DAYS_PER_UNIT, data["t_days"] / DAYS_PER_UNIT
