@@ -55,8 +55,8 @@ def resolve(tuples: pl.DataFrame | Path, model_path: Path, settings: IdentitySet
         # Splink's database is closed, its memory and spill files freed, before the veto and the
         # steward's decisions are settled from the linked pairs kept in the file.
         links = partial(links_among, pl.scan_parquet(scored.links))
-        named = tuples.lazy() if isinstance(tuples, pl.DataFrame) else pl.scan_parquet(tuples)
-        tuple_clusters = settle(scored.tuple_clusters, links, scored.flagged, named, overrides, record_map)
+        tuple_rows = tuples.lazy() if isinstance(tuples, pl.DataFrame) else pl.scan_parquet(tuples)
+        tuple_clusters = settle(scored.tuple_clusters, links, scored.flagged, tuple_rows, overrides, record_map)
     timer.lap("decisions + veto")
     return Resolution(tuple_clusters=tuple_clusters, review_candidates=scored.review, pairs_scored=scored.pairs,
                       strong_links=scored.strong, dashboards=scored.dashboards, seconds=timer.seconds)

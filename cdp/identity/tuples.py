@@ -6,7 +6,7 @@ and car on every visit; Splink only needs to see each distinct identity tuple pe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -43,10 +43,10 @@ class TupleFiles:
 def write_tuples(records: pl.DataFrame | pl.LazyFrame, folder: Path) -> TupleFiles:
     """`build_tuples` streamed into two files of `folder`: for a full resolution, which then holds
     neither frame while Splink scores (the tuples are read from their file by the backend)."""
-    keyed, files = _keyed(records), TupleFiles(folder / "tuples.parquet", folder / "record_map.parquet", 0)
-    keyed.select("source", "record_key", "tuple_id").sink_parquet(files.record_map)
-    _tuples(keyed, pl.scan_parquet(files.record_map)).sink_parquet(files.tuples)
-    return replace(files, count=pl.scan_parquet(files.tuples).select(pl.len()).collect().item())
+    keyed, tuples, record_map = _keyed(records), folder / "tuples.parquet", folder / "record_map.parquet"
+    keyed.select("source", "record_key", "tuple_id").sink_parquet(record_map)
+    _tuples(keyed, pl.scan_parquet(record_map)).sink_parquet(tuples)
+    return TupleFiles(tuples, record_map, pl.scan_parquet(tuples).select(pl.len()).collect().item())
 
 
 def _keyed(records: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
