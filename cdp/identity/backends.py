@@ -218,16 +218,16 @@ def create_view(db_api, name: str, sql: str):
     return db_api.table_to_splink_dataframe(name, name)
 
 
-def register_sources(db_api, tuples: pl.DataFrame | Path, dedupe: bool) -> list:
-    """One Splink input table per source of `tuples` (a frame, or a Parquet file of one), without
-    its `source` and `record_count` columns; for plain deduplication (one source) the source's name
-    as column `source_dataset`.
+def register_sources(db_api, tuples: pl.DataFrame | Path, sources: list[str]) -> list:
+    """One Splink input table per source of `tuples` (a frame, or a Parquet file of one; `sources`:
+    `tuple_sources(tuples)`), without its `source` and `record_count` columns; for plain
+    deduplication (one source) the source's name as column `source_dataset`.
 
     On DuckDB the frame (or the file) is registered once and each source is a view over it:
     splitting it into a frame per source would copy every tuple, and those copies would stay in
     Python's memory, outside DuckDB's limit, for as long as the linker lives (10.5M tuples at a
     million customers). A file is read by DuckDB itself, within its memory limit."""
-    drop = {"source", "record_count"}
+    drop, dedupe = {"source", "record_count"}, len(sources) == 1
     if is_spark(db_api):
         frame = tuples if isinstance(tuples, pl.DataFrame) else pl.read_parquet(tuples)
         parts = frame.partition_by("source", as_dict=True, maintain_order=True)
@@ -240,7 +240,7 @@ def register_sources(db_api, tuples: pl.DataFrame | Path, dedupe: bool) -> list:
         create_view(db_api, base, f"SELECT * FROM read_parquet({sql_string(str(tuples))})")
     columns = ", ".join(f'"{c}"' for c in tuple_columns(tuples) if c not in drop)
     inputs = []
-    for number, source in enumerate(tuple_sources(tuples)):
+    for number, source in enumerate(sources):
         named = f", {sql_string(source)} AS source_dataset" if dedupe else ""
         view = create_view(db_api, f"{base}_{number}", f"SELECT {columns}{named} FROM {base} WHERE source = {sql_string(source)}")
         inputs.append(db_api.register(view.physical_name, dataset_display_name=source))

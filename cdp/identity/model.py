@@ -166,11 +166,11 @@ def make_linker(tuples: pl.DataFrame | Path, settings: dict[str, Any] | str | Pa
     """
     db_api = make_db_api(backend, backend_options)
     settings = for_backend(_as_dict(settings), backend)
-    dedupe = len(tuple_sources(tuples)) == 1
-    if dedupe:
+    sources = tuple_sources(tuples)  # read once: for a file, a pass over its source column
+    if len(sources) == 1:
         retained = [*settings.get("additional_columns_to_retain", []), "source_dataset"]
         settings = settings | {"link_type": "dedupe_only", "additional_columns_to_retain": retained}
-    return Linker(register_sources(db_api, tuples, dedupe), settings, log_level=log_level)
+    return Linker(register_sources(db_api, tuples, sources), settings, log_level=log_level)
 
 
 @contextmanager
