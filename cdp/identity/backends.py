@@ -65,16 +65,22 @@ class DuckDBOptions:
         return options
 
 
-def duckdb_api(options: DuckDBOptions) -> DuckDBAPI:
-    """A DuckDB connection for Splink: its memory limit, and its spill files and Parquet
-    materialisation in `temp_directory` (without one, DuckDB spills into `.tmp` under the working
-    directory and Parquet goes to the system's temporary folder)."""
+def duckdb_connection(options: DuckDBOptions) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the identity settings' memory limit, spilling to their `temp_directory`."""
     connection = duckdb.connect()
     connection.execute("SET enable_progress_bar = false")  # Dagster logs progress; terminal bars flood it
     if options.memory_limit:
         connection.execute(f"SET memory_limit = {sql_string(options.memory_limit)}")
     if options.temp_directory:
         connection.execute(f"SET temp_directory = {sql_string(options.temp_directory)}")
+    return connection
+
+
+def duckdb_api(options: DuckDBOptions) -> DuckDBAPI:
+    """A DuckDB connection for Splink: its memory limit, and its spill files and Parquet
+    materialisation in `temp_directory` (without one, DuckDB spills into `.tmp` under the working
+    directory and Parquet goes to the system's temporary folder)."""
+    connection = duckdb_connection(options)
     if options.materialisation == "parquet":
         folder = tempfile.mkdtemp(prefix="cdp-splink-", dir=options.temp_directory)
         api = DuckDBAPI(connection, materialisation="parquet", materialisation_dir=folder)

@@ -18,11 +18,12 @@ import polars as pl
 
 from cdp.identity.decisions import Decisions, level_labels
 from cdp.identity.incremental import IncrementalResult, incremental_resolve
+from cdp.identity.issue import issue_customer_ids
 from cdp.identity.local import recluster_touched, troubled_clusters
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA, node_pairs
-from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids, id_number
-from cdp.identity.resolve import Resolution, cluster_keys, resolve
+from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, id_number
+from cdp.identity.resolve import Resolution, resolve
 from cdp.identity.review import QUEUE_SCHEMA, build_review_queue, pending
 from cdp.identity.tuples import TupleFiles, build_tuples, write_tuples
 from cdp.paths import Home
@@ -62,8 +63,8 @@ def check_customer_ids(after: Snapshot) -> None:
         raise InvariantError(f"CustomerID number {highest} is above the issued counter "
                              f"{after.counter(tables.CUSTOMER_NUMBER)}")
     live = customers.filter(pl.col("status") == "active").select("customer_id")
-    dangling = (after.read(tables.REGISTRY, REGISTRY_SCHEMA).select("customer_id").unique()
-                .join(live, on="customer_id", how="anti"))
+    dangling = (after.scan(tables.REGISTRY).select("customer_id").unique()
+                .join(live.lazy(), on="customer_id", how="anti").collect(engine="streaming"))
     if dangling.height:
         raise InvariantError(f"{dangling.height} CustomerIDs in the registry are not active customers, "
                              f"e.g. {dangling.get_column('customer_id').head(3).to_list()}")
@@ -133,13 +134,6 @@ def _full(tx: Transaction, files: TupleFiles, model_path: Path, settings: Identi
     return resolution
 
 
-def tuple_customers(tuple_keys: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:
-    """(source, tuple_id, customer_id) of every tuple, from its cluster's: the next incremental run's
-    base, with no join of every record to the registry."""
-    return (tuple_keys.join(assigned, on="cluster_key", how="left").select("source", "tuple_id", "customer_id")
-            .sort("source", "tuple_id"))
-
-
 def _record_counts(records: pl.LazyFrame | None) -> dict[str, int]:
     """Records, customer cards (distinct source, name as delivered, mobile) and quarantined records,
     from a scan of the standardized records (None: there are none)."""
@@ -176,39 +170,29 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
         seconds["pre-dedupe"], start = time.perf_counter() - start, time.perf_counter()
         registry, mode, tuple_count = None, "full", files.count
         resolution = _full(tx, files, model_path, settings, overrides, home.identity_reports, scratch)
-        record_map = pl.read_parquet(files.record_map)
+        record_map = files.record_map
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
     seconds.update({f"  {step}": s for step, s in (resolution.seconds or {}).items()})
 
     start = time.perf_counter()
-    clusters, tuple_keys = cluster_keys(record_map, resolution.tuple_clusters)
-    if registry is None:  # read after a full re-cluster, not before: a million customers' registry
-        registry = state.read(tables.REGISTRY, REGISTRY_SCHEMA)  # (20M rows) would sit beside Splink's database
-    customers = state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA)
-    assignment = assign_customer_ids(clusters, registry, customers, run_id, issued=state.counter(tables.CUSTOMER_NUMBER))
-    # Records not loaded this run (quarantined, not delivered) keep their registry entry.
-    registry = pl.concat([assignment.xref, registry.join(assignment.xref, on=["source", "record_key"], how="anti")])
-    tx.write(tables.REGISTRY, registry.sort("source", "record_key"))
-    tx.write(tables.CUSTOMERS, assignment.customers)
-    tx.write(tables.CUSTOMER_XREF, assignment.xref)
-    tx.write(tables.TUPLES, tuple_customers(tuple_keys, assignment.clusters))
-    tx.append(tables.ID_HISTORY, assignment.history)
+    issued = issue_customer_ids(tx, record_map, resolution.tuple_clusters, registry, run_id, settings.duckdb)
     seconds["customer ids"] = time.perf_counter() - start
     start = time.perf_counter()
-    highest = assignment.customers.select(id_number(pl.col("customer_id")).max()).item() or 0
+    highest = issued.reconciled.customers.select(id_number(pl.col("customer_id")).max()).item() or 0
     tx.set_counter(tables.CUSTOMER_NUMBER, max(highest, state.counter(tables.CUSTOMER_NUMBER)))
-    queue = build_review_queue(resolution.review_candidates, record_map, assignment.xref, overrides,
+    record_map = pl.scan_parquet(record_map) if isinstance(record_map, Path) else record_map
+    queue = build_review_queue(resolution.review_candidates, record_map, issued.xref, overrides,
                                level_labels(_as_dict(model_path)), previous=state.read(tables.REVIEW_QUEUE, QUEUE_SCHEMA))
     tx.write(tables.REVIEW_QUEUE, queue)
     tx.write(RESOLUTION, pl.DataFrame([{"run_id": run_id, "at": datetime.now(timezone.utc), "model_sha256": fingerprint,
                                         "mode": mode}], schema=RESOLUTION_SCHEMA))
     seconds["review queue"] = time.perf_counter() - start
 
-    events = assignment.history.group_by("event").len().rows()
+    events = issued.reconciled.history.group_by("event").len().rows()
     return IdentityRun(
         records=counts["records"], tuples=tuple_count, customer_cards=counts["cards"],
         pairs_scored=resolution.pairs_scored,
-        customers=assignment.xref.get_column("customer_id").n_unique(), trained=trained,
+        customers=issued.customers, trained=trained,
         review_pairs=pending(queue).height, strong_links=resolution.strong_links,
         quarantined_records=counts["quarantined"],
         mode=mode, reclustered=resolution.reclustered if isinstance(resolution, IncrementalResult) else 0,

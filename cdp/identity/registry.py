@@ -49,22 +49,36 @@ def assign_customer_ids(
     `issued`: the highest CustomerID number ever handed out (the state's counter): new IDs start
     above it and above every ID in `customers`, so no number is ever issued twice.
     """
-    now = datetime.now(timezone.utc)
     known = clusters.join(registry.rename({"customer_id": "previous_id"}), on=["source", "record_key"], how="left")
+    claims = known.filter(pl.col("previous_id").is_not_null()).group_by("previous_id", "cluster_key").len("records")
+    reconciled = reconcile(known.group_by("cluster_key").len("records"), claims, customers, run_id, issued)
+    xref = clusters.join(reconciled.clusters, on="cluster_key").select(
+        "source", "record_key", "customer_id"
+    ).sort("source", "record_key")
+    return Assignment(xref=xref, customers=reconciled.customers, history=reconciled.history, clusters=reconciled.clusters)
+
+
+@dataclass
+class Reconciled:
+    clusters: pl.DataFrame  # cluster_key, customer_id: each of this run's clusters and its CustomerID
+    customers: pl.DataFrame  # CUSTOMER_SCHEMA: every ID ever issued
+    history: pl.DataFrame  # HISTORY_SCHEMA: this run's created / merged / split events
+
+
+def reconcile(sizes: pl.DataFrame, claims: pl.DataFrame, customers: pl.DataFrame, run_id: str, issued: int = 0) -> Reconciled:
+    """Each cluster's CustomerID, from one row per cluster (sizes: cluster_key, records) and one per
+    previous ID and cluster holding its records (claims: previous_id, cluster_key, records): what
+    `assign_customer_ids` decides, from frames the size of the customer base, not of the records."""
+    now = datetime.now(timezone.utc)
     # Each previous ID goes to the cluster holding most of its records (ties: smallest cluster key).
-    claims = (
-        known.filter(pl.col("previous_id").is_not_null())
-        .group_by("previous_id", "cluster_key").len("records")
-        .sort(["previous_id", "records", "cluster_key"], descending=[False, True, False])
-    )
+    claims = claims.sort(["previous_id", "records", "cluster_key"], descending=[False, True, False])
     owner = claims.group_by("previous_id", maintain_order=True).first()
     # A cluster keeps the oldest ID it owns; its other owned IDs were merged into it.
     owned = owner.sort("previous_id").group_by("cluster_key", maintain_order=True).agg(
         pl.col("previous_id").first().alias("customer_id"),
         pl.col("previous_id").slice(1).alias("merged_ids"),
     )
-    cluster_keys = clusters.select("cluster_key").unique().sort("cluster_key")
-    assigned = cluster_keys.join(owned, on="cluster_key", how="left")
+    assigned = sizes.select("cluster_key").unique().sort("cluster_key").join(owned, on="cluster_key", how="left")
     next_number = max(_next_number(customers), issued + 1)
     new_keys = assigned.filter(pl.col("customer_id").is_null()).get_column("cluster_key")
     new_ids = pl.DataFrame(
@@ -74,13 +88,9 @@ def assign_customer_ids(
     assigned = assigned.join(new_ids, on="cluster_key", how="left").with_columns(
         pl.coalesce("customer_id", "new_id").alias("customer_id")
     )
-    xref = clusters.join(assigned.select("cluster_key", "customer_id"), on="cluster_key").select(
-        "source", "record_key", "customer_id"
-    ).sort("source", "record_key")
-    history = _history(known, assigned, claims, owner, run_id, now)
-    customers = _update_customers(customers, assigned, history, run_id, now)
-    return Assignment(xref=xref, customers=customers, history=history,
-                      clusters=assigned.select("cluster_key", "customer_id"))
+    history = _history(sizes, assigned, claims, owner, run_id, now)
+    return Reconciled(clusters=assigned.select("cluster_key", "customer_id"), history=history,
+                      customers=_update_customers(customers, assigned, history, run_id, now))
 
 
 def _next_number(customers: pl.DataFrame) -> int:
@@ -89,8 +99,7 @@ def _next_number(customers: pl.DataFrame) -> int:
     return int(customers.select(id_number(pl.col("customer_id")).max()).item()) + 1
 
 
-def _history(known, assigned, claims, owner, run_id, now) -> pl.DataFrame:
-    sizes = known.group_by("cluster_key").len("records")
+def _history(sizes, assigned, claims, owner, run_id, now) -> pl.DataFrame:
     created = assigned.filter(pl.col("new_id").is_not_null()).join(sizes, on="cluster_key")
     # A new cluster whose records carried an ID owned elsewhere was split off that customer.
     split_from = (

@@ -61,11 +61,30 @@ def _evidence(candidates: pl.DataFrame, labels: dict[str, dict[int, str]]) -> pl
     return candidates.with_columns(listed(True).alias("evidence_for"), listed(False).alias("evidence_against"))
 
 
-def _customer_of_tuple(record_map: pl.DataFrame, xref: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
-    """The customer (and first record) of each tuple the candidate pairs name."""
+def _of_candidates(record_map: pl.DataFrame | pl.LazyFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """The records (source, record_key, tuple_id) of the tuples the candidate pairs name."""
+    if not candidates.height:
+        return pl.DataFrame(schema={"source": pl.Utf8, "record_key": pl.Utf8, "tuple_id": pl.Utf8})
     named = pl.concat([candidates.select(pl.col(f"source_dataset_{s}").alias("source"), pl.col(f"tuple_id_{s}").alias("tuple_id"))
                        for s in ("l", "r")]).unique()
-    return (record_map.join(named, on=["source", "tuple_id"], how="semi").join(xref, on=["source", "record_key"])
+    return (record_map.lazy().select("source", "record_key", "tuple_id")
+            .join(named.lazy(), on=["source", "tuple_id"], how="semi").collect())
+
+
+def _needed(xref: pl.DataFrame | pl.LazyFrame, records: pl.DataFrame, previous: pl.DataFrame | None,
+            overrides: pl.DataFrame) -> pl.DataFrame:
+    """The xref rows of the records the queue looks up: the candidates', the earlier rows' and the decisions'."""
+    sides = [(previous, "source_{}", "record_key_{}")] if previous is not None else []
+    named = [records.select("source", "record_key")] + [
+        frame.select(pl.col(source.format(x)).alias("source"), pl.col(key.format(x)).alias("record_key"))
+        for frame, source, key in [*sides, (overrides, "source_{}", "record_key_{}")] for x in ("l", "r")]
+    wanted = pl.concat(named).unique()
+    return xref.lazy().join(wanted.lazy(), on=["source", "record_key"], how="semi").collect()
+
+
+def _customer_of_tuple(record_map: pl.DataFrame, xref: pl.DataFrame) -> pl.DataFrame:
+    """The customer (and first record) of each tuple of `record_map` (the candidates' records)."""
+    return (record_map.join(xref, on=["source", "record_key"])
             .group_by("source", "tuple_id").agg(pl.col("customer_id").min(), pl.col("record_key").min()))
 
 
@@ -84,10 +103,13 @@ def _decided(overrides: pl.DataFrame, xref: pl.DataFrame) -> pl.DataFrame:
         subset=["customer_id_l", "customer_id_r"], keep="last")
 
 
-def build_review_queue(candidates: pl.DataFrame, record_map: pl.DataFrame, xref: pl.DataFrame,
+def build_review_queue(candidates: pl.DataFrame, record_map: pl.DataFrame | pl.LazyFrame, xref: pl.DataFrame | pl.LazyFrame,
                        overrides: pl.DataFrame, labels: dict[str, dict[int, str]],
                        previous: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per pair of CustomerIDs to review (see the module doc)."""
+    """One row per pair of CustomerIDs to review (see the module doc). `record_map` and `xref` are
+    best scans: only the records the candidates, the earlier rows and the decisions name are read."""
+    record_map = _of_candidates(record_map, candidates)
+    xref = _needed(xref, record_map, previous, overrides)
     rows = [_from_candidates(candidates, record_map, xref, labels)] if candidates.height else []
     if previous is not None and previous.height:
         rows.append(_carried_over(previous, xref))
@@ -105,7 +127,7 @@ def build_review_queue(candidates: pl.DataFrame, record_map: pl.DataFrame, xref:
 
 def _from_candidates(candidates: pl.DataFrame, record_map: pl.DataFrame, xref: pl.DataFrame,
                      labels: dict[str, dict[int, str]]) -> pl.DataFrame:
-    owner = _customer_of_tuple(record_map, xref, candidates)
+    owner = _customer_of_tuple(record_map, xref)
     pairs = _evidence(candidates, labels)
     for side in ("l", "r"):
         pairs = pairs.join(owner.rename({"source": f"source_dataset_{side}", "tuple_id": f"tuple_id_{side}",

@@ -1,0 +1,94 @@
+"""CustomerIDs issued to every record of a resolution, written to the state out of core.
+
+A resolution ends with each tuple's cluster. Every record then gets its cluster's key (the
+smallest source|record_key in it, stable whatever Splink numbers its clusters), the registry says
+which CustomerID each record had, and `reconcile` (cdp/identity/registry.py) decides each
+cluster's ID from one row per cluster and per claim: the size of the customer base, not of the
+records. The record-level work — the records joined to their clusters and to the registry, the
+xref, the registry and the tuples' customers written sorted — runs in DuckDB under the identity
+settings' memory limit, spilling to the run's scratch folder, and goes straight to the state's
+files: a million customers' 20M records are never held as frames (the polars joins of
+`assign_customer_ids` peaked 8.6 GB above what the process held on a first load, 12.5 GB with a registry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from cdp.identity.backends import DuckDBOptions, arrow_view, duckdb_connection
+from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, Reconciled, reconcile
+from cdp.state import tables
+from cdp.state.store import Transaction
+
+
+@dataclass
+class Issued:
+    reconciled: Reconciled  # each cluster's CustomerID, every customer, this run's ID history
+    xref: pl.LazyFrame  # source, record_key, customer_id of every record resolved (a scan of the table written)
+
+    @property
+    def customers(self) -> int:
+        return self.reconciled.clusters.height
+
+
+def issue_customer_ids(tx: Transaction, record_map: pl.DataFrame | Path, tuple_clusters: pl.DataFrame,
+                       registry: pl.DataFrame | None, run_id: str, options: DuckDBOptions) -> Issued:
+    """Every record's CustomerID from its tuple's cluster (record_map: source, record_key, tuple_id,
+    or its Parquet file; tuple_clusters: source, tuple_id, cluster_id), reconciled with the registry
+    (None: the state's), written: the registry, the customers, the xref, the tuples' customers, the
+    ID history."""
+    state = tx.view()
+    with duckdb_connection(options) as con:
+        _inputs(con, record_map, tuple_clusters, registry, state.paths(tables.REGISTRY))
+        con.execute("CREATE TEMP TABLE records AS SELECT r.source, r.record_key, "
+                    "coalesce(c.cluster_id, r.source || '-__-' || r.tuple_id) AS cluster_id "  # no cluster: one of its own
+                    "FROM record_map AS r LEFT JOIN tuple_clusters AS c USING (source, tuple_id)")
+        con.execute("CREATE TEMP TABLE keys AS SELECT cluster_id, min(source || '|' || record_key) AS cluster_key, "
+                    "count(*) AS records FROM records GROUP BY cluster_id")
+        claims = con.sql("SELECT g.customer_id AS previous_id, k.cluster_key, count(*)::UINT32 AS records "
+                         "FROM records JOIN registry AS g USING (source, record_key) JOIN keys AS k USING (cluster_id) "
+                         "GROUP BY ALL").pl()
+        sizes = con.sql("SELECT cluster_key, records::UINT32 AS records FROM keys").pl()
+        reconciled = reconcile(sizes, claims, state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA), run_id,
+                               issued=state.counter(tables.CUSTOMER_NUMBER))
+        con.register("assigned", arrow_view(reconciled.clusters))
+        con.execute("CREATE TEMP TABLE ids AS SELECT k.cluster_id, a.customer_id FROM keys AS k "
+                    "JOIN assigned AS a USING (cluster_key)")
+        xref = _copy(tx, con, tables.CUSTOMER_XREF, "SELECT r.source, r.record_key, i.customer_id FROM records AS r "
+                                                     "JOIN ids AS i USING (cluster_id) ORDER BY source, record_key")
+        # Records not resolved this run (quarantined, not delivered) keep their registry entry.
+        _copy(tx, con, tables.REGISTRY, f"SELECT * FROM read_parquet('{xref}') UNION ALL SELECT g.* FROM registry AS g "
+                                        "ANTI JOIN records USING (source, record_key) ORDER BY source, record_key")
+        _copy(tx, con, tables.TUPLES, "SELECT c.source, c.tuple_id, i.customer_id FROM tuple_clusters AS c "
+                                      "JOIN ids AS i USING (cluster_id) ORDER BY source, tuple_id")
+    tx.write(tables.CUSTOMERS, reconciled.customers)
+    tx.append(tables.ID_HISTORY, reconciled.history)
+    return Issued(reconciled, pl.scan_parquet(xref))
+
+
+def _inputs(con: duckdb.DuckDBPyConnection, record_map: pl.DataFrame | Path, tuple_clusters: pl.DataFrame,
+            registry: pl.DataFrame | None, registry_files: list[Path]) -> None:
+    """The views the queries read: record_map, tuple_clusters (cluster_id as text) and registry."""
+    if isinstance(record_map, Path):
+        con.execute(f"CREATE VIEW record_map AS SELECT source, record_key, tuple_id FROM read_parquet('{record_map}')")
+    else:
+        con.register("record_map", arrow_view(record_map.select("source", "record_key", "tuple_id")))
+    con.register("tuple_clusters", arrow_view(tuple_clusters.select("source", "tuple_id", pl.col("cluster_id").cast(pl.Utf8))))
+    if registry is None and registry_files:
+        listed = ", ".join(f"'{p}'" for p in registry_files)
+        con.execute(f"CREATE VIEW registry AS SELECT source, record_key, customer_id FROM read_parquet([{listed}])")
+    else:
+        frame = registry if registry is not None else pl.DataFrame(schema=REGISTRY_SCHEMA)
+        con.register("registry", arrow_view(frame.select(list(REGISTRY_SCHEMA))))
+
+
+def _copy(tx: Transaction, con: duckdb.DuckDBPyConnection, table: str, query: str) -> Path:
+    """The query's rows as the table's new file (streamed by DuckDB), adopted by the transaction."""
+    path = tx.new_file(table)
+    rows = con.execute(f"COPY ({query}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)").fetchone()[0]
+    tx.adopt(table, path, rows)
+    return path
