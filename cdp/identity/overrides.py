@@ -168,17 +168,33 @@ def _node_of(record_map: pl.DataFrame | pl.LazyFrame, decisions: pl.DataFrame) -
         (pl.col("source") + "|" + pl.col("tuple_id")).alias("node")).iter_rows())
 
 
+def _node_clusters(nodes: pl.Series, tuple_clusters: pl.DataFrame) -> pl.DataFrame:
+    """(node, cluster_id) of the given nodes (source|tuple_id): the nodes are split and joined to the
+    tuples' clusters, not every tuple given a node (a million customers' 10.5M strings)."""
+    parts = pl.col("node").str.splitn("|", 2)
+    return (nodes.unique().to_frame("node")
+            .with_columns(parts.struct.field("field_0").alias("source"), parts.struct.field("field_1").alias("tuple_id"))
+            .join(tuple_clusters.select("source", "tuple_id", pl.col("cluster_id").cast(pl.Utf8)), on=["source", "tuple_id"])
+            .select("node", "cluster_id"))
+
+
+def _pair_clusters(pairs: pl.DataFrame, tuple_clusters: pl.DataFrame) -> pl.DataFrame:
+    """The node pairs (node_l, node_r) with the cluster of each end (cluster_l, cluster_r)."""
+    ends = _node_clusters(pl.concat([pairs.get_column("node_l"), pairs.get_column("node_r")]).rename("node"), tuple_clusters)
+    return (pairs.join(ends.rename({"node": "node_l", "cluster_id": "cluster_l"}), on="node_l")
+            .join(ends.rename({"node": "node_r", "cluster_id": "cluster_r"}), on="node_r"))
+
+
 def vetoed_inside(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, must: set[frozenset]) -> pl.DataFrame:
     """Vetoed node pairs (node_l, node_r) that ended up in one cluster through other records, with
     that cluster_id. A cluster a steward's "same" decision joined is vouched for: not listed."""
-    cluster = tuple_clusters.select((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
-                                    pl.col("cluster_id").cast(pl.Utf8))
-    inside = (vetoed.join(cluster.rename({"node": "node_l", "cluster_id": "c_l"}), on="node_l")
-              .join(cluster.rename({"node": "node_r", "cluster_id": "c_r"}), on="node_r")
-              .filter(pl.col("c_l") == pl.col("c_r")).select("node_l", "node_r", pl.col("c_l").alias("cluster_id")))
+    inside = (_pair_clusters(vetoed.select("node_l", "node_r"), tuple_clusters)
+              .filter(pl.col("cluster_l") == pl.col("cluster_r"))
+              .select("node_l", "node_r", pl.col("cluster_l").alias("cluster_id")))
     if not must or inside.is_empty():
         return inside
-    cluster_of = dict(cluster.filter(pl.col("node").is_in([n for pair in must for n in pair])).iter_rows())
+    decided = pl.Series("node", sorted({n for pair in must for n in pair}), dtype=pl.Utf8)
+    cluster_of = dict(_node_clusters(decided, tuple_clusters).iter_rows())
     vouched = {cluster_of.get(a) for a, b in map(tuple, must) if cluster_of.get(a) and cluster_of.get(a) == cluster_of.get(b)}
     return inside.filter(~pl.col("cluster_id").is_in(list(vouched)))
 
@@ -192,9 +208,9 @@ def split_vetoed(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, links_withi
     inside = vetoed_inside(tuple_clusters, vetoed, must)
     if inside.is_empty():
         return tuple_clusters
-    nodes = tuple_clusters.with_columns((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
-                                        pl.col("cluster_id").cast(pl.Utf8))
-    affected = nodes.filter(pl.col("cluster_id").is_in(inside.get_column("cluster_id").unique().implode()))
+    clusters = tuple_clusters.select("source", "tuple_id", pl.col("cluster_id").cast(pl.Utf8))
+    affected = clusters.filter(pl.col("cluster_id").is_in(inside.get_column("cluster_id").unique().implode())).with_columns(
+        (pl.col("source") + "|" + pl.col("tuple_id")).alias("node"))
     links = _by_cluster(links_within(set(affected.get_column("node"))), affected.select("node", "cluster_id"))
     cannot: dict[str, set[frozenset]] = {}  # the vetoed pairs inside each cluster
     for a, b, cluster in inside.iter_rows():
@@ -204,9 +220,10 @@ def split_vetoed(tuple_clusters: pl.DataFrame, vetoed: pl.DataFrame, links_withi
     for cluster, members in affected.group_by("cluster_id").agg("node").iter_rows():
         new_cluster.update(_constrained_split(cluster, set(members), links.get(cluster, []), [],
                                               cannot.get(cluster, set())))
-    return nodes.with_columns(pl.col("node").replace_strict(new_cluster, default=pl.col("cluster_id"),
-                                                            return_dtype=pl.Utf8).alias("cluster_id")).select(
-        "source", "tuple_id", "cluster_id")
+    moved = affected.select("source", "tuple_id", pl.col("node").replace_strict(
+        new_cluster, default=pl.col("cluster_id"), return_dtype=pl.Utf8).alias("split"))
+    return clusters.join(moved, on=["source", "tuple_id"], how="left", maintain_order="left").select(
+        "source", "tuple_id", pl.coalesce("split", "cluster_id").alias("cluster_id"))
 
 
 def _by_cluster(links: pl.DataFrame, cluster_of: pl.DataFrame) -> dict[str, list[tuple[float, str, str]]]:
@@ -222,16 +239,15 @@ def _by_cluster(links: pl.DataFrame, cluster_of: pl.DataFrame) -> dict[str, list
     return inside
 
 
-def attach_unnamed(tuple_clusters: pl.DataFrame, pairs: pl.DataFrame, named: pl.Series) -> pl.DataFrame:
+def attach_unnamed(tuple_clusters: pl.DataFrame, pairs: pl.DataFrame, named: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """A customer none of whose tuples gives a full name (李先生: a surname with a title) joins the
     named customer its `attach_unnamed` pairs (node_l, node_r) point to — when they point to exactly
     one. Only the unnamed customer moves, so it never bridges two named ones (the owner and a son
-    driving the car); `named` are the nodes with a full name."""
-    nodes = tuple_clusters.select((pl.col("source") + "|" + pl.col("tuple_id")).alias("node"),
-                                  pl.col("cluster_id").cast(pl.Utf8).alias("cluster"))
-    named_clusters = nodes.join(named.to_frame("node"), on="node", how="semi").select("cluster").unique()
-    ends = pairs.select("node_l", "node_r").join(nodes.rename({"node": "node_l", "cluster": "cluster_l"}), on="node_l") \
-        .join(nodes.rename({"node": "node_r", "cluster": "cluster_r"}), on="node_r")
+    driving the car); `named` are the tuples (source, tuple_id) with a full name."""
+    clusters = tuple_clusters.select("source", "tuple_id", pl.col("cluster_id").cast(pl.Utf8))
+    named_clusters = (clusters.lazy().join(named.lazy().select("source", "tuple_id"), on=["source", "tuple_id"], how="semi")
+                      .select(pl.col("cluster_id").alias("cluster")).unique().collect())
+    ends = _pair_clusters(pairs.select("node_l", "node_r"), clusters)
     both_ways = pl.concat([ends.select(pl.col("cluster_l").alias("unnamed"), pl.col("cluster_r").alias("owner")),
                            ends.select(pl.col("cluster_r").alias("unnamed"), pl.col("cluster_l").alias("owner"))])
     moves = (both_ways.join(named_clusters, left_on="unnamed", right_on="cluster", how="anti")
@@ -240,6 +256,6 @@ def attach_unnamed(tuple_clusters: pl.DataFrame, pairs: pl.DataFrame, named: pl.
              .filter(pl.col("owner").list.len() == 1).select("unnamed", pl.col("owner").list.first()))
     if moves.is_empty():
         return tuple_clusters
-    moved = (pl.col("cluster").replace(moves.get_column("unnamed"), moves.get_column("owner"))
-             .cast(tuple_clusters.schema["cluster_id"]).alias("cluster_id"))
-    return tuple_clusters.with_columns(nodes.select(moved).to_series())
+    moved = (clusters.get_column("cluster_id").replace(moves.get_column("unnamed"), moves.get_column("owner"))
+             .cast(tuple_clusters.schema["cluster_id"]))
+    return tuple_clusters.with_columns(moved.alias("cluster_id"))

@@ -137,8 +137,8 @@ def settle(tuple_clusters: pl.DataFrame, links_within: Callable[[set[str] | None
     attach = flagged.filter("attach").select("node_l", "node_r")
     if attach.is_empty():
         return tuple_clusters
-    named = tuples.lazy().filter(pl.col("name").str.len_chars() > 1).select(pl.col("source") + "|" + pl.col("tuple_id"))
-    return attach_unnamed(tuple_clusters, attach, named.collect().to_series())
+    named = tuples.lazy().filter(pl.col("name").str.len_chars() > 1).select("source", "tuple_id")
+    return attach_unnamed(tuple_clusters, attach, named)
 
 
 class Timer:

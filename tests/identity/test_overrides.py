@@ -55,7 +55,7 @@ def _clusters(members: dict[str, list[str]]) -> pl.DataFrame:
 def _attached(members: dict[str, list[str]], pairs: list[tuple[str, str]], named: list[str]) -> dict[str, str]:
     frame = attach_unnamed(_clusters(members), pl.DataFrame(
         [(f"sales|{a}", f"sales|{b}") for a, b in pairs], schema={"node_l": pl.Utf8, "node_r": pl.Utf8}, orient="row"),
-        pl.Series([f"sales|{n}" for n in named], dtype=pl.Utf8))
+        pl.DataFrame({"source": "sales", "tuple_id": named}, schema={"source": pl.Utf8, "tuple_id": pl.Utf8}))
     return dict(frame.select("tuple_id", "cluster_id").iter_rows())
 
 
