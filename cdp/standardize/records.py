@@ -180,19 +180,25 @@ class Lookups:
     def __init__(self) -> None:
         self.found: dict[str, pl.DataFrame] = {}
 
-    def beside(self, df: pl.DataFrame) -> pl.DataFrame:
-        """`df` (projected raw columns) with every standardizer's outputs beside it, row for row: each
-        looked up from its own column alone (a chain of joins of the whole frame copied every column
-        at every join)."""
-        outputs = []
+    def learn(self, df: pl.DataFrame) -> None:
+        """Every standardizer's outputs for the values of `df` (projected raw columns) not seen yet."""
         for column, fn, names in STANDARDIZERS:
             values, known = df.get_column(column), self.found.get(column)
             if known is not None:
                 values = values.filter(~values.is_in(known.get_column(column).implode()))
             looked_up = distinct_lookup(values, column, fn, names)
             self.found[column] = looked_up if known is None else pl.concat([known, looked_up], rechunk=True)
-            outputs.append(df.select(column).join(self.found[column], on=column, how="left", maintain_order="left")
-                           .drop(column))
+
+    def beside(self, df: pl.DataFrame) -> pl.DataFrame:
+        """`df` with every standardizer's outputs beside it, row for row, from what `learn` found: each
+        column joined alone (a chain of joins of the whole frame copied every column at every join),
+        and only with the values found that `df` holds (a chunk of a source is joined with that
+        slice of the lookups, not with every value of the run)."""
+        outputs = []
+        for column, _, _ in STANDARDIZERS:
+            held = df.get_column(column).drop_nulls().unique().implode()
+            found = self.found[column].filter(pl.col(column).is_in(held))
+            outputs.append(df.select(column).join(found, on=column, how="left", maintain_order="left").drop(column))
         return pl.concat([df, *outputs], how="horizontal")
 
 
@@ -233,6 +239,7 @@ def person_record_parts(sources: Iterable[tuple[Contract, list[pl.DataFrame] | N
             yield _with_new_rows(earlier.filter(pl.col("source") == contract.source), contract, rows, lookups)
         elif earlier is None:
             projected = project((contract, frame) for frame in rows)
+            del rows  # the typed rows: what standardizing needs is projected
             yield standardize(projected, lookups), projected.height
         else:
             yield _hashed_against(earlier.filter(pl.col("source") == contract.source), contract, rows, lookups)
@@ -288,13 +295,16 @@ def standardize(df: pl.DataFrame, lookups: Lookups | None = None, chunk_rows: in
     """Standardize the projected identity fields (see `project`), with the standardizers' results
     found so far in this run (`lookups`); the records sorted by source and record key.
 
-    The rows are sorted, each standardizer's outputs are set beside them (`Lookups.beside`: one
-    narrow join per column, not a chain of joins of the whole frame), and the records are made
-    from them `chunk_rows` at a time: the tuple key's text and the expressions' temporaries are not
-    held for a whole source at once (tests/standardize/test_records.py: the same records whatever
-    the chunk). A million customers' 20M records, twice each: 136.5–163.3 s and 10,819–11,033 MiB
-    as one chain of joins per source, 113.4–122.0 s and 7,691–7,736 MiB so, the same records
-    (`python bench/step_memory.py HOME standardize --full`).
+    Each standardizer looks up the source's distinct values it has not seen in this run
+    (`Lookups.learn`); then the rows are taken `chunk_rows` at a time in the order of their keys
+    (only the sort order is computed for the whole source, not a sorted copy), each chunk gets the
+    standardizers' outputs beside it (`Lookups.beside`: one narrow join per column, with the slice
+    of the lookups the chunk holds) and becomes records: the outputs, the tuple key's text and the
+    expressions' temporaries are not held for a whole source at once (tests/standardize/test_records.py:
+    the same records whatever the chunk). A million customers' 20M records, twice each: 136.5–163.3
+    s and 10,819–11,033 MiB as one chain of joins per source, 113.4–122.0 s and 7,691–7,736 MiB with
+    the outputs set beside a sorted copy of each whole source (`python bench/step_memory.py HOME
+    standardize --full`).
 
     A record is a company only by its name (legal-form or organisation words, a place prefix):
     neither a credit code (a mistyped resident ID can pass its check) nor a "企业" type on a
@@ -302,8 +312,11 @@ def standardize(df: pl.DataFrame, lookups: Lookups | None = None, chunk_rows: in
     """
     if not df.height:
         return pl.DataFrame(schema=PERSON_RECORD_SCHEMA)
-    looked_up = (lookups or Lookups()).beside(df.sort("source", "record_key"))
-    parts = [_standardized(looked_up.slice(start, chunk_rows)) for start in range(0, looked_up.height, chunk_rows)]
+    lookups = lookups or Lookups()
+    lookups.learn(df)
+    order = df.select(pl.arg_sort_by("source", "record_key")).to_series()
+    parts = [_standardized(lookups.beside(df.select(pl.all().gather(order.slice(start, chunk_rows)))))
+             for start in range(0, df.height, chunk_rows)]
     return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
 
 
