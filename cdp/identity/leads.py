@@ -139,7 +139,7 @@ CONTACT_SCHEMA = {"source": pl.Utf8, "record_key": pl.Utf8, "name": pl.Utf8, "mo
                   "gender": pl.Utf8}
 
 
-def customer_contacts(records: pl.DataFrame | pl.LazyFrame, xref: pl.DataFrame) -> pl.DataFrame:
+def customer_contacts(records: pl.DataFrame | pl.LazyFrame, xref: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Distinct (customer_id, mobile, surname, gender) of the persons resolved (companies left out).
 
     The records meet the xref in one streamed join down to their distinct (customer, mobile, name,
@@ -152,7 +152,7 @@ def customer_contacts(records: pl.DataFrame | pl.LazyFrame, xref: pl.DataFrame) 
     return people.join(names, on="name", how="left").select("customer_id", "mobile", "surname", "gender").unique()
 
 
-def resolved_contacts(state: Snapshot, xref: pl.DataFrame) -> pl.DataFrame:
+def resolved_contacts(state: Snapshot, xref: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """`customer_contacts` of the home's standardized records, scanning only the columns it needs."""
     records = state.scan(tables.PERSON_RECORDS)
     return customer_contacts(pl.LazyFrame(schema=CONTACT_SCHEMA) if records is None else records.select(*CONTACT_SCHEMA), xref)
@@ -217,7 +217,8 @@ def resolve_leads(tx: Transaction, leads: pl.DataFrame, run_id: str, rules: Lead
     """Link the current leads to the resolved customers and write lead links and prospects, in `tx`:
     the leads whose link may differ from the last run's (all when `full`, see the module)."""
     state = tx.view()
-    contacts = resolved_contacts(state, state.read(tables.CUSTOMER_XREF, REGISTRY_SCHEMA))
+    xref = state.scan(tables.CUSTOMER_XREF)  # 20M rows at a million customers: streamed into the join, not read
+    contacts = resolved_contacts(state, pl.LazyFrame(schema=REGISTRY_SCHEMA) if xref is None else xref)
     by_mobile, hashed = contact_hashes(contacts), lead_hashes(leads)
     kept = pl.DataFrame(schema=LINK_SCHEMA)
     if not (full or rules.masked_mobiles) and state.has(LEAD_LINKS):
