@@ -7,8 +7,9 @@ cluster's ID from one row per cluster and per claim: the size of the customer ba
 records. The record-level work — the records joined to their clusters and to the registry, the
 xref, the registry and the tuples' customers written sorted — runs in DuckDB under the identity
 settings' memory limit, spilling to the run's scratch folder, and goes straight to the state's
-files: a million customers' 20M records are never held as frames (the polars joins of
-`assign_customer_ids` peaked 8.6 GB above what the process held on a first load, 12.5 GB with a registry).
+files: a million customers' 20M records are never held as frames. With them held (`cluster_keys`
+and `assign_customer_ids`, the in-memory form the tests compare with) the step took a process to
+8.6 GB on a first load and 13.0 GB with a registry; 5.9 and 6.1 GB so (bench/settle_memory.py).
 """
 
 from __future__ import annotations
@@ -60,8 +61,13 @@ def issue_customer_ids(tx: Transaction, record_map: pl.DataFrame | Path, tuple_c
                     "JOIN assigned AS a USING (cluster_key)")
         xref = _copy(tx, con, tables.CUSTOMER_XREF, "SELECT r.source, r.record_key, i.customer_id FROM records AS r "
                                                      "JOIN ids AS i USING (cluster_id) ORDER BY source, record_key")
-        # Records not resolved this run (quarantined, not delivered) keep their registry entry.
-        _copy(tx, con, tables.REGISTRY, f"SELECT * FROM read_parquet('{xref}') UNION ALL SELECT g.* FROM registry AS g "
+        # Records not resolved this run (quarantined, not delivered) keep their registry entry, re-pointed
+        # at the customer theirs was merged into: a registry entry always names an active customer.
+        con.register("merged", arrow_view(reconciled.history.filter(pl.col("event") == "merged")
+                                          .select("customer_id", pl.col("related_id").alias("merged_into"))))
+        _copy(tx, con, tables.REGISTRY, f"SELECT * FROM read_parquet('{xref}') UNION ALL "
+                                        "SELECT g.source, g.record_key, coalesce(m.merged_into, g.customer_id) AS customer_id "
+                                        "FROM registry AS g LEFT JOIN merged AS m USING (customer_id) "
                                         "ANTI JOIN records USING (source, record_key) ORDER BY source, record_key")
         _copy(tx, con, tables.TUPLES, "SELECT c.source, c.tuple_id, i.customer_id FROM tuple_clusters AS c "
                                       "JOIN ids AS i USING (cluster_id) ORDER BY source, tuple_id")

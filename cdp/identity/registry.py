@@ -47,7 +47,9 @@ def assign_customer_ids(
     """Reconcile this run's clusters (source, record_key, cluster_key) with the registry.
 
     `issued`: the highest CustomerID number ever handed out (the state's counter): new IDs start
-    above it and above every ID in `customers`, so no number is ever issued twice.
+    above it and above every ID in `customers`, so no number is ever issued twice. The in-memory
+    form, for frames that fit; a run issues its IDs out of core (cdp/identity/issue.py), to the same
+    result (tests/identity/test_issue.py).
     """
     known = clusters.join(registry.rename({"customer_id": "previous_id"}), on=["source", "record_key"], how="left")
     claims = known.filter(pl.col("previous_id").is_not_null()).group_by("previous_id", "cluster_key").len("records")
