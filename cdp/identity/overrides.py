@@ -153,12 +153,16 @@ def must_node_pairs(overrides: pl.DataFrame, record_map: pl.DataFrame | pl.LazyF
             if d == "same" and a in node_of and b in node_of}
 
 
+def pair_records(pairs: pl.DataFrame) -> pl.DataFrame:
+    """The distinct records (source, record_key) rows of record pairs name on either side (source_l/r,
+    record_key_l/r): the steward's decisions, the review queue's rows."""
+    return pl.concat([pairs.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
+                      for x in ("l", "r")]).unique()
+
+
 def decided_records(record_map: pl.DataFrame | pl.LazyFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-    """The rows of `record_map` (best a scan of it) for the records the decisions (source_l/r,
-    record_key_l/r) name."""
-    named = pl.concat([decisions.select(pl.col(f"source_{x}").alias("source"), pl.col(f"record_key_{x}").alias("record_key"))
-                       for x in ("l", "r")]).unique()
-    return record_map.lazy().join(named.lazy(), on=["source", "record_key"], how="semi").collect()
+    """The rows of `record_map` (best a scan of it) for the records the decisions name."""
+    return record_map.lazy().join(pair_records(decisions).lazy(), on=["source", "record_key"], how="semi").collect()
 
 
 def _node_of(record_map: pl.DataFrame | pl.LazyFrame, decisions: pl.DataFrame) -> dict[str, str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cdp.identity.overrides import _latest
+from cdp.identity.overrides import _latest, pair_records
 from cdp.state import tables
 from cdp.state.store import Snapshot
 
@@ -74,11 +74,8 @@ def _of_candidates(record_map: pl.DataFrame | pl.LazyFrame, candidates: pl.DataF
 def _needed(xref: pl.DataFrame | pl.LazyFrame, records: pl.DataFrame, previous: pl.DataFrame | None,
             overrides: pl.DataFrame) -> pl.DataFrame:
     """The xref rows of the records the queue looks up: the candidates', the earlier rows' and the decisions'."""
-    sides = [(previous, "source_{}", "record_key_{}")] if previous is not None else []
-    named = [records.select("source", "record_key")] + [
-        frame.select(pl.col(source.format(x)).alias("source"), pl.col(key.format(x)).alias("record_key"))
-        for frame, source, key in [*sides, (overrides, "source_{}", "record_key_{}")] for x in ("l", "r")]
-    wanted = pl.concat(named).unique()
+    pairs = [pair_records(frame) for frame in (previous, overrides) if frame is not None]
+    wanted = pl.concat([records.select("source", "record_key"), *pairs]).unique()
     return xref.lazy().join(wanted.lazy(), on=["source", "record_key"], how="semi").collect()
 
 
