@@ -303,8 +303,8 @@ def standardize(df: pl.DataFrame, lookups: Lookups | None = None, chunk_rows: in
     expressions' temporaries are not held for a whole source at once (tests/standardize/test_records.py:
     the same records whatever the chunk). A million customers' 20M records, twice each: 136.5–163.3
     s and 10,819–11,033 MiB as one chain of joins per source, 113.4–122.0 s and 7,691–7,736 MiB with
-    the outputs set beside a sorted copy of each whole source (`python bench/step_memory.py HOME
-    standardize --full`).
+    the outputs set beside a sorted copy of each whole source, 130.7–156.4 s and 5,588–5,642 MiB so,
+    the same records (`python bench/step_memory.py HOME standardize --full`).
 
     A record is a company only by its name (legal-form or organisation words, a place prefix):
     neither a credit code (a mistyped resident ID can pass its check) nor a "企业" type on a
