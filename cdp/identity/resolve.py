@@ -235,7 +235,8 @@ def cluster_keys(record_map: pl.DataFrame, tuple_clusters: pl.DataFrame) -> tupl
 
     cluster_key is the smallest (source, record_key) in the cluster: stable and readable,
     independent of Splink's internal cluster ids. Computed per cluster and joined back (a window over
-    every record took 28 s at a million customers).
+    every record took 28 s at a million customers). The in-memory form, with `assign_customer_ids`: a
+    run keys its records out of core (cdp/identity/issue.py), to the same result (tests/identity/test_issue.py).
     """
     alone = pl.col("source") + pl.lit("-__-") + pl.col("tuple_id")  # a tuple no cluster lists: a cluster of its own
     joined = record_map.join(tuple_clusters, on=["source", "tuple_id"], how="left", maintain_order="left").with_columns(
