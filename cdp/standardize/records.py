@@ -240,7 +240,8 @@ def person_record_parts(sources: Iterable[tuple[Contract, list[pl.DataFrame] | N
         elif earlier is None:
             projected = project((contract, frame) for frame in rows)
             del rows  # the typed rows: what standardizing needs is projected
-            yield standardize(projected, lookups), projected.height
+            for records in standardized_chunks(projected, lookups):  # written one at a time, not held per source
+                yield records, records.height
         else:
             yield _hashed_against(earlier.filter(pl.col("source") == contract.source), contract, rows, lookups)
 
@@ -304,7 +305,8 @@ def standardize(df: pl.DataFrame, lookups: Lookups | None = None, chunk_rows: in
     the same records whatever the chunk). A million customers' 20M records, twice each: 136.5–163.3
     s and 10,819–11,033 MiB as one chain of joins per source, 113.4–122.0 s and 7,691–7,736 MiB with
     the outputs set beside a sorted copy of each whole source, 130.7–156.4 s and 5,588–5,642 MiB so,
-    the same records (`python bench/step_memory.py HOME standardize --full`).
+    133.9 s and 4,095 MiB when a first load also writes each chunk's records as they are made
+    (`standardized_chunks`), the same records (`python bench/step_memory.py HOME standardize --full`).
 
     A record is a company only by its name (legal-form or organisation words, a place prefix):
     neither a credit code (a mistyped resident ID can pass its check) nor a "企业" type on a
@@ -312,12 +314,16 @@ def standardize(df: pl.DataFrame, lookups: Lookups | None = None, chunk_rows: in
     """
     if not df.height:
         return pl.DataFrame(schema=PERSON_RECORD_SCHEMA)
-    lookups = lookups or Lookups()
+    parts = list(standardized_chunks(df, lookups or Lookups(), chunk_rows))
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
+
+
+def standardized_chunks(df: pl.DataFrame, lookups: Lookups, chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
+    """`standardize`'s records `chunk_rows` at a time, in the order of their keys (none for no rows)."""
     lookups.learn(df)
     order = df.select(pl.arg_sort_by("source", "record_key")).to_series()
-    parts = [_standardized(lookups.beside(df.select(pl.all().gather(order.slice(start, chunk_rows)))))
-             for start in range(0, df.height, chunk_rows)]
-    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
+    for start in range(0, df.height, chunk_rows):
+        yield _standardized(lookups.beside(df.select(pl.all().gather(order.slice(start, chunk_rows)))))
 
 
 def _standardized(looked_up: pl.DataFrame) -> pl.DataFrame:
