@@ -17,11 +17,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from cdp.identity.backends import arrow_view, register
+from cdp.identity.backends import DuckDBOptions, arrow_view, duckdb_connection, register
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import _latest, _UnionFind, decided_records, node_pairs
 from cdp.identity.resolve import PAIR_KEYS, Timer, _to_polars, write_dashboards
+from cdp.sql import sql_string
 
 
 @dataclass
@@ -49,13 +50,14 @@ def _rules(model: dict) -> list[str]:
     return [r["blocking_rule"] if isinstance(r, dict) else r for r in model["blocking_rules_to_generate_predictions"]]
 
 
-def linker_for_new(marked: pl.DataFrame, model: dict, settings: IdentitySettings):
-    """A linker over the tuples within reach of a new one (`is_new`), with the model's blocking
-    restricted to pairs touching a new tuple and term frequencies of every tuple: its predictions
-    are those of the same linker over every tuple."""
+def linker_for_new(marked: pl.DataFrame | pl.LazyFrame, model: dict, settings: IdentitySettings,
+                   reach: pl.DataFrame | None = None):
+    """A linker over the tuples within reach of a new one (`is_new`; `reach`, when already found),
+    with the model's blocking restricted to pairs touching a new tuple and term frequencies of
+    every tuple (`marked`, best a scan): its predictions are those of the same linker over every tuple."""
     restricted = _restricted(model)
-    linker = make_linker(within_reach(marked, _rules(model)), restricted, settings.backend,
-                         backend_options=settings.backend_options)
+    reach = within_reach(marked.lazy().collect(), _rules(model)) if reach is None else reach
+    linker = make_linker(reach, restricted, settings.backend, backend_options=settings.backend_options)
     for column, table in term_frequencies(marked, model).items():
         linker.table_management.register_term_frequency_lookup(register(linker._db_api, table, f"tf_{column}"), column)
     return linker
@@ -82,52 +84,83 @@ def within_reach(marked: pl.DataFrame, rules: list[str]) -> pl.DataFrame:
     if any(k is None for k in keys):
         return marked
     with duckdb.connect() as con:
-        con.register("tuples", arrow_view(marked.select("source", "tuple_id", "is_new", *_columns_of(marked, keys))))
-        reached = []
-        for rule_keys in keys:
-            on = " AND ".join(f"({k}) = n.k{i}" for i, k in enumerate(rule_keys))
-            new = ", ".join(f"{k} AS k{i}" for i, k in enumerate(rule_keys))
-            reached.append(f"SELECT source, tuple_id FROM tuples SEMI JOIN "
-                           f"(SELECT DISTINCT {new} FROM tuples WHERE is_new) n ON {on}")
-        union = " UNION ".join(reached)
-        found = con.sql(f"SELECT source, tuple_id FROM tuples WHERE is_new UNION {union}").pl()
+        con.register("marked", arrow_view(marked.select("source", "tuple_id", "is_new", *_columns_of(marked.columns, keys))))
+        found = con.sql(_reach_sql(keys)).pl()
     return marked.join(found, on=["source", "tuple_id"], how="semi")
 
 
-def _columns_of(frame: pl.DataFrame, keys: list[list[str] | None]) -> list[str]:
+def reach_of_new(tuples: pl.DataFrame | Path, new: pl.DataFrame, rules: list[str], options: DuckDBOptions) -> pl.DataFrame:
+    """`within_reach` of every tuple (a frame or its Parquet file, read by DuckDB within the identity
+    settings' memory limit) marked new when listed in `new` (source, tuple_id): only the tuples within
+    reach are returned, with `is_new`; every tuple is never held as a frame."""
+    keys = [_block_keys(rule) for rule in rules]
+    with duckdb_connection(options) as con:
+        if isinstance(tuples, Path):
+            con.execute(f"CREATE VIEW all_tuples AS SELECT * FROM read_parquet({sql_string(str(tuples))})")
+        else:
+            con.register("all_tuples", arrow_view(tuples))
+        con.register("new_tuples", arrow_view(new.select("source", "tuple_id")))
+        con.execute("CREATE VIEW marked AS SELECT t.*, n.tuple_id IS NOT NULL AS is_new FROM all_tuples AS t "
+                    "LEFT JOIN new_tuples AS n USING (source, tuple_id)")
+        if any(k is None for k in keys):
+            return con.sql("SELECT * FROM marked").pl()
+        return con.sql(f"SELECT * FROM marked SEMI JOIN ({_reach_sql(keys)}) AS f USING (source, tuple_id)").pl()
+
+
+def _reach_sql(keys: list[list[str]]) -> str:
+    """The (source, tuple_id) of the view `marked` that are new or share every key of a rule with a new one."""
+    reached = []
+    for rule_keys in keys:
+        on = " AND ".join(f"({k}) = n.k{i}" for i, k in enumerate(rule_keys))
+        new = ", ".join(f"{k} AS k{i}" for i, k in enumerate(rule_keys))
+        reached.append(f"SELECT source, tuple_id FROM marked SEMI JOIN "
+                       f"(SELECT DISTINCT {new} FROM marked WHERE is_new) n ON {on}")
+    return f"SELECT source, tuple_id FROM marked WHERE is_new UNION {' UNION '.join(reached)}"
+
+
+def _columns_of(columns: list[str], keys: list[list[str] | None]) -> list[str]:
     text = " ".join(k for rule_keys in keys for k in rule_keys or [])
-    return [c for c in frame.columns if c not in ("source", "tuple_id", "is_new") and re.search(rf"\b{c}\b", text)]
+    return [c for c in columns if c not in ("source", "tuple_id", "is_new") and re.search(rf"\b{c}\b", text)]
 
 
-def term_frequencies(tuples: pl.DataFrame, model: dict) -> dict[str, pl.DataFrame]:
+def term_frequencies(tuples: pl.DataFrame | pl.LazyFrame, model: dict) -> dict[str, pl.DataFrame]:
     """Splink's term-frequency tables over every tuple (its own formula: rows with the value over
-    rows with any value), so that scoring a subset weighs common names as scoring all does."""
+    rows with any value), so that scoring a subset weighs common names as scoring all does. Best
+    given a scan of the tuples: only each column is read."""
     columns = sorted({level["tf_adjustment_column"] for comparison in model["comparisons"]
                       for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")})
-    tables = {}
+    tables, lazy = {}, tuples.lazy()
     for column in columns:
-        total = tuples.get_column(column).count()
-        tables[column] = (tuples.filter(pl.col(column).is_not_null()).group_by(column).len()
-                          .select(column, (pl.col("len").cast(pl.Float64) / total).alias(f"tf_{column}")))
+        counts = lazy.filter(pl.col(column).is_not_null()).group_by(column).len().collect(engine="streaming")
+        total = counts.get_column("len").sum()
+        tables[column] = counts.select(column, (pl.col("len").cast(pl.Float64) / total).alias(f"tf_{column}"))
     return tables
 
 
-def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous_tuples: pl.DataFrame,
-                        registry: pl.DataFrame, model_path: Path, settings: IdentitySettings,
+def incremental_resolve(tuples: pl.DataFrame | Path, record_map: pl.DataFrame | pl.LazyFrame,
+                        previous_tuples: pl.DataFrame | pl.LazyFrame, registry: pl.DataFrame | pl.LazyFrame,
+                        model_path: Path, settings: IdentitySettings,
                         reports_dir: Path | None = None, overrides: pl.DataFrame | None = None) -> IncrementalResult:
+    """Score the pairs touching new tuples and join them onto the resolved base. Best given the
+    tuples' Parquet file and scans of the record map, the previous tuples and the registry: what is
+    held is the new tuples, those within reach of one, and each tuple's cluster — not every tuple's
+    values, nor the record map or registry (a million customers' day took 15 GB with them held)."""
     timer = Timer()
-    previous = previous_tuples.select("source", "tuple_id").with_columns(pl.lit(False).alias("is_new"))
-    marked = tuples.join(previous, on=["source", "tuple_id"], how="left").with_columns(pl.col("is_new").fill_null(True))
-    old_customer = _old_customers(previous_tuples, marked, record_map, registry)
+    every = pl.scan_parquet(tuples) if isinstance(tuples, Path) else tuples.lazy()
+    keys = every.select("source", "tuple_id")
+    new = keys.join(previous_tuples.lazy().select("source", "tuple_id"), on=["source", "tuple_id"], how="anti") \
+        .collect(engine="streaming")
+    old_customer = _old_customers(previous_tuples.lazy(), new, record_map.lazy(), registry.lazy())
     model = _as_dict(model_path)
     decisions = Decisions.of(model, settings.clustering)
-    new_count = int(marked.get_column("is_new").sum())
     links = pl.DataFrame(schema={"source_dataset_l": pl.Utf8, "tuple_id_l": pl.Utf8, "source_dataset_r": pl.Utf8,
                                  "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
-    result = IncrementalResult(pl.DataFrame(), pl.DataFrame(), 0, new_count, seconds=timer.seconds)
+    result = IncrementalResult(pl.DataFrame(), pl.DataFrame(), 0, new.height, seconds=timer.seconds)
     timer.lap("new tuples and their customers")
-    if new_count:
-        with closing(linker_for_new(marked, model, settings)) as linker:
+    if new.height:
+        reach = reach_of_new(tuples, new, _rules(model), settings.duckdb)
+        with closing(linker_for_new(every, model, settings, reach=reach)) as linker:
+            del reach
             predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)
             gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
             result.scored = _to_polars(predictions.query_sql(decisions.decided(", ".join(PAIR_KEYS), gammas)))
@@ -142,24 +175,23 @@ def incremental_resolve(tuples: pl.DataFrame, record_map: pl.DataFrame, previous
                 result.dashboards = write_dashboards(linker, predictions, band, None, reports_dir)
                 timer.lap("dashboards")
     decided = must_links(overrides, record_map) if overrides is not None else links.clear()
-    joined = _join_onto_base(marked, old_customer, pl.concat([links, decided]))
+    joined = _join_onto_base(keys, old_customer, pl.concat([links, decided]))
     result.tuple_clusters, result.touched = joined.drop("touched"), joined.filter("touched").drop("touched")
     timer.lap("joined onto the base")
     return result
 
 
-def _old_customers(previous_tuples: pl.DataFrame, marked: pl.DataFrame, record_map: pl.DataFrame,
-                   registry: pl.DataFrame) -> pl.DataFrame:
+def _old_customers(previous_tuples: pl.LazyFrame, new: pl.DataFrame, record_map: pl.LazyFrame,
+                   registry: pl.LazyFrame) -> pl.LazyFrame:
     """Each tuple's customer so far (source, tuple_id, customer_id): an old tuple's is kept with the
-    tuples; a new tuple whose records were known (a record changed since) takes their registry
+    tuples; a new tuple (`new`) whose records were known (a record changed since) takes their registry
     entries' smallest. A base resolved before the tuples kept their customer: every tuple from the
     registry entries of its records."""
-    if "customer_id" not in previous_tuples.columns:
+    if "customer_id" not in previous_tuples.collect_schema().names():
         return (record_map.join(registry, on=["source", "record_key"], how="inner")
                 .group_by("source", "tuple_id").agg(pl.col("customer_id").min()))
-    new = marked.filter("is_new").select("source", "tuple_id")
-    moved = (record_map.join(new, on=["source", "tuple_id"], how="semi")
-             .join(registry, on=["source", "record_key"], how="inner")
+    moved = (record_map.join(new.lazy(), on=["source", "tuple_id"], how="semi")
+             .join(registry.select("source", "record_key", "customer_id"), on=["source", "record_key"], how="inner")
              .group_by("source", "tuple_id").agg(pl.col("customer_id").min()))
     kept = previous_tuples.filter(pl.col("customer_id").is_not_null()).select("source", "tuple_id", "customer_id")
     return pl.concat([kept, moved])
@@ -180,23 +212,26 @@ def must_links(overrides: pl.DataFrame, record_map: pl.DataFrame) -> pl.DataFram
                     pl.lit(1.0).alias("match_probability")))
 
 
-def _join_onto_base(marked: pl.DataFrame, old_customer: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
+def _join_onto_base(keys: pl.LazyFrame, old_customer: pl.LazyFrame, links: pl.DataFrame) -> pl.DataFrame:
     """Union-find over customers (old tuples stand for their customer) and new tuples: only the
-    linked nodes go through it, every other tuple stays in its customer (or alone, if new)."""
-    nodes = marked.select("source", "tuple_id").join(old_customer, on=["source", "tuple_id"], how="left",
-                                                     maintain_order="left").select(
-        "source", "tuple_id", pl.coalesce(pl.lit("customer:") + pl.col("customer_id"),
-                                          pl.lit("tuple:") + pl.col("source") + "|" + pl.col("tuple_id")).alias("node"))
-    ends = []
-    for side in ("l", "r"):
-        ends.append(links.select(pl.col(f"source_dataset_{side}").alias("source"), pl.col(f"tuple_id_{side}").alias("tuple_id"))
-                    .join(nodes, on=["source", "tuple_id"], how="left", maintain_order="left")
-                    .select(pl.coalesce("node", pl.lit("tuple:") + pl.col("source") + "|" + pl.col("tuple_id"))))
+    linked nodes go through it, every other tuple stays in its customer (or alone, if new). `keys`:
+    every tuple's (source, tuple_id)."""
+    node = pl.coalesce(pl.lit("customer:") + pl.col("customer_id"),
+                       pl.lit("tuple:") + pl.col("source") + "|" + pl.col("tuple_id"))
+    sides = [links.select(pl.col(f"source_dataset_{side}").alias("source"), pl.col(f"tuple_id_{side}").alias("tuple_id"))
+             for side in ("l", "r")]
+    of_ends = (pl.concat(sides).unique().lazy().join(old_customer, on=["source", "tuple_id"], how="left")
+               .select("source", "tuple_id", node.alias("node")).collect())
+    named = [side.join(of_ends, on=["source", "tuple_id"], how="left", maintain_order="left").get_column("node")
+             for side in sides]
     groups = _UnionFind()
-    for a, b in zip(ends[0].to_series(), ends[1].to_series(), strict=True):
+    for a, b in zip(named[0], named[1], strict=True):
         groups.union(a, b)
-    linked = pl.concat([e.to_series() for e in ends]).unique()
+    linked = of_ends.get_column("node").unique()
     roots = pl.DataFrame({"node": linked, "root": [groups.find(n) for n in linked]}, schema={"node": pl.Utf8, "root": pl.Utf8})
-    return nodes.join(roots, on="node", how="left", maintain_order="left").select(
-        "source", "tuple_id", pl.coalesce("root", "node").alias("cluster_id"),
-        (pl.col("root").is_not_null() | pl.col("node").str.starts_with("tuple:")).alias("touched"))
+    return (keys.join(old_customer, on=["source", "tuple_id"], how="left", maintain_order="left")
+            .select("source", "tuple_id", node.alias("node"))
+            .join(roots.lazy(), on="node", how="left", maintain_order="left")
+            .select("source", "tuple_id", pl.coalesce("root", "node").alias("cluster_id"),
+                    (pl.col("root").is_not_null() | pl.col("node").str.starts_with("tuple:")).alias("touched"))
+            .collect())

@@ -32,7 +32,7 @@ EDGE_SCHEMA = {"node_l": pl.Utf8, "node_r": pl.Utf8, "match_probability": pl.Flo
 
 
 def troubled_clusters(result: IncrementalResult, earlier_vetoed: pl.DataFrame, overrides: pl.DataFrame,
-                      record_map: pl.DataFrame) -> pl.Series:
+                      record_map: pl.DataFrame | pl.LazyFrame) -> pl.Series:
     """Clusters of the incremental result that hold a vetoed pair (this run's or an earlier one's)
     not vouched for by a steward, or two records a steward said are different people. Only the
     clusters this run changed can hold a new vetoed pair; a decision may be new on any."""
@@ -53,16 +53,18 @@ def troubled_clusters(result: IncrementalResult, earlier_vetoed: pl.DataFrame, o
     return pl.concat(clusters).unique()
 
 
-def recluster_touched(result: IncrementalResult, clusters: pl.Series, tuples: pl.DataFrame, pair_files: Iterable[Path],
-                      decisions: Decisions, overrides: pl.DataFrame, record_map: pl.DataFrame) -> IncrementalResult:
-    """The incremental result with the graph components of `clusters` clustered again as a full run does."""
+def recluster_touched(result: IncrementalResult, clusters: pl.Series, tuples: pl.DataFrame | pl.LazyFrame,
+                      pair_files: Iterable[Path], decisions: Decisions, overrides: pl.DataFrame,
+                      record_map: pl.DataFrame | pl.LazyFrame) -> IncrementalResult:
+    """The incremental result with the graph components of `clusters` clustered again as a full run
+    does; of the tuples and the record map (best scans) only the components' rows are read."""
     current = result.tuple_clusters.select(NODE.alias("node"), pl.col("cluster_id").cast(pl.Utf8))
     seeds = current.filter(pl.col("cluster_id").is_in(clusters.implode())).get_column("node")
     nodes, edges = _components(seeds, current, list(pair_files), result.scored, decisions)
-    local = tuples.filter(NODE.is_in(nodes.implode()))
+    local = tuples.lazy().filter(NODE.is_in(nodes.implode())).collect()
     linked = edges.filter("linked").select("node_l", "node_r", "match_probability")
     clustered = settle(_connected(local, linked), partial(links_among, linked), edges,
-                       local, overrides, record_map.filter(NODE.is_in(nodes.implode())))
+                       local, overrides, record_map.lazy().filter(NODE.is_in(nodes.implode())).collect())
     relabelled = clustered.select("source", "tuple_id", (pl.lit("local:") + pl.col("cluster_id").cast(pl.Utf8))
                                   .alias("cluster_id_local"))
     result.tuple_clusters = (result.tuple_clusters.with_columns(pl.col("cluster_id").cast(pl.Utf8))

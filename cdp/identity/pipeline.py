@@ -25,7 +25,7 @@ from cdp.identity.overrides import OVERRIDE_SCHEMA, node_pairs
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, id_number
 from cdp.identity.resolve import Resolution, resolve
 from cdp.identity.review import QUEUE_SCHEMA, build_review_queue, pending
-from cdp.identity.tuples import TupleFiles, build_tuples, write_tuples
+from cdp.identity.tuples import TupleFiles, write_tuples
 from cdp.paths import Home
 from cdp.state import tables
 from cdp.state.scratch import scratch_dir
@@ -109,17 +109,18 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
         return _resolve(tx, home, model_path, run_id, settings.spilling_to(scratch), full_recluster, scratch)
 
 
-def _incremental(tx: Transaction, tuples: pl.DataFrame, record_map: pl.DataFrame, registry: pl.DataFrame,
-                 model_path: Path, settings: IdentitySettings, overrides: pl.DataFrame, reports: Path) -> IncrementalResult:
+def _incremental(tx: Transaction, files: TupleFiles, model_path: Path, settings: IdentitySettings,
+                 overrides: pl.DataFrame, reports: Path) -> IncrementalResult:
     """Score the pairs touching new tuples, join them onto the resolved base, cluster again the
-    components where a new link crosses a veto or a steward's decision; the scored pairs kept."""
-    state = tx.view()
-    resolution = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), registry, model_path, settings,
-                                     reports_dir=reports, overrides=overrides)
+    components where a new link crosses a veto or a steward's decision; the scored pairs kept. The
+    tuples, the record map, the base's tuples and the registry are read from files as needed."""
+    state, record_map = tx.view(), pl.scan_parquet(files.record_map)
+    resolution = incremental_resolve(files.tuples, record_map, state.scan(tables.TUPLES), state.scan(tables.REGISTRY),
+                                     model_path, settings, reports_dir=reports, overrides=overrides)
     start = time.perf_counter()
     troubled = troubled_clusters(resolution, read_vetoed_pairs(state, resolution.touched), overrides, record_map)
     if troubled.len():
-        resolution = recluster_touched(resolution, troubled, tuples, state.paths(tables.SCORED_PAIRS),
+        resolution = recluster_touched(resolution, troubled, pl.scan_parquet(files.tuples), state.paths(tables.SCORED_PAIRS),
                                        Decisions.of(_as_dict(model_path), settings.clustering), overrides, record_map)
     resolution.seconds["vetoes and decisions checked, touched re-clustered"] = time.perf_counter() - start
     if resolution.scored is not None and resolution.scored.height:
@@ -163,22 +164,19 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     trained = last.height > 0 and last.get_column("model_sha256")[-1] != fingerprint  # new weights: score all again
     overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
     incremental = not (full_recluster or trained or not state.rows(tables.REGISTRY) or not state.has(tables.TUPLES))
+    # The tuples go to files that Splink (or the incremental path) reads: a million customers' 10.5M
+    files = write_tuples(records, scratch)  # tuples and 20M records are not held in this process
+    seconds["pre-dedupe"], start = time.perf_counter() - start, time.perf_counter()
+    mode, tuple_count, record_map = ("incremental" if incremental else "full"), files.count, files.record_map
     if incremental:
-        tuples, record_map = build_tuples(records)
-        seconds["pre-dedupe"], start = time.perf_counter() - start, time.perf_counter()
-        registry, mode, tuple_count = state.read(tables.REGISTRY, REGISTRY_SCHEMA), "incremental", tuples.height
-        resolution = _incremental(tx, tuples, record_map, registry, model_path, settings, overrides, home.identity_reports)
-    else:  # the tuples go to files Splink reads: a million customers' 10.5M tuples and 20M records
-        files = write_tuples(records, scratch)  # are not held in this process while it scores
-        seconds["pre-dedupe"], start = time.perf_counter() - start, time.perf_counter()
-        registry, mode, tuple_count = None, "full", files.count
+        resolution = _incremental(tx, files, model_path, settings, overrides, home.identity_reports)
+    else:
         resolution = _full(tx, files, model_path, settings, overrides, home.identity_reports, scratch)
-        record_map = files.record_map
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
     seconds.update({f"  {step}": s for step, s in (resolution.seconds or {}).items()})
 
     start = time.perf_counter()
-    issued = issue_customer_ids(tx, record_map, resolution.tuple_clusters, registry, run_id, settings.duckdb)
+    issued = issue_customer_ids(tx, record_map, resolution.tuple_clusters, None, run_id, settings.duckdb)
     seconds["customer ids"] = time.perf_counter() - start
     start = time.perf_counter()
     highest = issued.reconciled.customers.select(id_number(pl.col("customer_id")).max()).item() or 0
