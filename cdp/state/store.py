@@ -158,12 +158,26 @@ class Transaction:
         """Add `frame` to table `name` as a new segment (append-only tables: results, history, logs)."""
         if frame.is_empty() and self.view().has(name):
             return
+        self._add_segment(name, self._write_file(name, frame), frame.height)
+
+    def sink(self, name: str, rows: pl.LazyFrame, replace: bool) -> Path:
+        """`rows` streamed into a new file of table `name`, never held as a frame: the table's whole
+        content (`replace`, as `rewrite`) or a segment added to it (as `append`). Returns the file."""
+        path, written = self._sink(name, rows)
+        if replace:
+            self.adopt(name, path, written)
+        else:
+            fsync_file(path)
+            faults.point(f"write {name}")
+            self._add_segment(name, str(path.relative_to(self.store.root)), written)
+        return path
+
+    def _add_segment(self, name: str, segment: str, rows: int) -> None:
         if name in self.replaced:  # appended to a table replaced in this transaction
             current = self.replaced[name] or Table((), 0)
-            self.replaced[name] = Table(current.files + (self._write_file(name, frame),), current.rows + frame.height)
+            self.replaced[name] = Table(current.files + (segment,), current.rows + rows)
             return
-        segment = self._write_file(name, frame)
-        self.segment_rows[segment] = frame.height
+        self.segment_rows[segment] = rows
         self.appended.setdefault(name, []).append(segment)
         if len(self.view().tables[name].files) > COMPACT_SEGMENTS:
             self._compact(name)
@@ -176,6 +190,11 @@ class Transaction:
     def rewrite(self, name: str, rows: pl.LazyFrame) -> int:
         """Replace table `name` with `rows`, streamed into one file (a query over the table itself
         reads its old files); returns the rows written."""
+        path, written = self._sink(name, rows)
+        self.adopt(name, path, written)
+        return written
+
+    def _sink(self, name: str, rows: pl.LazyFrame) -> tuple[Path, int]:
         path = self.new_file(name)
         try:
             rows.sink_parquet(path, compression="zstd")
@@ -183,9 +202,7 @@ class Transaction:
             if is_disk_full(err):
                 raise DiskFullError(path) from err
             raise
-        written = pl.scan_parquet(path).select(pl.len()).collect().item()  # from the file's footer
-        self.adopt(name, path, written)
-        return written
+        return path, pl.scan_parquet(path).select(pl.len()).collect().item()  # from the file's footer
 
     def adopt(self, name: str, path: Path, rows: int) -> None:
         """Make a file created at `new_file(name)` the table's content."""

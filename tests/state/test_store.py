@@ -60,6 +60,27 @@ def test_appends_are_segments_and_compact(tmp_path):
     assert sorted(state.read("log/events").get_column("tag").cast(int)) == list(range(40))  # compacted, nothing lost
 
 
+def test_sunk_rows_replace_or_extend_a_table_in_the_same_commit(tmp_path):
+    store = StateStore(tmp_path)
+    with store.transaction("v1") as tx:
+        tx.write("t/x", frame(2, "old"))
+    with pytest.raises(RuntimeError, match="boom"):
+        with store.transaction("abandoned") as tx:
+            tx.sink("t/x", frame(5, "lost").lazy(), replace=True)
+            raise RuntimeError("boom")
+    assert store.snapshot().read("t/x").get_column("tag").to_list() == ["old", "old"]
+    with store.transaction("v2") as tx:  # the table's old rows read while it is replaced
+        tx.sink("t/x", store.snapshot().scan("t/x").with_columns(pl.lit("kept").alias("tag")), replace=True)
+        tx.sink("t/x", frame(3, "new").lazy(), replace=False)
+        tx.append("t/x", frame(1, "appended"))
+    state = store.snapshot()
+    assert state.rows("t/x") == 6 and len(state.paths("t/x")) == 3
+    assert state.read("t/x").get_column("tag").to_list() == ["kept"] * 2 + ["new"] * 3 + ["appended"]
+    with store.transaction("v3") as tx:  # a segment added to a table this transaction did not replace
+        tx.sink("t/x", frame(1, "segment").lazy(), replace=False)
+    assert store.snapshot().rows("t/x") == 7 and store.snapshot().read("t/x").height == 7
+
+
 def test_an_invariant_aborts_the_commit(tmp_path):
     store = StateStore(tmp_path)
 
