@@ -91,12 +91,20 @@ def standardize_state(tx: Transaction, contracts: Mapping[str, Contract], full: 
         counts.add(previous, 0)
         return counts
     for records, standardized in person_record_parts(customer_sources(state, contracts, gained), previous):
-        (tx.append if counts.records else tx.write)(tables.PERSON_RECORDS, records)
-        counts.add(records, standardized)
+        counts.add(_store(tx, records, replace=not counts.records), standardized)
     if not counts.records:
         tx.write(tables.PERSON_RECORDS, pl.DataFrame(schema=PERSON_RECORD_SCHEMA))
     tx.write(tables.PERSON_RECORD_INPUTS, inputs)
     return counts
+
+
+def _store(tx: Transaction, records: pl.DataFrame | pl.LazyFrame, replace: bool) -> pl.DataFrame | pl.LazyFrame:
+    """A part of the standardized records written (the table's first part replaces it): a frame as
+    it is; a query streamed into its file, then read back from there."""
+    if isinstance(records, pl.LazyFrame):
+        return pl.scan_parquet(tx.sink(tables.PERSON_RECORDS, records, replace=replace))
+    (tx.write if replace else tx.append)(tables.PERSON_RECORDS, records)
+    return records
 
 
 def source_fingerprint(contract: Contract) -> str:
