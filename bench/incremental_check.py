@@ -13,19 +13,19 @@ steward's decision, and how many tuples clustering them again takes.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
 import polars as pl
 
 from cdp.identity.decisions import Decisions
-from cdp.identity.incremental import _rules, incremental_resolve, within_reach
+from cdp.identity.incremental import _rules, incremental_resolve, new_tuples, reach_of_new
 from cdp.identity.local import recluster_touched, troubled_clusters
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA
 from cdp.identity.pipeline import RESOLUTION, RESOLUTION_SCHEMA, model_fingerprint, read_vetoed_pairs
-from cdp.identity.registry import REGISTRY_SCHEMA
-from cdp.identity.tuples import build_tuples
+from cdp.identity.tuples import write_tuples
 from cdp.paths import IDENTITY_DIR, Home
 from cdp.state import tables
 
@@ -40,26 +40,27 @@ def main() -> None:
     def say(line: str) -> None:
         print(f"{line} ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    state = Home(args.home).snapshot()
+    state, settings = Home(args.home).snapshot(), IdentitySettings.load()
     last = state.read(RESOLUTION, RESOLUTION_SCHEMA)
     same = last.height > 0 and last["model_sha256"][-1] == model_fingerprint(args.model)
     say(f"model of the base's resolution: {'the same' if same else 'another (a full re-cluster)'}")
-    tuples, record_map = build_tuples(state.scan(tables.PERSON_RECORDS))
-    previous = state.read(tables.TUPLES).with_columns(pl.lit(False).alias("is_new"))
-    marked = tuples.join(previous, on=["source", "tuple_id"], how="left").with_columns(pl.col("is_new").fill_null(True))
-    reach = within_reach(marked, _rules(_as_dict(args.model)))
-    say(f"tuples {marked.height:,}, new {int(marked['is_new'].sum()):,}, within reach of a new one {reach.height:,}")
-    del marked, reach
-    overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
-    result = incremental_resolve(tuples, record_map, state.read(tables.TUPLES), state.read(tables.REGISTRY, REGISTRY_SCHEMA),
-                                 args.model, IdentitySettings.load(), overrides=overrides)
-    say(f"incremental scoring: {result.pairs_scored:,} pairs")
-    troubled = troubled_clusters(result, read_vetoed_pairs(state), overrides, record_map)
-    say(f"customers crossing a veto or a steward's decision: {troubled.len():,}")
-    settings = IdentitySettings.load()
-    recluster_touched(result, troubled, tuples, state.paths(tables.SCORED_PAIRS),
-                      Decisions.of(_as_dict(args.model), settings.clustering), overrides, record_map)
-    say(f"tuples clustered again: {result.reclustered:,}")
+    with tempfile.TemporaryDirectory(prefix="cdp-incremental-check-") as scratch:
+        settings = settings.spilling_to(Path(scratch))
+        files = write_tuples(state.scan(tables.PERSON_RECORDS), Path(scratch))  # as the identity stage does
+        record_map, every = pl.scan_parquet(files.record_map), pl.scan_parquet(files.tuples)
+        new = new_tuples(every, state.scan(tables.TUPLES))
+        reach = reach_of_new(files.tuples, new, _rules(_as_dict(args.model)), settings.duckdb)
+        say(f"tuples {files.count:,}, new {new.height:,}, within reach of a new one {reach.height:,}")
+        del reach
+        overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
+        result = incremental_resolve(files.tuples, record_map, state.scan(tables.TUPLES), state.scan(tables.REGISTRY),
+                                     args.model, settings, overrides=overrides)
+        say(f"incremental scoring: {result.pairs_scored:,} pairs")
+        troubled = troubled_clusters(result, read_vetoed_pairs(state), overrides, record_map)
+        say(f"customers crossing a veto or a steward's decision: {troubled.len():,}")
+        recluster_touched(result, troubled, every, state.paths(tables.SCORED_PAIRS),
+                          Decisions.of(_as_dict(args.model), settings.clustering), overrides, record_map)
+        say(f"tuples clustered again: {result.reclustered:,}")
 
 
 if __name__ == "__main__":

@@ -100,11 +100,14 @@ def reach_of_new(tuples: pl.DataFrame | Path, new: pl.DataFrame, rules: list[str
         else:
             con.register("all_tuples", arrow_view(tuples))
         con.register("new_tuples", arrow_view(new.select("source", "tuple_id")))
-        con.execute("CREATE VIEW marked AS SELECT t.*, n.tuple_id IS NOT NULL AS is_new FROM all_tuples AS t "
-                    "LEFT JOIN new_tuples AS n USING (source, tuple_id)")
+        marked = ("SELECT t.*, n.tuple_id IS NOT NULL AS is_new FROM all_tuples AS t "
+                  "LEFT JOIN new_tuples AS n USING (source, tuple_id)")
         if any(k is None for k in keys):
-            return con.sql("SELECT * FROM marked").pl()
-        return con.sql(f"SELECT * FROM marked SEMI JOIN ({_reach_sql(keys)}) AS f USING (source, tuple_id)").pl()
+            return con.sql(marked).pl()
+        columns = ", ".join(["source", "tuple_id", "is_new", *_columns_of(con.sql("FROM all_tuples LIMIT 0").columns, keys)])
+        con.execute(f"CREATE TEMP TABLE marked AS SELECT {columns} FROM ({marked})")  # the keys only, spilling if need be
+        con.execute(f"CREATE TEMP TABLE found AS {_reach_sql(keys)}")
+        return con.sql(f"SELECT m.* FROM ({marked}) AS m JOIN found USING (source, tuple_id)").pl()
 
 
 def _reach_sql(keys: list[list[str]]) -> str:
@@ -147,9 +150,7 @@ def incremental_resolve(tuples: pl.DataFrame | Path, record_map: pl.DataFrame | 
     values, nor the record map or registry (a million customers' day took 15 GB with them held)."""
     timer = Timer()
     every = pl.scan_parquet(tuples) if isinstance(tuples, Path) else tuples.lazy()
-    keys = every.select("source", "tuple_id")
-    new = keys.join(previous_tuples.lazy().select("source", "tuple_id"), on=["source", "tuple_id"], how="anti") \
-        .collect(engine="streaming")
+    keys, new = every.select("source", "tuple_id"), new_tuples(every, previous_tuples.lazy())
     old_customer = _old_customers(previous_tuples.lazy(), new, record_map.lazy(), registry.lazy())
     model = _as_dict(model_path)
     decisions = Decisions.of(model, settings.clustering)
@@ -179,6 +180,12 @@ def incremental_resolve(tuples: pl.DataFrame | Path, record_map: pl.DataFrame | 
     result.tuple_clusters, result.touched = joined.drop("touched"), joined.filter("touched").drop("touched")
     timer.lap("joined onto the base")
     return result
+
+
+def new_tuples(every: pl.LazyFrame, previous_tuples: pl.LazyFrame) -> pl.DataFrame:
+    """(source, tuple_id) of the tuples the resolved base does not have."""
+    keys = ["source", "tuple_id"]
+    return every.select(keys).join(previous_tuples.select(keys), on=keys, how="anti").collect(engine="streaming")
 
 
 def _old_customers(previous_tuples: pl.LazyFrame, new: pl.DataFrame, record_map: pl.LazyFrame,

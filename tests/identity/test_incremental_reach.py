@@ -7,7 +7,8 @@ import polars as pl
 from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 
 from cdp.identity import scoring
-from cdp.identity.incremental import _block_keys, _restricted, linker_for_new, within_reach
+from cdp.identity.backends import DuckDBOptions
+from cdp.identity.incremental import _block_keys, _restricted, _rules, linker_for_new, reach_of_new, within_reach
 from cdp.identity.model import IdentitySettings, _as_dict, make_linker
 from cdp.identity.resolve import _to_polars
 from cdp.identity.scoring import predict_narrow, score_pairs_in_full
@@ -23,13 +24,19 @@ def _predictions(linker, floor: float) -> pl.DataFrame:
     return frame.sort(PAIR)
 
 
-def test_scoring_the_tuples_within_reach_equals_scoring_every_tuple(demo_run):
+def test_scoring_the_tuples_within_reach_equals_scoring_every_tuple(demo_run, tmp_path):
     summary, model_path = demo_run
     settings, model = IdentitySettings.load(), _as_dict(model_path)
     tuples, _ = build_tuples(summary.home.read(tables.PERSON_RECORDS))
     marked = tuples.with_columns((pl.int_range(pl.len()).hash(seed=3) % 50 == 0).alias("is_new"))
-    reach = within_reach(marked, [r["blocking_rule"] for r in model["blocking_rules_to_generate_predictions"]])
+    reach = within_reach(marked, _rules(model))
     assert marked.get_column("is_new").sum() < reach.height < marked.height / 2
+    # the same tuples found by DuckDB over the tuples' file, capped so that it spills
+    marked.drop("is_new").write_parquet(tmp_path / "tuples.parquet")
+    new = marked.filter("is_new").select("source", "tuple_id")
+    from_file = reach_of_new(tmp_path / "tuples.parquet", new, _rules(model),
+                             DuckDBOptions(memory_limit="64MB", temp_directory=str(tmp_path)))
+    assert from_file.sort("source", "tuple_id").equals(reach.select(from_file.columns).sort("source", "tuple_id"))
 
     floor = settings.clustering.scoring_floor
     everything = _predictions(make_linker(marked, _restricted(model), settings.backend,
@@ -38,6 +45,10 @@ def test_scoring_the_tuples_within_reach_equals_scoring_every_tuple(demo_run):
     assert everything.height > 100
     assert within.select(PAIR).equals(everything.select(PAIR))
     assert (within.get_column("match_weight") - everything.get_column("match_weight")).abs().max() < 1e-9
+    # as a day's run does: the reach from the file, term frequencies from a scan of it
+    streamed = _predictions(linker_for_new(pl.scan_parquet(tmp_path / "tuples.parquet"), model, settings, reach=from_file), floor)
+    assert streamed.select(PAIR).equals(everything.select(PAIR))
+    assert (streamed.get_column("match_weight") - everything.get_column("match_weight")).abs().max() < 1e-9
 
 
 def test_block_keys_read_equalities_and_refuse_anything_else():
