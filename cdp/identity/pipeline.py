@@ -167,7 +167,7 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     # The tuples go to files that Splink (or the incremental path) reads: a million customers' 10.5M
     files = write_tuples(records, scratch)  # tuples and 20M records are not held in this process
     seconds["pre-dedupe"], start = time.perf_counter() - start, time.perf_counter()
-    mode, tuple_count, record_map = ("incremental" if incremental else "full"), files.count, files.record_map
+    mode, tuple_count = ("incremental" if incremental else "full"), files.count
     if incremental:
         resolution = _incremental(tx, files, model_path, settings, overrides, home.identity_reports)
     else:
@@ -176,13 +176,12 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     seconds.update({f"  {step}": s for step, s in (resolution.seconds or {}).items()})
 
     start = time.perf_counter()
-    issued = issue_customer_ids(tx, record_map, resolution.tuple_clusters, None, run_id, settings.duckdb)
+    issued = issue_customer_ids(tx, files.record_map, resolution.tuple_clusters, None, run_id, settings.duckdb)
     seconds["customer ids"] = time.perf_counter() - start
     start = time.perf_counter()
     highest = issued.reconciled.customers.select(id_number(pl.col("customer_id")).max()).item() or 0
     tx.set_counter(tables.CUSTOMER_NUMBER, max(highest, state.counter(tables.CUSTOMER_NUMBER)))
-    record_map = pl.scan_parquet(record_map) if isinstance(record_map, Path) else record_map
-    queue = build_review_queue(resolution.review_candidates, record_map, issued.xref, overrides,
+    queue = build_review_queue(resolution.review_candidates, pl.scan_parquet(files.record_map), issued.xref, overrides,
                                level_labels(_as_dict(model_path)), previous=state.read(tables.REVIEW_QUEUE, QUEUE_SCHEMA))
     tx.write(tables.REVIEW_QUEUE, queue)
     tx.write(RESOLUTION, pl.DataFrame([{"run_id": run_id, "at": datetime.now(timezone.utc), "model_sha256": fingerprint,
