@@ -243,23 +243,34 @@ def person_record_parts(sources: Iterable[tuple[Contract, list[pl.DataFrame] | N
         elif earlier is None:
             projected = project((contract, frame) for frame in rows)
             del rows  # the typed rows: what standardizing needs is projected
-            for records in standardized_chunks(projected, lookups):  # written one at a time, not held per source
-                yield records, records.height
+            yield from _in_chunks(projected, lookups)
         else:
-            yield _hashed_against(earlier.filter(pl.col("source") == contract.source), contract, rows, lookups)
+            yield from _hashed_against(earlier.filter(pl.col("source") == contract.source), contract, rows, lookups)
+
+
+def _in_chunks(projected: pl.DataFrame, lookups: Lookups) -> Iterator[tuple[pl.DataFrame, int]]:
+    """Every projected record standardized, a chunk at a time in key order (`standardized_chunks`):
+    written one at a time, a source's records are never held."""
+    for records in standardized_chunks(projected, lookups):
+        yield records, records.height
 
 
 def _hashed_against(mine: pl.LazyFrame, contract: Contract, frames: list[pl.DataFrame],
-                    lookups: Lookups) -> tuple[pl.DataFrame, int]:
-    """Every record of a source: those whose inputs hash as in `mine` keep their row there."""
+                    lookups: Lookups) -> Iterator[tuple[pl.DataFrame | pl.LazyFrame, int]]:
+    """Every record of a source: those whose inputs hash as in `mine` keep their row there, the
+    others are standardized. With none kept (the standardizers changed: every record again) they
+    come a chunk at a time, as on a first load; else the kept rows merged with the new ones, a query
+    for the writer to stream."""
     keys = ["source", "record_key", "input_hash"]
     projected = project((contract, frame) for frame in frames)
     kept_keys = mine.select(keys).join(projected.lazy().select(keys), on=keys, how="semi").collect()
     changed = projected.join(kept_keys, on=keys, how="anti")
     del projected
-    kept = mine.join(kept_keys.lazy(), on=keys, how="semi").select(list(PERSON_RECORD_SCHEMA))
-    records = pl.concat([kept, standardize(changed, lookups).lazy()], how="vertical").sort("record_key").collect()
-    return records, changed.height
+    if kept_keys.is_empty():
+        yield from _in_chunks(changed, lookups)
+        return
+    kept = mine.join(kept_keys.lazy(), on=keys, how="semi", maintain_order="left").select(list(PERSON_RECORD_SCHEMA))
+    yield _merged(mine, kept, standardize(changed, lookups)), changed.height
 
 
 def _with_new_rows(mine: pl.LazyFrame, contract: Contract, rows: NewRows, lookups: Lookups) -> tuple[pl.LazyFrame, int]:
@@ -269,9 +280,15 @@ def _with_new_rows(mine: pl.LazyFrame, contract: Contract, rows: NewRows, lookup
     kept = mine.filter(~pl.col("record_key").is_in(rows.replaces.cast(pl.Utf8).implode())) \
         .select(list(PERSON_RECORD_SCHEMA))
     added = standardize(project((contract, frame) for frame in rows.frames), lookups)
-    if kept.select(pl.col("record_key").is_sorted()).collect(engine="streaming").item():
-        return kept.merge_sorted(added.lazy(), key="record_key"), added.height
-    return pl.concat([kept, added.lazy()], how="vertical").sort("record_key"), added.height  # written out of order
+    return _merged(mine, kept, added), added.height
+
+
+def _merged(mine: pl.LazyFrame, kept: pl.LazyFrame, added: pl.DataFrame) -> pl.LazyFrame:
+    """`kept` (rows of `mine`, in its order) and `added` (sorted by record key) merged by record key,
+    as a query; sorted whole when `mine` was written by something that did not keep the order."""
+    if mine.select(pl.col("record_key").is_sorted()).collect(engine="streaming").item():
+        return kept.merge_sorted(added.lazy(), key="record_key")
+    return pl.concat([kept, added.lazy()], how="vertical").sort("record_key")
 
 
 def by_source(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> list[tuple[Contract, list[pl.DataFrame]]]:

@@ -47,6 +47,8 @@ def test_a_run_standardizes_only_new_and_changed_records_and_equals_a_full_run()
     full, _ = build_person_records(second)
     assert standardized == 20 + 10 + 5
     assert incremental.equals(full)
+    shuffled, _ = build_person_records(second, previous.sample(fraction=1.0, shuffle=True, seed=5))
+    assert shuffled.equals(full)  # records written out of order are sorted, not merged as if in order
     changed = incremental.filter(pl.col("source") == "sales", pl.col("record_key") == "SO-00100")
     assert changed.get_column("mobile").to_list() == ["13800138000"]
     sold = incremental.filter(pl.col("source") == "sales")
