@@ -33,6 +33,7 @@ import sqlglot
 from splink import DuckDBAPI
 
 from cdp.sql import sql_string
+from cdp.state.files import full_disk_named
 
 SPARK_FUNCTIONS = {"JAROWINKLER_SIMILARITY": "jaro_winkler", "JARO_SIMILARITY": "jaro_sim"}
 DUCKDB_FUNCTIONS = {"jaro_winkler": "jaro_winkler_similarity", "jaro_sim": "jaro_similarity"}
@@ -201,14 +202,16 @@ def copy_to_parquet(db_api, sql: str, path: Path) -> None:
     """The result of a query as one Parquet file, streamed by the backend (no table in between).
 
     Spark writes a folder of part files; it is coalesced to one part, which becomes the file:
-    the state store and erasure read files."""
+    the state store and erasure read files. A full disk raises `DiskFullError` naming the file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not is_spark(db_api):
-        db_api._con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+        with full_disk_named(path):
+            db_api._con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
         return
     folder = Path(tempfile.mkdtemp(prefix=".spark-parquet-", dir=path.parent))
     try:
-        db_api.spark.sql(sql).coalesce(1).write.mode("overwrite").parquet(str(folder / "out"))
+        with full_disk_named(path):
+            db_api.spark.sql(sql).coalesce(1).write.mode("overwrite").parquet(str(folder / "out"))
         (part,) = sorted((folder / "out").glob("part-*.parquet"))
         part.replace(path)
     finally:

@@ -23,7 +23,7 @@ import polars as pl
 from cdp.identity.backends import DuckDBOptions, arrow_view, duckdb_connection
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, Reconciled, reconcile
 from cdp.state import tables
-from cdp.state.files import DiskFullError, is_disk_full
+from cdp.state.files import full_disk_named
 from cdp.state.store import Transaction
 
 
@@ -97,11 +97,7 @@ def _copy(tx: Transaction, con: duckdb.DuckDBPyConnection, table: str, query: st
     """The query's rows as the table's new file (streamed by DuckDB), adopted by the transaction; a
     full disk says so as the transaction's own writes do (`Transaction.rewrite`)."""
     path = tx.new_file(table)
-    try:
+    with full_disk_named(path):
         rows = con.execute(f"COPY ({query}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)").fetchone()[0]
-    except duckdb.Error as err:
-        if is_disk_full(err):
-            raise DiskFullError(path) from err
-        raise
     tx.adopt(table, path, rows)
     return path

@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cdp.state import faults
@@ -35,6 +37,18 @@ def is_disk_full(err: BaseException) -> bool:
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     return "No space left on device" in str(err) or "Disk quota exceeded" in str(err)
+
+
+@contextmanager
+def full_disk_named(path: Path) -> Iterator[None]:
+    """Around a write of `path` by a writer that raises its own errors (polars, DuckDB): a full disk
+    raised as `DiskFullError` naming the file, any other error as it was."""
+    try:
+        yield
+    except Exception as err:
+        if is_disk_full(err):
+            raise DiskFullError(path) from err
+        raise
 
 
 def restrict_process() -> None:

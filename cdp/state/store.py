@@ -36,7 +36,7 @@ from typing import Callable, Iterator, Mapping
 import polars as pl
 
 from cdp.state import faults
-from cdp.state.files import DiskFullError, finish, fsync_file, is_disk_full, secure_dir, temporary_path
+from cdp.state.files import DiskFullError, finish, fsync_file, full_disk_named, is_disk_full, secure_dir, temporary_path
 from cdp.state.lock import home_lock
 from cdp.state.scratch import remove_dead_scratch
 
@@ -196,12 +196,8 @@ class Transaction:
 
     def _sink(self, name: str, rows: pl.LazyFrame) -> tuple[Path, int]:
         path = self.new_file(name)
-        try:
+        with full_disk_named(path):
             rows.sink_parquet(path, compression="zstd")
-        except Exception as err:
-            if is_disk_full(err):
-                raise DiskFullError(path) from err
-            raise
         return path, pl.scan_parquet(path).select(pl.len()).collect().item()  # from the file's footer
 
     def adopt(self, name: str, path: Path, rows: int) -> None:
@@ -233,13 +229,9 @@ class Transaction:
 
     def _write_file(self, name: str, frame: pl.DataFrame) -> str:
         path = self.new_file(name)
-        try:
+        with full_disk_named(path):
             frame.write_parquet(path, compression="zstd")
             fsync_file(path)
-        except Exception as err:
-            if is_disk_full(err):
-                raise DiskFullError(path) from err
-            raise
         faults.point(f"write {name}")
         return str(path.relative_to(self.store.root))
 

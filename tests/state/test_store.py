@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from cdp.state import tables
-from cdp.state.files import DiskFullError, is_disk_full
+from cdp.state.files import DiskFullError, full_disk_named, is_disk_full
 from cdp.state.lock import HomeLocked, home_lock
 from cdp.state.store import InvariantError, StateError, StateStore
 
@@ -79,6 +79,16 @@ def test_sunk_rows_replace_or_extend_a_table_in_the_same_commit(tmp_path):
     with store.transaction("v3") as tx:  # a segment added to a table this transaction did not replace
         tx.sink("t/x", frame(1, "segment").lazy(), replace=False)
     assert store.snapshot().rows("t/x") == 7 and store.snapshot().read("t/x").height == 7
+
+
+def test_a_writer_running_out_of_disk_names_the_file(tmp_path):
+    target = tmp_path / "t" / "x.parquet"
+    with pytest.raises(DiskFullError, match="x.parquet"):
+        with full_disk_named(target):  # as DuckDB says it (its own error type, not OSError)
+            raise RuntimeError("IO Error: Could not write file: No space left on device")
+    with pytest.raises(ValueError, match="not a disk"):
+        with full_disk_named(target):
+            raise ValueError("not a disk problem")
 
 
 def test_an_invariant_aborts_the_commit(tmp_path):
