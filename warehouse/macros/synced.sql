@@ -26,7 +26,8 @@
   customers' inputs, says scope=['customer_id_a', 'customer_id_b']: the rows with a touched
   customer on either side are recomputed. Only an incremental build of the whole project does
   this (var touched_only, set by build.py): a selection may hold an edited model. It recomputes everyone when no touches model
-  synced before it, or one of them had to be created whole (inputs.main.touched_everyone).
+  synced before it, or one of them had to be created whole (each touches model that ran has a row
+  in inputs.main.touches saying which).
 
   Copies. Every sync records the keys it changed (inserted, deleted) in
   inputs.main.changed_keys__<model>. A model whose row for a key depends only on another model's row
@@ -131,14 +132,14 @@
       select * from {{ synced_temp('carried') if carries else differing }};
       drop table {{ differing }}{% if carries %}; drop table {{ synced_temp('carried') }}{% endif %}
       {% if touches %};
-        create table if not exists inputs.main.touched_customers (customer_id varchar);
         insert into inputs.main.touched_customers select customer_id from {{ synced_temp('touched') }};
+        insert into inputs.main.touches values ('{{ model.name }}', false);
         drop table {{ synced_temp('touched') }}
       {% endif %}
     {% endcall %}
-  {% elif touches and existing is not none %}  {# created whole: which customers changed is unknown #}
+  {% elif touches %}  {# created whole: which customers changed is unknown #}
     {% call statement('touched everyone', auto_begin=False) %}
-      create table if not exists inputs.main.touched_everyone as select 1 as everyone
+      insert into inputs.main.touches values ('{{ model.name }}', true)
     {% endcall %}
   {% endif %}
   {{ run_hooks(post_hooks, inside_transaction=False) }}
@@ -195,11 +196,21 @@
   {{ return(found[0] == models | length) }}
 {% endmacro %}
 
-{# True when the touched customers of this build are known (touched_customers there, touched_everyone not). #}
+{# True when the touched customers of this build are known: a touches model synced, none was created whole. #}
 {% macro synced_touched() %}
-  {% set found = run_query("select table_name from duckdb_tables() where database_name = 'inputs' and schema_name = 'main'"
-                           ~ " and table_name in ('touched_customers', 'touched_everyone')").columns[0].values() | list %}
-  {{ return('touched_customers' in found and 'touched_everyone' not in found) }}
+  {% set known = run_query("select count(*) filter (where not everyone) > 0 and count(*) filter (where everyone) = 0"
+                           ~ " from inputs.main.touches").columns[0].values() | list %}
+  {{ return(known[0]) }}
+{% endmacro %}
+
+{#
+  on-run-start: the build's tables of touched customers, in the in-memory database `inputs`, made
+  before any model runs. Models add rows to them (inserts, which models running on other threads
+  may make at the same time; creating a table there from two threads would conflict).
+#}
+{% macro create_sync_tables() %}
+  create table inputs.main.touched_customers (customer_id varchar);
+  create table inputs.main.touches (model varchar, everyone boolean)
 {% endmacro %}
 
 {# A recompute='<macro>' model's keys to recompute in this build: the macro's query, or none (recompute all). #}
