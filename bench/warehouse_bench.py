@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--tests-only", action="store_true",
                         help="run only dbt's data tests, on copies of HOME's published files (nothing is built): "
                              "what the tests cost on a day's marts, comparable across projects on the same home")
-    parser.add_argument("--top", type=int, default=0, help="print the N models dbt spent most time on, with rows written")
+    parser.add_argument("--top", type=int, default=0, help="print the N models dbt spent most time on, with rows written, and the N slowest tests")
     args = parser.parse_args()
     print(f"{'step':44} {'seconds':>8}")
     timed("import dbt-core, dbt-duckdb", lambda: __import__("cdp.warehouse.build"))
@@ -131,6 +131,8 @@ def main() -> None:
             for node in sorted((n for n in build.nodes if n.resource_type == "model"), key=lambda n: -n.seconds)[:args.top]:
                 written = "" if node.rows_written is None else f"  {node.rows_written:,} of {node.rows:,} rows written"
                 print(f"build {run}:     {node.unique_id.split('.')[-1]:31} {node.seconds:8.1f}{written}")
+            for node in sorted((n for n in build.nodes if n.resource_type == "test"), key=lambda n: -n.seconds)[:args.top]:
+                print(f"build {run}:     test {node.unique_id.split('.')[2][:26]:26} {node.seconds:8.1f}")
             print(f"build {run}: {'build_warehouse total':35} {total:8.1f}")
             print(f"build {run}: {'peak RSS MiB (the whole process)':35} {sampler.peak(began, time.time()):8.0f}")
         models = sum(1 for n in build.nodes if n.resource_type == "model")
