@@ -76,7 +76,8 @@ def main() -> None:
     parser.add_argument("--tests-only", action="store_true",
                         help="run only dbt's data tests, on copies of HOME's published files (nothing is built): "
                              "what the tests cost on a day's marts, comparable across projects on the same home")
-    parser.add_argument("--top", type=int, default=0, help="print the N models dbt spent most time on, with rows written, and the N slowest tests")
+    parser.add_argument("--top", type=int, default=0,
+                        help="print the N models dbt spent most time on, with rows written, and the N slowest tests")
     args = parser.parse_args()
     print(f"{'step':44} {'seconds':>8}")
     timed("import dbt-core, dbt-duckdb", lambda: __import__("cdp.warehouse.build"))
