@@ -15,6 +15,11 @@ before's home; its published files are copied into HOME before each build) alter
 
     python bench/warehouse_bench.py DIR/100000/home --published DIR/100000/first --as-of 2026-11-01 --repeat 4 --top 10
 
+Two versions of the project on the same day (say, PYTHONPATH at another commit): a project file that
+differs makes the build a full one; `--as-built` first records in HOME that its published files were
+built by the project under test, so that the build syncs them as the day's run would the day after
+the upgrade's first build.
+
 `--memory-limit 1GB` (or `none`: DuckDB's default, 80% of RAM) builds with another cap than the
 profile's; each build prints the process's peak resident memory.
 
@@ -31,11 +36,14 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
 
+import polars as pl
+
 from cdp.paths import PROJECT_DIR, WAREHOUSE_DIR, Home
+from cdp.state import tables
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import RssSampler  # noqa: E402  (a sibling script, not a package)
@@ -57,6 +65,16 @@ def tiny_home(root: Path) -> Home:
     return home
 
 
+def as_built(home: Home, project, as_of: date) -> None:
+    """Record that HOME's published files were built by `project` (its next build syncs them)."""
+    from cdp.warehouse.build import BUILDS_SCHEMA, build_fingerprint  # dbt: imported once timed (main)
+
+    with home.state.transaction("bench: published files as built by the project under test", owner="bench") as tx:
+        tx.append(tables.WAREHOUSE_BUILDS, pl.DataFrame([{
+            "run_id": "bench", "as_of": as_of, "mode": "incremental", "fingerprint": build_fingerprint(project),
+            "built_at": datetime.now(timezone.utc), "seconds": 0.0}], schema=BUILDS_SCHEMA))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("home", type=Path, nargs="?")
@@ -66,7 +84,8 @@ def main() -> None:
     parser.add_argument("--group", action="append", default=[], metavar="NAME=PATTERN",
                         help="also print dbt's time on the models and tests whose name matches PATTERN (a regex), "
                              "e.g. funnel='lead|funnel|prospect|follow_up' households='household'")
-    parser.add_argument("--threads", type=int, help="dbt threads (default: warehouse/profiles.yml's)")
+    parser.add_argument("--threads", type=int, help="dbt threads of a build from empty files (default: profiles.yml's; "
+                        "a build that syncs runs cdp.warehouse.build.SYNC_THREADS)")
     parser.add_argument("--memory-limit", help="DuckDB's memory limit in the build, e.g. 1GB, or none for DuckDB's "
                                                "default (80%% of RAM); default: warehouse/profiles.yml's")
     parser.add_argument("--published", type=Path, metavar="DIR",
@@ -76,6 +95,8 @@ def main() -> None:
     parser.add_argument("--tests-only", action="store_true",
                         help="run only dbt's data tests, on copies of HOME's published files (nothing is built): "
                              "what the tests cost on a day's marts, comparable across projects on the same home")
+    parser.add_argument("--as-built", action="store_true",
+                        help="record in HOME that its published files were built by this project (then builds sync them)")
     parser.add_argument("--top", type=int, default=0,
                         help="print the N models dbt spent most time on, with rows written, and the N slowest tests")
     args = parser.parse_args()
@@ -98,6 +119,8 @@ def main() -> None:
         timed("dbt parse, warm (partial, nothing changed)",
               lambda: WarehouseProject(project_dir).invoke(["parse"], project_dir / "target"))
         home = tiny_home(Path(scratch) / "home") if args.tiny else Home(args.home)
+        if args.as_built:
+            as_built(home, WarehouseProject(project_dir), date.fromisoformat(args.as_of))
         if args.tests_only:
             for run in range(1, args.repeat + 1):
                 check = timed(f"run {run}: dbt test, every data test", partial(
