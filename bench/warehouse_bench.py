@@ -36,14 +36,11 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import date
 from functools import partial
 from pathlib import Path
 
-import polars as pl
-
 from cdp.paths import PROJECT_DIR, WAREHOUSE_DIR, Home
-from cdp.state import tables
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import RssSampler  # noqa: E402  (a sibling script, not a package)
@@ -67,12 +64,10 @@ def tiny_home(root: Path) -> Home:
 
 def as_built(home: Home, project, as_of: date) -> None:
     """Record that HOME's published files were built by `project` (its next build syncs them)."""
-    from cdp.warehouse.build import BUILDS_SCHEMA, build_fingerprint  # dbt: imported once timed (main)
+    from cdp.warehouse.build import build_fingerprint, record_build  # dbt: imported once timed (main)
 
     with home.state.transaction("bench: published files as built by the project under test", owner="bench") as tx:
-        tx.append(tables.WAREHOUSE_BUILDS, pl.DataFrame([{
-            "run_id": "bench", "as_of": as_of, "mode": "incremental", "fingerprint": build_fingerprint(project),
-            "built_at": datetime.now(timezone.utc), "seconds": 0.0}], schema=BUILDS_SCHEMA))
+        record_build(tx, "bench", as_of, "incremental", build_fingerprint(project))
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from cdp.state import tables
 from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish, secure_dir, write_bytes
 from cdp.state.lock import home_lock
 from cdp.state.scratch import scratch_dir
-from cdp.state.store import Snapshot
+from cdp.state.store import Snapshot, Transaction
 from cdp.warehouse.docs import docs_page, offline_docs
 from cdp.warehouse.inputs import warehouse_inputs
 from cdp.warehouse.project import ANALYST_ENV, SPILL_ENV, WAREHOUSE_ENV, DbtError, WarehouseProject
@@ -146,9 +146,7 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
             with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
                 for name, frame in histories.items():
                     tx.write(tables.model(name), frame)
-                tx.append(tables.WAREHOUSE_BUILDS, pl.DataFrame([{
-                    "run_id": run_id, "as_of": as_of, "mode": mode, "fingerprint": fingerprint,
-                    "built_at": datetime.now(timezone.utc), "seconds": time.perf_counter() - clock}], schema=BUILDS_SCHEMA))
+                record_build(tx, run_id, as_of, mode, fingerprint, time.perf_counter() - clock)
                 publish(files[0], home.warehouse)
                 publish(files[1], home.analyst_warehouse, mode=SHARED_FILE_MODE)  # the data team's group reads it
         except BaseException:
@@ -158,6 +156,13 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
         page = docs_page(home)
         write_bytes(page, html.encode("utf-8"), "publish the warehouse docs page")
     return WarehouseBuild(nodes, seconds, page, mode)
+
+
+def record_build(tx: Transaction, run_id: str, as_of: date, mode: str, fingerprint: str, seconds: float = 0.0) -> None:
+    """Add a published build to the state's list of builds, which `build_mode` reads."""
+    tx.append(tables.WAREHOUSE_BUILDS, pl.DataFrame([{
+        "run_id": run_id, "as_of": as_of, "mode": mode, "fingerprint": fingerprint,
+        "built_at": datetime.now(timezone.utc), "seconds": seconds}], schema=BUILDS_SCHEMA))
 
 
 def build_fingerprint(project: WarehouseProject) -> str:

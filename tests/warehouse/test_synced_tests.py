@@ -3,15 +3,13 @@
 as published are not read again."""
 
 import shutil
-from datetime import date, datetime, timezone
+from datetime import date
 
 import duckdb
-import polars as pl
 import pytest
 
 from cdp.paths import Home
-from cdp.state import tables
-from cdp.warehouse.build import BUILDS_SCHEMA, ModelError, build_fingerprint, build_warehouse, check_warehouse
+from cdp.warehouse.build import ModelError, build_fingerprint, build_warehouse, check_warehouse, record_build
 from cdp.warehouse.project import WarehouseProject
 
 from .test_mart_rules import AS_OF, VIN_OLD, edited_project
@@ -30,9 +28,7 @@ TWO_ROWS = (("SELECT seen.vin, sold.brand,",
 def synced_as(home: Home, project) -> None:
     """Record that the home's published files were built by `project` (its next build syncs them)."""
     with home.state.transaction("test") as tx:
-        tx.append(tables.WAREHOUSE_BUILDS, pl.DataFrame([{
-            "run_id": "test", "as_of": AS_OF, "mode": "full", "fingerprint": build_fingerprint(WarehouseProject(project)),
-            "built_at": datetime.now(timezone.utc), "seconds": 0.0}], schema=BUILDS_SCHEMA))
+        record_build(tx, "test", AS_OF, "full", build_fingerprint(WarehouseProject(project)))
 
 
 @pytest.fixture(scope="module")
