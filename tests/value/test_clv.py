@@ -1,3 +1,4 @@
+import random
 from datetime import date, timedelta
 
 import polars as pl
@@ -58,3 +59,29 @@ def test_the_summary_is_the_same_whatever_the_order_of_the_visits():
     summary = rfm_summary(service, as_of)
     for seed in range(3):
         assert rfm_summary(service.sample(fraction=1.0, shuffle=True, seed=seed), as_of).equals(summary)
+
+
+def test_the_fit_on_distinct_histories_is_the_fit_on_every_customer():
+    """BG/NBD is fitted on one row per distinct (frequency, recency, age) weighted by its customers:
+    the same parameters as one row per customer. Fails if the weights are dropped (the rows would then
+    count once each)."""
+    from lifetimes import BetaGeoFitter
+
+    from cdp.value.clv import DAYS_PER_UNIT, _distinct_histories
+
+    chance, as_of, rows = random.Random(7), date(2026, 1, 1), []
+    for i in range(4000):  # visits on a grid of weeks: many customers share a history
+        age = chance.randint(8, 30)
+        weeks = [age] + [chance.randint(0, age - 1) for _ in range(chance.choice((0, 0, 1, 1, 2, 3)))]
+        rows += [(f"c{i}", as_of - timedelta(days=7 * w), 100.0) for w in weeks]
+    summary = rfm_summary(pl.DataFrame(rows, schema=["customer_id", "open_date", "revenue"], orient="row"), as_of)
+    distinct = _distinct_histories(summary)
+    assert len(distinct[0]) < summary.height / 2
+    frame = summary.to_pandas()
+    history = frame["frequency"], frame["recency_days"] / DAYS_PER_UNIT, frame["t_days"] / DAYS_PER_UNIT
+    weighted, each = BetaGeoFitter().fit(*distinct), BetaGeoFitter().fit(*history)
+    assert weighted.params_["r"] == pytest.approx(each.params_["r"], rel=1e-3)
+    assert weighted.params_["alpha"] == pytest.approx(each.params_["alpha"], rel=1e-3)
+    # a and b are near zero here, where the likelihood is flat: compare what the forecast reads of them
+    ahead = [model.conditional_expected_number_of_purchases_up_to_time(52, *history).to_numpy() for model in (weighted, each)]
+    assert ahead[0] == pytest.approx(ahead[1], rel=1e-3)
