@@ -82,6 +82,7 @@ def test_the_fit_on_distinct_histories_is_the_fit_on_every_customer():
     weighted, each = BetaGeoFitter().fit(*distinct), BetaGeoFitter().fit(*history)
     assert weighted.params_["r"] == pytest.approx(each.params_["r"], rel=1e-3)
     assert weighted.params_["alpha"] == pytest.approx(each.params_["alpha"], rel=1e-3)
-    # a and b are near zero here, where the likelihood is flat: compare what the forecast reads of them
+    # a and b lie on a ridge here (a ~1e-4, b ~2e4: almost no one drops out), where the likelihood is flat
+    # and two fits stop ~2% apart: compare what the forecast reads of them
     ahead = [model.conditional_expected_number_of_purchases_up_to_time(52, *history).to_numpy() for model in (weighted, each)]
     assert ahead[0] == pytest.approx(ahead[1], rel=1e-3)
