@@ -35,7 +35,7 @@ from cdp.identity.issue import issue_customer_ids
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA
 from cdp.identity.registry import REGISTRY_SCHEMA
-from cdp.identity.resolve import NODE_PAIR, links_among, settle
+from cdp.identity.resolve import NODE_PAIR, linked_within, settle
 from cdp.identity.tuples import write_tuples
 from cdp.paths import IDENTITY_DIR, Home
 from cdp.state import tables
@@ -63,7 +63,7 @@ def step(name: str, fn):
 
 
 def pairs_from_state(home: Home, model: dict, settings: IdentitySettings, folder: Path) -> tuple[Path, pl.DataFrame]:
-    """The linked pairs (to a file, as resolve keeps them) and the flagged pairs, from HOME's scored pairs."""
+    """The linked pairs (to a file, for Splink's clustering) and the flagged pairs, from HOME's scored pairs."""
     files = ", ".join(repr(str(p)) for p in home.snapshot().paths(tables.SCORED_PAIRS))
     attach = Decisions.of(model, settings.clustering).attach_unnamed
     links = folder / "linked_pairs.parquet"
@@ -115,7 +115,8 @@ def main() -> None:
         links, flagged = step("pairs read (not timed)", partial(pairs_from_state, home, model, settings, folder))
         clusters = step("splink's clusters (not timed)", partial(splink_clusters, files.tuples, links, folder, args.clusters))
         overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
-        settled = step("settle", partial(settle, clusters, partial(links_among, pl.scan_parquet(links)), flagged,
+        pairs = state.paths(tables.SCORED_PAIRS)
+        settled = step("settle", partial(settle, clusters, partial(linked_within, pairs), flagged,
                                          pl.scan_parquet(files.tuples), overrides, pl.scan_parquet(files.record_map)))
         del clusters
         registry = pl.DataFrame(schema=REGISTRY_SCHEMA) if args.empty_registry else None

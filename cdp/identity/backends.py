@@ -218,6 +218,11 @@ def copy_to_parquet(db_api, sql: str, path: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def parquet_source(db_api, path: Path) -> str:
+    """A Parquet file as a table expression the backend's SQL reads."""
+    return f"parquet.`{path}`" if is_spark(db_api) else f"read_parquet({sql_string(str(path))})"
+
+
 def create_view(db_api, name: str, sql: str):
     """A view over a query (no copy of the rows), as a Splink table of the backend."""
     if is_spark(db_api):

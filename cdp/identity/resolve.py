@@ -12,8 +12,11 @@ from functools import partial
 from pathlib import Path
 
 import polars as pl
+from splink.internals.pipeline import CTEPipeline
+from splink.internals.vertically_concatenate import enqueue_df_concat
 
-from cdp.identity.backends import copy_to_parquet, create_view
+from cdp.identity.backends import copy_to_parquet, create_view, is_spark, parquet_source, register
+from cdp.identity.components import cluster_linked
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import apply_overrides, attach_unnamed, must_node_pairs, node_pairs, split_vetoed
@@ -21,6 +24,7 @@ from cdp.identity.scoring import match_weight_sql, predict_narrow, score_pairs_i
 
 DASHBOARD_PAIRS = 500  # review-band pairs in the comparison viewer, strongest first
 DASHBOARD_CLUSTERS = 5  # clusters touched by the review band in cluster studio
+CLUSTERED_NODES = "__splink__df_clustered_with_input_data"  # the name Splink's dashboards know clusters by
 # Columns of a scored pair kept for the steward and the audit copy (with gamma_* and mw_*).
 PAIR_KEYS = ("source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r")
 
@@ -43,20 +47,17 @@ def resolve(tuples: pl.DataFrame | Path, model_path: Path, settings: IdentitySet
     honour steward overrides. `tuples` may be a Parquet file of them (the backend reads it: the
     caller need not hold them while Splink scores), `record_map` a scan.
 
-    Scored pairs stay in the Splink backend: only the review band comes back to Python, and
-    the audit copy of every scored pair is written to Parquet by the backend itself. The linked
-    pairs wait in `workdir` (the run's scratch folder; None: a temporary folder) while the veto
-    and the decisions are settled, with Splink's database already closed.
+    Every scored pair is written once, decided, by the backend itself: to `scored_pairs_path` (the
+    audit copy; None: the work folder). Clustering, the review band and the flagged pairs read that
+    file, and so do the veto and the steward's decisions, settled once Splink's database is closed.
     """
     timer = Timer()
     with _work_folder(workdir) as folder:
-        scored = _score_and_cluster(tuples, _as_dict(model_path), settings, scored_pairs_path, reports_dir,
-                                    folder / "linked_pairs.parquet", timer)
-        # Splink's database is closed, its memory and spill files freed, before the veto and the
-        # steward's decisions are settled from the linked pairs kept in the file.
-        links = partial(links_among, pl.scan_parquet(scored.links))
+        pairs_file = scored_pairs_path or folder / "scored_pairs.parquet"
+        scored = _score_and_cluster(tuples, _as_dict(model_path), settings, pairs_file, reports_dir, timer)
         tuple_rows = tuples.lazy() if isinstance(tuples, pl.DataFrame) else pl.scan_parquet(tuples)
-        tuple_clusters = settle(scored.tuple_clusters, links, scored.flagged, tuple_rows, overrides, record_map)
+        tuple_clusters = settle(scored.tuple_clusters, partial(linked_within, pairs_file), scored.flagged, tuple_rows,
+                                overrides, record_map)
     timer.lap("decisions + veto")
     return Resolution(tuple_clusters=tuple_clusters, review_candidates=scored.review, pairs_scored=scored.pairs,
                       strong_links=scored.strong, dashboards=scored.dashboards, seconds=timer.seconds)
@@ -72,52 +73,75 @@ class _Scored:
     strong: int
     dashboards: dict[str, Path] | None
     flagged: pl.DataFrame  # node_l, node_r, vetoed, attach
-    links: Path  # the linked pairs (node_l, node_r, match_probability)
 
 
-def _score_and_cluster(tuples: pl.DataFrame | Path, model: dict, settings: IdentitySettings, scored_pairs_path: Path | None,
-                       reports_dir: Path | None, links: Path, timer: Timer) -> _Scored:
-    """Splink's part: score, decide, cluster, keep the scored pairs, the review band and its dashboards,
-    the flagged pairs, and the linked pairs in `links`."""
+def _score_and_cluster(tuples: pl.DataFrame | Path, model: dict, settings: IdentitySettings, pairs_file: Path,
+                       reports_dir: Path | None, timer: Timer) -> _Scored:
+    """Splink's part: score and decide every pair into `pairs_file`, cluster the linked ones, keep the
+    review band and its dashboards and the flagged pairs."""
     with closing(make_linker(tuples, model, settings.backend, backend_options=settings.backend_options)) as linker:
         db_api = linker._db_api
         decisions = Decisions.of(model, settings.clustering)
         predictions = predict_narrow(linker, settings.clustering.scoring_floor)
         keys = ", ".join(PAIR_KEYS)
         gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
-        # Views, not copies: the decisions are computed where they are read.
-        veto_weights = "".join(f", {match_weight_sql(linker, c)} AS mw_{c}" for c in settings.clustering.veto)
-        scored = create_view(db_api, "cdp_scored_pairs", f"SELECT *{veto_weights} FROM {predictions.physical_name}")
-        decided = create_view(db_api, "cdp_decided_pairs", decisions.decided(keys, gammas).format(this=scored.physical_name))
+        decided = decisions.decided(keys, gammas).format(this=predictions.physical_name)
         timer.lap("score")
-        linkable = create_view(db_api, "cdp_linked_pairs", decisions.for_clustering(keys).format(this=decided.physical_name))
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
-        tuple_clusters = _to_polars(clusters.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}"))
+        copy_to_parquet(db_api, decided, pairs_file)  # the one pass over Splink's predictions
+        counts = pl.scan_parquet(pairs_file).select(
+            pl.len().alias("pairs"), pl.col("strong_only").sum().alias("strong")).collect().row(0, named=True)
+        # The veto's own weights again, from the levels: what the review band is chosen by.
+        veto_weights = "".join(f", {match_weight_sql(linker, c)} AS mw_{c}" for c in settings.clustering.veto)
+        kept = create_view(db_api, "cdp_scored_pairs", f"SELECT *{veto_weights} FROM {parquet_source(db_api, pairs_file)}")
+        timer.lap("scored pairs")
+        tuple_clusters, clusters = _cluster(linker, kept, keys)
         timer.lap("cluster")
-        if scored_pairs_path is not None:  # counted in the file written (one pass over the pairs, not two)
-            copy_to_parquet(db_api, f"SELECT {keys}, match_weight, match_probability, {gammas}, strong_evidence, vetoed, "
-                                    f"linked, strong_only FROM {decided.physical_name}", scored_pairs_path)
-            counts = pl.scan_parquet(scored_pairs_path).select(
-                pl.len().alias("pairs"), pl.col("strong_only").sum().alias("strong")).collect().row(0, named=True)
-        else:
-            counts = _to_polars(decided.query_sql("SELECT count(*) AS pairs, sum(CASE WHEN strong_only THEN 1 ELSE 0 END) "
-                                                  "AS strong FROM {this}")).row(0, named=True)
         # The review band alone is scored again with the values compared and every weight: the evidence.
-        band_pairs = scored.query_sql(f"SELECT {keys}, {decisions.columns()} FROM {{this}} WHERE {decisions.review}")
+        band_pairs = kept.query_sql(f"SELECT {keys}, strong_evidence, vetoed, linked FROM {{this}} WHERE {decisions.review}")
         band = band_pairs.query_sql(
             f"SELECT f.*, b.strong_evidence, b.vetoed, b.linked FROM {score_pairs_in_full(linker, band_pairs).physical_name} "
             f"AS f JOIN {{this}} AS b USING ({keys})")
         review = _to_polars(band)
-        timer.lap("scored pairs + review band")
+        timer.lap("review band")
         dashboards = write_dashboards(linker, predictions, band, clusters, reports_dir) if reports_dir else None
         timer.lap("dashboards")
-        # One pass over the decided pairs for both: the pairs the veto kept apart, the unnamed attachments.
-        flagged = _to_polars(decided.query_sql(f"SELECT {keys}, vetoed, coalesce({decisions.attach_unnamed}, FALSE) AS attach "
-                                               f"FROM {{this}} WHERE vetoed OR {decisions.attach_unnamed}"))
+        # One pass over the kept pairs for both: the pairs the veto kept apart, the unnamed attachments.
+        flagged = _to_polars(kept.query_sql(f"SELECT {keys}, vetoed, coalesce({decisions.attach_unnamed}, FALSE) AS attach "
+                                            f"FROM {{this}} WHERE vetoed OR {decisions.attach_unnamed}"))
         flagged = pl.concat([node_pairs(flagged), flagged.select("vetoed", "attach")], how="horizontal")
-        copy_to_parquet(db_api, f"SELECT {NODE_PAIR}, match_probability FROM {linkable.physical_name}", links)
-        timer.lap("linked pairs kept")
-        return _Scored(tuple_clusters, review, counts["pairs"], counts["strong"] or 0, dashboards, flagged, links)
+        timer.lap("flagged pairs")
+        return _Scored(tuple_clusters, review, counts["pairs"], counts["strong"] or 0, dashboards, flagged)
+
+
+def _cluster(linker, kept, keys: str):
+    """The connected components of the linked pairs among the kept ones: the clusters (source,
+    tuple_id, cluster_id) as a frame, and as a table of the backend (source_dataset, tuple_id,
+    cluster_id) for cluster studio. DuckDB computes them in this process (cdp/identity/components.py);
+    on Spark, Splink's clustering runs in the cluster."""
+    db_api = linker._db_api
+    linked = f"SELECT {keys} FROM {kept.physical_name} WHERE linked"
+    if is_spark(db_api):
+        linkable = create_view(db_api, "cdp_linked_pairs", Decisions.for_clustering(keys).format(this=kept.physical_name))
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
+        table = clusters.query_sql("SELECT source_dataset, tuple_id, cluster_id FROM {this}")
+        return _to_polars(table.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}")), table
+    tuple_clusters = cluster_linked(linker, linked)
+    table = register(db_api, tuple_clusters.rename({"source": "source_dataset"}), "cdp_tuple_clusters")
+    return tuple_clusters, table
+
+
+def linked_within(pairs_files: Path | list[Path], nodes: set[str] | None) -> pl.DataFrame:
+    """The linked pairs (node_l, node_r, match_probability; strong evidence at 1) among the given
+    nodes (source|tuple_id; None: all) of the scored pairs in `pairs_files`: what `settle` asks of a
+    full run. The pairs are narrowed by their tuple ids before any node is spelt out."""
+    pairs = pl.scan_parquet(pairs_files).filter("linked")
+    if nodes is not None:
+        ids = pl.Series(sorted({node.split("|", 1)[1] for node in nodes}), dtype=pl.Utf8).implode()
+        pairs = pairs.filter(pl.col("tuple_id_l").is_in(ids) & pl.col("tuple_id_r").is_in(ids))
+    links = pairs.select(*(pl.concat_str(f"source_dataset_{side}", pl.lit("|"), f"tuple_id_{side}").alias(f"node_{side}")
+                           for side in ("l", "r")),
+                         pl.when("strong_evidence").then(1.0).otherwise("match_probability").alias("match_probability"))
+    return links_among(links, nodes)
 
 
 def settle(tuple_clusters: pl.DataFrame, links_within: Callable[[set[str] | None], pl.DataFrame], flagged: pl.DataFrame,
@@ -178,8 +202,7 @@ def write_dashboards(linker, predictions, review_band, clusters, reports_dir: Pa
     cluster_ids = touched.get_column("cluster_id").cast(pl.Utf8).to_list()
     if cluster_ids:  # only those clusters' nodes and pairs: Splink's own query would scan every scored pair
         listed = ", ".join(f"'{c}'" for c in cluster_ids)
-        nodes = clusters.query_sql(f"SELECT * FROM {{this}} WHERE cluster_id IN ({listed})")
-        nodes.templated_name = clusters.templated_name
+        nodes = _cluster_nodes(linker, clusters, listed)
         touching = predictions.query_sql(
             f"SELECT {', '.join(PAIR_KEYS)} FROM {{this}} AS p JOIN {nodes.physical_name} AS n ON p.tuple_id_l = n.tuple_id")
         pairs = score_pairs_in_full(linker, touching)
@@ -191,6 +214,17 @@ def write_dashboards(linker, predictions, review_band, clusters, reports_dir: Pa
     for path in paths.values():
         offline(path)
     return paths
+
+
+def _cluster_nodes(linker, clusters, listed: str):
+    """The tuples of the listed clusters with every input column: the nodes cluster studio shows, as
+    Splink's clustering output would give them (`clusters`: source_dataset, tuple_id, cluster_id)."""
+    pipeline = CTEPipeline()
+    enqueue_df_concat(linker, pipeline)
+    pipeline.enqueue_sql(f"SELECT c.cluster_id, d.* FROM {clusters.physical_name} AS c JOIN __splink__df_concat AS d "
+                         f"ON d.source_dataset = c.source_dataset AND d.tuple_id = c.tuple_id WHERE c.cluster_id IN ({listed})",
+                         CLUSTERED_NODES)
+    return linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
 
 
 _REMOTE_LINK = re.compile(r"<link[^>]+href=\s*['\"]?https?://[^>]*>\s*", re.IGNORECASE)

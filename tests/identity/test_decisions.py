@@ -16,7 +16,7 @@ from stdnum.cn import ric
 
 from cdp.demo.identifiers import vin_check_values
 from cdp.identity.model import MODEL_PATH, IdentitySettings, SettingsError
-from cdp.identity.resolve import cluster_keys, resolve
+from cdp.identity.resolve import cluster_keys, linked_within, resolve
 from cdp.identity.tuples import build_tuples, write_tuples
 from cdp.ingest.contracts import Contract, load_dictionary
 from cdp.paths import PROJECT_DIR
@@ -132,9 +132,9 @@ def test_every_shipped_settings_file_loads():
     assert example.training.u_chunks >= 1 and example.training.em_blocking_rules
 
 
-def test_the_veto_is_settled_from_the_linked_pairs_kept_in_the_work_folder(tmp_path):
+def test_the_veto_is_settled_from_the_linked_pairs_of_the_scored_pairs_file(tmp_path):
     """Splink's database is closed before the veto and the decisions are settled: what they read is
-    the linked pairs kept in the work folder — every scored pair that links, strong evidence at 1."""
+    the scored pairs' file — every scored pair that links, strong evidence at 1, among the nodes asked."""
     tuples, record_map = build_tuples(person_records(CASES))
     resolve(tuples, MODEL_PATH, IdentitySettings.load(), record_map, scored_pairs_path=tmp_path / "scored.parquet",
             workdir=tmp_path)
@@ -142,9 +142,13 @@ def test_the_veto_is_settled_from_the_linked_pairs_kept_in_the_work_folder(tmp_p
     scored = pl.read_parquet(tmp_path / "scored.parquet").filter("linked").select(
         node[0].alias("node_l"), node[1].alias("node_r"),
         pl.when("strong_evidence").then(1.0).otherwise("match_probability").alias("match_probability"))
-    kept = pl.read_parquet(tmp_path / "linked_pairs.parquet")
-    assert kept.height and kept.sort("node_l", "node_r").equals(scored.sort("node_l", "node_r"))
+    every = linked_within(tmp_path / "scored.parquet", None)
+    assert every.height and every.sort("node_l", "node_r").equals(scored.sort("node_l", "node_r"))
     assert scored.filter(pl.col("match_probability") == 1.0).height  # the strong evidence is among them
+    some = set(scored.get_column("node_l").head(2)) | set(scored.get_column("node_r").head(1))
+    among = linked_within(tmp_path / "scored.parquet", some)
+    expected = scored.filter(pl.col("node_l").is_in(list(some)) & pl.col("node_r").is_in(list(some)))
+    assert among.height and among.sort("node_l", "node_r").equals(expected.sort("node_l", "node_r"))
 
 
 def test_a_full_resolution_from_the_tuples_written_to_files_is_the_one_from_frames(tmp_path):
