@@ -20,10 +20,11 @@ from cdp.identity.components import cluster_linked
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import apply_overrides, attach_unnamed, must_node_pairs, node_pairs, split_vetoed
-from cdp.identity.scoring import match_weight_sql, predict_narrow, score_pairs_in_full
+from cdp.identity.scoring import match_weight_sql, score_pairs_in_full, streamed_predictions
 
 DASHBOARD_PAIRS = 500  # review-band pairs in the comparison viewer, strongest first
 DASHBOARD_CLUSTERS = 5  # clusters touched by the review band in cluster studio
+PREDICTIONS = "__splink__df_predict"  # the name Splink's dashboards know scored pairs by
 CLUSTERED_NODES = "__splink__df_clustered_with_input_data"  # the name Splink's dashboards know clusters by
 # Columns of a scored pair kept for the steward and the audit copy (with gamma_* and mw_*).
 PAIR_KEYS = ("source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r")
@@ -82,12 +83,11 @@ def _score_and_cluster(tuples: pl.DataFrame | Path, model: dict, settings: Ident
     with closing(make_linker(tuples, model, settings.backend, backend_options=settings.backend_options)) as linker:
         db_api = linker._db_api
         decisions = Decisions.of(model, settings.clustering)
-        predictions = predict_narrow(linker, settings.clustering.scoring_floor)
         keys = ", ".join(PAIR_KEYS)
         gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
-        decided = decisions.decided(keys, gammas).format(this=predictions.physical_name)
+        with streamed_predictions(linker, settings.clustering.scoring_floor) as predictions:  # scored as they are written
+            copy_to_parquet(db_api, decisions.decided(keys, gammas).format(this=predictions.physical_name), pairs_file)
         timer.lap("score")
-        copy_to_parquet(db_api, decided, pairs_file)  # the one pass over Splink's predictions
         counts = pl.scan_parquet(pairs_file).select(
             pl.len().alias("pairs"), pl.col("strong_only").sum().alias("strong")).collect().row(0, named=True)
         # The veto's own weights again, from the levels: what the review band is chosen by.
@@ -103,7 +103,7 @@ def _score_and_cluster(tuples: pl.DataFrame | Path, model: dict, settings: Ident
             f"AS f JOIN {{this}} AS b USING ({keys})")
         review = _to_polars(band)
         timer.lap("review band")
-        dashboards = write_dashboards(linker, predictions, band, clusters, reports_dir) if reports_dir else None
+        dashboards = write_dashboards(linker, kept, band, clusters, reports_dir) if reports_dir else None
         timer.lap("dashboards")
         # One pass over the kept pairs for both: the pairs the veto kept apart, the unnamed attachments.
         flagged = _to_polars(kept.query_sql(f"SELECT {keys}, vetoed, coalesce({decisions.attach_unnamed}, FALSE) AS attach "
@@ -178,14 +178,15 @@ class Timer:
         self._last = now
 
 
-def write_dashboards(linker, predictions, review_band, clusters, reports_dir: Path) -> dict[str, Path]:
+def write_dashboards(linker, scored, review_band, clusters, reports_dir: Path) -> dict[str, Path]:
     """Splink's own offline dashboards for the review band (the strongest pairs of it): the
     comparison viewer (pairs by comparison vector) and cluster studio (the clusters those pairs
-    touch). Both bundle their JavaScript: nothing is loaded from the internet."""
+    touch, their pairs among the `scored` ones). Both bundle their JavaScript: nothing is loaded
+    from the internet."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     columns = ", ".join(c.name for c in review_band.columns if c.unquote().name not in ("strong_evidence", "vetoed", "linked"))
     band = review_band.query_sql(f"SELECT {columns} FROM {{this}} ORDER BY match_weight DESC LIMIT {DASHBOARD_PAIRS}")
-    band.templated_name = predictions.templated_name  # Splink's dashboard SQL names the predictions table
+    band.templated_name = PREDICTIONS  # Splink's dashboard SQL names the predictions table
     if not _to_polars(band.query_sql("SELECT count(*) AS n FROM {this}")).item():
         return {}
     paths = {"comparison viewer": reports_dir / "comparison_viewer.html",
@@ -203,10 +204,10 @@ def write_dashboards(linker, predictions, review_band, clusters, reports_dir: Pa
     if cluster_ids:  # only those clusters' nodes and pairs: Splink's own query would scan every scored pair
         listed = ", ".join(f"'{c}'" for c in cluster_ids)
         nodes = _cluster_nodes(linker, clusters, listed)
-        touching = predictions.query_sql(
+        touching = scored.query_sql(
             f"SELECT {', '.join(PAIR_KEYS)} FROM {{this}} AS p JOIN {nodes.physical_name} AS n ON p.tuple_id_l = n.tuple_id")
         pairs = score_pairs_in_full(linker, touching)
-        pairs.templated_name = predictions.templated_name
+        pairs.templated_name = PREDICTIONS
         linker.visualisations.cluster_studio_dashboard(pairs, nodes, str(paths["cluster studio"]),
                                                        cluster_ids=cluster_ids, overwrite=True)
     else:

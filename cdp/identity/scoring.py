@@ -14,6 +14,9 @@ same settings object) runs twice:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
 from splink.internals.dialects import SplinkDialect
 from splink.internals.pipeline import CTEPipeline
@@ -22,6 +25,8 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 from splink.internals.term_frequencies import _join_tf_to_df_concat_sql, append_term_frequencies_to_pipeline
 from splink.internals.unique_id_concat import _composite_unique_id_from_edges_sql
 from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf, vertically_concatenate_sql
+
+from cdp.identity.backends import create_view, is_spark
 
 
 def _comparison_vector_sqls(linker, input_table: str) -> list[dict[str, str]]:
@@ -36,24 +41,44 @@ def _comparison_vector_sqls(linker, input_table: str) -> list[dict[str, str]]:
 
 def predict_narrow(linker, threshold_match_probability: float) -> SplinkDataFrame:
     """Splink's predict at a threshold, keeping ids, scores, gamma_* and the retained extra columns."""
-    settings = linker._settings_obj
     blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk()
     try:
-        pipeline = CTEPipeline([blocked])
-        enqueue_df_concat_with_tf(linker, pipeline)
-        pipeline.enqueue_list_of_sqls(_comparison_vector_sqls(linker, "__splink__df_concat_with_tf"))
-        pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls(
-            unique_id_input_columns=settings.column_info_settings.unique_id_input_columns,
-            core_model_settings=settings.core_model_settings,
-            sql_dialect=SplinkDialect.from_string(settings._sql_dialect_str),
-            threshold_match_probability=threshold_match_probability,
-            retain_matching_columns=False, retain_intermediate_calculation_columns=False,
-            training_mode=True,  # Splink's switch for "gamma_* without the compared values"
-            additional_columns_to_retain=settings._additional_columns_to_retain))
-        return linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        return linker._db_api.sql_pipeline_to_splink_dataframe(_narrow_pipeline(linker, blocked, threshold_match_probability))
     finally:
         if not cached:
             blocked.drop_table_from_database_and_remove_from_cache()
+
+
+@contextmanager
+def streamed_predictions(linker, threshold_match_probability: float) -> Iterator[SplinkDataFrame]:
+    """`predict_narrow`'s pairs as a view: whoever reads it (once: each read scores every pair again)
+    streams the scored pairs instead of a table of them that spills. A million customers' 72M
+    scored pairs made a table of about 9 GB, written to DuckDB's spill files and read back."""
+    blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk()
+    try:
+        sql = _narrow_pipeline(linker, blocked, threshold_match_probability).generate_cte_pipeline_sql()
+        if is_spark(linker._db_api):  # Splink's SQL in Spark's dialect, as Splink's SparkAPI runs it
+            sql = linker._db_api._setup_for_execute_sql(sql, "cdp_scored_pairs_streamed")
+        yield create_view(linker._db_api, "cdp_scored_pairs_streamed", sql)
+    finally:
+        if not cached:
+            blocked.drop_table_from_database_and_remove_from_cache()
+
+
+def _narrow_pipeline(linker, blocked: SplinkDataFrame, threshold_match_probability: float) -> CTEPipeline:
+    settings = linker._settings_obj
+    pipeline = CTEPipeline([blocked])
+    enqueue_df_concat_with_tf(linker, pipeline)
+    pipeline.enqueue_list_of_sqls(_comparison_vector_sqls(linker, "__splink__df_concat_with_tf"))
+    pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls(
+        unique_id_input_columns=settings.column_info_settings.unique_id_input_columns,
+        core_model_settings=settings.core_model_settings,
+        sql_dialect=SplinkDialect.from_string(settings._sql_dialect_str),
+        threshold_match_probability=threshold_match_probability,
+        retain_matching_columns=False, retain_intermediate_calculation_columns=False,
+        training_mode=True,  # Splink's switch for "gamma_* without the compared values"
+        additional_columns_to_retain=settings._additional_columns_to_retain))
+    return pipeline
 
 
 def match_weight_sql(linker, comparison: str) -> str:
