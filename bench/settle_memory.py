@@ -35,10 +35,12 @@ from cdp.identity.issue import issue_customer_ids
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA
 from cdp.identity.registry import REGISTRY_SCHEMA
-from cdp.identity.resolve import NODE_PAIR, linked_within, settle
+from cdp.identity.resolve import linked_within, settle
 from cdp.identity.tuples import write_tuples
 from cdp.paths import IDENTITY_DIR, Home
 from cdp.state import tables
+
+NODE_PAIR = "source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r"
 
 
 class Abandon(Exception):

@@ -238,9 +238,6 @@ def offline(path: Path) -> None:
     path.write_text(_REMOTE_LINK.sub("", html), encoding="utf-8")
 
 
-NODE_PAIR = "source_dataset_l || '|' || tuple_id_l AS node_l, source_dataset_r || '|' || tuple_id_r AS node_r"
-
-
 @contextmanager
 def _work_folder(workdir: Path | None) -> Iterator[Path]:
     if workdir is not None:

@@ -6,7 +6,9 @@
 the same Splink SQL (its blocking, comparison vectors and match-weight expressions, built from the
 same settings object) runs twice:
 - `predict_narrow`: every blocked pair with the pair's ids, match weight / probability, the
-  comparison levels (gamma_*) and the additional retained columns — nothing else;
+  comparison levels (gamma_*) and the additional retained columns — nothing else (and
+  `streamed_predictions`: the same pairs as a view, read once — a full run writes them straight
+  into its scored pairs' file);
 - `score_pairs_in_full`: a given set of pairs (the review band) with the values compared and every
   intermediate weight, as `predict()` with the model's retain settings would give them, for the
   steward's evidence and the dashboards.
