@@ -119,13 +119,12 @@ def _cluster(linker, kept, keys: str):
     cluster_id) for cluster studio. DuckDB computes them in this process (cdp/identity/components.py);
     on Spark, Splink's clustering runs in the cluster."""
     db_api = linker._db_api
-    linked = f"SELECT {keys} FROM {kept.physical_name} WHERE linked"
     if is_spark(db_api):
         linkable = create_view(db_api, "cdp_linked_pairs", Decisions.for_clustering(keys).format(this=kept.physical_name))
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(linkable, threshold_match_probability=0.0)
         table = clusters.query_sql("SELECT source_dataset, tuple_id, cluster_id FROM {this}")
         return _to_polars(table.query_sql("SELECT source_dataset AS source, tuple_id, cluster_id FROM {this}")), table
-    tuple_clusters = cluster_linked(linker, linked)
+    tuple_clusters = cluster_linked(linker, f"SELECT {keys} FROM {kept.physical_name} WHERE linked")
     table = register(db_api, tuple_clusters.rename({"source": "source_dataset"}), "cdp_tuple_clusters")
     return tuple_clusters, table
 
