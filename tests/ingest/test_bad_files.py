@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cdp.ingest import reader
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.reader import SourceFileError, load_source, read_source
 from cdp.quality.gate import gate
@@ -60,6 +61,23 @@ def test_bad_file_fails_alone_and_counts_add_up(tmp_path):
     assert frame.height == 40 and frame.get_column("_source_file").unique().to_list() == ["sales/销售台账_S01.csv"]
     assert sorted(e.file for e in rejected) == ["sales/销售台账_S02.csv", "sales/销售台账_S03.csv"]
     assert any("empty" in str(e) for e in rejected) and any(e.row == 7 for e in rejected)
+
+
+def test_files_read_at_once_come_in_delivery_order_as_one_at_a_time(tmp_path, monkeypatch):
+    for store, rows in (("S01", 30), ("S03", 7), ("S05", 12), ("S06", 1)):
+        write(tmp_path, f"sales/销售台账_{store}.csv", (HEADER + sales_rows(store, rows)).encode("gb18030"))
+    write(tmp_path, "sales/销售台账_S02.csv", b"")
+    write(tmp_path, "sales/销售台账_S04.csv", HEADER.encode("gb18030") + b"\xff\xfe\n")
+    read = {}
+    for threads in (1, 3):
+        monkeypatch.setattr(reader, "READ_THREADS", threads)
+        read[threads] = load_source(CONTRACTS["sales"], tmp_path, "l")
+    (one, one_rejected), (many, many_rejected) = read[1], read[3]
+    assert many.equals(one) and many.height == 50
+    assert many.get_column("_source_file").unique(maintain_order=True).to_list() == [
+        f"sales/销售台账_{store}.csv" for store in ("S01", "S03", "S05", "S06")]
+    assert [e.file for e in many_rejected] == [e.file for e in one_rejected] == [
+        "sales/销售台账_S02.csv", "sales/销售台账_S04.csv"]
 
 
 def test_a_column_of_the_wrong_type_quarantines_that_files_rows_with_the_field_named(tmp_path):
