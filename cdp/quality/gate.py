@@ -45,6 +45,13 @@ RESULT_SCHEMA = {
 }
 
 
+# What the gate reads of GX's results: every unexpected row's position in the batch (COMPLETE) and the
+# observed value of a counting expectation. Not the index column's value per unexpected row
+# (unexpected_index_column_names): GX looks that up cell by cell (a million customers' 5.2M receipts:
+# the gate 37.8 -> 33.5 s without it, bench/gate_step.py); the positions come as the pandas index, in one list.
+RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 5, "return_unexpected_index_query": False}
+
+
 @dataclass
 class GateResult:
     loaded: pl.LazyFrame  # the rows that pass, typed: stream it to its file (`valid` collects it)
@@ -162,6 +169,10 @@ class _Batch:
             self.frame = typed.select(ROW_ID, *self.columns).collect(engine="streaming")
         return self
 
+    def ids_at(self, positions: list[int]) -> list[int]:
+        """The ROW_ID or VALUE_ID of the frame's rows at GX's unexpected indices (positions in the frame)."""
+        return self.frame.get_column(self.index).gather(positions).to_list() if positions else []
+
     def hit_rows(self, ids: list[int]) -> pl.DataFrame:
         """ROW_ID (and VALUE_ID when per value) of the rows behind GX's unexpected indices."""
         if not self.per_value:
@@ -239,8 +250,7 @@ def _validate(batches: list[_Batch], typed: pl.LazyFrame, parameters: dict) -> I
         suite = context.suites.add(ExpectationSuite(name=batch.name, expectations=batch.expectations))
         validation = definition.get_batch(batch_parameters={"dataframe": _for_gx(batch.frame)}).validate(
             suite, expectation_parameters=parameters,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [batch.index],
-                           "partial_unexpected_count": 5, "return_unexpected_index_query": False},
+            result_format=RESULT_FORMAT,
         )
         for result in validation.results:
             yield batch, result
@@ -308,7 +318,7 @@ def gate(contract: Contract, raw: pl.DataFrame | pl.LazyFrame, suite: dict, as_o
         meta, details = substituted.get("meta") or {}, result.result or {}
         rule, severity = meta.get("rule", substituted["type"]), meta.get("severity", "quarantine")
         config = declared.get(meta.get("rule"), substituted)  # as written, before GX substitutes parameters
-        rows = batch.hit_rows([int(h[batch.index]) for h in details.get("unexpected_index_list") or []])
+        rows = batch.hit_rows(batch.ids_at(details.get("unexpected_index_list") or []))
         if config["type"] == "expect_column_values_to_be_unique":  # the first copy of a key loads
             rows = rows.filter(~pl.col(ROW_ID).is_in(first_of_key().implode()))
         success = bool(result.success) if config["type"] != "expect_column_values_to_be_unique" else rows.is_empty()
