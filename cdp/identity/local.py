@@ -61,10 +61,10 @@ def recluster_touched(result: IncrementalResult, clusters: pl.Series, tuples: pl
     current = result.tuple_clusters.select(NODE.alias("node"), pl.col("cluster_id").cast(pl.Utf8))
     seeds = current.filter(pl.col("cluster_id").is_in(clusters.implode())).get_column("node")
     nodes, edges = _components(seeds, current, list(pair_files), result.scored, decisions)
-    local = tuples.lazy().filter(NODE.is_in(nodes.implode())).collect()
+    local = of_nodes(tuples, nodes)
     linked = edges.filter("linked").select("node_l", "node_r", "match_probability")
     clustered = settle(_connected(local, linked), partial(links_among, linked), edges,
-                       local, overrides, record_map.lazy().filter(NODE.is_in(nodes.implode())).collect())
+                       local, overrides, of_nodes(record_map, nodes))
     relabelled = clustered.select("source", "tuple_id", (pl.lit("local:") + pl.col("cluster_id").cast(pl.Utf8))
                                   .alias("cluster_id_local"))
     result.tuple_clusters = (result.tuple_clusters.with_columns(pl.col("cluster_id").cast(pl.Utf8))
@@ -72,6 +72,14 @@ def recluster_touched(result: IncrementalResult, clusters: pl.Series, tuples: pl
                              .select("source", "tuple_id", pl.coalesce("cluster_id_local", "cluster_id").alias("cluster_id")))
     result.reclustered = nodes.len()
     return result
+
+
+def of_nodes(frame: pl.DataFrame | pl.LazyFrame, nodes: pl.Series) -> pl.DataFrame:
+    """The rows (source, tuple_id, ...) of `frame` whose node (source|tuple_id) is one of `nodes`: narrowed
+    by tuple id before any node is spelt out (a node string for each of a million customers' 10.5M tuples
+    and 20M records took 0.7 s of a day's re-cluster, /tmp probe)."""
+    ids = nodes.str.split_exact("|", 1).struct.field("field_1").unique().implode()
+    return frame.lazy().filter(pl.col("tuple_id").is_in(ids)).filter(NODE.is_in(nodes.implode())).collect()
 
 
 def _components(seeds: pl.Series, current: pl.DataFrame, pair_files: list[Path], new_pairs: pl.DataFrame | None,
