@@ -98,6 +98,9 @@ def distinct_lookup(values: pl.Series, column: str, fn: Callable, outputs: dict[
         fast.columns = [column, *outputs]
     rest = distinct.to_list()
     results = [fn(v) for v in rest]
+    if results and not (isinstance(results[0], tuple) and len(results[0]) == len(outputs)):
+        raise TypeError(f"{column}: the standardizer {fn.__name__} returned {results[0]!r} for {rest[0]!r}, "
+                        f"not a tuple of its {len(outputs)} outputs {list(outputs)}")
     looked_up = pl.DataFrame(
         {column: rest, **{name: [r[i] for r in results] for i, name in enumerate(outputs)}},
         schema={column: pl.Utf8, **outputs},
@@ -110,7 +113,17 @@ def map_distinct(df: pl.DataFrame, column: str, fn: Callable, outputs: dict[str,
     return df.join(distinct_lookup(df.get_column(column), column, fn, outputs), on=column, how="left")
 
 
-STANDARDIZERS = [  # (raw column, standardizer, its outputs)
+def plate_alone(raw: str | None) -> tuple[str | None]:
+    """The plate standardizer's one output as the tuple `distinct_lookup` reads."""
+    return (standardize_plate(raw),)
+
+
+def email_alone(raw: str | None) -> tuple[str | None]:
+    """The e-mail standardizer's one output as the tuple `distinct_lookup` reads."""
+    return (standardize_email(raw),)
+
+
+STANDARDIZERS = [  # (raw column, standardizer returning a tuple of its outputs, the outputs)
     ("raw_customer_name", standardize_name,
      {"name": pl.Utf8, "name_pinyin": pl.Utf8, "name_pinyin_alt": pl.Utf8, "name_is_company": pl.Boolean}),
     ("raw_mobile", standardize_phone, {"phone": pl.Utf8, "phone_kind": pl.Utf8}),
@@ -118,8 +131,8 @@ STANDARDIZERS = [  # (raw column, standardizer, its outputs)
      {"id_number": pl.Utf8, "id_kind": pl.Utf8, "birth_date": pl.Date, "id_gender": pl.Utf8, "id_region": pl.Utf8,
       "id_number_raw": pl.Utf8}),
     ("raw_vin", vin_and_raw, {"vin_upper": pl.Utf8, "vin_valid": pl.Boolean, "vin_raw": pl.Utf8}),
-    ("raw_plate", standardize_plate, {"plate": pl.Utf8}),
-    ("raw_email", lambda v: (standardize_email(v),), {"email": pl.Utf8}),
+    ("raw_plate", plate_alone, {"plate": pl.Utf8}),
+    ("raw_email", email_alone, {"email": pl.Utf8}),
     ("raw_address", split_address, {"province": pl.Utf8, "city": pl.Utf8, "district": pl.Utf8}),
 ]
 

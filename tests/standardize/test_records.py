@@ -4,10 +4,19 @@ result is the same as standardizing every record again."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from cdp.ingest.contracts import Contract, load_dictionary
 from cdp.standardize.contacts import standardize_phone
-from cdp.standardize.records import build_person_records, distinct_lookup, person_record_parts, project, standardize
+from cdp.standardize.records import (
+    STANDARDIZERS,
+    build_person_records,
+    distinct_lookup,
+    person_record_parts,
+    plate_alone,
+    project,
+    standardize,
+)
 
 FIELDS = ("order_no", "customer_name", "mobile", "id_number", "vin", "address")
 
@@ -97,3 +106,23 @@ def test_fast_paths_give_what_the_standardizer_gives():
     looked_up = distinct_lookup(values, "v", standardize_phone, {"a": pl.Utf8, "b": pl.Utf8})
     expected = {v: standardize_phone(v) for v in values.drop_nulls()}
     assert {v: (a, b) for v, a, b in looked_up.iter_rows()} == expected
+
+
+def test_every_standardizer_looked_up_gives_each_of_its_outputs_whole():
+    """distinct_lookup puts each output of a standardizer in its own column: a one-output standardizer
+    returning a bare string once put the string's first character there (plates came out as 粤)."""
+    raw = {"raw_customer_name": "赵玉娟女士", "raw_mobile": "139 1234 5678", "raw_id_number": "11010519491231002x",
+           "raw_vin": "lfv3a23c0k3000123", "raw_plate": "粤a·12345", "raw_email": "Wang.Wei@Example.com ",
+           "raw_address": "广东省广州市天河区体育西路1号"}
+    assert set(raw) == {column for column, _, _ in STANDARDIZERS}
+    for column, fn, outputs in STANDARDIZERS:
+        looked_up = distinct_lookup(pl.Series([raw[column], "x"]), column, fn, outputs)
+        row = looked_up.filter(pl.col(column) == raw[column]).drop(column).row(0)
+        assert row == fn(raw[column]), column
+    plates = dict(distinct_lookup(pl.Series(["粤a·12345"]), "raw_plate", plate_alone, {"plate": pl.Utf8}).iter_rows())
+    assert plates == {"粤a·12345": "粤A12345"}
+
+
+def test_a_standardizer_not_returning_its_outputs_is_refused():
+    with pytest.raises(TypeError, match="not a tuple of its 1 outputs"):
+        distinct_lookup(pl.Series(["粤A12345"]), "raw_plate", str.upper, {"plate": pl.Utf8})
