@@ -2,21 +2,21 @@
 
     python bench/step_memory.py HOME standardize [--full]
     python bench/step_memory.py HOME validated/lead_events [--delivery 2026-10-31]
+    python bench/step_memory.py HOME raw/repair_orders [--delivery 2026-10-31]
     python bench/step_memory.py HOME identity [--full]
     python bench/step_memory.py HOME lead_links [--full]
     python bench/step_memory.py HOME service_clv
 
 HOME is a home `cdp run` (or `bench/bench.py --keep`) filled. The stage is materialized as Dagster
 would (the asset, on HOME's state, which it rewrites with the same content): `standardize` is
-standardized/person_records (`--full`: standardize every record, as a first load does, not only
-what changed); `validated/<source>` gates the source's rows of a delivery and publishes its
-current table; `identity` resolves the standardized records (identity/customer_xref: incremental once
-a resolved base exists; `--full`: a full re-cluster) and prints its steps' seconds; `lead_links`
-links the current leads to the customers (`--full`: every lead, not only those whose link may
-differ); `service_clv` fits the service-value model. Prints the seconds and
-the process's peak resident set (VmHWM) before and after: what the stage itself takes, without
-what earlier stages of an in-process run still hold.
-"""
+standardized/person_records (`--full`: standardize every record, as a first load does, not only what
+changed); `raw/<source>` reads the files of a delivery again (as archived); `validated/<source>`
+gates the source's rows of a delivery and publishes its current table; `identity` resolves the
+standardized records (identity/customer_xref: incremental once a resolved base exists; `--full`: a
+full re-cluster) and prints its steps' seconds; `lead_links` links the current leads to the
+customers (`--full`: every lead, not only those whose link may differ); `service_clv` fits the
+service-value model. Prints the seconds and the process's peak resident set (VmHWM) before and
+after: what the stage itself takes, without what earlier stages of an in-process run still hold."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from identity_bench import peak_mib  # noqa: E402  (a sibling script, not a pack
 STAGES = {"standardize": (person_records, "standardized__person_records"), "identity": (customer_xref, "identity__customer_xref"),
           "lead_links": (lead_links, "identity__lead_links"), "service_clv": (service_clv_model, "models__service_clv"),
           **{asset.key.to_user_string(): (asset, asset.key.to_python_identifier()) for asset in ingest_assets
-             if isinstance(asset, dg.AssetsDefinition) and asset.key.path[0] == "validated"}}
+             if isinstance(asset, dg.AssetsDefinition) and asset.key.path[0] in ("raw", "validated")}}
 
 
 def main() -> None:
