@@ -24,17 +24,27 @@ records AS (  -- a touched customer's pairs share one of its mobiles or addresse
 {% else %}
 records AS (SELECT * FROM every_record),
 {% endif %}
+-- Pairs are made of each customer's distinct mobiles and addresses (with the first record carrying
+-- each), not of its records: a customer's records repeat its mobile, and a join of the records made
+-- every pair of them. The same links, evidence included.
+mobiles AS (
+    SELECT customer_id, mobile, min(record) AS record FROM records WHERE mobile IS NOT NULL GROUP BY customer_id, mobile
+),
+addresses AS (
+    SELECT customer_id, address_key, surname, min(address) AS address, min(record) AS record
+    FROM records WHERE address_key IS NOT NULL GROUP BY customer_id, address_key, surname
+),
 by_mobile AS (
     SELECT a.customer_id AS customer_id_a, b.customer_id AS customer_id_b, 'shared_mobile' AS link_kind,
            min(a.mobile) AS shared_value, min(a.record) || ' ~ ' || min(b.record) AS evidence
-    FROM records AS a JOIN records AS b ON a.mobile = b.mobile AND a.customer_id < b.customer_id
+    FROM mobiles AS a JOIN mobiles AS b ON a.mobile = b.mobile AND a.customer_id < b.customer_id
     GROUP BY 1, 2, 3  -- one link per pair and kind, however many mobiles they share
 ),
 by_address AS (
     SELECT a.customer_id AS customer_id_a, b.customer_id AS customer_id_b,
            CASE WHEN bool_or(a.surname = b.surname) THEN 'same_surname_address' ELSE 'shared_address' END AS link_kind,
            min(a.address) AS shared_value, min(a.record) || ' ~ ' || min(b.record) AS evidence
-    FROM records AS a JOIN records AS b ON a.address_key = b.address_key AND a.customer_id < b.customer_id
+    FROM addresses AS a JOIN addresses AS b ON a.address_key = b.address_key AND a.customer_id < b.customer_id
     GROUP BY a.customer_id, b.customer_id
 ),
 by_payment AS (  -- a receipt for a car paid by another person than its registered owner
