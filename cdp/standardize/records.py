@@ -99,7 +99,7 @@ def distinct_lookup(values: pl.Series, column: str, fn: Callable, outputs: dict[
     rest = distinct.to_list()
     results = [fn(v) for v in rest]
     if results and not (isinstance(results[0], tuple) and len(results[0]) == len(outputs)):
-        raise TypeError(f"{column}: the standardizer {fn.__name__} returned {results[0]!r} for {rest[0]!r}, "
+        raise TypeError(f"{column}: the standardizer {getattr(fn, '__name__', fn)!s} returned {results[0]!r} for {rest[0]!r}, "
                         f"not a tuple of its {len(outputs)} outputs {list(outputs)}")
     looked_up = pl.DataFrame(
         {column: rest, **{name: [r[i] for r in results] for i, name in enumerate(outputs)}},
