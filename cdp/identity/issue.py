@@ -63,7 +63,8 @@ def issue_customer_ids(tx: Transaction, record_map: pl.DataFrame | Path, tuple_c
                     "JOIN assigned AS a USING (cluster_key)")
         xref = _copy(tx, con, tables.CUSTOMER_XREF, "SELECT r.source, r.record_key, i.customer_id FROM records AS r "
                                                      "JOIN ids AS i USING (cluster_id) ORDER BY source, record_key")
-        _registry(tx, con, reconciled, xref)
+        registered = registry.height if registry is not None else state.rows(tables.REGISTRY)
+        _registry(tx, con, reconciled, xref, all_resolved=int(claims.get_column("records").sum()) == registered)
         _copy(tx, con, tables.TUPLES, "SELECT c.source, c.tuple_id, i.customer_id FROM tuple_clusters AS c "
                                       "JOIN ids AS i USING (cluster_id) ORDER BY source, tuple_id")
     tx.write(tables.CUSTOMERS, reconciled.customers)
@@ -71,11 +72,17 @@ def issue_customer_ids(tx: Transaction, record_map: pl.DataFrame | Path, tuple_c
     return Issued(reconciled, pl.scan_parquet(xref))
 
 
-def _registry(tx: Transaction, con: duckdb.DuckDBPyConnection, reconciled: Reconciled, xref: Path) -> None:
+def _registry(tx: Transaction, con: duckdb.DuckDBPyConnection, reconciled: Reconciled, xref: Path,
+              all_resolved: bool) -> None:
     """The registry: every record resolved with its CustomerID (the xref), and the records not resolved
     this run (quarantined, not delivered) with their entry, re-pointed at the customer theirs was merged
     into: a registry entry always names an active customer. A day usually resolves every registered
-    record: the registry is then the xref, copied (not its 20M rows read, sorted and written again)."""
+    record: the registry is then the xref, copied (not its 20M rows read, sorted and written again).
+    `all_resolved`: the claims counted as many registered records as the registry has entries (its keys
+    are distinct: the xref's, and entries no record of this run has), so none is left to look for."""
+    if all_resolved:
+        _copy_xref(tx, xref)
+        return
     con.register("merged", arrow_view(reconciled.history.filter(pl.col("event") == "merged")
                                       .select("customer_id", pl.col("related_id").alias("merged_into"))))
     con.execute("CREATE TEMP TABLE unresolved AS SELECT g.source, g.record_key, "
@@ -85,6 +92,11 @@ def _registry(tx: Transaction, con: duckdb.DuckDBPyConnection, reconciled: Recon
         _copy(tx, con, tables.REGISTRY, f"SELECT * FROM read_parquet('{xref}') UNION ALL "
                                         "SELECT * FROM unresolved ORDER BY source, record_key")
         return
+    _copy_xref(tx, xref)
+
+
+def _copy_xref(tx: Transaction, xref: Path) -> None:
+    """The registry as a copy of the xref's file: every registered record was resolved this run."""
     path = tx.new_file(tables.REGISTRY)
     with full_disk_named(path):
         shutil.copyfile(xref, path)
