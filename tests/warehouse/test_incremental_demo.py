@@ -53,7 +53,8 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
     staging = [name for name in synced if name.startswith("stg_")]
     assert len(staging) == 8
     # staging: the day's rows and re-linked records; the customers' records: those whose hash or customer changed
-    for name in ("fct_leads", "fct_lead_events", "int_customer_records", "fct_finance", *staging):
+    # and the cars whose records, sales or repair orders changed
+    for name in ("fct_leads", "fct_lead_events", "int_customer_records", "fct_finance", "dim_vehicle", *staging):
         assert "keys recomputed only" in synced[name].message, name
         assert 0 < synced[name].rows_written < synced[name].rows / 4, name
     # household links: the pairs with a touched customer on either side
@@ -103,6 +104,7 @@ def test_records_that_move_to_another_customer_are_restaged_without_a_delivery(d
     assert synced["stg_leads"].rows_written == relinked and synced["stg_lead_events"].rows_written == 0
     assert "keys recomputed only" in synced["int_customer_records"].message
     assert synced["int_customer_records"].rows_written == moved.get_column("len").sum()
+    assert "keys recomputed only" in synced["dim_vehicle"].message  # the merged customer's cars change owner
 
     full = Home(tmp_path / "full")
     shutil.copytree(home.root, full.root)

@@ -417,7 +417,7 @@ def test_incremental_build_equals_full_build(built_home, tmp_path, same_tables):
     copies = {n.unique_id.split(".")[-1] for n in synced.nodes if "changed only)" in n.message}
     assert {"fct_sales", "analyst_fct_sales", "analyst_dim_vehicle", "analyst_customer_rfm", "analyst_consent"} <= copies
     recomputed = {n.unique_id.split(".")[-1] for n in synced.nodes if "keys recomputed only" in n.message}
-    assert recomputed == {"fct_leads", "fct_lead_events", "int_customer_records", "fct_finance"}
+    assert recomputed == {"fct_leads", "fct_lead_events", "int_customer_records", "fct_finance", "dim_vehicle"}
     # int_customer_records: SO-9 new, X3's records moved to C14, the new buyers' records; the rest compared by hash only
     moved = built_home.read(tables.CUSTOMER_XREF).filter(pl.col("customer_id") == "C13").height
     assert written["int_customer_records"] == 1 + moved + len(BUYERS)

@@ -111,3 +111,22 @@
   {% endset %}
   {{ return(query) }}
 {% endmacro %}
+
+{#
+  dim_vehicle: a car's row depends on the records that carry its VIN (their dates and customers)
+  and on the fct_sales and fct_service rows of those records. So: the VINs of the records whose row
+  changed, before and after (int_customer_records carries vin), and of the records whose sale or
+  repair order changed.
+#}
+{% macro recompute_dim_vehicle() %}
+  {% if not synced_changed(['int_customer_records', 'fct_sales', 'fct_service']) %}{{ return(none) }}{% endif %}
+  {% set query %}
+    select vin from inputs.main.changed_keys__int_customer_records where vin is not null
+    union
+    select r.vin from {{ ref('int_customer_records') }} as r
+    where r.vin is not null
+      and ((r.source = 'sales' and r.record_key in (select order_no from inputs.main.changed_keys__fct_sales))
+           or (r.source = 'repair_orders' and r.record_key in (select ro_no from inputs.main.changed_keys__fct_service)))
+  {% endset %}
+  {{ return(query) }}
+{% endmacro %}

@@ -1,10 +1,11 @@
 -- One row per valid VIN seen in any source. Its owners before and after a change are touched customers
--- (their 360 lists the car: macros/synced.sql).
-{{ config(materialized='synced', unique_key='vin', touches='owner_customer_id') }}
+-- (their 360 lists the car: macros/synced.sql). A daily build recomputes only the cars whose records,
+-- sales or repair orders changed (macros/recompute.sql).
+{{ config(materialized='synced', unique_key='vin', touches='owner_customer_id', recompute='recompute_dim_vehicle') }}
 WITH rec AS (
     SELECT vin, source, record_key, event_date, customer_id
     FROM {{ ref('int_customer_records') }}
-    WHERE vin IS NOT NULL
+    WHERE vin IS NOT NULL AND {{ in_recompute('vin') }}
 ),
 sold AS (
     SELECT r.vin, min(s.sale_date) AS first_sale_date, arg_max(s.brand, (s.sale_date, s.order_no)) AS brand,

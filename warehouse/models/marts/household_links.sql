@@ -6,24 +6,29 @@
 {{ config(materialized='synced', unique_key=['customer_id_a', 'customer_id_b', 'link_kind'],
           scope=['customer_id_a', 'customer_id_b']) }}
 WITH persons AS (SELECT customer_id FROM {{ ref('dim_customer') }} WHERE customer_kind = 'person'),
-every_record AS (
-    SELECT r.customer_id, r.source || ':' || r.record_key AS record, r.mobile, r.address_key, r.address,
-           CASE WHEN NOT regexp_full_match(r.name, '[\x{4e00}-\x{9fff}]{2,4}') THEN NULL
-                WHEN left(r.name, 2) IN ('欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容', '令狐',
-                                         '长孙', '宇文', '司徒', '夏侯', '端木', '轩辕') AND length(r.name) > 2 THEN left(r.name, 2)
-                ELSE left(r.name, 1) END AS surname
+every_record AS (  -- what a pair can share: a mobile or an address
+    SELECT r.customer_id, r.source, r.record_key, r.mobile, r.address_key, r.address, r.name
     FROM {{ ref('int_customer_records') }} AS r
     JOIN persons USING (customer_id)
+    WHERE r.mobile IS NOT NULL OR r.address_key IS NOT NULL
 ),
 {% if config.get('scope') and synced_scoped() %}
 touched AS (SELECT mobile, address_key FROM every_record WHERE {{ in_scope('customer_id') }}),
-records AS (  -- a touched customer's pairs share one of its mobiles or addresses: only those records pair up
+chosen AS (  -- a touched customer's pairs share one of its mobiles or addresses: only those records pair up
     SELECT * FROM every_record
     WHERE mobile IN (SELECT mobile FROM touched) OR address_key IN (SELECT address_key FROM touched)
 ),
 {% else %}
-records AS (SELECT * FROM every_record),
+chosen AS (SELECT * FROM every_record),
 {% endif %}
+records AS (  -- the surname of the records left, for those with an address (a family shares it)
+    SELECT customer_id, source || ':' || record_key AS record, mobile, address_key, address,
+           CASE WHEN address_key IS NULL OR NOT regexp_full_match(name, '[\x{4e00}-\x{9fff}]{2,4}') THEN NULL
+                WHEN left(name, 2) IN ('欧阳', '司马', '上官', '诸葛', '东方', '皇甫', '尉迟', '公孙', '慕容', '令狐',
+                                       '长孙', '宇文', '司徒', '夏侯', '端木', '轩辕') AND length(name) > 2 THEN left(name, 2)
+                ELSE left(name, 1) END AS surname
+    FROM chosen
+),
 -- Pairs are made of each customer's distinct mobiles and addresses (with the first record carrying
 -- each), not of its records: a customer's records repeat its mobile, and a join of the records made
 -- every pair of them. The same links, evidence included.
