@@ -3,6 +3,7 @@ upstreams, sources from the contracts, one mart materialized alone."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import dagster as dg
@@ -43,6 +44,15 @@ def test_sources_and_inputs_follow_the_contracts(demo_run):
 def test_the_project_installs_no_packages():
     assert not (WAREHOUSE_DIR / "packages.yml").exists() and not (WAREHOUSE_DIR / "dependencies.yml").exists()
     assert MANIFEST["metadata"]["send_anonymous_usage_stats"] is False
+
+
+def test_no_synced_model_sorts_its_rows():
+    """A sync appends the rows that changed, so a synced model's ORDER BY only sorts a full build's
+    rows, at a cost (macros/synced.sql)."""
+    sorted_synced = [node["name"] for node in MANIFEST["nodes"].values()
+                     if node["resource_type"] == "model" and node["config"].get("materialized") == "synced"
+                     and re.search(r"\bORDER\s+BY\s[^()]*$", node["raw_code"].strip(), re.IGNORECASE)]
+    assert not sorted_synced, f"synced models ending with ORDER BY: {sorted_synced}"
 
 
 def test_every_dbt_model_is_an_asset_with_its_own_upstreams():

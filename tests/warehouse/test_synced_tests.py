@@ -16,13 +16,14 @@ from .test_mart_rules import AS_OF, VIN_OLD, edited_project
 
 pytestmark = pytest.mark.e2e
 NEXT_DAY = date(2026, 11, 1)
-# dim_vehicle (synced, unique_key vin, every row compared) edited to give VIN_OLD two rows, both unlike
-# its published one: the sync deletes the old row and inserts both.
-TWO_ROWS = (("SELECT seen.vin, sold.brand,",
-             f"SELECT seen.vin, CASE WHEN seen.vin = '{VIN_OLD}' THEN 'copy ' || n ELSE sold.brand END AS brand,"),
-            ("FROM seen LEFT JOIN sold USING (vin) LEFT JOIN odo USING (vin)",
-             "FROM seen LEFT JOIN sold USING (vin) LEFT JOIN odo USING (vin) CROSS JOIN (VALUES (1), (2)) AS copies(n)\n"
-             f"WHERE seen.vin = '{VIN_OLD}' OR n = 1"))
+# customer_ltv (synced, unique_key customer_id, every row compared: the as-of date moves every value)
+# edited to give C1 two rows, both unlike its published one: the sync deletes the old row and inserts both.
+TWO_ROWS = (("r.ltv, r.visits_12m,",
+             "r.ltv, r.visits_12m + CASE WHEN r.customer_id = 'C1' THEN 10 * n ELSE 0 END AS visits_12m,"),
+            ("FROM ranked AS r CROSS JOIN params AS p",
+             "FROM ranked AS r CROSS JOIN params AS p CROSS JOIN (VALUES (1), (2)) AS copies(n)"),
+            ("LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)",
+             "LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)\nWHERE r.customer_id = 'C1' OR n = 1"))
 
 
 def synced_as(home: Home, project) -> None:
@@ -34,8 +35,8 @@ def synced_as(home: Home, project) -> None:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> tuple:
     """The hand-made inputs built in full by the project, and a copy of the project edited to give
-    VIN_OLD two rows in dim_vehicle."""
-    project, home = edited_project(tmp_path_factory.mktemp("synced_tests"), "models/marts/dim_vehicle.sql", *TWO_ROWS)
+    C1 two rows in customer_ltv."""
+    project, home = edited_project(tmp_path_factory.mktemp("synced_tests"), "models/marts/customer_ltv.sql", *TWO_ROWS)
     build_warehouse(home, AS_OF, "published")
     return project, home
 
@@ -49,7 +50,7 @@ def test_a_duplicate_the_sync_writes_fails_the_incremental_build(published, tmp_
     project, home = published
     home = copied(home, tmp_path)
     synced_as(home, project)
-    with pytest.raises(ModelError, match="unique_dim_vehicle_vin"):
+    with pytest.raises(ModelError, match="unique_customer_ltv_customer_id"):
         build_warehouse(home, NEXT_DAY, "day", project_dir=project)
 
 

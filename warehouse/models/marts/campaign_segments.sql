@@ -17,4 +17,3 @@ LEFT JOIN {{ ref('customer_ltv') }} AS l USING (customer_id)
 CROSS JOIN purpose AS p
 LEFT JOIN {{ ref('consent') }} AS c ON c.customer_id = r.customer_id AND c.purpose = p.purpose
 WHERE coalesce(c.state, 'not_recorded') NOT IN ('refused', 'withdrawn')
-ORDER BY r.segment, r.customer_id

@@ -27,4 +27,3 @@ FROM {{ ref('dim_customer') }} AS d
 CROSS JOIN {{ ref('consent_purposes') }} AS p
 LEFT JOIN ranked AS r ON r.customer_id = d.customer_id AND r.purpose = p.purpose AND r.pick = 1
 WHERE {{ in_scope('d.customer_id') }}
-ORDER BY d.customer_id, p.purpose

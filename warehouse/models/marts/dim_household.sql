@@ -22,4 +22,3 @@ SELECT d.customer_id, 'HH-' || coalesce(h.first_member, d.customer_id) AS househ
 FROM {{ ref('dim_customer') }} AS d
 LEFT JOIN households AS h USING (customer_id)
 LEFT JOIN kinds AS k USING (customer_id)
-ORDER BY d.customer_id

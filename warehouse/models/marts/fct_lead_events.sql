@@ -9,4 +9,3 @@ SELECT e.event_no, e.lead_no, e.store_code, e.event_date, e.event_type,
 FROM {{ ref('stg_lead_events') }} AS e
 LEFT JOIN {{ ref('fct_leads') }} AS l USING (lead_no)
 WHERE {{ in_recompute('e.event_no') }}
-ORDER BY e.event_no

@@ -46,4 +46,3 @@ SELECT *,
        delivery_order_no IS NOT NULL
          AND row_number() OVER (PARTITION BY delivery_order_no ORDER BY lead_date DESC, lead_no DESC) = 1 AS last_touch
 FROM joined
-ORDER BY lead_no

@@ -16,4 +16,3 @@ SELECT {{ as_of() }} AS follow_up_date, sales_advisor, store_code, lead_no, part
        lead_channel, intended_series
 FROM open_leads
 WHERE last_contact_date + to_days(cadence_days) <= {{ as_of() }}
-ORDER BY sales_advisor, days_overdue DESC, lead_no

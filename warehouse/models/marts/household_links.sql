@@ -64,4 +64,3 @@ by_payment AS (  -- a receipt for a car paid by another person than its register
     GROUP BY 1, 2, 3
 )
 SELECT * FROM by_mobile UNION ALL SELECT * FROM by_address UNION ALL SELECT * FROM by_payment
-ORDER BY customer_id_a, customer_id_b, link_kind

@@ -40,4 +40,3 @@ SELECT w.party_id, w.customer_id, w.prospect_id, h.household_id, w.last_visit_da
          OR row_number() OVER (PARTITION BY h.household_id
                                ORDER BY w.may_contact DESC, w.last_visit_date DESC, w.party_id) = 1 AS household_letter
 FROM listed AS w LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)
-ORDER BY w.party_id
