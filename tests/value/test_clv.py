@@ -3,14 +3,23 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
+from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes.datasets import load_cdnow_summary
 
-from cdp.value.clv import rfm_summary, service_clv
+from cdp.value.clv import (
+    DAYS_PER_UNIT,
+    HORIZON_MONTHS,
+    MONEY_UNIT,
+    MONTHLY_DISCOUNT,
+    _distinct_histories,
+    _fit,
+    _in_units,
+    rfm_summary,
+    service_clv,
+)
 
 
 def test_lifetimes_reproduces_the_published_cdnow_bgnbd_fit():
-    from lifetimes import BetaGeoFitter
-    from lifetimes.datasets import load_cdnow_summary
-
     data = load_cdnow_summary(index_col=[0])
     fit = BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"])
     # Fader, Hardie & Lee (2005), table 1: r 0.243, alpha 4.414, a 0.793, b 2.426
@@ -65,17 +74,13 @@ def test_the_fit_on_distinct_histories_is_the_fit_on_every_customer():
     """BG/NBD is fitted on one row per distinct (frequency, recency, age) weighted by its customers:
     the same parameters as one row per customer. Fails if the weights are dropped (the rows would then
     count once each)."""
-    from lifetimes import BetaGeoFitter
-
-    from cdp.value.clv import DAYS_PER_UNIT, _distinct_histories
-
     chance, as_of, rows = random.Random(7), date(2026, 1, 1), []
     for i in range(4000):  # visits on a grid of weeks: many customers share a history
         age = chance.randint(8, 30)
         weeks = [age] + [chance.randint(0, age - 1) for _ in range(chance.choice((0, 0, 1, 1, 2, 3)))]
         rows += [(f"c{i}", as_of - timedelta(days=7 * w), 100.0) for w in weeks]
     summary = rfm_summary(pl.DataFrame(rows, schema=["customer_id", "open_date", "revenue"], orient="row"), as_of)
-    distinct = _distinct_histories(summary)
+    distinct = _in_units(_distinct_histories(summary))
     assert len(distinct[0]) < summary.height / 2
     frame = summary.to_pandas()
     history = frame["frequency"], frame["recency_days"] / DAYS_PER_UNIT, frame["t_days"] / DAYS_PER_UNIT
@@ -86,3 +91,32 @@ def test_the_fit_on_distinct_histories_is_the_fit_on_every_customer():
     # and two fits stop ~2% apart: compare what the forecast reads of them
     ahead = [model.conditional_expected_number_of_purchases_up_to_time(52, *history).to_numpy() for model in (weighted, each)]
     assert ahead[0] == pytest.approx(ahead[1], rel=1e-3)
+
+
+def test_the_forecast_is_lifetimes_own():
+    """Expected visits, visit value and 12-month value per customer are what lifetimes' own
+    functions give with the fitted models (cdp computes each month's expectation once per distinct
+    history). Fails if a month is skipped, the discount is applied to the wrong month or a history
+    is matched to another customer."""
+    chance, as_of, rows = random.Random(11), date(2026, 1, 1), []
+    for i in range(3000):  # a visit every 60-180 days from the first one, until the customer drops out
+        day, left = chance.randint(30, 1500), chance.expovariate(1 / 700)
+        first = day
+        while day > 0 and first - day <= left:
+            rows.append((f"c{i}", as_of - timedelta(days=day), float(chance.randint(200, 3000))))
+            day -= chance.randint(60, 180)
+    service = pl.DataFrame(rows, schema=["customer_id", "open_date", "revenue"], orient="row")
+    summary, result = rfm_summary(service, as_of), service_clv(service, as_of).per_customer
+    frame = summary.to_pandas()
+    frequency, recency, age = frame["frequency"], frame["recency_days"] / DAYS_PER_UNIT, frame["t_days"] / DAYS_PER_UNIT
+    monetary = frame["avg_visit_value"] / MONEY_UNIT
+    bgf = _fit(BetaGeoFitter, *_in_units(_distinct_histories(summary)))
+    repeaters = (frequency > 0) & (monetary > 0)
+    ggf = _fit(GammaGammaFitter, frequency[repeaters], monetary[repeaters])
+    assert result.get_column("customer_id").to_list() == frame["customer_id"].to_list()
+    visits = bgf.conditional_expected_number_of_purchases_up_to_time(HORIZON_MONTHS * 30 / DAYS_PER_UNIT, frequency, recency, age)
+    value = ggf.conditional_expected_average_profit(frequency, monetary) * MONEY_UNIT
+    clv = ggf.customer_lifetime_value(bgf, frequency, recency, age, monetary, time=HORIZON_MONTHS, freq="W",
+                                      discount_rate=MONTHLY_DISCOUNT) * MONEY_UNIT
+    for column, reference in (("expected_visits_12m", visits), ("expected_visit_value", value), ("service_clv_12m", clv)):
+        assert result.get_column(column).to_numpy() == pytest.approx(reference.to_numpy(), rel=1e-9), column
