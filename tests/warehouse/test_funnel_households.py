@@ -25,6 +25,26 @@ def test_funnel_counts_reconcile_with_the_lead_events(demo_run):
     assert 0 < funnel["order"] < funnel["visit"] < funnel["leads"]
 
 
+def test_each_delivery_has_one_first_and_one_last_touch(demo_run):
+    """Among the leads that led to the same car, the earliest (lead date, then lead number) is its
+    first touch and the latest its last; a lead that led to no car is neither."""
+    summary, _ = demo_run
+    leads = _query(summary, "SELECT lead_no, lead_date, delivery_order_no, first_touch, last_touch FROM marts.fct_leads")
+    assert not leads.filter(pl.col("delivery_order_no").is_null() & (pl.col("first_touch") | pl.col("last_touch"))).height
+    delivered = leads.filter(pl.col("delivery_order_no").is_not_null()).sort("lead_date", "lead_no")
+    expected = delivered.group_by("delivery_order_no").agg(pl.col("lead_no").first().alias("first"),
+                                                          pl.col("lead_no").last().alias("last"), pl.len().alias("leads"))
+    assert expected.height > 10 and expected.filter(pl.col("leads") > 1).height > 0  # some cars had several leads
+    touched = delivered.group_by("delivery_order_no").agg(
+        pl.col("lead_no").filter(pl.col("first_touch")).alias("first"),
+        pl.col("lead_no").filter(pl.col("last_touch")).alias("last"))
+    joined = expected.join(touched, on="delivery_order_no", suffix="_marked")
+    assert joined.height == expected.height
+    assert (joined.get_column("first_marked").list.len() == 1).all() and (joined.get_column("last_marked").list.len() == 1).all()
+    assert (joined.get_column("first_marked").list.first() == joined.get_column("first")).all()
+    assert (joined.get_column("last_marked").list.first() == joined.get_column("last")).all()
+
+
 def test_spouses_sharing_a_mobile_are_two_customers_in_one_household(demo_run, demo_landing):
     summary, _ = demo_run
     truth = pl.read_parquet(demo_landing / "_truth" / "truth.parquet")

@@ -18,13 +18,19 @@ events AS (
     FROM {{ ref('stg_lead_events') }} WHERE {{ in_recompute('lead_no') }} GROUP BY lead_no
 ),
 deliveries AS (  -- the first car the lead's customer bought on or after the lead, within the window
-    SELECT l.lead_no, arg_min(s.order_no, (s.sale_date, s.order_no)) AS delivery_order_no, min(s.sale_date) AS delivery_date,
-           arg_min(s.store_code, (s.sale_date, s.order_no)) AS delivery_store_code
+    SELECT l.lead_no, l.lead_date, arg_min(s.order_no, (s.sale_date, s.order_no)) AS delivery_order_no,
+           min(s.sale_date) AS delivery_date, arg_min(s.store_code, (s.sale_date, s.order_no)) AS delivery_store_code
     FROM leads AS l CROSS JOIN params AS p
     JOIN {{ ref('fct_sales') }} AS s
       ON s.customer_id = l.customer_id AND s.sale_date >= l.lead_date
      AND s.sale_date <= l.lead_date + to_days(p.attribution_days)
-    GROUP BY l.lead_no
+    GROUP BY l.lead_no, l.lead_date
+),
+touches AS (  -- first and last touch among the leads that led to the same car (ranked there only: most leads led to none)
+    SELECT lead_no,
+           row_number() OVER (PARTITION BY delivery_order_no ORDER BY lead_date, lead_no) = 1 AS first_touch,
+           row_number() OVER (PARTITION BY delivery_order_no ORDER BY lead_date DESC, lead_no DESC) = 1 AS last_touch
+    FROM deliveries
 ),
 joined AS (
     SELECT l.lead_no, l.platform_lead_id, l.store_code, l.lead_date, date_trunc('month', l.lead_date)::DATE AS lead_month,
@@ -32,17 +38,16 @@ joined AS (
            l.customer_id, l.prospect_id, coalesce(l.customer_id, l.prospect_id) AS party_id, l.link_evidence,
            e.contacted_date, e.visited_date, e.test_drive_date, e.quoted_date, e.ordered_date, e.lost_date, e.lost_reason,
            e.last_event_date, coalesce(e.events, 0) AS events,
-           d.delivery_order_no, d.delivery_date, d.delivery_store_code
+           d.delivery_order_no, d.delivery_date, d.delivery_store_code,
+           coalesce(t.first_touch, false) AS first_touch, coalesce(t.last_touch, false) AS last_touch
     FROM leads AS l
     LEFT JOIN events AS e USING (lead_no)
     LEFT JOIN deliveries AS d USING (lead_no)
+    LEFT JOIN touches AS t USING (lead_no)
 )
-SELECT *,
+SELECT * EXCLUDE (first_touch, last_touch),
        delivery_store_code IS NOT NULL AND delivery_store_code <> store_code AS delivered_elsewhere,
        CASE WHEN ordered_date >= lead_date THEN datediff('day', lead_date, ordered_date) END AS days_to_order,
        datediff('day', lead_date, delivery_date) AS days_to_delivery,
-       delivery_order_no IS NOT NULL
-         AND row_number() OVER (PARTITION BY delivery_order_no ORDER BY lead_date, lead_no) = 1 AS first_touch,
-       delivery_order_no IS NOT NULL
-         AND row_number() OVER (PARTITION BY delivery_order_no ORDER BY lead_date DESC, lead_no DESC) = 1 AS last_touch
+       first_touch, last_touch
 FROM joined
