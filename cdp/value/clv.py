@@ -73,14 +73,14 @@ def _in_units(histories: pl.DataFrame) -> tuple:
             frame["customers"])
 
 
-def _visit_forecast(bgf: BetaGeoFitter, histories: pl.DataFrame) -> pl.DataFrame:
+def _visit_forecast(bgf: BetaGeoFitter, histories: pl.DataFrame, units: tuple) -> pl.DataFrame:
     """Per history: the expected visits of the horizon, and the discounted visits month by month that
     lifetimes' `customer_lifetime_value` multiplies by the expected value of a visit. The same
     forecast, with each month's cumulative expectation computed once (lifetimes computes each twice,
     for every customer: 25 evaluations of the hypergeometric function over 858,617 customers at a
     million, 13 over 692,701 histories here; the step 22.5-23.9 -> 18.3-20.5 s,
-    `python bench/step_memory.py HOME service_clv`)."""
-    frequency, recency, age, _ = _in_units(histories)
+    `python bench/step_memory.py HOME service_clv`). `units`: the histories `_in_units`."""
+    frequency, recency, age, _ = units
     expected = partial(bgf.conditional_expected_number_of_purchases_up_to_time, frequency=frequency, recency=recency, T=age)
     discounted, before = 0.0, 0.0  # the expectation up to time 0 is 0
     for step in np.arange(1, HORIZON_MONTHS + 1) * WEEKS_PER_MONTH:  # as lifetimes steps its months (freq="W")
@@ -106,13 +106,14 @@ def service_clv(service: pl.DataFrame, as_of: date) -> ClvResult:
     """Fit both models on the customers' service history and forecast the next 12 months."""
     summary = rfm_summary(service, as_of)
     histories = _distinct_histories(summary)
-    bgf = _fit(BetaGeoFitter, *_in_units(histories))
+    units = _in_units(histories)
+    bgf = _fit(BetaGeoFitter, *units)
     data = summary.to_pandas()
     frequency, monetary = data["frequency"], data["avg_visit_value"] / MONEY_UNIT
     repeaters = (frequency > 0) & (monetary > 0)
     ggf = _fit(GammaGammaFitter, frequency[repeaters], monetary[repeaters])
     visit_value = np.asarray(ggf.conditional_expected_average_profit(frequency, monetary))  # thousands of CNY
-    per_customer = (summary.join(_visit_forecast(bgf, histories), on=["frequency", "recency_days", "t_days"],
+    per_customer = (summary.join(_visit_forecast(bgf, histories, units), on=["frequency", "recency_days", "t_days"],
                                  how="left", maintain_order="left")
                     .with_columns(pl.Series("visit_value", visit_value))
                     .with_columns((pl.col("visit_value") * MONEY_UNIT).alias("expected_visit_value"),
