@@ -112,7 +112,8 @@ def report(title: str, summary: RunSummary, sampler: RssSampler, wall: float, tr
     state, builds = summary.home.snapshot(), getattr(tables, "WAREHOUSE_BUILDS", None)  # absent before 2026-12-02
     if builds and state.has(builds):  # the rest of the warehouse stage is Dagster recording its events
         build = state.read(builds).sort("built_at").row(-1, named=True)
-        print(f"warehouse build ({build['mode']}): {build['seconds']:.1f} s of the warehouse stage")
+        start = f", from {build['started_from']} files" if build.get("started_from") else ""
+        print(f"warehouse build ({build['mode']}{start}): {build['seconds']:.1f} s of the warehouse stage")
     peak = max((r for _, r in sampler.samples), default=0)
     print(f"{'end to end (cdp run, wall)':38} {wall:9.1f} {peak:13.0f}")
     scores = evaluate(summary.home.read(tables.CUSTOMER_XREF), pl.read_parquet(truth))

@@ -2,15 +2,16 @@
 
 `build_warehouse` runs `dbt build` in-process on `warehouse.duckdb.building` and
 `analyst.duckdb.building`. A full build starts from empty files; an incremental one (the default
-once a build is published, while the project and the engine are those it was built with) and a
-selection (`select`, e.g. ["customer_rfm"]) start from copies of the published files, where the
-`synced` models (macros/synced.sql) rewrite only the rows that differ from their query — the same
-tables a full build makes. Erasure and retention build in full: no erased value may survive in a
-file's free blocks. Only when every model and every
-error-severity dbt test passed are the files moved over the published ones (os.replace, in one
-state commit with the segment history the next build reads) — an analyst holding the old file
-open keeps reading whole marts — and the offline dbt docs page published beside the quality
-reports. A failed build leaves the published files as they were and no half-written file behind.
+once a build is published, while the project and the engine are those it was built with) starts
+from the files the last publish replaced (cdp.warehouse.standby; copies of the published files when
+none is kept) and a selection (`select`, e.g. ["customer_rfm"]) from copies of the published files,
+where the `synced` models (macros/synced.sql) rewrite only the rows that differ from their query —
+the same tables a full build makes. Erasure and retention build in full: no erased value may survive
+in a file's free blocks. Only when every model and every error-severity dbt test passed are the
+files moved over the published ones (os.replace, in one state commit with the segment history the
+next build reads) — an analyst holding the old file open keeps reading whole marts — and the
+offline dbt docs page published beside the quality reports. A failed build leaves the published
+files as they were and no half-written file behind.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from cdp.ingest.current import INPUTS_SCHEMA, gained_per_source
 from cdp.paths import WAREHOUSE_DIR, Home
 from cdp.sql import sql_string
 from cdp.state import tables
-from cdp.state.files import FILE_MODE, SHARED_FILE_MODE, finish, secure_dir, write_bytes
+from cdp.state.files import secure_dir, write_bytes
 from cdp.state.lock import home_lock
 from cdp.state.scratch import scratch_dir
 from cdp.state.store import Snapshot, Transaction
+from cdp.warehouse import standby
 from cdp.warehouse.docs import docs_page, offline_docs
 from cdp.warehouse.inputs import warehouse_inputs
 from cdp.warehouse.project import ANALYST_ENV, SPILL_ENV, WAREHOUSE_ENV, DbtError, WarehouseProject
@@ -43,7 +45,8 @@ DATABASES = ("warehouse", "analyst")  # attach aliases in warehouse/profiles.yml
 # Tables the warehouse keeps across builds, written back to the state after each build.
 HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
 BUILDS_SCHEMA = {"run_id": pl.Utf8, "as_of": pl.Date, "mode": pl.Utf8, "fingerprint": pl.Utf8,
-                 "built_at": pl.Datetime("us", "UTC"), "seconds": pl.Float64}
+                 "built_at": pl.Datetime("us", "UTC"), "seconds": pl.Float64,
+                 "started_from": pl.Utf8}  # empty files, the standby or copies of the published ones (null before 2026-12-05)
 # dbt threads of a build that syncs copies of the published files (incremental, selection): models that
 # do not depend on each other build at once, each on its own cursor of the one DuckDB, and a day's many
 # small statements overlap (100,000 customers: 21.4 -> 16.4 s; a million: 141.1 -> 136.1 s, four threads
@@ -81,7 +84,8 @@ class WarehouseBuild:
     nodes: list[NodeResult]
     seconds: dict[str, float]  # dbt parse (0 once the process has the manifest), dbt build, dbt docs
     docs: Path | None = None  # the published docs page
-    mode: str = "full"  # full (fresh files), incremental (copies, synced models) or select
+    mode: str = "full"  # full (fresh files), incremental (synced models) or select
+    started_from: str = "empty"  # the building files: empty, the standby (cdp.warehouse.standby) or a copy
 
 
 def run_vars(home: Home, as_of: date, run_id: str, mode: str = "full", gained: dict | None = None) -> dict:
@@ -134,7 +138,7 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
         fingerprint = build_fingerprint(project)
         mode = "select" if select else build_mode(home, fingerprint, full)
         inputs = current_inputs(home.snapshot())  # the home's lock is held: what this build reads
-        files = _prepare((home.warehouse, home.analyst_warehouse), copy=mode != "full")
+        files, started_from = _starting_files(home, mode, fingerprint)
         try:
             built = built_inputs(files[0]) if mode == "incremental" else None
             variables = run_vars(home, as_of, run_id, mode, gained_per_source(built, inputs) if built is not None else None)
@@ -146,23 +150,33 @@ def build_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[st
             with home.state.transaction(f"warehouse {run_id}", owner=run_id) as tx:
                 for name, frame in histories.items():
                     tx.write(tables.model(name), frame)
-                record_build(tx, run_id, as_of, mode, fingerprint, time.perf_counter() - clock)
-                publish(files[0], home.warehouse)
-                publish(files[1], home.analyst_warehouse, mode=SHARED_FILE_MODE)  # the data team's group reads it
+                record_build(tx, run_id, as_of, mode, fingerprint, time.perf_counter() - clock, started_from)
+                standby.publish(home, files, standby.Provenance(run_id, mode, fingerprint))
         except BaseException:
             for path in files:
                 _remove(path)
             raise
         page = docs_page(home)
         write_bytes(page, html.encode("utf-8"), "publish the warehouse docs page")
-    return WarehouseBuild(nodes, seconds, page, mode)
+    return WarehouseBuild(nodes, seconds, page, mode, started_from)
 
 
-def record_build(tx: Transaction, run_id: str, as_of: date, mode: str, fingerprint: str, seconds: float = 0.0) -> None:
+def _starting_files(home: Home, mode: str, fingerprint: str) -> tuple[list[Path], str]:
+    """The building files, and what they are: empty (full), or the standby (cdp.warehouse.standby)
+    or copies of the published files, to sync."""
+    if mode == "full":
+        standby.discard(home)  # a full build keeps nothing from before it
+        return _prepare(standby.published_files(home), copy=False), "empty"
+    taken = standby.take(home, fingerprint) if mode == "incremental" else None
+    return (taken, "standby") if taken else (_prepare(standby.published_files(home), copy=True), "copy")
+
+
+def record_build(tx: Transaction, run_id: str, as_of: date, mode: str, fingerprint: str, seconds: float = 0.0,
+                 started_from: str = "empty") -> None:
     """Add a published build to the state's list of builds, which `build_mode` reads."""
     tx.append(tables.WAREHOUSE_BUILDS, pl.DataFrame([{
         "run_id": run_id, "as_of": as_of, "mode": mode, "fingerprint": fingerprint,
-        "built_at": datetime.now(timezone.utc), "seconds": seconds}], schema=BUILDS_SCHEMA))
+        "built_at": datetime.now(timezone.utc), "seconds": seconds, "started_from": started_from}], schema=BUILDS_SCHEMA))
 
 
 def build_fingerprint(project: WarehouseProject) -> str:
@@ -205,11 +219,6 @@ def profile_env(files: list[Path], scratch: Path) -> dict[str, str]:
     """The profile's env vars: the files the build attaches, and where DuckDB spills above its
     memory limit (the build's scratch folder under the home, never the working directory)."""
     return {WAREHOUSE_ENV: str(files[0]), ANALYST_ENV: str(files[1]), SPILL_ENV: str(scratch / "spill")}
-
-
-def publish(building: Path, target: Path, mode: int = FILE_MODE) -> None:
-    """Replace the published file atomically: an analyst who has it open keeps the old one whole."""
-    finish(building, target, f"publish {target.name}", mode=mode)
 
 
 def check_warehouse(home: Home | Path, as_of: date, run_id: str, select: list[str],

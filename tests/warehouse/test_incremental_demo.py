@@ -3,7 +3,7 @@ files; synced models writing only the rows that differ, the per-customer marts r
 customers the delivery touched) holds the tables a full build makes from the same inputs."""
 
 import shutil
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
@@ -16,7 +16,8 @@ from cdp.runner import dagster_instance, run_pipeline
 from cdp.standardize.inputs import customer_sources as every_source
 from cdp.standardize.records import person_record_parts
 from cdp.state import tables
-from cdp.warehouse.build import BUILDS_SCHEMA, build_warehouse
+from cdp.warehouse import standby
+from cdp.warehouse.build import BUILDS_SCHEMA, build_warehouse, built_inputs, current_inputs
 
 DEMO_AS_OF = date(2026, 10, 31)  # the demo run's (conftest.DEMO_AS_OF)
 NEXT_DAY = date(2026, 11, 1)
@@ -59,6 +60,32 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
         assert 0 < synced[name].rows_written < synced[name].rows / 4, name
     # household links: the pairs with a touched customer on either side
     assert "touched customers only" in synced["household_links"].message
+    same_tables(home.warehouse, full.warehouse)
+    same_tables(home.analyst_warehouse, full.analyst_warehouse)
+
+
+def test_a_build_from_files_two_deliveries_behind_catches_up(demo_run, demo_landing, tmp_path, same_tables):
+    """A day's build starts from the files the day before's publish replaced (cdp.warehouse.standby),
+    which miss the day before's delivery as well as the day's: it ends as a full build all the same."""
+    summary, model = demo_run
+    landing, home = tmp_path / "landing", Home(tmp_path / "home")
+    shutil.copytree(demo_landing, landing)
+    shutil.copytree(summary.home.root, home.root)
+    days = [NEXT_DAY, NEXT_DAY + timedelta(days=1)]
+    for day, seed in zip(days, (3, 4), strict=True):
+        next_delivery(landing, share=0.05, seed=seed, tag=f"D{day:%Y%m%d}")
+        daily = run_pipeline(landing, home.root, as_of=day, echo=lambda _: None, model_path=model)
+        assert daily.success, f"failed={daily.failed} skipped={daily.skipped}"
+        if day == days[0]:  # the standby is the first load's files: not even the first day's delivery
+            behind = current_inputs(home.snapshot()).join(
+                built_inputs(standby.folder(home) / home.warehouse.name), on=["source", "delivery"], how="anti")
+            assert behind.get_column("source").n_unique() == 8
+    builds = home.snapshot().read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).sort("built_at")
+    assert builds.select("mode", "started_from").rows()[-2:] == [("incremental", "standby")] * 2
+
+    full = Home(tmp_path / "full")
+    shutil.copytree(home.root, full.root)
+    build_warehouse(full, days[-1], builds.row(-1, named=True)["run_id"], full=True)
     same_tables(home.warehouse, full.warehouse)
     same_tables(home.analyst_warehouse, full.analyst_warehouse)
 
