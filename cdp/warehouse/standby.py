@@ -52,7 +52,7 @@ def published_files(home: Home) -> tuple[Path, Path]:
     return home.warehouse, home.analyst_warehouse
 
 
-def take(home: Home, fingerprint: str, suffix: str = ".building") -> list[Path] | None:
+def take(home: Home, fingerprint: str) -> list[Path] | None:
     """The standby files moved to the building files' names, or None (nothing usable kept: the
     standby, if any, is deleted)."""
     kept = [folder(home) / p.name for p in published_files(home)]
@@ -66,7 +66,7 @@ def take(home: Home, fingerprint: str, suffix: str = ".building") -> list[Path] 
         return None
     building = []
     for path, published in zip(kept, published_files(home), strict=True):
-        target = published.with_name(published.name + suffix)
+        target = published.with_name(published.name + ".building")
         target.unlink(missing_ok=True)
         target.with_name(target.name + ".wal").unlink(missing_ok=True)
         os.replace(path, target)
