@@ -95,21 +95,29 @@ def publish(home: Home, building: list[Path], made_by: Provenance) -> None:
     else:
         before = _read(folder(home) / PUBLISHED_NOTE)
         replaced = before is not None and all(_matches(p, before) for p in published_files(home))
-        _replace(home, building, keep=replaced)
-        if replaced:
+        if _replace(home, building, keep=replaced):
             _write(folder(home) / STANDBY_NOTE, {**before, "files": _described(folder(home), home)})
     _write(folder(home) / PUBLISHED_NOTE, {**asdict(made_by), "files": _described(home.root, home)})
 
 
-def _replace(home: Home, building: list[Path], keep: bool) -> None:
+def _replace(home: Home, building: list[Path], keep: bool) -> bool:
     """The building files moved over the published ones; `keep`: the replaced ones hard-linked into
-    the standby folder first, then made the owner's only (they are no longer published)."""
+    the standby folder first, then made the owner's only (they are no longer published). Returns
+    whether both were kept (not on a file system without hard links)."""
     for path, published, mode in zip(building, published_files(home), (FILE_MODE, SHARED_FILE_MODE), strict=True):
-        if keep:
-            os.link(published, folder(home) / published.name)
+        keep = keep and _linked(published, folder(home) / published.name)
         finish(path, published, f"publish {published.name}", mode=mode)
         if keep:
             os.chmod(folder(home) / published.name, FILE_MODE)
+    return keep
+
+
+def _linked(path: Path, link: Path) -> bool:
+    try:
+        os.link(path, link)
+    except OSError:
+        return False
+    return True
 
 
 def _described(where: Path, home: Home) -> dict[str, list[int]]:

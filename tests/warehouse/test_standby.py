@@ -148,3 +148,17 @@ def test_a_publish_killed_at_any_write_leaves_whole_files_and_a_standby_its_note
         taken = standby.take(home, PROJECT)
         assert taken is None or [content(p) for p in taken] == ["day 0", "day 0"], kill
         standby.discard(home)
+
+
+def test_without_hard_links_the_build_publishes_and_keeps_no_standby(home, monkeypatch):
+    """A file system without hard links: the publish goes on, and the next build copies."""
+    publish(home, "day 0", "full")
+    standby.take(home, PROJECT)
+
+    def no_links(*_):
+        raise OSError("hard links not supported")
+
+    monkeypatch.setattr(os, "link", no_links)
+    publish(home, "day 1", "incremental")
+    assert published(home) == ["day 1", "day 1"]
+    assert standby.take(home, PROJECT) is None
