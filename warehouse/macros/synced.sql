@@ -1,7 +1,7 @@
 {#
   materialized='synced' (with a unique_key): a table that a build brings in line with the model's
-  query by writing only what differs. A daily build starts from copies of the published files
-  (cdp/warehouse/build.py). Comparing a big table with its query costs about what rewriting it does
+  query by writing only what differs. A daily build starts from the files the last publish
+  replaced, or copies of the published ones (cdp/warehouse/standby.py, build.py). Comparing a big table with its query costs about what rewriting it does
   in DuckDB; what a sync buys is knowing which keys and customers changed, so that the models below
   it recompute only those (touches, scope, follows). The query is computed once, into a temporary
   table:
