@@ -1,8 +1,8 @@
 """The files a build replaced, kept to start the next incremental build from instead of a copy.
 
 An incremental build syncs its own copy of the published files (an analyst reading them must never
-see a half-built table). Copying them wrote what they weigh to disk every day: 660 MB at 100,000
-customers, 6.3 GB at a million, and a day's run waited for the disk. So the files a publish
+see a half-built table). Copying them wrote what they weigh to disk every day: 600 MB at 100,000
+customers, 6.0 GB at a million, and a day's run waited for the disk. So the files a publish
 replaces are kept in `<home>/standby/` (a hard link: the published inode is never written) and the
 next incremental build renames them to its building files and syncs them. They are one build older
 than the published files, and a sync brings them up to date as it does a copy: the warehouse file
