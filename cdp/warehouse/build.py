@@ -47,7 +47,7 @@ HISTORY_TABLES = {"segment_history": "marts.agg_segment_sizes"}
 BUILDS_SCHEMA = {"run_id": pl.Utf8, "as_of": pl.Date, "mode": pl.Utf8, "fingerprint": pl.Utf8,
                  "built_at": pl.Datetime("us", "UTC"), "seconds": pl.Float64,
                  "started_from": pl.Utf8}  # empty files, the standby or copies of the published ones (null before 2026-12-05)
-# dbt threads of a build that syncs copies of the published files (incremental, selection): models that
+# dbt threads of a build that syncs earlier files (the standby or copies: incremental, selection): models that
 # do not depend on each other build at once, each on its own cursor of the one DuckDB, and a day's many
 # small statements overlap (100,000 customers: 21.4 -> 16.4 s; a million: 141.1 -> 136.1 s, four threads
 # 161.4 s). A build from empty files keeps the profile's one: two spill at a million customers.
