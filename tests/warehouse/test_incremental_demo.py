@@ -1,5 +1,5 @@
-"""A day's delivery on the demo: the daily run's incremental warehouse build (copies of the published
-files; synced models writing only the rows that differ, the per-customer marts recomputing only the
+"""A day's delivery on the demo: the daily run's incremental warehouse build (from the standby, the
+files the last publish replaced; synced models writing only the rows that differ, the per-customer marts recomputing only the
 customers the delivery touched) holds the tables a full build makes from the same inputs."""
 
 import shutil
