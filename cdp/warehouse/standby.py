@@ -75,8 +75,9 @@ def take(home: Home, fingerprint: str) -> list[Path] | None:
 
 
 def discard(home: Home) -> None:
-    """No standby: its files and its note deleted."""
-    for path in (folder(home) / STANDBY_NOTE, *(folder(home) / p.name for p in published_files(home))):
+    """No standby: its files, its note and what a killed copy left (temporary files) deleted."""
+    leftovers = folder(home).glob(".*.tmp") if folder(home).is_dir() else []
+    for path in (folder(home) / STANDBY_NOTE, *(folder(home) / p.name for p in published_files(home)), *leftovers):
         path.unlink(missing_ok=True)
 
 
