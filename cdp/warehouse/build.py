@@ -167,8 +167,11 @@ def _starting_files(home: Home, mode: str, fingerprint: str) -> tuple[list[Path]
     if mode == "full":
         standby.discard(home)  # a full build keeps nothing from before it
         return _prepare(standby.published_files(home), copy=False), "empty"
-    taken = standby.take(home, fingerprint) if mode == "incremental" else None
-    return (taken, "standby") if taken else (_prepare(standby.published_files(home), copy=True), "copy")
+    if mode == "incremental":
+        files = _prepare(standby.published_files(home), copy=False)
+        if standby.take(home, fingerprint, files):
+            return files, "standby"
+    return _prepare(standby.published_files(home), copy=True), "copy"
 
 
 def record_build(tx: Transaction, run_id: str, as_of: date, mode: str, fingerprint: str, seconds: float = 0.0,

@@ -52,9 +52,9 @@ def published_files(home: Home) -> tuple[Path, Path]:
     return home.warehouse, home.analyst_warehouse
 
 
-def take(home: Home, fingerprint: str) -> list[Path] | None:
-    """The standby files moved to the building files' names, or None (nothing usable kept: the
-    standby, if any, is deleted)."""
+def take(home: Home, fingerprint: str, building: list[Path]) -> bool:
+    """Move the standby files to `building` (the build's files, none there), or return False
+    (nothing usable kept: the standby, if any, is deleted)."""
     kept = [folder(home) / p.name for p in published_files(home)]
     note = _read(folder(home) / STANDBY_NOTE)
     usable = (note is not None and note.get("fingerprint") == fingerprint and note.get("mode") != "select"
@@ -63,15 +63,10 @@ def take(home: Home, fingerprint: str) -> list[Path] | None:
     (folder(home) / STANDBY_NOTE).unlink(missing_ok=True)  # from here on the note describes nothing
     if not usable:
         discard(home)
-        return None
-    building = []
-    for path, published in zip(kept, published_files(home), strict=True):
-        target = published.with_name(published.name + ".building")
-        target.unlink(missing_ok=True)
-        target.with_name(target.name + ".wal").unlink(missing_ok=True)
+        return False
+    for path, target in zip(kept, building, strict=True):
         os.replace(path, target)
-        building.append(target)
-    return building
+    return True
 
 
 def discard(home: Home) -> None:
@@ -123,7 +118,8 @@ def _linked(path: Path, link: Path) -> bool:
 
 def _described(where: Path, home: Home) -> dict[str, list[int]]:
     """Size and modification time of the warehouse files in `where`: what a note says they are."""
-    return {p.name: [(where / p.name).stat().st_size, (where / p.name).stat().st_mtime_ns] for p in published_files(home)}
+    stats = {p.name: (where / p.name).stat() for p in published_files(home)}
+    return {name: [stat.st_size, stat.st_mtime_ns] for name, stat in stats.items()}
 
 
 def _matches(path: Path, note: dict) -> bool:

@@ -38,6 +38,14 @@ def published(home: Home) -> list[str]:
     return [content(p) for p in standby.published_files(home)]
 
 
+def take(home: Home, fingerprint: str) -> list[Path] | None:
+    """The standby moved to the build's files (as build.py's `_starting_files` asks), or None."""
+    building = [p.with_name(p.name + ".building") for p in standby.published_files(home)]
+    for path in building:
+        path.unlink(missing_ok=True)
+    return building if standby.take(home, fingerprint, building) else None
+
+
 def publish(home: Home, text: str, mode: str, fingerprint: str = PROJECT) -> None:
     standby.publish(home, built(home, text), Provenance(f"run {text}", mode, fingerprint))
 
@@ -55,19 +63,19 @@ def test_a_full_build_leaves_a_copy_of_its_files(home):
     assert [content(p) for p in kept] == ["day 0", "day 0"]
     assert not any(os.path.samefile(k, p) for k, p in zip(kept, standby.published_files(home), strict=True))
     assert all(os.stat(p).st_mode & 0o777 == 0o600 for p in kept)  # not the group's, unlike analyst.duckdb
-    taken = standby.take(home, PROJECT)
+    taken = take(home, PROJECT)
     assert [content(p) for p in taken] == ["day 0", "day 0"] and all(p.name.endswith(".building") for p in taken)
     assert not [p for p in standby.folder(home).iterdir() if p.name != standby.PUBLISHED_NOTE]
 
 
 def test_an_incremental_publish_keeps_the_files_it_replaced(home):
     publish(home, "day 0", "full")
-    standby.take(home, PROJECT)
+    take(home, PROJECT)
     publish(home, "day 1", "incremental")
     assert published(home) == ["day 1", "day 1"]
     kept = [standby.folder(home) / p.name for p in standby.published_files(home)]
     assert all(os.stat(p).st_mode & 0o777 == 0o600 for p in kept)  # yesterday's analyst file: no longer the group's
-    taken = standby.take(home, PROJECT)
+    taken = take(home, PROJECT)
     assert [content(p) for p in taken] == ["day 0", "day 0"]  # two builds old: the sync catches up both days
     assert all(os.stat(p).st_mode & 0o777 == 0o600 for p in taken)
 
@@ -77,7 +85,7 @@ def test_a_full_build_keeps_nothing_from_before_it(home):
     publish(home, "day 0", "full")
     publish(home, "day 1", "incremental")  # nothing taken: copies were synced
     publish(home, "after an erasure", "full")
-    assert [content(p) for p in standby.take(home, PROJECT)] == ["after an erasure"] * 2
+    assert [content(p) for p in take(home, PROJECT)] == ["after an erasure"] * 2
 
 
 @pytest.mark.parametrize("why", ["another project", "a selection", "changed since", "the published file", "no note"])
@@ -86,7 +94,7 @@ def test_a_standby_that_is_not_what_its_note_says_is_not_used(home, why):
     kept = standby.folder(home) / home.warehouse.name
     fingerprint = "project B" if why == "another project" else PROJECT
     if why == "a selection":
-        standby.take(home, PROJECT)
+        take(home, PROJECT)
         publish(home, "selected", "select")
         publish(home, "day 2", "incremental")  # keeps the selection's files, noted as such
     elif why == "changed since":
@@ -100,7 +108,7 @@ def test_a_standby_that_is_not_what_its_note_says_is_not_used(home, why):
     elif why == "no note":
         (standby.folder(home) / standby.STANDBY_NOTE).unlink()
     before = published(home)
-    assert standby.take(home, fingerprint) is None
+    assert take(home, fingerprint) is None
     assert not kept.exists() and published(home) == before
 
 
@@ -113,7 +121,7 @@ def test_a_standby_a_reader_holds_open_is_not_used(home):
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert reader.stdout.readline().strip() == "open"
-        assert standby.take(home, PROJECT) is None
+        assert take(home, PROJECT) is None
     finally:
         reader.communicate("")
     assert published(home) == ["day 0", "day 0"]
@@ -127,14 +135,14 @@ def test_a_publish_killed_at_any_write_leaves_whole_files_and_a_standby_its_note
     reached = []
     monkeypatch.setattr(faults, "point", lambda label: reached.append(label))
     publish(home, "day 0", "full")
-    standby.take(home, PROJECT)
+    take(home, PROJECT)
     start = len(reached)
     publish(home, "day 1", mode)
     points = len(reached) - start
     assert points >= 4
     for kill in range(1, points + 1):
         publish(home, "day 0", "full")
-        standby.take(home, PROJECT)
+        take(home, PROJECT)
         count = iter(range(1, points + 1))
 
         def point(label, kill=kill, count=count):
@@ -146,7 +154,7 @@ def test_a_publish_killed_at_any_write_leaves_whole_files_and_a_standby_its_note
             publish(home, "day 1", mode)
         monkeypatch.setattr(faults, "point", lambda label: None)
         assert set(published(home)) <= {"day 0", "day 1"}, kill
-        taken = standby.take(home, PROJECT)
+        taken = take(home, PROJECT)
         assert taken is None or [content(p) for p in taken] in (["day 0"] * 2, ["day 1"] * 2), kill
         publish(home, "day 2", "incremental")
         assert not list(standby.folder(home).glob(".*.tmp")), kill
@@ -155,7 +163,7 @@ def test_a_publish_killed_at_any_write_leaves_whole_files_and_a_standby_its_note
 def test_without_hard_links_the_build_publishes_and_keeps_no_standby(home, monkeypatch):
     """A file system without hard links: the publish goes on, and the next build copies."""
     publish(home, "day 0", "full")
-    standby.take(home, PROJECT)
+    take(home, PROJECT)
 
     def no_links(*_):
         raise OSError("hard links not supported")
@@ -163,4 +171,4 @@ def test_without_hard_links_the_build_publishes_and_keeps_no_standby(home, monke
     monkeypatch.setattr(os, "link", no_links)
     publish(home, "day 1", "incremental")
     assert published(home) == ["day 1", "day 1"]
-    assert standby.take(home, PROJECT) is None
+    assert take(home, PROJECT) is None
