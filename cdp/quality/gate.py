@@ -37,6 +37,9 @@ VALUE_ID = "_value_id"
 # Expectations whose verdict depends on how often a value occurs: validated over every row.
 COUNTING = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
             "expect_multicolumn_values_to_be_unique"}
+# Expectations whose verdict on a column only asks whether values are equal or null: GX may read
+# the column as codes (`_for_gx`).
+EQUALITY_ONLY = COUNTING | {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
 DECIMAL = pl.Decimal(18, 2)
 RESULT_SCHEMA = {
     "run_id": pl.Utf8, "checked_at": pl.Datetime("us", "UTC"), "dataset": pl.Utf8, "expectation": pl.Utf8,
@@ -131,11 +134,15 @@ def _previous_readings(contract: Contract, typed: pl.LazyFrame) -> pl.LazyFrame:
     return typed.join(previous.lazy(), on=ROW_ID, how="left", maintain_order="left")
 
 
-def _for_gx(frame: pl.DataFrame):
-    """pandas frame for GX (it refuses polars): decimals as floats, dates as datetimes."""
+def _for_gx(frame: pl.DataFrame, coded: frozenset[str] = frozenset()):
+    """pandas frame for GX (it refuses polars): decimals as floats, dates as datetimes, and the
+    `coded` text columns as their values' dense ranks (equal values, equal codes; null stays null).
+    GX's uniqueness check is pandas' `duplicated`: on a million customers' 16.5M lead-event numbers
+    as pandas' pyarrow-backed text it took 23.3 s, on their codes 1.4 s to rank and 0.4 s to check."""
     converted = frame.with_columns(
         [pl.col(c).cast(pl.Float64) for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]
         + [pl.col(c).cast(pl.Datetime("us")) for c, t in frame.schema.items() if t == pl.Date]
+        + [pl.col(c).rank("dense") for c, t in frame.schema.items() if c in coded and t == pl.Utf8]
     )
     return converted.to_pandas()
 
@@ -154,6 +161,7 @@ class _Batch:
     columns: tuple[str, ...]
     per_value: bool
     expectations: list[dict]
+    coded: frozenset[str] = frozenset()  # the columns GX reads as codes (`_for_gx`)
     frame: pl.DataFrame | None = None  # the frame GX sees: VALUE_ID or ROW_ID + columns
     rows: pl.DataFrame | None = None  # per_value only: VALUE_ID, the tuple, and the list of its ROW_IDs
 
@@ -221,8 +229,17 @@ def _batches(suite: dict, available: list[str], primary_key: str) -> list[_Batch
     batches = []
     for i, ((per_value, _), members) in enumerate(grouped.items()):
         columns = tuple(dict.fromkeys(c for _, cols in members for c in cols))
-        batches.append(_Batch(f"{suite['dataset']}_{i}", columns, per_value, [e for e, _ in members]))
+        batches.append(_Batch(f"{suite['dataset']}_{i}", columns, per_value, [e for e, _ in members],
+                              _coded(members) if not per_value else frozenset()))
     return batches
+
+
+def _coded(members: list[tuple[dict, tuple[str, ...]]]) -> frozenset[str]:
+    """The columns of a per-row batch that only EQUALITY_ONLY expectations read, none in a row condition."""
+    columns = {c for _, cols in members for c in cols}
+    return frozenset(c for c in columns
+                     if all(e["type"] in EQUALITY_ONLY and "row_condition" not in e["kwargs"]
+                            for e, cols in members if c in cols))
 
 
 def _validate(batches: list[_Batch], typed: pl.LazyFrame, parameters: dict) -> Iterator[tuple[_Batch, object]]:
@@ -248,7 +265,7 @@ def _validate(batches: list[_Batch], typed: pl.LazyFrame, parameters: dict) -> I
     for batch in batches:
         batch.build(typed)
         suite = context.suites.add(ExpectationSuite(name=batch.name, expectations=batch.expectations))
-        validation = definition.get_batch(batch_parameters={"dataframe": _for_gx(batch.frame)}).validate(
+        validation = definition.get_batch(batch_parameters={"dataframe": _for_gx(batch.frame, batch.coded)}).validate(
             suite, expectation_parameters=parameters,
             result_format=RESULT_FORMAT,
         )

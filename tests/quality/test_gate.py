@@ -4,6 +4,7 @@ import polars as pl
 import pytest
 
 from cdp.ingest.contracts import load_contracts
+from cdp.quality import gate as gate_module
 from cdp.quality.gate import gate
 from cdp.quality.suites import SuiteError, default_suite
 
@@ -132,3 +133,42 @@ def test_a_batch_gated_from_a_scan_through_a_file_splits_and_reports_as_one_gate
     assert streamed.quarantine.equals(in_memory.quarantine) and streamed.quarantine.height == 3
     assert streamed.results.drop("checked_at").equals(in_memory.results.drop("checked_at"))
     assert not streamed.results.filter(pl.col("rule") == "odometer_km_not_decreasing").row(0, named=True)["success"]
+
+
+def test_keys_go_to_gx_as_codes_only_where_equality_decides_and_the_verdicts_stay_the_same(monkeypatch):
+    """A column only uniqueness and null checks read reaches GX as dense-rank codes (_for_gx); the
+    verdicts, counts and reasons are those of GX reading the values themselves."""
+    suite = default_suite(CONTRACT)
+    rows = [good(i) for i in range(40)] + [good(5), good(7), good(7), good("nokey", ro_no=None)]
+    coded, batches = gated_with_batches(monkeypatch, suite, rows)
+    assert {c for b in batches for c in b.coded} == {"ro_no"}
+    monkeypatch.setattr(gate_module, "_coded", lambda members: frozenset())
+    plain = gate(CONTRACT, raw(rows), suite, AS_OF, "run")
+    assert coded.quarantine.equals(plain.quarantine) and coded.valid.equals(plain.valid)
+    assert coded.results.drop("checked_at").equals(plain.results.drop("checked_at"))
+    assert reasons(coded)["RO-7"] == "ro_no 'RO-7' appears more than once in the batch"
+    assert coded.quarantine.height == 4 and reasons(coded)[None] == "ro_no is empty"  # RO-5, RO-7 twice over, no key
+
+
+def test_a_column_a_pattern_reads_is_not_coded(monkeypatch):
+    suite = default_suite(CONTRACT)
+    suite["expectations"].append({"type": "expect_column_values_to_match_regex", "kwargs": {"column": "ro_no", "regex": "^RO-"},
+                                  "meta": {"severity": "quarantine", "rule": "ro_no_format"}})
+    result, batches = gated_with_batches(monkeypatch, suite, [good(i) for i in range(10)])
+    assert not any(b.coded for b in batches)
+    assert result.quarantine.is_empty()
+
+
+def gated_with_batches(monkeypatch, suite, rows):
+    """The gate's result and the narrow batches it validated."""
+    made = []
+
+    def batches(*args):
+        made.extend(original(*args))
+        return made
+
+    original = gate_module._batches
+    monkeypatch.setattr(gate_module, "_batches", batches)
+    result = gate(CONTRACT, raw(rows), suite, AS_OF, "run")
+    monkeypatch.setattr(gate_module, "_batches", original)
+    return result, made
