@@ -1,5 +1,7 @@
 """Standardized person records and identity resolution assets."""
 
+import ctypes
+import ctypes.util
 import gc
 import json
 from pathlib import Path
@@ -37,12 +39,21 @@ def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig, config: St
     return dg.MaterializeResult(metadata=counts.metadata())
 
 
+LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None)
+MALLOC_TRIM = getattr(LIBC, "malloc_trim", None)  # glibc only: elsewhere the C heap keeps its free pages
+
+
 def collect_garbage() -> None:
     """Collect what Splink left behind now, not whenever Python's cycle collector runs: its linker
     objects reference each other and hold Arrow copies of every tuple (0.7 GB after training and
     0.6 GB after resolving at 100k customers, carried into the next stages of an in-process run).
-    One collection costs ~0.5 s in a run's process."""
+    Then hand the C heap's free pages back to the system (glibc keeps them for the process otherwise):
+    identity's peak is the 1M first load's, and what the stages before it leave counts towards it.
+    At 100k customers, before identity: 1,544 MiB resident, 1,436 after the collection, 1,368 after
+    the trim. One collection costs ~0.5 s in a run's process."""
     gc.collect()
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
 
 
 class TrainingConfig(dg.Config):
@@ -87,6 +98,7 @@ class IdentityRunConfig(dg.Config):
     description="(source, record_key) → persistent customer_id, from Splink link-and-dedupe and the ID registry.",
 )
 def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: IdentityRunConfig) -> dg.MaterializeResult:
+    collect_garbage()  # what standardization and the gates left: identity's peak is the first load's
     result = resolve_identities(cdp.home, Path(cdp.model_path), context.run.run_id,
                                 full_recluster=config.full_recluster)
     collect_garbage()
