@@ -19,6 +19,8 @@ from cdp.standardize.inputs import standardize_state
 from cdp.state import tables
 
 CONTRACTS = load_contracts()
+LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None)
+MALLOC_TRIM = getattr(LIBC, "malloc_trim", None)  # glibc only: elsewhere the C heap keeps its free pages
 
 
 class StandardizeConfig(dg.Config):
@@ -39,18 +41,14 @@ def person_records(context: dg.AssetExecutionContext, cdp: CdpConfig, config: St
     return dg.MaterializeResult(metadata=counts.metadata())
 
 
-LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None)
-MALLOC_TRIM = getattr(LIBC, "malloc_trim", None)  # glibc only: elsewhere the C heap keeps its free pages
-
-
 def collect_garbage() -> None:
     """Collect what Splink left behind now, not whenever Python's cycle collector runs: its linker
     objects reference each other and hold Arrow copies of every tuple (0.7 GB after training and
     0.6 GB after resolving at 100k customers, carried into the next stages of an in-process run).
-    Then hand the C heap's free pages back to the system (glibc keeps them for the process otherwise):
-    identity's peak is the 1M first load's, and what the stages before it leave counts towards it.
-    At 100k customers, before identity: 1,544 MiB resident, 1,436 after the collection, 1,368 after
-    the trim. One collection costs ~0.5 s in a run's process."""
+    Then hand the C heap's free pages back to the system (glibc keeps them for the process otherwise).
+    Identity's peak is the 1M first load's, and what the stages before it leave counts towards it:
+    done before identity too, that peak went 8,162 -> 7,341 MiB (bench/bench.py 1000000). One
+    collection costs ~0.5 s in a run's process."""
     gc.collect()
     if MALLOC_TRIM is not None:
         MALLOC_TRIM(0)
