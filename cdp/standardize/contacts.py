@@ -187,12 +187,22 @@ def standardize_email(raw: str | None) -> str | None:
     return text if _EMAIL.match(text) else None
 
 
+def email_alone(raw: str | None) -> tuple[str | None]:
+    """The e-mail standardizer's one output as the tuple `distinct_lookup` reads."""
+    return (standardize_email(raw),)
+
+
 def standardize_plate(raw: str | None) -> str | None:
     text = _nfkc(raw)
     if text is None:
         return None
     text = re.sub(r"[\s\-·.]", "", text).upper()
     return text if _PLATE.match(text) else None
+
+
+def plate_alone(raw: str | None) -> tuple[str | None]:
+    """The plate standardizer's one output as the tuple `distinct_lookup` reads."""
+    return (standardize_plate(raw),)
 
 
 @lru_cache(maxsize=VALUE_CACHE_SIZE)

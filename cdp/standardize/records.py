@@ -18,11 +18,11 @@ import polars as pl
 
 from cdp.ingest.contracts import Contract
 from cdp.standardize.contacts import (
+    email_alone,
     id_number_and_raw,
+    plate_alone,
     split_address,
-    standardize_email,
     standardize_phone,
-    standardize_plate,
     vin_and_raw,
 )
 from cdp.standardize.names import standardize_name
@@ -111,16 +111,6 @@ def distinct_lookup(values: pl.Series, column: str, fn: Callable, outputs: dict[
 def map_distinct(df: pl.DataFrame, column: str, fn: Callable, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
     """Apply a Python standardizer once per distinct value of `column` and join the results back."""
     return df.join(distinct_lookup(df.get_column(column), column, fn, outputs), on=column, how="left")
-
-
-def plate_alone(raw: str | None) -> tuple[str | None]:
-    """The plate standardizer's one output as the tuple `distinct_lookup` reads."""
-    return (standardize_plate(raw),)
-
-
-def email_alone(raw: str | None) -> tuple[str | None]:
-    """The e-mail standardizer's one output as the tuple `distinct_lookup` reads."""
-    return (standardize_email(raw),)
 
 
 STANDARDIZERS = [  # (raw column, standardizer returning a tuple of its outputs, the outputs)

@@ -2,8 +2,9 @@
 (GB 32100) and VINs (ISO 3779 check digit) as polars expressions.
 
 Each fast path takes the distinct raw values of a column, answers those written in a plain form
-(mobiles in the spellings extracts use most; 18 upper-case letters and digits; 17 VIN characters)
-in one vectorized pass, and leaves every other spelling (lower case, stray spaces, landlines, odd
+(mobiles in the spellings extracts use most, and ten digits a mobile lost one of; 18 letters and digits
+for an ID number, 17 for a VIN, a Chinese character and 6 or 7 for a plate, in either case and either
+width) in one vectorized pass, and leaves every other spelling (stray spaces, landlines, odd
 extensions) to the Python standardizer in cdp/standardize/contacts.py. The libraries stay the reference: what the Python
 standardizer asks a library per value is read here once per region code (python-stdnum's region
 table, read as stdnum reads it) or per manufacturer code (vininfo's assembler table), and the tests
@@ -21,6 +22,7 @@ from vininfo import Vin
 
 from cdp.standardize.contacts import (
     id_number_and_raw,
+    plate_alone,
     standardize_id_number,
     standardize_phone,
     standardize_vin,
@@ -41,8 +43,12 @@ VIN_VALUES = {**{str(d): d for d in range(10)},
 VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 VIN_YEARS_WITHOUT_CHECK = ("U", "Z", "0")  # vininfo: a model-year character no check digit goes with
 
-PLAIN_ID = r"^[0-9A-Z]{18}$"
 PLAIN_VIN = r"^[A-HJ-NPR-Z0-9]{17}$"
+PLATE = "^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$"  # contacts._PLATE
+# Letters and digits as extracts type them: ASCII or full-width, either case. NFKC folds the full-width
+# ones to ASCII and upper case keeps them ASCII, in any Unicode version: the Python standardizers'
+# `_nfkc(raw)` then `.upper()` give the same text for a value made of them alone.
+TYPED = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"
 
 
 def _char(text: pl.Expr, position: int) -> pl.Expr:
@@ -93,32 +99,51 @@ def _split(values: pl.Series, pattern: str) -> tuple[pl.Series, pl.Series]:
     return values.filter(plain), values.filter(~plain)
 
 
+def folded(text: pl.Expr) -> pl.Expr:
+    """NFKC, then upper case: the Python standardizers' normal form of a TYPED value."""
+    return text.str.normalize("NFKC").str.to_uppercase()
+
+
+def _typed(values: pl.Series, pattern: str) -> tuple[pl.DataFrame, pl.Series]:
+    """The values `pattern` matches (a pattern over TYPED characters) with their folded form, `text`;
+    and the rest."""
+    plain, rest = _split(values, pattern)
+    return plain.to_frame("value").with_columns(folded(pl.col("value")).alias("text")), rest
+
+
 # Mobiles in the spellings extracts use most, after NFKC (full-width digits): separators and a
 # country prefix (+86 152-9678-8694, 0086 15744650559, 150 7672 7972), or an extension after the
-# number (13800138000-8, … 转 8, … ext. 8). Anything else goes to standardize_phone.
-MOBILE_SPELLINGS = (r"^(?:\+?86|0086)?[ \-]?(1[3-9][0-9])[ \-]?([0-9]{4})[ \-]?([0-9]{4})$",
-                    r"^(1[3-9][0-9]{9})(?:-[0-9]{1,6}|[ \t]*(?i:转|分机|ext\.?|ex\.?|x|#)[ \t]*[0-9]{1,6})$")
+# number (13800138000-8, … 转 8, … ext. 8), or both (+86 138 0013 8000 转 8: standardize_phone drops
+# such an extension first). Ten digits starting 13–19 are a mobile that lost a digit: invalid, as
+# phonenumbers says (China's landlines that start with a 1 are Beijing's, 10 then 8 digits). Anything
+# else goes to standardize_phone.
+_GROUPS = r"(1[3-9][0-9])[ \-]?([0-9]{4})[ \-]?([0-9]{4})"
+_EXTENSION = r"[ \t]*(?i:转|分机|ext\.?|ex\.?|x|#)[ \t]*[0-9]{1,6}"
+MOBILE_SPELLINGS = (rf"^(?:\+?86|0086)?[ \-]?{_GROUPS}(?:{_EXTENSION})?$",
+                    rf"^(1[3-9][0-9]{{9}})(?:-[0-9]{{1,6}}|{_EXTENSION})$")
+MOBILE_MISSING_A_DIGIT = r"^1[3-9][0-9]{8}$"
 
 
 def mobile_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
-    """standardize_phone on mobiles in common spellings, and on masked ones (138****5678: invalid)."""
+    """standardize_phone on mobiles in common spellings, on masked ones (138****5678) and on ten
+    digits that start as a mobile does (both invalid)."""
     text = pl.col("value").str.normalize("NFKC")
     grouped, extended = MOBILE_SPELLINGS
     number = pl.coalesce(pl.concat_str([text.str.extract(grouped, i) for i in (1, 2, 3)]), text.str.extract(extended, 1))
-    frame = values.to_frame("value").with_columns(text.str.contains("*", literal=True).alias("masked"),
-                                                  number.alias("number"))
-    answered = pl.col("masked") | pl.col("number").is_not_null()
-    return (frame.filter(answered).select("value", pl.when(~pl.col("masked")).then("number").alias("number"),
-                                          pl.when(pl.col("masked")).then(pl.lit("invalid")).otherwise(pl.lit("mobile"))
+    invalid = text.str.contains("*", literal=True) | text.str.contains(MOBILE_MISSING_A_DIGIT)
+    frame = values.to_frame("value").with_columns(invalid.alias("invalid"), number.alias("number"))
+    answered = pl.col("invalid") | pl.col("number").is_not_null()
+    return (frame.filter(answered).select("value", pl.when(~pl.col("invalid")).then("number").alias("number"),
+                                          pl.when(pl.col("invalid")).then(pl.lit("invalid")).otherwise(pl.lit("mobile"))
                                           .alias("kind")),
             frame.filter(~answered).get_column("value"))
 
 
 def id_number_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
-    """standardize_id_number on plain 18-character values: (id, kind, birth date, gender, region)."""
-    plain, rest = _split(values, PLAIN_ID)
-    text = pl.col("value")
-    frame = plain.to_frame("value").with_columns(
+    """standardize_id_number on 18 TYPED characters: (id, kind, birth date, gender, region)."""
+    frame, rest = _typed(values, f"^[{TYPED}]{{18}}$")
+    text = pl.col("text")
+    frame = frame.with_columns(
         pl.when(resident_check_ok(text)).then(resident_birth_date(text)).alias("born"),
         uscc_ok(text).alias("uscc"), text.str.slice(0, 6).alias("region"))
     frame = _with_birth_place_counted(frame)
@@ -167,14 +192,17 @@ def birth_place_years(region: str) -> tuple[tuple[int, int], ...]:
 
 
 def vin_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
-    """standardize_vin on plain 17-character values: (VIN, passes its check)."""
-    plain, rest = _split(values, PLAIN_VIN)
-    frame = plain.to_frame("value").with_columns(pl.col("value").str.slice(0, 3).alias("wmi"))
-    makers = frame.group_by("wmi").agg(pl.col("value").first()).sort("wmi")
-    makers = makers.with_columns(pl.Series("sae", [_uses_check_digit(v) for v in makers.get_column("value")],
-                                           dtype=pl.Boolean)).drop("value")
+    """standardize_vin on 17 TYPED characters: (the VIN folded, passes its check: VIN characters only,
+    I, O and Q never, and the check digit where the manufacturer writes one)."""
+    frame, rest = _typed(values, f"^[{TYPED}]{{17}}$")
+    frame = frame.with_columns(pl.col("text").str.slice(0, 3).alias("wmi"),
+                               pl.col("text").str.contains(PLAIN_VIN).alias("alphabet"))
+    makers = frame.filter("alphabet").group_by("wmi").agg(pl.col("text").first()).sort("wmi")
+    makers = makers.with_columns(pl.Series("sae", [_uses_check_digit(v) for v in makers.get_column("text")],
+                                           dtype=pl.Boolean)).drop("text")
     frame = frame.join(makers, on="wmi", how="left")
-    return frame.select("value", pl.col("value").alias("vin"), (pl.col("sae") & vin_check_ok(pl.col("value"))).alias("ok")), rest
+    checked = pl.when(pl.col("alphabet")).then(pl.col("sae") & vin_check_ok(pl.col("text"))).otherwise(False)
+    return frame.select("value", pl.col("text").alias("vin"), checked.alias("ok")), rest
 
 
 def _uses_check_digit(vin: str) -> bool:
@@ -183,12 +211,18 @@ def _uses_check_digit(vin: str) -> bool:
 
 
 def _with_raw(fast: FastPath) -> FastPath:
-    """The fast path of a standardizer that also returns the value as typed, normalized (a plain
-    value is its own normal form)."""
+    """The fast path of a standardizer that also returns the value as typed, normalized: a TYPED
+    value folded, whatever its check says."""
     def run(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
         frame, rest = fast(values)
-        return frame.with_columns(pl.col("value").alias("raw")), rest
+        return frame.with_columns(folded(pl.col("value")).alias("raw")), rest
     return run
+
+
+def plate_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+    """standardize_plate on a Chinese character and 6 or 7 TYPED characters: folded, when a plate."""
+    frame, rest = _typed(values, f"^[\u4e00-\u9fff][{TYPED}]{{6,7}}$")
+    return frame.select("value", pl.when(pl.col("text").str.contains(PLATE)).then("text").alias("plate")), rest
 
 
 FAST_PATHS: dict[Callable, FastPath] = {
@@ -197,4 +231,5 @@ FAST_PATHS: dict[Callable, FastPath] = {
     id_number_and_raw: _with_raw(id_number_fast),
     standardize_vin: vin_fast,
     vin_and_raw: _with_raw(vin_fast),
+    plate_alone: plate_fast,
 }

@@ -7,13 +7,12 @@ import polars as pl
 import pytest
 
 from cdp.ingest.contracts import Contract, load_dictionary
-from cdp.standardize.contacts import standardize_phone
+from cdp.standardize.contacts import plate_alone, standardize_phone
 from cdp.standardize.records import (
     STANDARDIZERS,
     build_person_records,
     distinct_lookup,
     person_record_parts,
-    plate_alone,
     project,
     standardize,
 )

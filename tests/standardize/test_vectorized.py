@@ -1,7 +1,8 @@
 """The vectorized identifier checks answer exactly what the Python standardizers (and through them
 python-stdnum, vininfo and phonenumbers) answer: on generated valid numbers, on every one-character
 typo of them, on impossible dates, unknown regions and years without a check digit, on mobiles in
-every spelling the extracts use and near misses."""
+every spelling the extracts use and near misses, on each of these in lower case and full width, and on
+plates."""
 
 from datetime import date, timedelta
 
@@ -16,6 +17,7 @@ from cdp.demo.identifiers import make_resident_ids, make_usccs, make_vins
 from cdp.standardize.contacts import (
     id_number_and_raw,
     known_birth_place,
+    plate_alone,
     standardize_id_number,
     standardize_phone,
     standardize_vin,
@@ -24,7 +26,6 @@ from cdp.standardize.contacts import (
 from cdp.standardize.records import distinct_lookup
 from cdp.standardize.vectorized import (
     FAST_PATHS,
-    PLAIN_ID,
     PLAIN_VIN,
     birth_place_years,
     resident_check_ok,
@@ -35,6 +36,15 @@ from cdp.standardize.vectorized import (
 RNG = np.random.default_rng(3)
 ID_OUTPUTS = {"id": pl.Utf8, "kind": pl.Utf8, "born": pl.Date, "gender": pl.Utf8, "region": pl.Utf8}
 VIN_OUTPUTS = {"vin": pl.Utf8, "ok": pl.Boolean}
+WIDE = str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                     "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ")
+
+
+def as_typed(values: list[str], every: int = 7) -> list[str]:
+    """Some of the values as extracts also type them: lower case, full width, both, a few letters lower."""
+    picked = values[::every]
+    return [*(v.lower() for v in picked), *(v.translate(WIDE) for v in picked), *(v.lower().translate(WIDE) for v in picked),
+            *(v[:5].lower() + v[5:] for v in picked)]
 
 
 def typos(values: list[str], alphabet: str, per_value: int = 3) -> list[str]:
@@ -80,21 +90,39 @@ def vins(n: int) -> list[str]:
 
 def id_values() -> list[str]:
     residents, credit = resident_ids(400), usccs(200)
-    return [*residents, *typos(residents, "0123456789X"), *credit, *typos(credit, "0123456789ABCDEFGHJKLMNPQRTUWXYZIOSV"),
-            *odd_resident_ids(), residents[0].lower(), f" {residents[1]}", residents[2][:17] + "x", "1" * 18, "A" * 18,
-            residents[3][:15], f"{residents[4][:6]}-{residents[4][6:]}", "１" + residents[5][1:]]
+    values = [*residents, *typos(residents, "0123456789X"), *credit, *typos(credit, "0123456789ABCDEFGHJKLMNPQRTUWXYZIOSV"),
+              *odd_resident_ids(), residents[0].lower(), f" {residents[1]}", residents[2][:17] + "x", "1" * 18, "A" * 18,
+              residents[3][:15], f"{residents[4][:6]}-{residents[4][6:]}", "１" + residents[5][1:]]
+    return [*values, *as_typed(values), residents[6][:17] + "ｘ", residents[7].lower() + "x", "Ⅻ" + residents[8][1:]]
 
 
 def vin_values() -> list[str]:
     plain = vins(400)
-    return [*plain, *typos(plain, "ABCDEFGHJKLMNPRSTUVWXYZ0123456789IOQ"),
-            *[v[:9] + year + v[10:] for v, year in zip(plain, "UZ0UZ0", strict=False)], plain[0].lower(), plain[1][:16],
-            f"{plain[2][:8]} {plain[2][8:]}"]
+    values = [*plain, *typos(plain, "ABCDEFGHJKLMNPRSTUVWXYZ0123456789IOQ"),
+              *[v[:9] + year + v[10:] for v, year in zip(plain, "UZ0UZ0", strict=False)], plain[0].lower(), plain[1][:16],
+              f"{plain[2][:8]} {plain[2][8:]}"]
+    return [*values, *as_typed(values), plain[3][:16] + "ⅰ", "ß" + plain[4][1:], plain[5].lower() + "-"]
+
+
+def plate_values() -> list[str]:
+    """Plates of 6 and 7 characters after the province, in either case and width, and near misses: a
+    digit where the city letter goes, too short or long, separators, a Latin first character."""
+    letters, digits = "ABCDEFGHJKLMNPQRSTUVWXYZ", "0123456789"
+    plates = []
+    for i in range(300):
+        tail = "".join(RNG.choice(list(letters + digits), 5 + i % 2))
+        plates.append("粤沪浙京川"[i % 5] + letters[int(RNG.integers(len(letters)))] + tail)
+    near = [p[0] + "1" + p[2:] for p in plates[:20]] + [p[:-2] for p in plates[:20]] + [p + "9A" for p in plates[:20]]
+    return [*plates, *as_typed(plates, 3), *near, *(f"{p[:2]}·{p[2:]}" for p in plates[:20]),
+            *(f"{p[:2]} {p[2:]}" for p in plates[:20]), *("A" + p[1:] for p in plates[:20]), "粤", "", " 粤B12345"]
 
 
 def test_the_values_cover_both_paths_and_both_answers():
-    ids, vin = pl.Series(id_values()), pl.Series(vin_values())
-    assert 0 < ids.str.contains(PLAIN_ID).sum() < len(ids) and 0 < vin.str.contains(PLAIN_VIN).sum() < len(vin)
+    ids, vin, plates = pl.Series(id_values()), pl.Series(vin_values()), pl.Series(plate_values())
+    for fn, values in ((standardize_id_number, ids), (standardize_vin, vin), (plate_alone, plates)):
+        answered, rest = FAST_PATHS[fn](values.unique())
+        assert answered.height > 0.8 * values.n_unique() and rest.len() > 0, fn
+    assert {p is None for (p,) in map(plate_alone, plates)} == {True, False}
     kinds = {standardize_id_number(v)[1] for v in ids}
     assert kinds == {"resident", "uscc", "invalid"}
     assert {standardize_vin(v)[1] for v in vin} == {True, False}
@@ -107,6 +135,7 @@ def test_the_values_cover_both_paths_and_both_answers():
     (id_number_and_raw, id_values, {**ID_OUTPUTS, "raw": pl.Utf8}),
     (standardize_vin, vin_values, VIN_OUTPUTS),
     (vin_and_raw, vin_values, {**VIN_OUTPUTS, "raw": pl.Utf8}),
+    (plate_alone, plate_values, {"plate": pl.Utf8}),
 ])
 def test_fast_paths_answer_what_the_python_standardizer_answers(fn, values, outputs):
     assert fn in FAST_PATHS
@@ -164,8 +193,17 @@ def mobile_values() -> list[str]:
         for spelling in spellings:
             values.append(spelling.format(*number) if "{0}" in spelling else
                           spelling.format(number[:3], number[-4:]) if "****" in spelling else spelling.format(number))
+    extended = [spelling.format(*number) for number in numbers[:20] for spelling in (
+        "{0}{1}{2} {3}{4}{5}{6} {7}{8}{9}{10} 转 8", "+86 {0}{1}{2} {3}{4}{5}{6} {7}{8}{9}{10} 转 8",
+        "0086-{0}{1}{2}-{3}{4}{5}{6}-{7}{8}{9}{10}x12", "86{0}{1}{2}{3}{4}{5}{6}{7}{8}{9}{10} EXT. 8",
+        "{0}{1}{2}-{3}{4}{5}{6}-{7}{8}{9}{10}-8", "+86 {0}{1}{2}-{3}{4}{5}{6}-{7}{8}{9}{10}-8",
+        "+86{0}{1}{2}{3}{4}{5}{6}{7}{8}{9}{10}-8", "{0}{1}{2} {3}{4}{5}{6} {7}{8}{9}{10} 转 1234567",
+        "{0}{1}{2} {3}{4}{5}{6} {7}{8}{9}{10}转", "{0}{1}{2} {3}{4}{5}{6} {7}{8}{9} 转 8")]
+    # ten digits: a mobile that lost one (every prefix 130–199), and Beijing's and other landlines
+    ten = [f"{prefix}{RNG.integers(0, 10**6):06d}" for prefix in range(1300, 2000) for _ in range(2)]
+    ten += ["1065529988", "1012345678", "1112345678", "1212345678", "0212345678", "2012345678"]
     wide = str.maketrans("0123456789", "０１２３４５６７８９")
-    return [*values, *(v.translate(wide) for v in values[:200]),
+    return [*values, *(v.translate(wide) for v in values[:200]), *extended, *ten,
             "020-8888 1234", "*", "", "   ", "٣١٣٨١٢٣٤٥٦٧٨", "1３8 1234 5678"]
 
 
