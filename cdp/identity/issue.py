@@ -52,9 +52,11 @@ def issue_customer_ids(tx: Transaction, record_map: pl.DataFrame | Path, tuple_c
                     "FROM record_map AS r LEFT JOIN tuple_clusters AS c USING (source, tuple_id)")
         con.execute("CREATE TEMP TABLE keys AS SELECT cluster_id, min(source || '|' || record_key) AS cluster_key, "
                     "count(*) AS records FROM records GROUP BY cluster_id")
-        claims = con.sql("SELECT g.customer_id AS previous_id, k.cluster_key, count(*)::UINT32 AS records "
-                         "FROM records JOIN registry AS g USING (source, record_key) JOIN keys AS k USING (cluster_id) "
-                         "GROUP BY ALL").pl()
+        # counted per cluster_id, then named by cluster_key: grouping the 20M records' join by the key
+        # text took a million customers' step 7.5 s against 3.8 s (/tmp probe, 4GB)
+        claims = con.sql("SELECT c.previous_id, k.cluster_key, c.records FROM (SELECT g.customer_id AS previous_id, "
+                         "r.cluster_id, count(*)::UINT32 AS records FROM records AS r JOIN registry AS g "
+                         "USING (source, record_key) GROUP BY ALL) AS c JOIN keys AS k USING (cluster_id)").pl()
         sizes = con.sql("SELECT cluster_key, records::UINT32 AS records FROM keys").pl()
         reconciled = reconcile(sizes, claims, state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA), run_id,
                                issued=state.counter(tables.CUSTOMER_NUMBER))
