@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from cdp.state import faults
 from cdp.state.files import DiskFullError, finish, fsync_file, full_disk_named, is_disk_full, secure_dir, temporary_path
@@ -44,6 +45,10 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 LOG_LENGTH = 200
 COMPACT_SEGMENTS = 32  # an append-only table with more segments is rewritten as one file
+# A keyed table (`Transaction.supersede`) is rewritten as one file once it would have more files than
+# this, or once its later files hold more rows than this share of the table's.
+SUPERSEDING_FILES = 8
+SUPERSEDING_SHARE = 0.25
 DATA_FILE = re.compile(r"^\d{8}-[0-9a-f]{8}(\.parquet)?$")
 
 
@@ -58,7 +63,18 @@ class InvariantError(StateError):
 @dataclass(frozen=True)
 class Table:
     files: tuple[str, ...]  # relative to the home folder
-    rows: int
+    rows: int  # the rows a reader sees
+    # a keyed table: a row of a later file replaces the rows of earlier files with the same key (`latest_rows`)
+    key: tuple[str, ...] = ()
+
+
+def latest_rows(paths: list[Path], key: tuple[str, ...]) -> pl.LazyFrame:
+    """A keyed table's rows: each file's rows in order, without those whose key a later file holds
+    (keys are never null: the gate quarantines a row without its key)."""
+    later = [pl.scan_parquet(paths[i + 1:]).select(key) for i in range(len(paths) - 1)]
+    parts = [pl.scan_parquet(path).join(newer, on=list(key), how="anti", maintain_order="left")
+             for path, newer in zip(paths, later, strict=False)]
+    return pl.concat([*parts, pl.scan_parquet(paths[-1])], how="diagonal_relaxed")
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,12 @@ class Snapshot:
         table = self.tables.get(name)
         return table.rows if table else 0
 
+    def superseding_key(self, name: str) -> tuple[str, ...]:
+        """The key by which later files of the table replace earlier rows; () when every row of
+        every file is the table's (one file, or append-only segments)."""
+        table = self.tables.get(name)
+        return table.key if table and len(table.files) > 1 else ()
+
     def read(self, name: str, schema: Mapping[str, pl.DataType] | None = None,
              columns: list[str] | None = None) -> pl.DataFrame:
         """The table as one frame; an absent table is an empty frame of `schema` (or no columns)."""
@@ -92,12 +114,18 @@ class Snapshot:
         if not paths:
             frame = pl.DataFrame(schema=dict(schema or {}))
             return frame.select(columns) if columns else frame
+        if self.superseding_key(name):
+            rows = self.scan(name)
+            return (rows.select(columns) if columns else rows).collect()
         frames = [pl.read_parquet(p, columns=columns) for p in paths]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
 
     def scan(self, name: str) -> pl.LazyFrame | None:
         paths = self.paths(name)
-        return pl.scan_parquet(paths) if paths else None
+        if not paths:
+            return None
+        key = self.superseding_key(name)
+        return latest_rows(paths, key) if key else pl.scan_parquet(paths)
 
     def counter(self, name: str) -> int:
         return int(self.counters.get(name, 0))
@@ -110,6 +138,17 @@ _invariants: list[tuple[tuple[str, ...], Invariant]] = []
 def register_invariant(prefixes: tuple[str, ...], check: Invariant) -> None:
     """Run `check(snapshot after commit)` in every commit that touches a table starting with a prefix."""
     _invariants.append((prefixes, check))
+
+
+def _grows_by_file(view: Snapshot, name: str, key: tuple[str, ...], written: int, live: int) -> bool:
+    """Whether a keyed table takes `written` new rows as one more file: keyed by `key` already (or
+    one file), below SUPERSEDING_FILES files, its later files' rows then within SUPERSEDING_SHARE
+    of the `live` rows."""
+    table = view.tables.get(name)
+    if table is None or not (table.key == key or len(table.files) == 1) or len(table.files) >= SUPERSEDING_FILES:
+        return False
+    later = written + sum(pq.ParquetFile(p).metadata.num_rows for p in view.paths(name)[1:])
+    return later <= SUPERSEDING_SHARE * live
 
 
 class Transaction:
@@ -172,7 +211,32 @@ class Transaction:
             self._add_segment(name, str(path.relative_to(self.store.root)), written)
         return path
 
+    def supersede(self, name: str, rows: pl.LazyFrame, key: tuple[str, ...]) -> int:
+        """`rows` (one per key) streamed into a new file of the keyed table `name`: each replaces the
+        table's row with its key, if any, and readers see the latest row of every key (`latest_rows`),
+        so a day's records are written, not the whole table again. The table is written whole instead
+        when it is not keyed by `key` yet, or would grow past SUPERSEDING_FILES files or
+        SUPERSEDING_SHARE of later rows. Returns the rows the table then has."""
+        view = self.view()
+        table = view.tables.get(name)
+        path, written = self._sink(name, rows)
+        replaced = (view.scan(name).join(pl.scan_parquet(path).select(key), on=list(key), how="semi")
+                    .select(pl.len()).collect().item()) if table else 0
+        live = written + (table.rows - replaced if table else 0)
+        if not _grows_by_file(view, name, key, written, live):
+            self.written.remove(path)
+            whole = self.rewrite(name, latest_rows([*view.paths(name), path], key))
+            path.unlink()
+            return whole
+        fsync_file(path)
+        faults.point(f"write {name}")
+        self.replaced[name] = Table(table.files + (str(path.relative_to(self.store.root)),), live, key)
+        self.appended.pop(name, None)
+        return live
+
     def _add_segment(self, name: str, segment: str, rows: int) -> None:
+        if self.view().superseding_key(name):
+            raise StateError(f"{name} is a keyed table (its later files replace rows): it grows by supersede, not by segments")
         if name in self.replaced:  # appended to a table replaced in this transaction
             current = self.replaced[name] or Table((), 0)
             self.replaced[name] = Table(current.files + (segment,), current.rows + rows)
@@ -260,7 +324,7 @@ class StateStore:
                              "restore it from a backup") from err
         if raw.get("format") != FORMAT:
             raise StateError(f"{self.manifest_path}: state format {raw.get('format')} is not {FORMAT}")
-        tables = {name: Table(tuple(t["files"]), int(t["rows"])) for name, t in raw["tables"].items()}
+        tables = {name: Table(tuple(t["files"]), int(t["rows"]), tuple(t.get("key", ()))) for name, t in raw["tables"].items()}
         return Snapshot(self.root, int(raw["version"]), tables, raw.get("counters", {}), tuple(raw.get("log", ())))
 
     @contextmanager
@@ -295,7 +359,8 @@ class StateStore:
         entry = {"version": after.version, "label": tx.label,
                  "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "changed": sorted(touched)}
         manifest = {"format": FORMAT, "version": after.version, "committed_at": entry["at"],
-                    "tables": {n: {"files": list(t.files), "rows": t.rows} for n, t in sorted(after.tables.items())},
+                    "tables": {n: {"files": list(t.files), "rows": t.rows, **({"key": list(t.key)} if t.key else {})}
+                               for n, t in sorted(after.tables.items())},
                     "counters": dict(after.counters), "log": [*latest.log, entry][-LOG_LENGTH:]}
         tmp = temporary_path(self.manifest_path)
         try:

@@ -93,10 +93,8 @@ def run_vars(home: Home, as_of: date, run_id: str, mode: str = "full", gained: d
     customers the synced inputs touched (an incremental build of the whole project, macros/synced.sql);
     `new_deliveries`: per source, the deliveries its current table `gained` since the file this
     build starts from was built (its staging table recomputes those rows, macros/recompute.sql)."""
-    inputs = warehouse_inputs(home)
     return {"as_of": as_of.isoformat(), "run_id": run_id, "touched_only": mode == "incremental",
-            "new_deliveries": gained or {},
-            "inputs": {name: [str(p.resolve()) for p in files] for name, files in inputs.items()}}
+            "new_deliveries": gained or {}, "inputs": warehouse_inputs(home)}
 
 
 def current_inputs(state: Snapshot) -> pl.DataFrame:
@@ -285,7 +283,7 @@ def _run(project: WarehouseProject, args: list[str], scratch: Path, variables: d
         raise ModelError(str(err)) from err
 
 
-def _check(result, files: dict[str, Path], inputs: dict[str, list[str]]) -> list[NodeResult]:
+def _check(result, files: dict[str, Path], inputs: dict[str, str]) -> list[NodeResult]:
     """Node results; a failed model or error-severity test stops the build before publishing."""
     nodes, failed = _node_results(result, files, inputs)
     if failed or not result.success:
@@ -293,7 +291,7 @@ def _check(result, files: dict[str, Path], inputs: dict[str, list[str]]) -> list
     return nodes
 
 
-def _node_results(result, files: dict[str, Path], inputs: dict[str, list[str]]) -> tuple[list[NodeResult], list[str]]:
+def _node_results(result, files: dict[str, Path], inputs: dict[str, str]) -> tuple[list[NodeResult], list[str]]:
     """What each node did, and for each failed one its file, what dbt said and a few of a failed
     test's rows."""
     nodes, failed = [], []
@@ -316,7 +314,7 @@ def _rows_written(node, run) -> int | None:
     return response.get("rows_affected") if synced and response.get("code") == "INSERT" else None
 
 
-def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, list[str]], limit: int = 3) -> str:
+def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, str], limit: int = 3) -> str:
     """A few rows a failed test returned, to show what is wrong ("" when they cannot be read). The
     test's SQL runs again on the building files, with the input views macros/inputs.sql makes."""
     if not sql:
@@ -326,12 +324,10 @@ def _failing_rows(sql: str | None, files: dict[str, Path], inputs: dict[str, lis
             for database, path in files.items():
                 con.execute(f"ATTACH '{path}' AS {database} (READ_ONLY)")
             con.execute("ATTACH ':memory:' AS inputs")
-            for name, paths in inputs.items():
+            for name, query in inputs.items():
                 schema, table = name.split(".", 1)
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS inputs.{schema}")
-                if paths:
-                    listed = ", ".join(sql_string(p) for p in paths)
-                    con.execute(f"CREATE VIEW inputs.{schema}.{table} AS SELECT * FROM read_parquet([{listed}])")
+                con.execute(f"CREATE VIEW inputs.{schema}.{table} AS {query}")
             cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {limit}")
             names = [d[0] for d in cursor.description]
             rows = cursor.fetchall()

@@ -7,6 +7,7 @@ from pathlib import Path
 from cdp.identity.leads import LEAD_LINKS, PROSPECTS
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import Home
+from cdp.sql import sql_string
 from cdp.state import tables
 
 IDENTITY_TABLES = {
@@ -22,11 +23,27 @@ MODEL_TABLES = ("service_clv", "segment_history")
 PRIVACY_TABLES = {"corrections": tables.CORRECTIONS}
 
 
-def warehouse_inputs(home: Home) -> dict[str, list[Path]]:
-    """`schema.table` → the Parquet files holding it now (absent tables are left out)."""
+def warehouse_inputs(home: Home) -> dict[str, str]:
+    """`schema.table` → the query over the Parquet files holding it now (absent tables are left out):
+    macros/inputs.sql makes each a view."""
     state = home.snapshot()
     named = {f"validated.{source}": tables.current(source) for source in load_contracts()}
     named |= {f"identity.{table}": name for table, name in IDENTITY_TABLES.items()}
     named |= {f"models.{table}": tables.model(table) for table in MODEL_TABLES}
     named |= {f"privacy.{table}": name for table, name in PRIVACY_TABLES.items()}
-    return {key: state.paths(name) for key, name in named.items() if state.has(name)}
+    return {key: input_query(state.paths(name), state.superseding_key(name)) for key, name in named.items() if state.has(name)}
+
+
+def input_query(paths: list[Path], key: tuple[str, ...] = ()) -> str:
+    """The rows of a table's files; of a keyed table's (cdp/state/store.py `latest_rows`), each file's
+    rows without those whose key a later file holds."""
+    if not key:
+        return f"SELECT * FROM {_files(paths)}"
+    parts = [f"SELECT * FROM {_files(paths[i:i + 1])} ANTI JOIN (SELECT {', '.join(key)} FROM {_files(paths[i + 1:])}) "
+             f"USING ({', '.join(key)})" for i in range(len(paths) - 1)]
+    return " UNION ALL BY NAME ".join([*parts, f"SELECT * FROM {_files(paths[-1:])}"])
+
+
+def _files(paths: list[Path]) -> str:
+    listed = ", ".join(sql_string(str(p.resolve())) for p in paths)
+    return f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"

@@ -116,6 +116,26 @@ def test_the_current_table_grows_by_the_new_delivery_and_equals_a_rebuild(env):
     _, result = deliver(env, "2026-11-02")
     assert _current_table_note(result) == "the previous one plus this delivery"
     assert current(home).equals(_latest_versions(home)) and current(home).height == 76
+    assert len(home.snapshot().paths(tables.current("sales"))) == 1  # 31 of 76 rows: written whole
+
+
+def test_a_small_delivery_is_a_file_of_its_own_that_replaces_the_records_it_carries(env):
+    """The current table is keyed: a delivery small beside it is written alone, and every reader sees
+    the latest version of each record (cdp/state/store.py `supersede`), as a rebuild gives it."""
+    landing, home, _ = env
+    sales_file(landing, "S01", 40)
+    sales_file(landing, "S02", 40)
+    deliver(env, "2026-10-31")
+    for day, (store, orders, price) in enumerate([("S03", 5, "150000.00"), ("S03", 6, "2.00"), ("S04", 4, "3.00")], start=1):
+        sales_file(landing, store, orders, price=price)
+        _, result = deliver(env, f"2026-11-0{day}")
+        assert _current_table_note(result) == "the previous one plus this delivery"
+        assert len(home.snapshot().paths(tables.current("sales"))) == 1 + day
+        assert current(home).equals(_latest_versions(home))
+    assert current(home).height == home.snapshot().rows(tables.current("sales")) == 90
+    _, result = deliver(env, "2026-11-02")  # a re-run: rebuilt, one file again
+    assert _current_table_note(result) == "rebuilt from every delivery"
+    assert len(home.snapshot().paths(tables.current("sales"))) == 1 and current(home).equals(_latest_versions(home))
 
 
 def test_a_collapsed_re_export_is_held_back(env):

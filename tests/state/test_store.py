@@ -7,13 +7,15 @@ import subprocess
 import sys
 import textwrap
 
+import duckdb
 import polars as pl
 import pytest
 
 from cdp.state import tables
 from cdp.state.files import DiskFullError, full_disk_named, is_disk_full
 from cdp.state.lock import HomeLocked, home_lock
-from cdp.state.store import InvariantError, StateError, StateStore
+from cdp.state.store import SUPERSEDING_FILES, InvariantError, StateError, StateStore
+from cdp.warehouse.inputs import input_query
 
 
 def frame(n: int, tag: str = "a") -> pl.DataFrame:
@@ -79,6 +81,53 @@ def test_sunk_rows_replace_or_extend_a_table_in_the_same_commit(tmp_path):
     with store.transaction("v3") as tx:  # a segment added to a table this transaction did not replace
         tx.sink("t/x", frame(1, "segment").lazy(), replace=False)
     assert store.snapshot().rows("t/x") == 7 and store.snapshot().read("t/x").height == 7
+
+
+def keyed(keys, tag: str) -> pl.DataFrame:
+    return pl.DataFrame({"k": [str(k) for k in keys], "tag": tag})
+
+
+def test_a_keyed_table_grows_by_its_new_rows_and_reads_as_if_written_whole(tmp_path):
+    """`supersede` writes only the new rows. Every reader — read, scan, the warehouse's query —
+    sees each key's latest row, in the order a rewrite (the earlier rows without the new keys, then
+    the new rows) gives; every SUPERSEDING_FILES files the table is one file again."""
+    store = StateStore(tmp_path)
+    expected = keyed(range(100), "base")
+    with store.transaction("base") as tx:
+        tx.write("t/k", expected)
+    for day in range(1, 2 * SUPERSEDING_FILES + 2):
+        new = keyed((day, day + 50, 100 + day), f"day {day}")  # two records changed, one new
+        with store.transaction(f"day {day}") as tx:
+            rows = tx.supersede("t/k", new.lazy(), ("k",))
+        expected = pl.concat([expected.filter(~pl.col("k").is_in(new.get_column("k").implode())), new])
+        state = StateStore(tmp_path).snapshot()  # from the manifest on disk
+        assert len(state.paths("t/k")) == day % SUPERSEDING_FILES + 1
+        assert rows == state.rows("t/k") == expected.height
+        assert state.read("t/k").equals(expected) and state.scan("t/k").collect().equals(expected)
+        assert state.read("t/k", columns=["tag"]).equals(expected.select("tag"))
+        query = input_query(state.paths("t/k"), state.superseding_key("t/k"))
+        assert sorted(duckdb.sql(query).fetchall()) == sorted(expected.rows())
+
+
+def test_a_keyed_table_is_written_whole_when_its_new_rows_are_many_and_never_grows_by_segments(tmp_path):
+    store = StateStore(tmp_path)
+    with store.transaction("base") as tx:
+        tx.write("t/k", keyed(range(100), "base"))
+    with store.transaction("day") as tx:
+        tx.supersede("t/k", keyed(range(90, 95), "day").lazy(), ("k",))
+    with pytest.raises(StateError, match="keyed table"), store.transaction("append") as tx:
+        tx.append("t/k", keyed([1], "segment"))
+    with pytest.raises(RuntimeError, match="boom"), store.transaction("abandoned") as tx:
+        tx.supersede("t/k", keyed([1], "lost").lazy(), ("k",))
+        raise RuntimeError("boom")
+    assert len(store.snapshot().paths("t/k")) == 2 and store.snapshot().read("t/k").height == 100
+    with store.transaction("big") as tx:  # more than SUPERSEDING_SHARE of the table: one file again
+        tx.supersede("t/k", keyed(range(60, 130), "big").lazy(), ("k",))
+    state = store.snapshot()
+    assert len(state.paths("t/k")) == 1 and state.rows("t/k") == 130 and state.superseding_key("t/k") == ()
+    assert state.read("t/k").get_column("tag").to_list() == ["base"] * 60 + ["big"] * 70
+    store.collect_garbage()
+    assert len(list((tmp_path / "t" / "k").glob("*.parquet"))) == 1
 
 
 def test_a_writer_running_out_of_disk_names_the_file(tmp_path):

@@ -1,7 +1,7 @@
 {#
   on-run-start: one view per dbt source over the Parquet files that hold it today, in the
-  in-memory database `inputs` (never published). The var `inputs` maps "<source>.<table>" to a
-  list of files (cdp/warehouse/inputs.py). A source with no file yet is an empty view of the
+  in-memory database `inputs` (never published). The var `inputs` maps "<source>.<table>" to the
+  query over its files (cdp/warehouse/inputs.py). A source with no file yet is an empty view of the
   columns its YAML declares with a data_type; a source without them must have files.
 #}
 {% macro create_input_views() %}
@@ -11,12 +11,11 @@
     {% for node in graph.sources.values() %}
       {% set name = node.source_name ~ '.' ~ node.name %}
       {% set relation = api.Relation.create(database=node.database, schema=node.schema, identifier=node.identifier) %}
-      {% set files = inputs.get(name, []) %}
+      {% set query = inputs.get(name) %}
       {% set typed = node.columns.values() | selectattr('data_type') | list %}
       {% do statements.append('create schema if not exists ' ~ node.database ~ '.' ~ node.schema) %}
-      {% if files %}
-        {% do statements.append('create or replace view ' ~ relation ~ ' as select * from read_parquet(['
-            ~ input_file_list(files) ~ '], union_by_name = true, hive_partitioning = false)') %}
+      {% if query %}
+        {% do statements.append('create or replace view ' ~ relation ~ ' as ' ~ query) %}
       {% elif typed %}
         {% do statements.append('create or replace view ' ~ relation ~ ' as select '
             ~ typed_nulls(typed) ~ ' where false') %}
@@ -28,10 +27,6 @@
     {{ return(statements | join(';\n')) }}
   {% endif %}
 {% endmacro %}
-
-{% macro input_file_list(files) -%}
-  {%- for file in files -%} '{{ file | replace("'", "''") }}'{{ ', ' if not loop.last }} {%- endfor -%}
-{%- endmacro %}
 
 {% macro typed_nulls(columns) -%}
   {%- for column in columns -%} NULL::{{ column.data_type }} AS {{ column.name }}{{ ', ' if not loop.last }} {%- endfor -%}
