@@ -4,10 +4,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
+import cdp.warehouse.build as build
 from cdp.ingest.current import gained_per_source
 from cdp.paths import Home
 from cdp.state import tables
-from cdp.warehouse.build import BUILDS_SCHEMA, build_mode
+from cdp.warehouse.build import BUILDS_SCHEMA, build_fingerprint, build_mode
+from cdp.warehouse.project import WarehouseProject
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -31,6 +33,16 @@ def test_the_same_project_syncs(tmp_path):
 
 def test_an_edited_project_or_engine_builds_in_full(tmp_path):
     assert build_mode(home_with(tmp_path, [("full", "A")]), "B", full=False) == "full"
+
+
+def test_new_standardizers_make_the_next_build_a_full_one(monkeypatch):
+    """Every record's input_hash changes with them: a sync would rewrite every record (at a million
+    customers it ran out of memory), a full build makes the tables afresh."""
+    project = WarehouseProject(build.WAREHOUSE_DIR)
+    before = build_fingerprint(project)
+    assert build_fingerprint(project) == before
+    monkeypatch.setattr(build, "standardizer_fingerprint", lambda: 42)
+    assert build_fingerprint(project) != before
 
 
 def test_a_selection_of_an_edited_project_does_not_make_the_next_build_sync(tmp_path):
