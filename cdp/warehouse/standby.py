@@ -41,7 +41,7 @@ class Provenance:
 
     run_id: str
     mode: str  # full, incremental or select (a selection's files are never started from)
-    fingerprint: str  # cdp.warehouse.build.build_fingerprint: the project and engine
+    fingerprint: str  # cdp.warehouse.build.build_fingerprint: the project, engine and standardizers
 
 
 def folder(home: Home) -> Path:
