@@ -52,8 +52,9 @@ def issue_customer_ids(tx: Transaction, record_map: pl.DataFrame | Path, tuple_c
                     "FROM record_map AS r LEFT JOIN tuple_clusters AS c USING (source, tuple_id)")
         con.execute("CREATE TEMP TABLE keys AS SELECT cluster_id, min(source || '|' || record_key) AS cluster_key, "
                     "count(*) AS records FROM records GROUP BY cluster_id")
-        # counted per cluster_id, then named by cluster_key: grouping the 20M records' join by the key
-        # text took a million customers' step 7.5 s against 3.8 s (/tmp probe, 4GB)
+        # counted per cluster_id, then named by cluster_key (the same groups): grouped by the key's text,
+        # the step took 29.9 and 24.9 s on the kept 1M first load, 23.9 and 23.3 s so
+        # (`python bench/step_memory.py HOME identity --model M`, nothing new to resolve)
         claims = con.sql("SELECT c.previous_id, k.cluster_key, c.records FROM (SELECT g.customer_id AS previous_id, "
                          "r.cluster_id, count(*)::UINT32 AS records FROM records AS r JOIN registry AS g "
                          "USING (source, record_key) GROUP BY ALL) AS c JOIN keys AS k USING (cluster_id)").pl()

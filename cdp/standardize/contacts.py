@@ -17,7 +17,7 @@ from cdp.standardize import VALUE_CACHE_SIZE
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _NON_DIGIT = re.compile(r"[^\d+]")
 _VIN_CHARS = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
-_PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
+PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
 _PROVINCE = re.compile(r"^(.{2,3}?(省|自治区))")
 _CITY = re.compile(r"^(?:.{2,3}?(?:省|自治区))?(.{2,3}?市)")
 _DISTRICT = re.compile(r"市(.{1,4}?(区|县))")
@@ -197,7 +197,7 @@ def standardize_plate(raw: str | None) -> str | None:
     if text is None:
         return None
     text = re.sub(r"[\s\-·.]", "", text).upper()
-    return text if _PLATE.match(text) else None
+    return text if PLATE.match(text) else None
 
 
 def plate_alone(raw: str | None) -> tuple[str | None]:

@@ -21,6 +21,7 @@ from stdnum import numdb
 from vininfo import Vin
 
 from cdp.standardize.contacts import (
+    PLATE,
     id_number_and_raw,
     plate_alone,
     standardize_id_number,
@@ -44,7 +45,6 @@ VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 VIN_YEARS_WITHOUT_CHECK = ("U", "Z", "0")  # vininfo: a model-year character no check digit goes with
 
 PLAIN_VIN = r"^[A-HJ-NPR-Z0-9]{17}$"
-PLATE = "^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$"  # contacts._PLATE
 # Letters and digits as extracts type them: ASCII or full-width, either case. NFKC folds the full-width
 # ones to ASCII and upper case keeps them ASCII, in any Unicode version: the Python standardizers'
 # `_nfkc(raw)` then `.upper()` give the same text for a value made of them alone.
@@ -222,7 +222,7 @@ def _with_raw(fast: FastPath) -> FastPath:
 def plate_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
     """standardize_plate on a Chinese character and 6 or 7 TYPED characters: folded, when a plate."""
     frame, rest = _typed(values, f"^[\u4e00-\u9fff][{TYPED}]{{6,7}}$")
-    return frame.select("value", pl.when(pl.col("text").str.contains(PLATE)).then("text").alias("plate")), rest
+    return frame.select("value", pl.when(pl.col("text").str.contains(PLATE.pattern)).then("text").alias("plate")), rest
 
 
 FAST_PATHS: dict[Callable, FastPath] = {
