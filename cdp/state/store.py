@@ -140,15 +140,20 @@ def register_invariant(prefixes: tuple[str, ...], check: Invariant) -> None:
     _invariants.append((prefixes, check))
 
 
-def _grows_by_file(view: Snapshot, name: str, key: tuple[str, ...], written: int, live: int) -> bool:
-    """Whether a keyed table takes `written` new rows as one more file: keyed by `key` already (or
-    one file), below SUPERSEDING_FILES files, its later files' rows then within SUPERSEDING_SHARE
-    of the `live` rows."""
-    table = view.tables.get(name)
-    if table is None or not (table.key == key or len(table.files) == 1) or len(table.files) >= SUPERSEDING_FILES:
-        return False
+def _keeps_files(table: Table | None, key: tuple[str, ...]) -> bool:
+    """Whether a keyed table may take one more file: keyed by `key` already (or one file), and below
+    SUPERSEDING_FILES files."""
+    return table is not None and (table.key == key or len(table.files) == 1) and len(table.files) < SUPERSEDING_FILES
+
+
+def _rows_with_file(view: Snapshot, name: str, path: Path, key: tuple[str, ...], written: int) -> int | None:
+    """The rows a keyed table holds with the `written` rows of `path` as one more file (each replaces
+    the row with its key); None when its later files would then hold more than SUPERSEDING_SHARE of them."""
+    replaced = (view.scan(name).join(pl.scan_parquet(path).select(key), on=list(key), how="semi")
+                .select(pl.len()).collect().item())
+    live = view.rows(name) - replaced + written
     later = written + sum(pq.ParquetFile(p).metadata.num_rows for p in view.paths(name)[1:])
-    return later <= SUPERSEDING_SHARE * live
+    return live if later <= SUPERSEDING_SHARE * live else None
 
 
 class Transaction:
@@ -220,12 +225,10 @@ class Transaction:
         view = self.view()
         table = view.tables.get(name)
         path, written = self._sink(name, rows)
-        replaced = (view.scan(name).join(pl.scan_parquet(path).select(key), on=list(key), how="semi")
-                    .select(pl.len()).collect().item()) if table else 0
-        live = written + (table.rows - replaced if table else 0)
-        if not _grows_by_file(view, name, key, written, live):
-            self.written.remove(path)
+        live = _rows_with_file(view, name, path, key, written) if _keeps_files(table, key) else None
+        if live is None:
             whole = self.rewrite(name, latest_rows([*view.paths(name), path], key))
+            self.written.remove(path)  # an abandoned transaction deletes it until here
             path.unlink()
             return whole
         fsync_file(path)
