@@ -7,8 +7,10 @@ standardizers' code and libraries, the source's contract and dictionary types, i
 which names a quarantined row's unusable fields). When a source only gained newer deliveries since
 — the daily case, cdp/ingest/current.py's `gained_deliveries` — and the fingerprint is the same,
 the records that may differ are the ones those deliveries carry: standardization reads their rows
-(loaded, and quarantined ones still matchable), drops the earlier records with those keys and keeps
-every other record without reading the source's current table. Anything else (a re-run, a verdict
+(loaded, and quarantined ones still matchable) and, when every source is such, writes their records
+as one more file of the keyed records table (`Transaction.supersede`, with a row saying a record is
+gone for each key they carry without one): every other record keeps its row, neither read nor
+written again. Anything else (a re-run, a verdict
 that turned, erasure or retention rewriting a delivery's rows or quarantine, another standardizer,
 contract or suite, no record of the inputs) reads the whole current table, and records whose
 inputs hash as before keep their rows (cdp/standardize/records.py). Both give the same records
@@ -30,10 +32,12 @@ from cdp.quality.suites import load_suite
 from cdp.standardize.quarantined import matchable_quarantined, read_quarantined
 from cdp.standardize.records import (
     PERSON_RECORD_SCHEMA,
+    RECORD_KEY,
     NewRows,
     person_record_parts,
     source_columns,
     standardizer_fingerprint,
+    superseding_records,
     usable_previous,
 )
 from cdp.state import tables
@@ -90,12 +94,25 @@ def standardize_state(tx: Transaction, contracts: Mapping[str, Contract], full: 
     if previous is not None and recorded.equals(inputs):  # no source changed: the records stand as they are
         counts.add(previous, 0)
         return counts
-    for records, standardized in person_record_parts(customer_sources(state, contracts, gained), previous):
-        counts.add(_store(tx, records, replace=not counts.records), standardized)
-    if not counts.records:
-        tx.write(tables.PERSON_RECORDS, pl.DataFrame(schema=PERSON_RECORD_SCHEMA))
+    sources = customer_sources(state, contracts, gained)
+    if previous is not None and _only_gained(recorded, gained):
+        rows, standardized = superseding_records(sources)
+        if rows.height:
+            tx.supersede(tables.PERSON_RECORDS, rows.lazy(), RECORD_KEY)
+        counts.add(tx.view().scan(tables.PERSON_RECORDS), standardized)
+    else:
+        for records, standardized in person_record_parts(sources, previous):
+            counts.add(_store(tx, records, replace=not counts.records), standardized)
+        if not counts.records:
+            tx.write(tables.PERSON_RECORDS, pl.DataFrame(schema=PERSON_RECORD_SCHEMA))
     tx.write(tables.PERSON_RECORD_INPUTS, inputs)
     return counts
+
+
+def _only_gained(recorded: pl.DataFrame, gained: Mapping[str, list[str] | None]) -> bool:
+    """Whether every source only gained deliveries since the records were made, and none of theirs
+    has gone: the day's records are then one more file of the keyed table (`superseding_records`)."""
+    return all(d is not None for d in gained.values()) and set(recorded.get_column("source")) <= set(gained)
 
 
 def _store(tx: Transaction, records: pl.DataFrame | pl.LazyFrame, replace: bool) -> pl.DataFrame | pl.LazyFrame:

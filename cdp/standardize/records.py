@@ -27,8 +27,10 @@ from cdp.standardize.contacts import (
 )
 from cdp.standardize.names import standardize_name
 from cdp.standardize.vectorized import FAST_PATHS
+from cdp.state.store import GONE
 
 CHUNK_ROWS = 250_000  # records standardized at a time (see `standardize`)
+RECORD_KEY = ("source", "record_key")  # a standardized record's key
 IDENTITY_COLUMNS = ("customer_name", "given_name", "family_name", "gender", "mobile", "id_number",
                     "other_id", "vin", "plate", "email", "address", "postcode")
 
@@ -292,6 +294,22 @@ def _merged(mine: pl.LazyFrame, kept: pl.LazyFrame, added: pl.DataFrame) -> pl.L
     if mine.select(pl.col("record_key").is_sorted()).collect(engine="streaming").item():
         return kept.merge_sorted(added.lazy(), key="record_key")
     return pl.concat([kept, added.lazy()], how="vertical").sort("record_key")
+
+
+def superseding_records(sources: Iterable[tuple[Contract, NewRows]]) -> tuple[pl.DataFrame, int]:
+    """What a day changes in the records when every source only gained deliveries, as the keyed
+    table's next file (`Transaction.supersede`): each source's new rows standardized, and a row saying
+    its record is gone (`GONE`) for each key they replace without a record of their own (its latest
+    version quarantined, unmatchable); and how many records were standardized."""
+    lookups, parts, standardized = Lookups(), [pl.DataFrame(schema={**PERSON_RECORD_SCHEMA, GONE: pl.Boolean})], 0
+    for contract, rows in sources:
+        added = standardize(project((contract, frame) for frame in rows.frames), lookups)
+        gone = (rows.replaces.cast(pl.Utf8).unique().to_frame("record_key")
+                .join(added.select("record_key"), on="record_key", how="anti"))
+        parts += [added.with_columns(pl.lit(False).alias(GONE)),
+                  gone.select(pl.lit(contract.source).alias("source"), "record_key", pl.lit(True).alias(GONE))]
+        standardized += added.height
+    return pl.concat(parts, how="diagonal_relaxed"), standardized
 
 
 def by_source(validated: Iterable[tuple[Contract, pl.DataFrame]]) -> list[tuple[Contract, list[pl.DataFrame]]]:

@@ -49,6 +49,9 @@ COMPACT_SEGMENTS = 32  # an append-only table with more segments is rewritten as
 # this, or once its later files hold more rows than this share of the table's.
 SUPERSEDING_FILES = 8
 SUPERSEDING_SHARE = 0.25
+# A keyed table's row with this column true removes its key: the earlier rows with the key are
+# replaced by none (a record that is gone). No reader sees these rows or the column (`latest_rows`).
+GONE = "_gone"
 DATA_FILE = re.compile(r"^\d{8}-[0-9a-f]{8}(\.parquet)?$")
 
 
@@ -66,15 +69,27 @@ class Table:
     rows: int  # the rows a reader sees
     # a keyed table: a row of a later file replaces the rows of earlier files with the same key (`latest_rows`)
     key: tuple[str, ...] = ()
+    # of a keyed table: the leading files read as one, the segments the table was written in (their keys
+    # are distinct) before later files replace rows
+    base: int = 1
 
 
-def latest_rows(paths: list[Path], key: tuple[str, ...]) -> pl.LazyFrame:
-    """A keyed table's rows: each file's rows in order, without those whose key a later file holds
-    (keys are never null: the gate quarantines a row without its key)."""
-    later = [pl.scan_parquet(paths[i + 1:]).select(key) for i in range(len(paths) - 1)]
-    parts = [pl.scan_parquet(path).join(newer, on=list(key), how="anti", maintain_order="left")
-             for path, newer in zip(paths, later, strict=False)]
-    return pl.concat([*parts, pl.scan_parquet(paths[-1])], how="diagonal_relaxed")
+def latest_rows(paths: list[Path], key: tuple[str, ...], base: int = 1) -> pl.LazyFrame:
+    """A keyed table's rows: each file's rows in order (the first `base` files as one), without those
+    whose key a later file holds (keys are never null: the gate quarantines a row without its key),
+    and without the rows that say their key is gone (`GONE`)."""
+    groups = [pl.concat([pl.scan_parquet(p) for p in paths[:base]], how="diagonal_relaxed"),
+              *(pl.scan_parquet(p) for p in paths[base:])]  # one scan per file: their columns may differ
+    later = [pl.concat([group.select(key) for group in groups[i + 1:]]) for i in range(len(groups) - 1)]
+    parts = [group.join(newer, on=list(key), how="anti", maintain_order="left")
+             for group, newer in zip(groups, later, strict=False)]
+    rows = pl.concat([*parts, groups[-1]], how="diagonal_relaxed")
+    return rows.filter(~pl.col(GONE).fill_null(False)).drop(GONE) if any(map(has_gone, paths)) else rows
+
+
+def has_gone(path: Path) -> bool:
+    """Whether a file of a keyed table may hold rows that remove their key (its `GONE` column)."""
+    return GONE in pq.read_schema(path).names
 
 
 @dataclass(frozen=True)
@@ -105,7 +120,12 @@ class Snapshot:
         """The key by which later files of the table replace earlier rows; () when every row of
         every file is the table's (one file, or append-only segments)."""
         table = self.tables.get(name)
-        return table.key if table and len(table.files) > 1 else ()
+        return table.key if table and len(table.files) > table.base else ()
+
+    def base(self, name: str) -> int:
+        """How many leading files of a keyed table are read as one (`latest_rows`)."""
+        table = self.tables.get(name)
+        return table.base if table else 1
 
     def read(self, name: str, schema: Mapping[str, pl.DataType] | None = None,
              columns: list[str] | None = None) -> pl.DataFrame:
@@ -125,7 +145,7 @@ class Snapshot:
         if not paths:
             return None
         key = self.superseding_key(name)
-        return latest_rows(paths, key) if key else pl.scan_parquet(paths)
+        return latest_rows(paths, key, self.base(name)) if key else pl.scan_parquet(paths)
 
     def counter(self, name: str) -> int:
         return int(self.counters.get(name, 0))
@@ -140,19 +160,26 @@ def register_invariant(prefixes: tuple[str, ...], check: Invariant) -> None:
     _invariants.append((prefixes, check))
 
 
+def _base(table: Table) -> int:
+    """The leading files of a keyed table read as one: every file of a table not keyed yet."""
+    return table.base if table.key else len(table.files)
+
+
 def _keeps_files(table: Table | None, key: tuple[str, ...]) -> bool:
-    """Whether a keyed table may take one more file: keyed by `key` already (or one file), and below
-    SUPERSEDING_FILES files."""
-    return table is not None and (table.key == key or len(table.files) == 1) and len(table.files) < SUPERSEDING_FILES
+    """Whether a keyed table may take one more file: keyed by `key` already (or not keyed yet: its
+    files become the base), and below SUPERSEDING_FILES files after its base."""
+    return table is not None and table.key in (key, ()) and len(table.files) - _base(table) < SUPERSEDING_FILES - 1
 
 
-def _rows_with_file(view: Snapshot, name: str, path: Path, key: tuple[str, ...], written: int) -> int | None:
+def _rows_with_file(view: Snapshot, name: str, path: Path, key: tuple[str, ...], written: int, base: int) -> int | None:
     """The rows a keyed table holds with the `written` rows of `path` as one more file (each replaces
-    the row with its key); None when its later files would then hold more than SUPERSEDING_SHARE of them."""
+    the row with its key, or removes it: `GONE`); None when its later files would then hold more than
+    SUPERSEDING_SHARE of them."""
     replaced = (view.scan(name).join(pl.scan_parquet(path).select(key), on=list(key), how="semi")
                 .select(pl.len()).collect().item())
-    live = view.rows(name) - replaced + written
-    later = written + sum(pq.ParquetFile(p).metadata.num_rows for p in view.paths(name)[1:])
+    gone = pl.scan_parquet(path).select(pl.col(GONE).sum()).collect().item() if has_gone(path) else 0
+    live = view.rows(name) - replaced + written - gone
+    later = written + sum(pq.ParquetFile(p).metadata.num_rows for p in view.paths(name)[base:])
     return live if later <= SUPERSEDING_SHARE * live else None
 
 
@@ -219,21 +246,24 @@ class Transaction:
     def supersede(self, name: str, rows: pl.LazyFrame, key: tuple[str, ...]) -> int:
         """`rows` (one per key) streamed into a new file of the keyed table `name`: each replaces the
         table's row with its key, if any, and readers see the latest row of every key (`latest_rows`),
-        so a day's records are written, not the whole table again. The table is written whole instead
-        when it is not keyed by `key` yet, or would grow past SUPERSEDING_FILES files or
-        SUPERSEDING_SHARE of later rows. Returns the rows the table then has."""
+        so a day's records are written, not the whole table again. A row whose `GONE` column is true
+        removes its key instead. A table not keyed yet must hold one row per key: its files (one, or
+        the segments it was written in) become the base later files replace rows of. The table is
+        written whole instead when it is keyed by another key, or would grow past SUPERSEDING_FILES
+        files after its base or SUPERSEDING_SHARE of later rows. Returns the rows the table then has."""
         view = self.view()
         table = view.tables.get(name)
         path, written = self._sink(name, rows)
-        live = _rows_with_file(view, name, path, key, written) if _keeps_files(table, key) else None
+        base = _base(table) if table else 1
+        live = _rows_with_file(view, name, path, key, written, base) if _keeps_files(table, key) else None
         if live is None:
-            whole = self.rewrite(name, latest_rows([*view.paths(name), path], key))
+            whole = self.rewrite(name, latest_rows([*view.paths(name), path], key, base))
             self.written.remove(path)  # an abandoned transaction deletes it until here
             path.unlink()
             return whole
         fsync_file(path)
         faults.point(f"write {name}")
-        self.replaced[name] = Table(table.files + (str(path.relative_to(self.store.root)),), live, key)
+        self.replaced[name] = Table(table.files + (str(path.relative_to(self.store.root)),), live, key, base)
         self.appended.pop(name, None)
         return live
 
@@ -327,7 +357,8 @@ class StateStore:
                              "restore it from a backup") from err
         if raw.get("format") != FORMAT:
             raise StateError(f"{self.manifest_path}: state format {raw.get('format')} is not {FORMAT}")
-        tables = {name: Table(tuple(t["files"]), int(t["rows"]), tuple(t.get("key", ()))) for name, t in raw["tables"].items()}
+        tables = {name: Table(tuple(t["files"]), int(t["rows"]), tuple(t.get("key", ())), int(t.get("base", 1)))
+                  for name, t in raw["tables"].items()}
         return Snapshot(self.root, int(raw["version"]), tables, raw.get("counters", {}), tuple(raw.get("log", ())))
 
     @contextmanager
@@ -362,8 +393,7 @@ class StateStore:
         entry = {"version": after.version, "label": tx.label,
                  "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "changed": sorted(touched)}
         manifest = {"format": FORMAT, "version": after.version, "committed_at": entry["at"],
-                    "tables": {n: {"files": list(t.files), "rows": t.rows, **({"key": list(t.key)} if t.key else {})}
-                               for n, t in sorted(after.tables.items())},
+                    "tables": {n: _entry(t) for n, t in sorted(after.tables.items())},
                     "counters": dict(after.counters), "log": [*latest.log, entry][-LOG_LENGTH:]}
         tmp = temporary_path(self.manifest_path)
         try:
@@ -401,6 +431,12 @@ class StateStore:
 # Folders that hold tables, whether or not the current manifest still names one there.
 GC_FOLDERS = ("ledger", "raw", "validated", "quarantine", "rejected", "erased_rows", "current", "quality",
               "standardized", "identity", "models", "privacy", "audit", "consent", "corrections", "archive")
+
+
+def _entry(table: Table) -> dict:
+    """A table in the manifest: its files and rows, and a keyed table's key and base."""
+    keyed = {"key": list(table.key), **({"base": table.base} if table.base != 1 else {})} if table.key else {}
+    return {"files": list(table.files), "rows": table.rows, **keyed}
 
 
 def _is_temporary(path: Path) -> bool:

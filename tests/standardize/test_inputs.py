@@ -11,6 +11,7 @@ from cdp.paths import Home
 from cdp.quality.gate import typed_fields, typed_values
 from cdp.standardize.inputs import RECORDED_SCHEMA, standardize_state
 from cdp.state import tables
+from cdp.state.store import GONE
 
 SALES = load_contracts()["sales"]
 CONTRACTS = {"sales": SALES}
@@ -80,7 +81,38 @@ def test_a_delivery_is_read_alone_and_its_records_replace_theirs_as_a_full_run_w
 
     full, standardized, from_new_rows = standardize(home, full=True)
     assert (standardized, from_new_rows) == (7, 0)
-    assert daily.equals(full)
+    assert in_key_order(daily).equals(in_key_order(full))
+
+
+def test_a_small_delivery_is_a_file_of_its_own_and_its_gone_records_stay_gone(tmp_path):
+    """The day's records are one more file of the keyed table: its new and changed records, and a
+    row for each record gone (its latest version quarantined, unmatchable). Read back, the table is
+    what standardizing every record gives."""
+    home = Home(tmp_path / "home")
+    future = "sale_date_not_in_future"
+    base = [f"SO-{i:03d}" for i in range(1, 41)]
+    late = raw(["QU-011", "QU-012"]).with_columns(pl.lit("2027-01-01").alias("sale_date"))
+    deliver(home, "2026-10-30", raw(base), {future: late})
+    standardize(home)
+    # SO-002 changes its mobile, SO-041 is new, QU-012's new version has a key that failed (its record
+    # goes), SO-003's too (its loaded version stays)
+    deliver(home, "2026-10-31", pl.concat([raw(["SO-002"], mobile="138{:08d}"), raw(["SO-041"])]),
+            {"order_no_unique": raw(["SO-003", "QU-012"])})
+    daily, standardized, from_new_rows = standardize(home)
+    assert (standardized, from_new_rows) == (2, 1)
+    files = home.snapshot().paths(tables.PERSON_RECORDS)
+    assert len(files) == 2
+    day = pl.read_parquet(files[1])
+    assert day.filter(pl.col(GONE)).get_column("record_key").to_list() == ["QU-012"]
+    assert day.filter(~pl.col(GONE)).get_column("record_key").to_list() == ["SO-002", "SO-041"]
+    assert sorted(daily.get_column("record_key")) == sorted([*base, "SO-041", "QU-011"])
+    assert GONE not in daily.columns and home.snapshot().rows(tables.PERSON_RECORDS) == daily.height == 42
+    full = standardize(home, full=True)[0]
+    assert in_key_order(daily).equals(in_key_order(full))
+
+
+def in_key_order(records: pl.DataFrame) -> pl.DataFrame:
+    return records.sort("source", "record_key")
 
 
 def test_a_rewritten_delivery_or_other_code_reads_the_source_whole(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 from cdp.state import tables
 from cdp.state.files import DiskFullError, full_disk_named, is_disk_full
 from cdp.state.lock import HomeLocked, home_lock
-from cdp.state.store import SUPERSEDING_FILES, InvariantError, StateError, StateStore
+from cdp.state.store import GONE, SUPERSEDING_FILES, InvariantError, StateError, StateStore
 from cdp.warehouse.inputs import input_query
 
 
@@ -90,16 +90,21 @@ def keyed(keys, tag: str) -> pl.DataFrame:
 def test_a_keyed_table_grows_by_its_new_rows_and_reads_as_if_written_whole(tmp_path):
     """`supersede` writes only the new rows. Every reader — read, scan, the warehouse's query —
     sees each key's latest row, in the order a rewrite (the earlier rows without the new keys, then
-    the new rows) gives; every SUPERSEDING_FILES files the table is one file again."""
+    the new rows) gives, and no row of a key said gone; every SUPERSEDING_FILES files the table is
+    one file again."""
     store = StateStore(tmp_path)
-    expected = keyed(range(100), "base")
+    expected = keyed(range(200), "base")
     with store.transaction("base") as tx:
         tx.write("t/k", expected)
     for day in range(1, 2 * SUPERSEDING_FILES + 2):
-        new = keyed((day, day + 50, 100 + day), f"day {day}")  # two records changed, one new
+        new = keyed((day, day + 50, 1000 + day), f"day {day}")  # two records changed, one new
+        # one record gone, and one gone that never was (a record quarantined before it loaded)
+        gone = pl.DataFrame({"k": [str(day + 20), f"never {day}"], GONE: True})
         with store.transaction(f"day {day}") as tx:
-            rows = tx.supersede("t/k", new.lazy(), ("k",))
-        expected = pl.concat([expected.filter(~pl.col("k").is_in(new.get_column("k").implode())), new])
+            rows = tx.supersede("t/k", pl.concat([new.with_columns(pl.lit(False).alias(GONE)), gone],
+                                                 how="diagonal").lazy(), ("k",))
+        expected = pl.concat([expected.filter(~pl.col("k").is_in(pl.concat([new, gone], how="diagonal")
+                                                                  .get_column("k").implode())), new])
         state = StateStore(tmp_path).snapshot()  # from the manifest on disk
         assert len(state.paths("t/k")) == day % SUPERSEDING_FILES + 1
         assert rows == state.rows("t/k") == expected.height
@@ -128,6 +133,26 @@ def test_a_keyed_table_is_written_whole_when_its_new_rows_are_many_and_never_gro
     assert state.read("t/k").get_column("tag").to_list() == ["base"] * 60 + ["big"] * 70
     store.collect_garbage()
     assert len(list((tmp_path / "t" / "k").glob("*.parquet"))) == 1
+
+
+def test_the_segments_a_table_was_written_in_are_the_base_of_its_first_supersede(tmp_path):
+    """The standardized records of a first load are a segment per source; the first day's file,
+    whose columns differ (`GONE`), replaces rows of them all, read as one."""
+    store = StateStore(tmp_path)
+    with store.transaction("first load") as tx:
+        tx.write("t/k", keyed(range(50), "a"))
+        tx.append("t/k", keyed(range(50, 100), "b"))
+    assert len(store.snapshot().paths("t/k")) == 2
+    day = pl.concat([keyed([1], "day").with_columns(pl.lit(False).alias(GONE)), pl.DataFrame({"k": ["60"], GONE: True})],
+                    how="diagonal")
+    with store.transaction("day") as tx:
+        assert tx.supersede("t/k", day.lazy(), ("k",)) == 99
+    state = StateStore(tmp_path).snapshot()
+    expected = pl.concat([keyed([0, *range(2, 50)], "a"), keyed([*range(50, 60), *range(61, 100)], "b"), keyed([1], "day")])
+    assert len(state.paths("t/k")) == 3 and (state.base("t/k"), state.superseding_key("t/k")) == (2, ("k",))
+    assert state.rows("t/k") == 99 and state.read("t/k").equals(expected) and state.scan("t/k").collect().equals(expected)
+    query = input_query(state.paths("t/k"), state.superseding_key("t/k"), state.base("t/k"))
+    assert sorted(duckdb.sql(query).fetchall()) == sorted(expected.rows())
 
 
 def test_a_writer_running_out_of_disk_names_the_file(tmp_path):
