@@ -139,13 +139,15 @@ def _full(tx: Transaction, files: TupleFiles, model_path: Path, settings: Identi
 
 
 def _record_counts(records: pl.LazyFrame | None) -> dict[str, int]:
-    """Records, customer cards (distinct source, name as delivered, mobile) and quarantined records,
-    from a scan of the standardized records (None: there are none)."""
+    """Records, customer cards (distinct source, name as delivered, mobile), quarantined records and
+    records without a tuple id, from a scan of the standardized records (None: there are none): one
+    pass over them."""
     if records is None:
-        return {"records": 0, "cards": 0, "quarantined": 0}
-    quarantined = (pl.col("quarantined").sum() if "quarantined" in records.collect_schema().names()
-                   else pl.lit(0, pl.UInt32))
-    row = records.select(pl.len().alias("records"), quarantined.alias("quarantined"),
+        return {"records": 0, "cards": 0, "quarantined": 0, "without tuple id": 0}
+    names = records.collect_schema().names()
+    quarantined = pl.col("quarantined").sum() if "quarantined" in names else pl.lit(0, pl.UInt32)
+    without_id = pl.col("tuple_id").null_count() if "tuple_id" in names else pl.len()
+    row = records.select(pl.len().alias("records"), quarantined.alias("quarantined"), without_id.alias("without tuple id"),
                          pl.struct("source", "name_raw", "mobile").n_unique().alias("cards")).collect(engine="streaming")
     return {name: int(value or 0) for name, value in row.row(0, named=True).items()}
 
@@ -165,7 +167,8 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
     incremental = not (full_recluster or trained or not state.rows(tables.REGISTRY) or not state.has(tables.TUPLES))
     # The tuples go to files that Splink (or the incremental path) reads: a million customers' 10.5M
-    files = write_tuples(records, scratch)  # tuples and 20M records are not held in this process
+    # tuples and 20M records are not held in this process
+    files = write_tuples(records, scratch, with_ids=not counts["without tuple id"])
     seconds["pre-dedupe"], start = time.perf_counter() - start, time.perf_counter()
     mode, tuple_count = ("incremental" if incremental else "full"), files.count
     if incremental:

@@ -40,23 +40,26 @@ class TupleFiles:
     count: int
 
 
-def write_tuples(records: pl.DataFrame | pl.LazyFrame, folder: Path) -> TupleFiles:
+def write_tuples(records: pl.DataFrame | pl.LazyFrame, folder: Path, with_ids: bool | None = None) -> TupleFiles:
     """`build_tuples` streamed into two files of `folder`: for a full resolution, which then holds
-    neither frame while Splink scores (the tuples are read from their file by the backend)."""
-    keyed, tuples, record_map = _keyed(records), folder / "tuples.parquet", folder / "record_map.parquet"
+    neither frame while Splink scores (the tuples are read from their file by the backend).
+    `with_ids`: whether every record has its tuple id, when the caller already counted (a pass over
+    every record saved)."""
+    keyed, tuples, record_map = _keyed(records, with_ids), folder / "tuples.parquet", folder / "record_map.parquet"
     keyed.select("source", "record_key", "tuple_id").sink_parquet(record_map)
     _tuples(keyed, pl.scan_parquet(record_map)).sink_parquet(tuples)
     return TupleFiles(tuples, record_map, pl.scan_parquet(tuples).select(pl.len()).collect().item())
 
 
-def _keyed(records: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+def _keyed(records: pl.DataFrame | pl.LazyFrame, with_ids: bool | None = None) -> pl.LazyFrame:
     """The records with their tuple id: standardization computes it with each record
     (cdp/standardize/records.py); records made without it (by hand, in tests) get it here, from
     the same expression."""
     lazy = records.lazy()
-    has_ids = "tuple_id" in lazy.collect_schema().names() and \
-        lazy.select(pl.col("tuple_id").null_count()).collect().item() == 0
-    return lazy if has_ids else lazy.with_columns(tuple_key().alias("tuple_id"))
+    if with_ids is None:
+        with_ids = "tuple_id" in lazy.collect_schema().names() and \
+            lazy.select(pl.col("tuple_id").null_count()).collect().item() == 0
+    return lazy if with_ids else lazy.with_columns(tuple_key().alias("tuple_id"))
 
 
 def _tuples(keyed: pl.LazyFrame, record_map: pl.LazyFrame) -> pl.LazyFrame:
