@@ -8,10 +8,12 @@ of every tuple does.
 """
 
 import shutil
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
 
+from cdp.identity.local import _components
 from cdp.identity.pipeline import resolve_identities
 from cdp.identity.registry import REGISTRY_SCHEMA
 from cdp.paths import Home
@@ -124,3 +126,19 @@ def test_the_scored_pairs_keep_the_delivery(bridged):
 def _bridge_tuples(state) -> list[str]:
     records = state.read(tables.PERSON_RECORDS)
     return records.filter(pl.col("record_key").str.starts_with("BRIDGE-")).get_column("tuple_id").to_list()
+
+
+def test_the_components_follow_pairs_written_either_way(tmp_path):
+    """A pair is stored with its tuples in Splink's order: the walk from a seed follows it from either side."""
+    def pair(left, right, linked=True):
+        return {"source_dataset_l": "sales", "tuple_id_l": left, "source_dataset_r": "sales", "tuple_id_r": right,
+                "match_probability": 0.99, "strong_evidence": False, "linked": linked, "vetoed": not linked}
+    pairs = tmp_path / "pairs.parquet"
+    pl.DataFrame([pair("a", "b"), pair("c", "b"), pair("d", "c"), pair("e", "f"), pair("g", "d", linked=False)]) \
+        .write_parquet(pairs)
+    nodes = [f"sales|{t}" for t in "abcdefg"]
+    current = pl.DataFrame({"node": nodes, "cluster_id": nodes})
+    reached, edges = _components(pl.Series(["sales|a"]), current, [pairs], None, SimpleNamespace(attach_unnamed="FALSE"))
+    assert reached.to_list() == ["sales|a", "sales|b", "sales|c", "sales|d"]  # not e-f; g only vetoed
+    assert sorted(edges.select("node_l", "node_r").rows()) == [("sales|a", "sales|b"), ("sales|c", "sales|b"),
+                                                               ("sales|d", "sales|c")]
