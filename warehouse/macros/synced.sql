@@ -37,8 +37,10 @@
   Copies. Every sync records the keys it changed (inserted, deleted) in
   inputs.main.changed_keys__<model>. A model whose row for a key depends only on another model's row
   for the same key (a fact projected from its staging table, an analyst copy of a mart) says
-  follows='<that model>' and, when that model synced in this incremental build, recomputes and
-  compares those keys only. A model may also say carries=['<column>', ...]: its changed_keys table then
+  follows='<that model>' and, when that model synced in this incremental build, recomputes those
+  keys only. Unless it touches or carries, their rows are then replaced, not compared first: the
+  keys it changed are the followed model's (a row that came out the same is written again), and the
+  comparison's two reads of the table's rows for those keys are saved. A model may also say carries=['<column>', ...]: its changed_keys table then
   holds those columns too, from the rows it deleted and inserted (the events' lead_no, say: which
   leads an event delivery changed, the old and the new one).
 
@@ -83,6 +85,20 @@
   {% if sync %}
     {%- set changed, vanished, differing = synced_temp('changed'), synced_temp('vanished'), synced_temp('keys') -%}
     {%- set listed = synced_keys(keys) -%}
+    {%- set copied = followed and not touches and not carries -%}
+  {% endif %}
+  {% if sync and copied %}  {#- a copy: the followed keys' rows replaced, not compared first -#}
+    {% call statement('sync: the followed keys') %}
+      create or replace temp table {{ differing }} as
+      select {{ listed }} from inputs.main.{{ adapter.quote('changed_keys__' ~ follows) }};
+      delete from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }})
+    {% endcall %}
+    {% call statement('main', fetch_result=True) %}insert into {{ target }} by name select * from {{ query }}{% endcall %}
+    {%- set written = load_result('main').table.rows[0][0] -%}
+    {% do store_raw_result('main', message='INSERT ' ~ written ~ ' (copied: keys ' ~ follows ~ ' changed only)',
+                           code='INSERT', rows_affected=written) %}
+    {% call statement('sync: clean up') %}drop table {{ query }}{% endcall %}
+  {% elif sync %}
     {% call statement('sync: what differs') %}
       create or replace temp table {{ changed }} as
       select * from {{ query }} except select * from {{ target }} as t {% if limit %} where {{ synced_limit('t', limit, scope, keys, follows) }} {% endif %};
