@@ -8,6 +8,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 RUN_SPECIFIC = ("built_at",)  # when the build ran: differs between any two builds
+# which state files the build read (cdp/warehouse/build.py INPUTS_TABLE): their names differ between two
+# homes that hold the same rows, written apart
+BUILD_RECORDS = ("staging.current_inputs",)
 
 
 def table_rows(path: Path) -> dict[str, pl.DataFrame]:
@@ -16,6 +19,8 @@ def table_rows(path: Path) -> dict[str, pl.DataFrame]:
         names = con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall()
         frames = {}
         for schema, table in names:
+            if f"{schema}.{table}" in BUILD_RECORDS:
+                continue
             frame = pl.from_arrow(con.sql(f'SELECT * FROM "{schema}"."{table}"').to_arrow_table())
             frame = frame.drop([c for c in RUN_SPECIFIC if c in frame.columns])
             frames[f"{schema}.{table}"] = frame.sort(frame.columns, nulls_last=True)

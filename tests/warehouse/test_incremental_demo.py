@@ -11,13 +11,14 @@ import polars as pl
 from cdp.assets.identity import CONTRACTS
 from cdp.demo.delivery import next_delivery
 from cdp.identity.leads import LEAD_LINKS
+from cdp.ingest.current import gained_per_source
 from cdp.paths import Home
 from cdp.runner import dagster_instance, run_pipeline
 from cdp.standardize.inputs import customer_sources as every_source
 from cdp.standardize.records import person_record_parts
 from cdp.state import tables
 from cdp.warehouse import standby
-from cdp.warehouse.build import BUILDS_SCHEMA, build_warehouse, built_inputs, current_inputs
+from cdp.warehouse.build import BUILDS_SCHEMA, RECORDS_INPUT, build_warehouse, built_inputs, current_inputs, run_vars
 
 DEMO_AS_OF = date(2026, 10, 31)  # the demo run's (conftest.DEMO_AS_OF)
 NEXT_DAY = date(2026, 11, 1)
@@ -36,6 +37,7 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
     last = home.snapshot().read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).sort("built_at").row(-1, named=True)
     assert (last["mode"], last["as_of"]) == ("incremental", NEXT_DAY)
     standardized_from_the_delivery_as_in_full(home)
+    records_compared_from_the_days_file(summary.home, home)
 
     full = Home(tmp_path / "full")
     shutil.copytree(home.root, full.root)
@@ -79,7 +81,7 @@ def test_a_build_from_files_two_deliveries_behind_catches_up(demo_run, demo_land
         if day == days[0]:  # the standby is the first load's files: not even the first day's delivery
             behind = current_inputs(home.snapshot()).join(
                 built_inputs(standby.folder(home) / home.warehouse.name), on=["source", "delivery"], how="anti")
-            assert behind.get_column("source").n_unique() == 8
+            assert behind.get_column("source").n_unique() == len(CONTRACTS) + 1  # and a file of standardized records
     builds = home.snapshot().read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).sort("built_at")
     assert builds.select("mode", "started_from").rows()[-2:] == [("incremental", "standby")] * 2
 
@@ -88,6 +90,19 @@ def test_a_build_from_files_two_deliveries_behind_catches_up(demo_run, demo_land
     build_warehouse(full, days[-1], builds.row(-1, named=True)["run_id"], full=True)
     same_tables(home.warehouse, full.warehouse)
     same_tables(home.analyst_warehouse, full.analyst_warehouse)
+
+
+def records_compared_from_the_days_file(first: Home, home: Home) -> None:
+    """A warehouse file records the standardized records' files it was built from; against the first
+    load's, the day's records are one more file, and a build from it compares that file's records
+    (and those whose CustomerID moved), not every record's hash (macros/recompute.sql)."""
+    state = home.snapshot()
+    files = [str(p.relative_to(home.root)) for p in state.paths(tables.PERSON_RECORDS)]
+    assert built_inputs(home.warehouse).filter(pl.col("source") == RECORDS_INPUT).get_column("files").to_list() == files
+    gained = gained_per_source(built_inputs(first.warehouse), current_inputs(state))
+    assert gained[RECORDS_INPUT] == files[-1:] and len(files) > 1
+    day_file = str(state.paths(tables.PERSON_RECORDS)[-1])
+    assert run_vars(home, NEXT_DAY, "day", "incremental", gained)["new_record_files"] == [day_file]
 
 
 def standardized_from_the_delivery_as_in_full(home: Home) -> None:

@@ -84,8 +84,29 @@
   input_hash changes with the delivered fields and the standardizers' version) and its CustomerID.
   So: the records whose input_hash or CustomerID differs from the table's, new ones and gone ones
   (a record without a hash, e.g. written by hand, is always recomputed).
+
+  When the standardized records only gained files since the file this build starts from was built
+  (var new_record_files, cdp/warehouse/build.py: a day's records are one more file of a keyed table,
+  cdp/state/store.py), a record whose row changed has a row in one of those, or is gone there: so
+  the records of those files, and those whose CustomerID differs, without every record's hash
+  compared.
 #}
 {% macro recompute_int_customer_records() %}
+  {%- set files = var('new_record_files', none) -%}
+  {% if files is not none %}
+    {% set query %}
+      {% if files %}
+      select source, record_key
+      from read_parquet([{% for f in files %}'{{ f | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %}], union_by_name = true)
+      union
+      {% endif %}
+      select source, record_key
+      from (select source, record_key, customer_id from {{ source('identity', 'customer_xref') }}) as x
+      full join (select source, record_key, customer_id from {{ this }}) as t using (source, record_key)
+      where x.customer_id is distinct from t.customer_id
+    {% endset %}
+    {{ return(query) }}
+  {% endif %}
   {% set query %}
     select source, record_key
     from (select p.source, p.record_key, p.input_hash, x.customer_id
