@@ -96,7 +96,11 @@ def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path):
     with home.state.transaction("a day") as tx:
         tx.write(tables.CUSTOMER_XREF, xref.with_columns(pl.col("customer_id").replace(merged, into)))
         day_run = resolve_leads(tx, day, "day")
-        incremental = tx.read(LEAD_LINKS)
+        assert tx.view().superseding_key(LEAD_LINKS) == ("lead_no",)  # the day's links: a file of their own
+        incremental = tx.read(LEAD_LINKS).sort("lead_no")
+        gone = leads[0, "lead_no"]
+        resolve_leads(tx, day.filter(pl.col("lead_no") != gone), "day")  # a lead no longer current: its link goes
+        assert tx.read(LEAD_LINKS).sort("lead_no").equals(incremental.filter(pl.col("lead_no") != gone))
         resolve_leads(tx, day, "day", full=True)
         assert incremental.equals(tx.read(LEAD_LINKS))
     assert 3 <= day_run.relinked < day.height / 4
