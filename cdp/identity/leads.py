@@ -41,7 +41,7 @@ from cdp.standardize.contacts import standardize_phone
 from cdp.standardize.names import comparison_name, surname
 from cdp.standardize.records import distinct_lookup, standardizer_fingerprint
 from cdp.state import tables
-from cdp.state.store import GONE, Snapshot, Transaction
+from cdp.state.store import GONE, SUPERSEDING_SHARE, Snapshot, Transaction
 
 LEAD_LINKS = "identity/lead_links"
 PROSPECTS = "identity/prospects"
@@ -236,7 +236,7 @@ def resolve_leads(tx: Transaction, leads: pl.DataFrame, run_id: str, rules: Lead
         "lead_hash", "contact_hash",
     ).cast(LINK_SCHEMA)
     out = pl.concat([kept, linked])
-    if incremental:
+    if incremental and linked.height <= SUPERSEDING_SHARE * out.height:  # else written whole (supersede would too)
         _supersede_links(tx, linked, state.scan(LEAD_LINKS).select("lead_no").join(
             leads.lazy().select("lead_no"), on="lead_no", how="anti"))
     else:
