@@ -40,9 +40,10 @@
   follows='<that model>' and, when that model synced in this incremental build, recomputes those
   keys only. Unless it touches or carries, their rows are then replaced, not compared first: the
   keys it changed are the followed model's (a row that came out the same is written again), and the
-  comparison's two reads of the table's rows for those keys are saved. A model may also say carries=['<column>', ...]: its changed_keys table then
-  holds those columns too, from the rows it deleted and inserted (the events' lead_no, say: which
-  leads an event delivery changed, the old and the new one).
+  comparison's two reads of the table's rows for those keys are saved. A model may also say
+  carries=['<column>', ...]: its changed_keys table then holds those columns too, from the rows it
+  deleted and inserted (the events' lead_no, say: which leads an event delivery changed, the old and
+  the new one).
 
   Recomputed keys. A model whose rows for a key depend on a known set of other rows (a lead's row on
   its events, its customer's sales and that customer's other leads) says recompute='<macro>': the
@@ -86,19 +87,14 @@
     {%- set changed, vanished, differing = synced_temp('changed'), synced_temp('vanished'), synced_temp('keys') -%}
     {%- set listed = synced_keys(keys) -%}
     {%- set copied = followed and not touches and not carries -%}
-  {% endif %}
-  {% if sync and copied %}  {#- a copy: the followed keys' rows replaced, not compared first -#}
-    {% call statement('sync: the followed keys') %}
-      create or replace temp table {{ differing }} as
-      select {{ listed }} from inputs.main.{{ adapter.quote('changed_keys__' ~ follows) }};
-      delete from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }})
-    {% endcall %}
-    {% call statement('main', fetch_result=True) %}insert into {{ target }} by name select * from {{ query }}{% endcall %}
-    {%- set written = load_result('main').table.rows[0][0] -%}
-    {% do store_raw_result('main', message='INSERT ' ~ written ~ ' (copied: keys ' ~ follows ~ ' changed only)',
-                           code='INSERT', rows_affected=written) %}
-    {% call statement('sync: clean up') %}drop table {{ query }}{% endcall %}
-  {% elif sync %}
+    {% if copied %}  {#- a copy: the followed keys' rows replaced, not compared first; the query's rows are what changed -#}
+      {%- set changed = query -%}
+      {% call statement('sync: the followed keys') %}
+        create or replace temp table {{ differing }} as
+        select {{ listed }} from inputs.main.{{ adapter.quote('changed_keys__' ~ follows) }};
+        delete from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }})
+      {% endcall %}
+    {% else %}
     {% call statement('sync: what differs') %}
       create or replace temp table {{ changed }} as
       select * from {{ query }} except select * from {{ target }} as t {% if limit %} where {{ synced_limit('t', limit, scope, keys, follows) }} {% endif %};
@@ -122,13 +118,14 @@
       {% endif %}
       delete from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }})
     {% endcall %}
+    {% endif %}
     {% call statement('main', fetch_result=True) %}insert into {{ target }} by name select * from {{ changed }}{% endcall %}
     {%- set written = load_result('main').table.rows[0][0] -%}
-    {%- set limited = ' (touched customers only)' if scoped else (' (keys ' ~ follows ~ ' changed only)' if followed
-                      else (' (keys recomputed only)' if recomputed else '')) -%}
+    {%- set limited = ' (touched customers only)' if scoped else (' (' ~ ('copied: ' if copied else '') ~ 'keys ' ~ follows
+                      ~ ' changed only)' if followed else (' (keys recomputed only)' if recomputed else '')) -%}
     {% do store_raw_result('main', message='INSERT ' ~ written ~ limited, code='INSERT', rows_affected=written) %}
     {% call statement('sync: clean up') %}
-      drop table {{ changed }}; drop table {{ vanished }}; drop table {{ query }}
+      drop table {{ query }}{% if not copied %}; drop table {{ changed }}; drop table {{ vanished }}{% endif %}
       {%- if recomputed %}; drop table {{ synced_recompute_table() }}{% endif %}
     {% endcall %}
   {% else %}
