@@ -3,13 +3,15 @@ the records standardizing every record again makes — quarantined records inclu
 
 from __future__ import annotations
 
+import shutil
+
 import polars as pl
 
-from cdp.ingest.contracts import load_contracts
+from cdp.ingest.contracts import ASSETS_DIR, load_contracts
 from cdp.ingest.current import publish_current, record_verdict
 from cdp.paths import Home
 from cdp.quality.gate import typed_fields, typed_values
-from cdp.standardize.inputs import RECORDED_SCHEMA, standardize_state
+from cdp.standardize.inputs import RECORDED_SCHEMA, source_fingerprint, standardize_state
 from cdp.state import tables
 from cdp.state.store import GONE
 
@@ -141,3 +143,14 @@ def test_a_rewritten_delivery_or_other_code_reads_the_source_whole(tmp_path):
         tx.write(tables.PERSON_RECORD_INPUTS, recorded.with_columns(pl.lit("0").alias("fingerprint")))
     assert standardize(home)[1:] == (0, 0)
     assert standardize(home)[1:] == (0, 1)
+
+
+def test_a_contract_in_another_folder_standardizes_the_same_and_an_edited_one_not(tmp_path):
+    """The project checked out elsewhere (a deployment, a git worktree) keeps its records: the
+    fingerprint is the contract's content, not its file's place."""
+    shutil.copytree(ASSETS_DIR, tmp_path / "assets")
+    moved = load_contracts(tmp_path / "assets")["sales"]
+    assert moved.path != SALES.path and source_fingerprint(moved) == source_fingerprint(SALES)
+    edited = tmp_path / "assets" / "sales.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("encoding: gb18030", "encoding: utf-8"), encoding="utf-8")
+    assert source_fingerprint(load_contracts(tmp_path / "assets")["sales"]) != source_fingerprint(SALES)
