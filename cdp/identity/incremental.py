@@ -201,7 +201,9 @@ def _old_customers(previous_tuples: pl.LazyFrame, new: pl.DataFrame, record_map:
              .join(registry.select("source", "record_key", "customer_id"), on=["source", "record_key"], how="inner")
              .group_by("source", "tuple_id").agg(pl.col("customer_id").min()))
     kept = previous_tuples.filter(pl.col("customer_id").is_not_null()).select("source", "tuple_id", "customer_id")
-    return pl.concat([kept, moved])
+    # the few moved tuples found once: left lazy, the two reads of the result each joined every
+    # record with the registry again
+    return pl.concat([kept, moved.collect(engine="streaming").lazy()])
 
 
 def must_links(overrides: pl.DataFrame, record_map: pl.DataFrame) -> pl.DataFrame:
@@ -222,23 +224,35 @@ def must_links(overrides: pl.DataFrame, record_map: pl.DataFrame) -> pl.DataFram
 def _join_onto_base(keys: pl.LazyFrame, old_customer: pl.LazyFrame, links: pl.DataFrame) -> pl.DataFrame:
     """Union-find over customers (old tuples stand for their customer) and new tuples: only the
     linked nodes go through it, every other tuple stays in its customer (or alone, if new). `keys`:
-    every tuple's (source, tuple_id)."""
-    node = pl.coalesce(pl.lit("customer:") + pl.col("customer_id"),
-                       pl.lit("tuple:") + pl.col("source") + "|" + pl.col("tuple_id"))
+    every tuple's (source, tuple_id). A cluster is named by its union-find root (customer:<id> or
+    tuple:<source>|<tuple id>), an old tuple's customer no link reached by the CustomerID itself, a
+    new tuple no link reached by its own node: the names of every tuple are not spelt out (a million
+    customers' 10.5M tuples, a day's join onto the base 7.9 s, /tmp probe)."""
     sides = [links.select(pl.col(f"source_dataset_{side}").alias("source"), pl.col(f"tuple_id_{side}").alias("tuple_id"))
              for side in ("l", "r")]
     of_ends = (pl.concat(sides).unique().lazy().join(old_customer, on=["source", "tuple_id"], how="left")
-               .select("source", "tuple_id", node.alias("node")).collect())
+               .select("source", "tuple_id", "customer_id", _node().alias("node")).collect())
     named = [side.join(of_ends, on=["source", "tuple_id"], how="left", maintain_order="left").get_column("node")
              for side in sides]
     groups = _UnionFind()
     for a, b in zip(named[0], named[1], strict=True):
         groups.union(a, b)
-    linked = of_ends.get_column("node").unique()
-    roots = pl.DataFrame({"node": linked, "root": [groups.find(n) for n in linked]}, schema={"node": pl.Utf8, "root": pl.Utf8})
-    return (keys.join(old_customer, on=["source", "tuple_id"], how="left", maintain_order="left")
-            .select("source", "tuple_id", node.alias("node"))
-            .join(roots.lazy(), on="node", how="left", maintain_order="left")
-            .select("source", "tuple_id", pl.coalesce("root", "node").alias("cluster_id"),
-                    (pl.col("root").is_not_null() | pl.col("node").str.starts_with("tuple:")).alias("touched"))
-            .collect())
+    roots = of_ends.with_columns(pl.col("node").map_elements(groups.find, return_dtype=pl.Utf8).alias("root"))
+    customer_root = roots.filter(pl.col("customer_id").is_not_null()).select("customer_id", "root").unique()
+    tuple_root = roots.filter(pl.col("customer_id").is_null()).select("source", "tuple_id", pl.col("root").alias("tuple_root"))
+    every = (keys.join(old_customer, on=["source", "tuple_id"], how="left", maintain_order="left")
+             .join(customer_root.lazy(), on="customer_id", how="left", maintain_order="left")
+             .collect())
+    old, new = every.filter(pl.col("customer_id").is_not_null()), every.filter(pl.col("customer_id").is_null())
+    new = new.join(tuple_root, on=["source", "tuple_id"], how="left", maintain_order="left")
+    return pl.concat([
+        old.select("source", "tuple_id", pl.coalesce("root", "customer_id").alias("cluster_id"),
+                   pl.col("root").is_not_null().alias("touched")),
+        new.select("source", "tuple_id", pl.coalesce("tuple_root", _node()).alias("cluster_id"), pl.lit(True).alias("touched")),
+    ])
+
+
+def _node() -> pl.Expr:
+    """A tuple's node in the union-find: its customer, or itself when it has none."""
+    return pl.coalesce(pl.lit("customer:") + pl.col("customer_id"),
+                       pl.lit("tuple:") + pl.col("source") + "|" + pl.col("tuple_id"))
