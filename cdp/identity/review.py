@@ -29,6 +29,9 @@ QUEUE_SCHEMA = {
 }
 VETO_REASON = "vetoed: names differ, the rest would link"
 BAND_REASON = "uncertain: in the review band"
+# The pair a customer pair is shown by: the likeliest, then the first by records, so that the same
+# scores give the same row whatever order the pairs came in (a tie once showed other records)
+BEST_FIRST = ["match_probability", "source_l", "record_key_l", "source_r", "record_key_r"]
 
 
 def read_review_queue(state: Snapshot) -> pl.DataFrame:
@@ -112,14 +115,14 @@ def build_review_queue(candidates: pl.DataFrame, record_map: pl.DataFrame | pl.L
         rows.append(_carried_over(previous, xref))
     if not rows:
         return pl.DataFrame(schema=QUEUE_SCHEMA)
-    queue = (pl.concat(rows, how="diagonal_relaxed").sort("match_probability", descending=True)
+    queue = (pl.concat(rows, how="diagonal_relaxed").sort(BEST_FIRST, descending=[True, False, False, False, False])
              .unique(subset=["customer_id_l", "customer_id_r"], keep="first", maintain_order=True))
     queue = queue.drop("decision", "decided_by", strict=False).join(
         _decided(overrides, xref), on=["customer_id_l", "customer_id_r"], how="left")
     return queue.with_columns(_pair_id(pl.col("customer_id_l"), pl.col("customer_id_r")).alias("pair_id")).select(
         *[pl.col(c).cast(t) for c, t in QUEUE_SCHEMA.items()],
         *[c for c in queue.columns if c not in QUEUE_SCHEMA and c.endswith(("_l", "_r"))],
-    ).sort(["decision", "match_probability"], descending=[False, True], nulls_last=False)
+    ).sort(["decision", "match_probability", "pair_id"], descending=[False, True, False], nulls_last=False)
 
 
 def _from_candidates(candidates: pl.DataFrame, record_map: pl.DataFrame, xref: pl.DataFrame,
@@ -154,7 +157,7 @@ def _from_candidates(candidates: pl.DataFrame, record_map: pl.DataFrame, xref: p
     )
     counts = oriented.group_by("customer_id_l", "customer_id_r").agg(
         pl.len().cast(pl.Int64).alias("record_pairs"), pl.col("vetoed").any().alias("any_vetoed"))
-    best = oriented.sort("match_probability", descending=True).unique(
+    best = oriented.sort(BEST_FIRST, descending=[True, False, False, False, False]).unique(
         subset=["customer_id_l", "customer_id_r"], keep="first", maintain_order=True)
     return best.join(counts, on=["customer_id_l", "customer_id_r"]).with_columns(
         pl.col("any_vetoed").alias("vetoed"),

@@ -9,8 +9,8 @@ from datetime import date
 import polars as pl
 
 from cdp.identity.explain import explain_pair
-from cdp.identity.overrides import record_decision
-from cdp.identity.review import pending, read_review_queue
+from cdp.identity.overrides import OVERRIDE_SCHEMA, record_decision
+from cdp.identity.review import build_review_queue, pending, read_review_queue
 from cdp.paths import Home
 from cdp.runner import run_pipeline
 from cdp.state import tables
@@ -91,3 +91,20 @@ def test_a_single_source_is_deduplicated(demo_landing, tmp_path):
     xref = run.home.read(tables.CUSTOMER_XREF)
     assert set(xref.get_column("source")) == {"sales"}
     assert 0 < xref.get_column("customer_id").n_unique() < xref.height  # repeat buyers merged
+
+
+def test_tied_pairs_show_the_same_records_whatever_order_they_come_in():
+    """Two record pairs between the same two customers with the same score: the queue shows the
+    first by records, not whichever the scoring happened to list first."""
+    candidates = pl.DataFrame({
+        "source_dataset_l": ["sales", "sales"], "tuple_id_l": ["t1", "t2"],
+        "source_dataset_r": ["repair_orders", "repair_orders"], "tuple_id_r": ["t3", "t4"],
+        "match_probability": [0.5, 0.5], "match_weight": [0.0, 0.0], "vetoed": [False, False],
+        "name_l": ["王伟", "王"], "name_r": ["王伟", "王伟"]})
+    record_map = pl.DataFrame({"source": ["sales", "sales", "repair_orders", "repair_orders"],
+                               "record_key": ["S1", "S2", "R1", "R2"], "tuple_id": ["t1", "t2", "t3", "t4"]})
+    xref = record_map.select("source", "record_key", pl.Series("customer_id", ["C1", "C1", "C2", "C2"]))
+    overrides = pl.DataFrame(schema=OVERRIDE_SCHEMA)
+    queues = [build_review_queue(order, record_map, xref, overrides, {}) for order in (candidates, candidates.reverse())]
+    assert queues[0].height == 1 and queues[0].equals(queues[1])
+    assert queues[0].select("record_key_l", "record_key_r", "name_l").row(0) == ("S1", "R1", "王伟")
