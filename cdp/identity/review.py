@@ -110,13 +110,16 @@ def build_review_queue(candidates: pl.DataFrame, record_map: pl.DataFrame | pl.L
     best scans: only the records the candidates, the earlier rows and the decisions name are read."""
     record_map = _of_candidates(record_map, candidates)
     xref = _needed(xref, record_map, previous, overrides)
-    rows = [_from_candidates(candidates, record_map, xref, labels)] if candidates.height else []
+    rows = [_from_candidates(candidates, record_map, xref, labels).with_columns(pl.lit(False).alias("_earlier"))] \
+        if candidates.height else []
     if previous is not None and previous.height:
-        rows.append(_carried_over(previous, xref))
+        rows.append(_carried_over(previous, xref).with_columns(pl.lit(True).alias("_earlier")))
     if not rows:
         return pl.DataFrame(schema=QUEUE_SCHEMA)
-    queue = (pl.concat(rows, how="diagonal_relaxed").sort(BEST_FIRST, descending=[True, False, False, False, False])
-             .unique(subset=["customer_id_l", "customer_id_r"], keep="first", maintain_order=True))
+    # this run's row before an earlier one for the same records: its record pairs are counted now
+    queue = (pl.concat(rows, how="diagonal_relaxed")
+             .sort([*BEST_FIRST, "_earlier"], descending=[True, False, False, False, False, False])
+             .unique(subset=["customer_id_l", "customer_id_r"], keep="first", maintain_order=True).drop("_earlier"))
     queue = queue.drop("decision", "decided_by", strict=False).join(
         _decided(overrides, xref), on=["customer_id_l", "customer_id_r"], how="left")
     return queue.with_columns(_pair_id(pl.col("customer_id_l"), pl.col("customer_id_r")).alias("pair_id")).select(

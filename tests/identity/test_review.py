@@ -108,3 +108,7 @@ def test_tied_pairs_show_the_same_records_whatever_order_they_come_in():
     queues = [build_review_queue(order, record_map, xref, overrides, {}) for order in (candidates, candidates.reverse())]
     assert queues[0].height == 1 and queues[0].equals(queues[1])
     assert queues[0].select("record_key_l", "record_key_r", "name_l").row(0) == ("S1", "R1", "王伟")
+    earlier = queues[0].with_columns(pl.lit(99, pl.Int64).alias("record_pairs"))  # the same pair, queued before
+    for order in (candidates, candidates.reverse()):
+        again = build_review_queue(order, record_map, xref, overrides, {}, previous=earlier)
+        assert again.get_column("record_pairs").to_list() == [2]  # this run's count, not the earlier row's
