@@ -58,8 +58,8 @@ def recluster_touched(result: IncrementalResult, clusters: pl.Series, tuples: pl
                       record_map: pl.DataFrame | pl.LazyFrame) -> IncrementalResult:
     """The incremental result with the graph components of `clusters` clustered again as a full run
     does; of the tuples and the record map (best scans) only the components' rows are read."""
-    current = result.tuple_clusters.select(NODE.alias("node"), pl.col("cluster_id").cast(pl.Utf8))
-    seeds = current.filter(pl.col("cluster_id").is_in(clusters.implode())).get_column("node")
+    current = result.tuple_clusters.select("source", "tuple_id", pl.col("cluster_id").cast(pl.Utf8))
+    seeds = _nodes_of(current.filter(pl.col("cluster_id").is_in(clusters.implode())))
     nodes, edges = _components(seeds, current, list(pair_files), result.scored, decisions)
     local = of_nodes(tuples, nodes)
     linked = edges.filter("linked").select("node_l", "node_r", "match_probability")
@@ -87,10 +87,16 @@ def _tuple_ids(nodes: pl.Series) -> pl.Series:
     return nodes.str.split_exact("|", 1).struct.field("field_1").unique().rename("t")
 
 
+def _nodes_of(rows: pl.DataFrame) -> pl.Series:
+    return rows.select(NODE.alias("node")).get_column("node")
+
+
 def _components(seeds: pl.Series, current: pl.DataFrame, pair_files: list[Path], new_pairs: pl.DataFrame | None,
                 decisions: Decisions) -> tuple[pl.Series, pl.DataFrame]:
     """Every tuple reachable from `seeds` by linked (or attaching) pairs or by sharing a cluster of the
-    incremental result, and the linked, vetoed and attaching pairs among them."""
+    incremental result (`current`: source, tuple_id, cluster_id of every tuple, whose nodes are spelt
+    out only for the rows reached, not for a million customers' 10.5M tuples), and the linked, vetoed
+    and attaching pairs among them."""
     with duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = false")
         sources = [f"SELECT * FROM read_parquet([{', '.join(repr(str(p)) for p in pair_files)}])"] if pair_files else []
@@ -118,10 +124,9 @@ def _components(seeds: pl.Series, current: pl.DataFrame, pair_files: list[Path],
             found.append(touching)
             ends = touching.filter(pl.col("linked") | pl.col("attach"))
             neighbours = pl.concat([ends.get_column("node_l"), ends.get_column("node_r")]).unique()
-            mates = current.filter(pl.col("cluster_id").is_in(
-                current.filter(pl.col("node").is_in(neighbours.implode())).get_column("cluster_id").unique().implode()))
-            frontier = set(current.filter(pl.col("node").is_in(pl.concat([neighbours, mates.get_column("node")]).implode()))
-                           .get_column("node").to_list()) - reached
+            # the neighbours' clusters, every tuple of them (the neighbours among them)
+            clusters = of_nodes(current, neighbours).get_column("cluster_id").unique()
+            frontier = set(_nodes_of(current.filter(pl.col("cluster_id").is_in(clusters.implode()))).to_list()) - reached
     nodes = pl.Series("node", sorted(reached), dtype=pl.Utf8)
     edges = (pl.concat(found).filter(pl.col("node_l").is_in(nodes.implode()) & pl.col("node_r").is_in(nodes.implode()))
              .unique(subset=["node_l", "node_r"], keep="last", maintain_order=True))

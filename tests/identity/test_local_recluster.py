@@ -136,8 +136,7 @@ def test_the_components_follow_pairs_written_either_way(tmp_path):
     pairs = tmp_path / "pairs.parquet"
     pl.DataFrame([pair("a", "b"), pair("c", "b"), pair("d", "c"), pair("e", "f"), pair("g", "d", linked=False)]) \
         .write_parquet(pairs)
-    nodes = [f"sales|{t}" for t in "abcdefg"]
-    current = pl.DataFrame({"node": nodes, "cluster_id": nodes})
+    current = pl.DataFrame({"source": ["sales"] * 7, "tuple_id": list("abcdefg"), "cluster_id": list("abcdefg")})
     reached, edges = _components(pl.Series(["sales|a"]), current, [pairs], None, SimpleNamespace(attach_unnamed="FALSE"))
     assert reached.to_list() == ["sales|a", "sales|b", "sales|c", "sales|d"]  # not e-f; g only vetoed
     assert sorted(edges.select("node_l", "node_r").rows()) == [("sales|a", "sales|b"), ("sales|c", "sales|b"),
