@@ -19,9 +19,10 @@ inputs hash as before keep their rows (cdp/standardize/records.py). Both give th
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterator, Mapping
 
 import polars as pl
@@ -128,7 +129,7 @@ def source_fingerprint(contract: Contract) -> str:
     """Changes when a source's unchanged rows may standardize differently: not where the contract's
     file lies (a project checked out or deployed in another folder standardized every record again:
     at a million customers a day's 10 s became 44 s, bench/bench.py from a git worktree)."""
-    digest = hashlib.sha256(f"{standardizer_fingerprint()};{replace(contract, path=None)!r};".encode())
+    digest = hashlib.sha256(f"{standardizer_fingerprint()};{dataclasses.replace(contract, path=None)!r};".encode())
     digest.update(repr(sorted(contract.types.items())).encode())
     digest.update(json.dumps(load_suite(contract), sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
