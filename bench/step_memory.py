@@ -3,7 +3,7 @@
     python bench/step_memory.py HOME standardize [--full]
     python bench/step_memory.py HOME validated/lead_events [--delivery 2026-10-31]
     python bench/step_memory.py HOME raw/repair_orders [--delivery 2026-10-31]
-    python bench/step_memory.py HOME identity [--full]
+    python bench/step_memory.py HOME identity [--full] [--set-back FIRST]
     python bench/step_memory.py HOME lead_links [--full]
     python bench/step_memory.py HOME service_clv
 
@@ -16,11 +16,19 @@ standardized records (identity/customer_xref: incremental once a resolved base e
 full re-cluster) and prints its steps' seconds; `lead_links` links the current leads to the
 customers (`--full`: every lead, not only those whose link may differ); `service_clv` fits the
 service-value model. Prints the seconds and the process's peak resident set (VmHWM) before and
-after: what the stage itself takes, without what earlier stages of an in-process run still hold."""
+after: what the stage itself takes, without what earlier stages of an in-process run still hold.
+
+A day's identity step again, on the same records: `--set-back FIRST`, HOME being a copy of the first
+load FIRST plus a day's run (`bench/bench.py --keep DIR`: DIR/N/home and DIR/N/first), sets HOME's
+manifest back to FIRST's identity tables and CustomerID counter before the step, so each run resolves
+the day's records onto the first load's base as the day did. FIRST's files must still be in HOME: no
+other run since the day's (a run deletes the files no manifest names)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,7 +38,9 @@ import dagster as dg
 from cdp.assets.identity import customer_xref, lead_links, person_records
 from cdp.assets.ingest import ingest_assets
 from cdp.assets.marts import service_clv_model
+from cdp.identity.leads import LEAD_LINKS, PROSPECTS
 from cdp.resources import CdpConfig
+from cdp.state import tables
 
 sys.path.insert(0, str(Path(__file__).parent))
 from identity_bench import peak_mib  # noqa: E402  (a sibling script, not a package)
@@ -49,7 +59,11 @@ def main() -> None:
                                                             "identity: score and cluster every tuple again")
     parser.add_argument("--delivery", default="2026-10-31", help="the delivery a validated/<source> stage gates")
     parser.add_argument("--model", type=Path, help="identity: score with this model (default: the project's identity/model.json)")
+    parser.add_argument("--set-back", type=Path, metavar="FIRST", help="identity: set HOME's identity tables back to "
+                                                                        "FIRST's first (see above)")
     args = parser.parse_args()
+    if args.set_back:
+        set_back(args.home, args.set_back)
     asset, op = STAGES[args.stage]
     home = str(args.home.resolve())
     with dg.instance_for_test() as instance:  # the home's deliveries, as dynamic partitions
@@ -70,6 +84,30 @@ def main() -> None:
               if isinstance(v.value, int) and not isinstance(v.value, bool)}
     print(f"{args.stage}: {seconds:.1f} s, peak {after:,.0f} MiB (before {before:,.0f} MiB, +{after - before:,.0f}); "
           + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+# What the identity step does not write: the lead links' step writes them, a steward the decisions.
+NOT_IDENTITY_STEP = (LEAD_LINKS, PROSPECTS, tables.OVERRIDES)
+
+
+def set_back(home: Path, first: Path) -> None:
+    """HOME's manifest with FIRST's identity tables and CustomerID counter (see the module doc),
+    written under a temporary name and renamed over the old."""
+    manifest, before = (json.loads((root / "state" / "manifest.json").read_text()) for root in (home, first))
+    identity = [name for name in {*manifest["tables"], *before["tables"]}
+                if name.startswith("identity/") and name not in NOT_IDENTITY_STEP]
+    missing = [f for name in identity for f in before["tables"].get(name, {}).get("files", []) if not (home / f).exists()]
+    if missing:
+        raise SystemExit(f"{home} no longer has {len(missing)} of {first}'s identity files (e.g. {missing[0]}): "
+                         "a run since the day's deleted them; copy FIRST again and run the day")
+    for name in identity:
+        manifest["tables"].pop(name, None)
+        if name in before["tables"]:
+            manifest["tables"][name] = before["tables"][name]
+    manifest["counters"][tables.CUSTOMER_NUMBER] = before["counters"][tables.CUSTOMER_NUMBER]
+    path = home / "state" / "manifest.json"
+    path.with_suffix(".set-back").write_text(json.dumps(manifest))
+    os.replace(path.with_suffix(".set-back"), path)
 
 
 def _resource(home: str, args: argparse.Namespace) -> CdpConfig:
