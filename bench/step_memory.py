@@ -94,12 +94,13 @@ def set_back(home: Path, first: Path) -> None:
     """HOME's manifest with FIRST's identity tables and CustomerID counter (see the module doc),
     written under a temporary name and renamed over the old."""
     manifest, before = (json.loads((root / "state" / "manifest.json").read_text()) for root in (home, first))
-    identity = [name for name in {*manifest["tables"], *before["tables"]}
+    identity = [name for name in sorted({*manifest["tables"], *before["tables"]})
                 if name.startswith("identity/") and name not in NOT_IDENTITY_STEP]
     missing = [f for name in identity for f in before["tables"].get(name, {}).get("files", []) if not (home / f).exists()]
     if missing:
         raise SystemExit(f"{home} no longer has {len(missing)} of {first}'s identity files (e.g. {missing[0]}): "
-                         "a run since the day's deleted them; copy FIRST again and run the day")
+                         "FIRST is not the first load HOME was copied from, or a run since the day's deleted them; "
+                         "copy FIRST again and run the day")
     for name in identity:
         manifest["tables"].pop(name, None)
         if name in before["tables"]:
