@@ -59,7 +59,7 @@ def recluster_touched(result: IncrementalResult, clusters: pl.Series, tuples: pl
     """The incremental result with the graph components of `clusters` clustered again as a full run
     does; of the tuples and the record map (best scans) only the components' rows are read."""
     current = result.tuple_clusters.select("source", "tuple_id", pl.col("cluster_id").cast(pl.Utf8))
-    seeds = _nodes_of(current.filter(pl.col("cluster_id").is_in(clusters.implode())))
+    seeds = _members(current, clusters)
     nodes, edges = _components(seeds, current, list(pair_files), result.scored, decisions)
     local = of_nodes(tuples, nodes)
     linked = edges.filter("linked").select("node_l", "node_r", "match_probability")
@@ -87,8 +87,9 @@ def _tuple_ids(nodes: pl.Series) -> pl.Series:
     return nodes.str.split_exact("|", 1).struct.field("field_1").unique().rename("t")
 
 
-def _nodes_of(rows: pl.DataFrame) -> pl.Series:
-    return rows.select(NODE.alias("node")).get_column("node")
+def _members(current: pl.DataFrame, clusters: pl.Series) -> pl.Series:
+    """The nodes of every tuple of `clusters` (`current`: source, tuple_id, cluster_id)."""
+    return current.filter(pl.col("cluster_id").is_in(clusters.implode())).select(NODE.alias("node")).get_column("node")
 
 
 def _components(seeds: pl.Series, current: pl.DataFrame, pair_files: list[Path], new_pairs: pl.DataFrame | None,
@@ -126,7 +127,7 @@ def _components(seeds: pl.Series, current: pl.DataFrame, pair_files: list[Path],
             neighbours = pl.concat([ends.get_column("node_l"), ends.get_column("node_r")]).unique()
             # the neighbours' clusters, every tuple of them (the neighbours among them)
             clusters = of_nodes(current, neighbours).get_column("cluster_id").unique()
-            frontier = set(_nodes_of(current.filter(pl.col("cluster_id").is_in(clusters.implode()))).to_list()) - reached
+            frontier = set(_members(current, clusters).to_list()) - reached
     nodes = pl.Series("node", sorted(reached), dtype=pl.Utf8)
     edges = (pl.concat(found).filter(pl.col("node_l").is_in(nodes.implode()) & pl.col("node_r").is_in(nodes.implode()))
              .unique(subset=["node_l", "node_r"], keep="last", maintain_order=True))

@@ -34,6 +34,11 @@ BAND_REASON = "uncertain: in the review band"
 BEST_FIRST = ["match_probability", "source_l", "record_key_l", "source_r", "record_key_r"]
 
 
+def _best_first(rows: pl.DataFrame, *then: str) -> pl.DataFrame:
+    """`rows` in BEST_FIRST order (the likeliest first), then by `then` (ascending)."""
+    return rows.sort([*BEST_FIRST, *then], descending=[True] + [False] * (len(BEST_FIRST) - 1 + len(then)))
+
+
 def read_review_queue(state: Snapshot) -> pl.DataFrame:
     """The queue as the last run left it."""
     return state.read(tables.REVIEW_QUEUE, QUEUE_SCHEMA)
@@ -117,8 +122,7 @@ def build_review_queue(candidates: pl.DataFrame, record_map: pl.DataFrame | pl.L
     if not rows:
         return pl.DataFrame(schema=QUEUE_SCHEMA)
     # this run's row before an earlier one for the same records: its record pairs are counted now
-    queue = (pl.concat(rows, how="diagonal_relaxed")
-             .sort([*BEST_FIRST, "_earlier"], descending=[True, False, False, False, False, False])
+    queue = (_best_first(pl.concat(rows, how="diagonal_relaxed"), "_earlier")
              .unique(subset=["customer_id_l", "customer_id_r"], keep="first", maintain_order=True).drop("_earlier"))
     queue = queue.drop("decision", "decided_by", strict=False).join(
         _decided(overrides, xref), on=["customer_id_l", "customer_id_r"], how="left")
@@ -160,7 +164,7 @@ def _from_candidates(candidates: pl.DataFrame, record_map: pl.DataFrame, xref: p
     )
     counts = oriented.group_by("customer_id_l", "customer_id_r").agg(
         pl.len().cast(pl.Int64).alias("record_pairs"), pl.col("vetoed").any().alias("any_vetoed"))
-    best = oriented.sort(BEST_FIRST, descending=[True, False, False, False, False]).unique(
+    best = _best_first(oriented).unique(
         subset=["customer_id_l", "customer_id_r"], keep="first", maintain_order=True)
     return best.join(counts, on=["customer_id_l", "customer_id_r"]).with_columns(
         pl.col("any_vetoed").alias("vetoed"),
