@@ -41,7 +41,8 @@ GROUPS = {"marts": "marts", "analyst": "analyst"}  # staging, intermediate, conf
 
 
 @dg.asset(key=["models", "service_clv"], group_name="marts", deps=[dg.AssetKey(["identity", "customer_xref"])],
-          description="BG/NBD + Gamma-Gamma (lifetimes) forecast of each customer's service value over 12 months.")
+          description="BG/NBD + Gamma-Gamma (lifetimes) forecast of each customer's service value over 12 months, "
+                      "the models fitted on up to 200,000 customers (cdp/value/clv.py FIT_CUSTOMERS).")
 def service_clv_model(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
     with cdp.home.state.transaction("service CLV", owner=context.run.run_id) as tx:
         state = tx.view()

@@ -14,6 +14,7 @@ from cdp.value.clv import (
     _distinct_histories,
     _fit,
     _in_units,
+    fit_sample,
     rfm_summary,
     service_clv,
 )
@@ -120,3 +121,39 @@ def test_the_forecast_is_lifetimes_own():
                                       discount_rate=MONTHLY_DISCOUNT) * MONEY_UNIT
     for column, reference in (("expected_visits_12m", visits), ("expected_visit_value", value), ("service_clv_12m", clv)):
         assert result.get_column(column).to_numpy() == pytest.approx(reference.to_numpy(), rel=1e-9), column
+
+
+def _dropouts(customers: int, seed: int) -> pl.DataFrame:
+    """Service visits every 60-180 days from a first one, until the customer drops out."""
+    chance, as_of, rows = random.Random(seed), date(2026, 1, 1), []
+    for i in range(customers):
+        day, left = chance.randint(30, 1500), chance.expovariate(1 / 700)
+        first = day
+        while day > 0 and first - day <= left:
+            rows.append((f"c{i}", as_of - timedelta(days=day), float(chance.randint(200, 3000))))
+            day -= chance.randint(60, 180)
+    return pl.DataFrame(rows, schema=["customer_id", "open_date", "revenue"], orient="row")
+
+
+def test_the_fit_sample_is_the_same_customers_whatever_the_order():
+    summary = rfm_summary(_dropouts(3000, 5), date(2026, 1, 1))
+    sample = fit_sample(summary, 1000)
+    assert sample.height == 1000 and sample.get_column("customer_id").is_in(summary.get_column("customer_id").implode()).all()
+    for seed in range(3):
+        shuffled = fit_sample(summary.sample(fraction=1.0, shuffle=True, seed=seed), 1000)
+        assert set(shuffled.get_column("customer_id")) == set(sample.get_column("customer_id"))
+    assert fit_sample(summary, 5000).equals(summary)  # below the cap: everyone
+
+
+def test_above_the_cap_the_models_are_fitted_on_the_sample_and_forecast_everyone():
+    """The parameters are those of a fit on the sample alone (fails if the sample is not used), close to
+    the fit on every customer, and every customer gets a forecast."""
+    as_of, service = date(2026, 1, 1), _dropouts(4000, 13)
+    summary = rfm_summary(service, as_of)
+    sampled, everyone = service_clv(service, as_of, fit_customers=2000), service_clv(service, as_of)
+    alone = _fit(BetaGeoFitter, *_in_units(_distinct_histories(fit_sample(summary, 2000)))).params_
+    assert sampled.bgnbd_params == pytest.approx({k: float(v) for k, v in alone.items()}, rel=1e-9)
+    assert sampled.bgnbd_params != pytest.approx(everyone.bgnbd_params, rel=1e-6)
+    assert sampled.per_customer.get_column("customer_id").equals(everyone.per_customer.get_column("customer_id"))
+    total = [r.per_customer.get_column("service_clv_12m").sum() for r in (sampled, everyone)]
+    assert total[0] == pytest.approx(total[1], rel=0.1)
