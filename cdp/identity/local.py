@@ -67,11 +67,20 @@ def recluster_touched(result: IncrementalResult, clusters: pl.Series, tuples: pl
                        local, overrides, of_nodes(record_map, nodes))
     relabelled = clustered.select("source", "tuple_id", (pl.lit("local:") + pl.col("cluster_id").cast(pl.Utf8))
                                   .alias("cluster_id_local"))
-    result.tuple_clusters = (result.tuple_clusters.with_columns(pl.col("cluster_id").cast(pl.Utf8))
-                             .join(relabelled, on=["source", "tuple_id"], how="left", maintain_order="left")
-                             .select("source", "tuple_id", pl.coalesce("cluster_id_local", "cluster_id").alias("cluster_id")))
+    result.tuple_clusters = _relabel(result.tuple_clusters.with_columns(pl.col("cluster_id").cast(pl.Utf8)), relabelled)
     result.reclustered = nodes.len()
     return result
+
+
+def _relabel(tuple_clusters: pl.DataFrame, relabelled: pl.DataFrame) -> pl.DataFrame:
+    """`tuple_clusters` with the cluster of each tuple in `relabelled` (source, tuple_id, cluster_id_local)
+    replaced in place: the few rows found by tuple id, not every tuple joined (a million customers' 10.5M
+    tuples: 0.64-0.75 s joined, 0.05-0.07 s so, /tmp probe with 94 tuples re-clustered)."""
+    found = (tuple_clusters.select("source", "tuple_id").with_row_index("_row")
+             .filter(pl.col("tuple_id").is_in(relabelled.get_column("tuple_id").implode()))
+             .join(relabelled, on=["source", "tuple_id"]))
+    clusters = tuple_clusters.get_column("cluster_id").scatter(found.get_column("_row"), found.get_column("cluster_id_local"))
+    return tuple_clusters.with_columns(clusters)
 
 
 def of_nodes(frame: pl.DataFrame | pl.LazyFrame, nodes: pl.Series) -> pl.DataFrame:
