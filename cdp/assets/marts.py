@@ -18,7 +18,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 
 from cdp.resources import CdpConfig
 from cdp.state import tables
-from cdp.value.clv import service_clv
+from cdp.value.clv import FIT_CUSTOMERS, service_clv
 from cdp.warehouse.build import NodeResult, WarehouseBuild, build_warehouse, check_warehouse
 from cdp.warehouse.project import WarehouseProject
 
@@ -42,7 +42,7 @@ GROUPS = {"marts": "marts", "analyst": "analyst"}  # staging, intermediate, conf
 
 @dg.asset(key=["models", "service_clv"], group_name="marts", deps=[dg.AssetKey(["identity", "customer_xref"])],
           description="BG/NBD + Gamma-Gamma (lifetimes) forecast of each customer's service value over 12 months, "
-                      "the models fitted on up to 200,000 customers (cdp/value/clv.py FIT_CUSTOMERS).")
+                      f"the models fitted on up to {FIT_CUSTOMERS:,} customers (cdp/value/clv.py FIT_CUSTOMERS).")
 def service_clv_model(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.MaterializeResult:
     with cdp.home.state.transaction("service CLV", owner=context.run.run_id) as tx:
         state = tx.view()

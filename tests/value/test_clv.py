@@ -94,19 +94,24 @@ def test_the_fit_on_distinct_histories_is_the_fit_on_every_customer():
     assert ahead[0] == pytest.approx(ahead[1], rel=1e-3)
 
 
-def test_the_forecast_is_lifetimes_own():
-    """Expected visits, visit value and 12-month value per customer are what lifetimes' own
-    functions give with the fitted models (cdp computes each month's expectation once per distinct
-    history). Fails if a month is skipped, the discount is applied to the wrong month or a history
-    is matched to another customer."""
-    chance, as_of, rows = random.Random(11), date(2026, 1, 1), []
-    for i in range(3000):  # a visit every 60-180 days from the first one, until the customer drops out
+def _dropouts(customers: int, seed: int) -> pl.DataFrame:
+    """Service visits every 60-180 days from a first one, until the customer drops out."""
+    chance, as_of, rows = random.Random(seed), date(2026, 1, 1), []
+    for i in range(customers):
         day, left = chance.randint(30, 1500), chance.expovariate(1 / 700)
         first = day
         while day > 0 and first - day <= left:
             rows.append((f"c{i}", as_of - timedelta(days=day), float(chance.randint(200, 3000))))
             day -= chance.randint(60, 180)
-    service = pl.DataFrame(rows, schema=["customer_id", "open_date", "revenue"], orient="row")
+    return pl.DataFrame(rows, schema=["customer_id", "open_date", "revenue"], orient="row")
+
+
+def test_the_forecast_is_lifetimes_own():
+    """Expected visits, visit value and 12-month value per customer are what lifetimes' own
+    functions give with the fitted models (cdp computes each month's expectation once per distinct
+    history). Fails if a month is skipped, the discount is applied to the wrong month or a history
+    is matched to another customer."""
+    as_of, service = date(2026, 1, 1), _dropouts(3000, 11)
     summary, result = rfm_summary(service, as_of), service_clv(service, as_of).per_customer
     frame = summary.to_pandas()
     frequency, recency, age = frame["frequency"], frame["recency_days"] / DAYS_PER_UNIT, frame["t_days"] / DAYS_PER_UNIT
@@ -121,18 +126,6 @@ def test_the_forecast_is_lifetimes_own():
                                       discount_rate=MONTHLY_DISCOUNT) * MONEY_UNIT
     for column, reference in (("expected_visits_12m", visits), ("expected_visit_value", value), ("service_clv_12m", clv)):
         assert result.get_column(column).to_numpy() == pytest.approx(reference.to_numpy(), rel=1e-9), column
-
-
-def _dropouts(customers: int, seed: int) -> pl.DataFrame:
-    """Service visits every 60-180 days from a first one, until the customer drops out."""
-    chance, as_of, rows = random.Random(seed), date(2026, 1, 1), []
-    for i in range(customers):
-        day, left = chance.randint(30, 1500), chance.expovariate(1 / 700)
-        first = day
-        while day > 0 and first - day <= left:
-            rows.append((f"c{i}", as_of - timedelta(days=day), float(chance.randint(200, 3000))))
-            day -= chance.randint(60, 180)
-    return pl.DataFrame(rows, schema=["customer_id", "open_date", "revenue"], orient="row")
 
 
 def test_the_fit_sample_is_the_same_customers_whatever_the_order():
