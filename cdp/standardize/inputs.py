@@ -181,9 +181,9 @@ def customer_sources(state: Snapshot, contracts: Mapping[str, Contract],
 def every_row(state: Snapshot, contract: Contract) -> list[pl.DataFrame]:
     """The source's loaded rows and its matchable quarantined rows."""
     loaded = state.read(tables.current(contract.source), columns=source_columns(contract))
-    quarantined = matchable_quarantined(contract, read_quarantined(state, contract),
-                                        loaded.get_column(contract.primary_key))
-    return [loaded, *([quarantined] if quarantined.height else [])]
+    quarantined = read_quarantined(state, contract)
+    matchable = matchable_quarantined(contract, quarantined, loaded_among(loaded.lazy(), contract.primary_key, quarantined))
+    return [loaded, *([matchable] if matchable.height else [])]
 
 
 def new_rows(state: Snapshot, contract: Contract, gained: list[str]) -> NewRows:
@@ -195,11 +195,24 @@ def new_rows(state: Snapshot, contract: Contract, gained: list[str]) -> NewRows:
         return NewRows([], pl.Series(key, [], pl.Utf8))
     loaded = (state.scan(current).filter(pl.col("_delivery").is_in(gained))
               .select(source_columns(contract)).collect())
-    loaded_keys = state.read(current, columns=[key]).get_column(key)
     quarantined = read_quarantined(state, contract, gained)
+    loaded_keys = loaded_among(state.scan(current), key, quarantined)
     replaced = [loaded.get_column(key).cast(pl.Utf8)]
     if quarantined.height:
-        replaced.append(quarantined.filter(~pl.col(key).is_in(loaded_keys.cast(pl.Utf8).implode()))
+        replaced.append(quarantined.filter(~pl.col(key).is_in(loaded_keys.implode()))
                         .get_column(key).cast(pl.Utf8))
     matchable = matchable_quarantined(contract, quarantined, loaded_keys)
     return NewRows([loaded, *([matchable] if matchable.height else [])], pl.concat(replaced).rename(key))
+
+
+def loaded_among(loaded: pl.LazyFrame, key: str, quarantined: pl.DataFrame) -> pl.Series:
+    """The keys (as text) of the loaded rows (a scan of the current table, or its frame) that
+    `quarantined` rows carry too: the only loaded keys a quarantined version is checked against. With
+    every loaded key made into a set, twice per source, the million-customer day's `new_rows` took 5.9 s
+    for its six customer sources, 0.4 s so, the same rows (a /tmp probe on the kept day's home; py-spy had
+    found it most of the day's 9.9 s standardization)."""
+    if quarantined.is_empty():
+        return pl.Series(key, [], pl.Utf8)
+    wanted = quarantined.get_column(key).cast(pl.Utf8).unique()
+    return (loaded.select(pl.col(key).cast(pl.Utf8)).filter(pl.col(key).is_in(wanted.implode()))
+            .collect().get_column(key))
