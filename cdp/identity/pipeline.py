@@ -73,7 +73,9 @@ def check_customer_ids(after: Snapshot) -> None:
                              f"e.g. {dangling.get_column('customer_id').head(3).to_list()}")
 
 
-register_invariant(("identity/registry", "identity/customers", "counter:"), check_customer_ids)
+# Checked in every commit that changes the registry, the customers or the CustomerID counter; not in one
+# that only sets another counter (the lead links' prospect IDs: the 20M-entry registry read for nothing)
+register_invariant(("identity/registry", "identity/customers", f"counter:{tables.CUSTOMER_NUMBER}"), check_customer_ids)
 
 
 def model_fingerprint(model_path: Path) -> str:

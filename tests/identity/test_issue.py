@@ -10,11 +10,12 @@ import pytest
 
 from cdp.identity.backends import DuckDBOptions
 from cdp.identity.issue import issue_customer_ids
+from cdp.identity.leads import PROSPECT_NUMBER
 from cdp.identity.pipeline import check_customer_ids  # registers the CustomerID invariants every commit is held to
 from cdp.identity.registry import CUSTOMER_SCHEMA, HISTORY_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids, id_number
 from cdp.identity.resolve import cluster_keys
 from cdp.paths import Home
-from cdp.state import tables
+from cdp.state import store, tables
 
 SOURCES = ("sales", "repair_orders", "receipts")
 
@@ -86,3 +87,18 @@ def test_ids_issued_out_of_core_are_those_reconciled_in_memory(tmp_path, as_file
         events = set(got["history"].get_column("event"))
         assert "created" in events and (run == 0 or {"merged", "split"} <= events), events
         registry, customers, issued = want["registry"], want["customers"], home.snapshot().counter(tables.CUSTOMER_NUMBER)
+
+
+def test_the_customer_id_check_runs_for_the_customer_id_counter_not_for_every_counter(tmp_path, monkeypatch):
+    """A commit that only sets another counter (the lead links' prospect IDs) does not read the whole
+    registry again: at a million customers that was a second of every lead links run."""
+    calls = []
+    monkeypatch.setattr(store, "_invariants", [(prefixes, calls.append) if check is check_customer_ids else (prefixes, check)
+                                               for prefixes, check in store._invariants])
+    home = Home(tmp_path / "home")
+    with home.state.transaction("prospects") as tx:
+        tx.set_counter(PROSPECT_NUMBER, 5)
+    assert calls == []
+    with home.state.transaction("customers") as tx:
+        tx.set_counter(tables.CUSTOMER_NUMBER, 5)
+    assert len(calls) == 1
