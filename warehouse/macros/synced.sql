@@ -52,6 +52,13 @@
   cannot tell (one of them was created whole). The model narrows its inputs to those keys early
   (in_recompute() in the model), and only their rows are compared; the keys are kept in a
   temporary table while it syncs.
+
+  The table's rows, read once. When the limit is a condition on the key alone (recompute and follows
+  limits, a scope whose columns are all in the unique_key), every row of a key that differs lies within
+  it: the rows within it are read once, with their rowids, into a temporary table, and what differs,
+  what vanished, the carried and touched values and the rows to delete come from that, not from a scan
+  of the table each. On a million customers' 16.6M lead events and a 1% recompute, the statements of a
+  sync took 0.46-0.51 s against 1.02-1.12 s (a /tmp probe of its statements on a copy of the warehouse file).
 #}
 {% materialization synced, adapter="duckdb" %}
   {%- set existing = load_cached_relation(this) -%}
@@ -95,28 +102,41 @@
         delete from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }})
       {% endcall %}
     {% else %}
+    {%- set by_key = limit and (limit != 'scope' or ([scope] if scope is string else scope) | reject('in', keys) | list | length == 0) -%}
+    {%- set old = synced_temp('old') if by_key else target -%}
+    {%- set within = none if by_key else (synced_limit('t', limit, scope, keys, follows) if limit else none) -%}
     {% call statement('sync: what differs') %}
+      {% if by_key %}  {#- the table's rows for the limited keys, read once (see above) -#}
+        create or replace temp table {{ old }} as
+        select rowid as __cdp_rowid, * from {{ target }} as t where {{ synced_limit('t', limit, scope, keys, follows) }};
+      {% endif %}
       create or replace temp table {{ changed }} as
-      select * from {{ query }} except select * from {{ target }} as t {% if limit %} where {{ synced_limit('t', limit, scope, keys, follows) }} {% endif %};
+      select * from {{ query }} except select * {{ 'exclude (__cdp_rowid)' if by_key }} from {{ old }} as t {% if within %} where {{ within }} {% endif %};
       create or replace temp table {{ vanished }} as
-      select {{ listed }} from {{ target }} as t
-      where {{ synced_limit('t', limit, scope, keys, follows) if limit else 'true' }} and not exists (select 1 from {{ query }} as q where {{ synced_match('q', 't', keys) }});
+      select {{ listed }} from {{ old }} as t
+      where {{ within or 'true' }} and not exists (select 1 from {{ query }} as q where {{ synced_match('q', 't', keys) }});
       create or replace temp table {{ differing }} as select {{ listed }} from {{ changed }} union select {{ listed }} from {{ vanished }};
       {% if carries %}  {#- the keys with the carried columns of their old and new rows -#}
         {%- set carried = listed ~ ', ' ~ synced_keys(carries) %}
         create or replace temp table {{ synced_temp('carried') }} as
         select {{ carried }} from {{ changed }}
         union
-        select {{ carried }} from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }});
+        select {{ carried }} from {{ old }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }});
       {% endif %}
       {% if touches %}
         create or replace temp table {{ synced_temp('touched') }} as
         select {{ adapter.quote(touches) }} as customer_id from {{ changed }} where {{ adapter.quote(touches) }} is not null
         union
-        select {{ adapter.quote(touches) }} from {{ target }} as t
+        select {{ adapter.quote(touches) }} from {{ old }} as t
         where {{ adapter.quote(touches) }} is not null and exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }});
       {% endif %}
-      delete from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }})
+      {% if by_key %}
+        delete from {{ target }} where rowid in
+          (select t.__cdp_rowid from {{ old }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }}));
+        drop table {{ old }}
+      {% else %}
+        delete from {{ target }} as t where exists (select 1 from {{ differing }} as k where {{ synced_match('k', 't', keys) }})
+      {% endif %}
     {% endcall %}
     {% endif %}
     {% call statement('main', fetch_result=True) %}insert into {{ target }} by name select * from {{ changed }}{% endcall %}
