@@ -102,3 +102,47 @@ def test_the_customer_id_check_runs_for_the_customer_id_counter_not_for_every_co
     with home.state.transaction("customers") as tx:
         tx.set_counter(tables.CUSTOMER_NUMBER, 5)
     assert len(calls) == 1
+
+
+def _incremental_clusters(tuples: pl.DataFrame, record_map: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """A day's record map and tuple clusters named as an incremental resolution names them
+    (cdp/identity/incremental.py `_join_onto_base`): an untouched tuple's cluster is its customer,
+    a link joins two customers under a union-find root, new tuples join a customer or stand alone, and
+    the records of some tuples are gone (their tuples with them). Returns them and the new tuples' count."""
+    customers = tuples.get_column("customer_id").unique().sort()
+    a, b, c = customers[0], customers[1], customers[2]
+    gone = tuples.filter(pl.col("customer_id") == c).get_column("tuple_id").head(1)
+    kept = tuples.filter(~pl.col("tuple_id").is_in(gone.implode()))
+    named = kept.select("source", "tuple_id", pl.when(pl.col("customer_id").is_in([a, b])).then(pl.lit(f"customer:{a}"))
+                        .otherwise(pl.col("customer_id")).alias("cluster_id"))
+    new = pl.DataFrame({"source": ["sales", "sales", "receipts"], "tuple_id": ["n1", "n2", "n3"],
+                        "cluster_id": [f"customer:{a}", "tuple:sales|n2", "tuple:receipts|n3"]})
+    new_records = pl.DataFrame({"source": ["sales", "sales", "receipts"], "record_key": ["s99001", "s99002", "r99003"],
+                                "tuple_id": ["n1", "n2", "n3"]})
+    records = pl.concat([record_map.join(kept.select("source", "tuple_id"), on=["source", "tuple_id"], how="semi"),
+                         new_records])
+    return records, pl.concat([named, new]), new.height
+
+
+def test_a_days_tuples_are_written_as_changes_that_read_as_the_whole_table(tmp_path):
+    """An incremental run writes only the tuples whose CustomerID may differ, and those gone, as one
+    more file of the keyed tuples table: read back, the table is what writing every tuple gives."""
+    homes = {mode: Home(tmp_path / mode) for mode in ("changes", "whole")}
+    record_map, tuple_clusters = _run(7, 600, 300, 120)
+    options = DuckDBOptions(memory_limit="64MB", temp_directory=str(tmp_path / "spill"))
+    for home in homes.values():
+        _issued(home, record_map, tuple_clusters, pl.DataFrame(schema=REGISTRY_SCHEMA), "r0", False, tmp_path)
+    records, clusters, new = _incremental_clusters(homes["whole"].read(tables.TUPLES), record_map)
+    for mode, home in homes.items():
+        with home.state.transaction("day") as tx:
+            issued = issue_customer_ids(tx, records, clusters, None, "r1", options, new_tuples=new if mode == "changes" else None)
+            highest = issued.reconciled.customers.select(id_number(pl.col("customer_id")).max()).item()
+            tx.set_counter(tables.CUSTOMER_NUMBER, highest)
+    changes, whole = (homes[m].read(tables.TUPLES).sort("source", "tuple_id") for m in ("changes", "whole"))
+    assert changes.to_dicts() == whole.to_dicts()
+    assert {"n1", "n2", "n3"} <= set(changes.get_column("tuple_id")) and changes.height == clusters.height
+    table = homes["changes"].snapshot().tables[tables.TUPLES]
+    assert len(table.files) == 2 and table.key == ("source", "tuple_id")  # the day's changes: one more file
+    assert table.rows == clusters.height
+    written = pl.read_parquet(homes["changes"].root / table.files[1])
+    assert 0 < written.height < clusters.height / 4  # the changed and gone tuples only
