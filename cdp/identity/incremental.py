@@ -38,6 +38,27 @@ class IncrementalResult:
     scored: pl.DataFrame | None = None  # this run's scored pairs, decided, as the scored-pairs table keeps them
     reclustered: int = 0  # tuples clustered again because this run's links crossed a veto or a decision
     touched: pl.DataFrame | None = None  # the tuples of clusters this run's new tuples or links changed (tuple_clusters rows)
+    delta: "TupleDelta | None" = None  # the tuples the base did not have, and the base's tuples this run does not have
+
+
+@dataclass(frozen=True)
+class TupleDelta:
+    """(source, tuple_id) of the tuples a run has and its resolved base does not (`new`), and of the
+    base's tuples the run does not have (`gone`: their records changed or left)."""
+
+    new: pl.DataFrame
+    gone: pl.DataFrame
+
+
+def tuple_delta(every: pl.LazyFrame, previous_tuples: pl.LazyFrame) -> TupleDelta:
+    """The run's tuples against the base's, in one full join of their keys (both sides each hold a
+    million customers' 10.5M tuples): the few that differ, sorted."""
+    keys = ["source", "tuple_id"]
+    both = (every.select(keys).with_columns(pl.lit(True).alias("_now"))
+            .join(previous_tuples.select(keys).with_columns(pl.lit(True).alias("_before")), on=keys, how="full", coalesce=True)
+            .filter(pl.col("_now").is_null() | pl.col("_before").is_null()).collect(engine="streaming"))
+    return TupleDelta(new=both.filter(pl.col("_before").is_null()).select(keys).sort(keys),
+                      gone=both.filter(pl.col("_now").is_null()).select(keys).sort(keys))
 
 
 def _restricted(model: dict) -> dict:
@@ -150,13 +171,14 @@ def incremental_resolve(tuples: pl.DataFrame | Path, record_map: pl.DataFrame | 
     values, nor the record map or registry (a million customers' day took 15 GB with them held)."""
     timer = Timer()
     every = pl.scan_parquet(tuples) if isinstance(tuples, Path) else tuples.lazy()
-    keys, new = every.select("source", "tuple_id"), new_tuples(every, previous_tuples.lazy())
-    old_customer = _old_customers(previous_tuples.lazy(), new, record_map.lazy(), registry.lazy())
+    delta = tuple_delta(every, previous_tuples.lazy())
+    new = delta.new
+    customers, alone = _old_customers(previous_tuples.lazy(), delta, every, record_map.lazy(), registry.lazy())
     model = _as_dict(model_path)
     decisions = Decisions.of(model, settings.clustering)
     links = pl.DataFrame(schema={"source_dataset_l": pl.Utf8, "tuple_id_l": pl.Utf8, "source_dataset_r": pl.Utf8,
                                  "tuple_id_r": pl.Utf8, "match_probability": pl.Float64})
-    result = IncrementalResult(pl.DataFrame(), pl.DataFrame(), 0, new.height, seconds=timer.seconds)
+    result = IncrementalResult(pl.DataFrame(), pl.DataFrame(), 0, new.height, seconds=timer.seconds, delta=delta)
     timer.lap("new tuples and their customers")
     if new.height:
         reach = reach_of_new(tuples, new, _rules(model), settings.duckdb)
@@ -176,7 +198,7 @@ def incremental_resolve(tuples: pl.DataFrame | Path, record_map: pl.DataFrame | 
                 result.dashboards = write_dashboards(linker, predictions, band, None, reports_dir)
                 timer.lap("dashboards")
     decided = must_links(overrides, record_map) if overrides is not None else links.clear()
-    joined = _join_onto_base(keys, old_customer, pl.concat([links, decided]))
+    joined = _join_onto_base(customers, alone, pl.concat([links, decided]))
     result.tuple_clusters, result.touched = joined.drop("touched"), joined.filter("touched").drop("touched")
     timer.lap("joined onto the base")
     return result
@@ -184,26 +206,32 @@ def incremental_resolve(tuples: pl.DataFrame | Path, record_map: pl.DataFrame | 
 
 def new_tuples(every: pl.LazyFrame, previous_tuples: pl.LazyFrame) -> pl.DataFrame:
     """(source, tuple_id) of the tuples the resolved base does not have."""
+    return tuple_delta(every, previous_tuples).new
+
+
+def _old_customers(previous_tuples: pl.LazyFrame, delta: TupleDelta, every: pl.LazyFrame, record_map: pl.LazyFrame,
+                   registry: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Each tuple's customer so far (source, tuple_id, customer_id), and the tuples with none (source,
+    tuple_id). An old tuple's customer is kept with the tuples (those `gone` left out); a new tuple
+    whose records were known (a record changed since) takes their registry entries' smallest. A base
+    resolved before the tuples kept their customer: every tuple from the registry entries of its records.
+    Every tuple is in one of the two, without joining the run's 10.5M tuples onto the base's."""
     keys = ["source", "tuple_id"]
-    return every.select(keys).join(previous_tuples.select(keys), on=keys, how="anti").collect(engine="streaming")
-
-
-def _old_customers(previous_tuples: pl.LazyFrame, new: pl.DataFrame, record_map: pl.LazyFrame,
-                   registry: pl.LazyFrame) -> pl.LazyFrame:
-    """Each tuple's customer so far (source, tuple_id, customer_id): an old tuple's is kept with the
-    tuples; a new tuple (`new`) whose records were known (a record changed since) takes their registry
-    entries' smallest. A base resolved before the tuples kept their customer: every tuple from the
-    registry entries of its records."""
     if "customer_id" not in previous_tuples.collect_schema().names():
-        return (record_map.join(registry, on=["source", "record_key"], how="inner")
-                .group_by("source", "tuple_id").agg(pl.col("customer_id").min()))
-    moved = (record_map.join(new.lazy(), on=["source", "tuple_id"], how="semi")
-             .join(registry.select("source", "record_key", "customer_id"), on=["source", "record_key"], how="inner")
-             .group_by("source", "tuple_id").agg(pl.col("customer_id").min()))
-    kept = previous_tuples.filter(pl.col("customer_id").is_not_null()).select("source", "tuple_id", "customer_id")
+        customers = (record_map.join(registry, on=keys[:1] + ["record_key"], how="inner")
+                     .group_by(keys).agg(pl.col("customer_id").min()).collect(engine="streaming").lazy())
+        return customers, every.select(keys).join(customers.select(keys), on=keys, how="anti")
     # the few moved tuples found once: left lazy, the two reads of the result each joined every
     # record with the registry again
-    return pl.concat([kept, moved.collect(engine="streaming").lazy()])
+    moved = (record_map.join(delta.new.lazy(), on=keys, how="semi")
+             .join(registry.select("source", "record_key", "customer_id"), on=["source", "record_key"], how="inner")
+             .group_by(keys).agg(pl.col("customer_id").min()).collect(engine="streaming"))
+    kept = previous_tuples.select(*keys, "customer_id")
+    if delta.gone.height:
+        kept = kept.join(delta.gone.lazy(), on=keys, how="anti", maintain_order="left")
+    alone = pl.concat([kept.filter(pl.col("customer_id").is_null()).select(keys),
+                       delta.new.join(moved.select(keys), on=keys, how="anti").lazy()])
+    return pl.concat([kept.filter(pl.col("customer_id").is_not_null()), moved.lazy()]), alone
 
 
 def must_links(overrides: pl.DataFrame, record_map: pl.DataFrame) -> pl.DataFrame:
@@ -221,18 +249,17 @@ def must_links(overrides: pl.DataFrame, record_map: pl.DataFrame) -> pl.DataFram
                     pl.lit(1.0).alias("match_probability")))
 
 
-def _join_onto_base(keys: pl.LazyFrame, old_customer: pl.LazyFrame, links: pl.DataFrame) -> pl.DataFrame:
+def _join_onto_base(customers: pl.LazyFrame, alone: pl.LazyFrame, links: pl.DataFrame) -> pl.DataFrame:
     """Union-find over customers (old tuples stand for their customer) and new tuples: only the
-    linked nodes go through it, every other tuple stays in its customer (or alone, if new). `keys`:
-    every tuple's (source, tuple_id). A cluster is named by its union-find root (customer:<id> or
+    linked nodes go through it, every other tuple stays in its customer (or alone, if new).
+    `customers`: every tuple with a customer so far (source, tuple_id, customer_id); `alone`: every
+    other tuple (source, tuple_id). A cluster is named by its union-find root (customer:<id> or
     tuple:<source>|<tuple id>), an old tuple's customer no link reached by the CustomerID itself, a
     new tuple no link reached by its own node: no name is spelt out for each of a million customers'
-    10.5M tuples (with the moved tuples found once, `_old_customers`, a day's join onto the base took
-    4.8 s against 7.9 s: `python bench/step_memory.py HOME identity --model M` on a home set back to
-    before its day's identity step)."""
+    10.5M tuples, and they are not joined onto the base's (`_old_customers`)."""
     sides = [links.select(pl.col(f"source_dataset_{side}").alias("source"), pl.col(f"tuple_id_{side}").alias("tuple_id"))
              for side in ("l", "r")]
-    of_ends = (pl.concat(sides).unique().lazy().join(old_customer, on=["source", "tuple_id"], how="left")
+    of_ends = (pl.concat(sides).unique().lazy().join(customers, on=["source", "tuple_id"], how="left")
                .select("source", "tuple_id", "customer_id", _node().alias("node")).collect())
     named = [side.join(of_ends, on=["source", "tuple_id"], how="left", maintain_order="left").get_column("node")
              for side in sides]
@@ -242,19 +269,20 @@ def _join_onto_base(keys: pl.LazyFrame, old_customer: pl.LazyFrame, links: pl.Da
     roots = of_ends.with_columns(pl.col("node").map_elements(groups.find, return_dtype=pl.Utf8).alias("root"))
     customer_root = roots.filter(pl.col("customer_id").is_not_null()).select("customer_id", "root").unique()
     tuple_root = roots.filter(pl.col("customer_id").is_null()).select("source", "tuple_id", pl.col("root").alias("tuple_root"))
-    every = (keys.join(old_customer, on=["source", "tuple_id"], how="left", maintain_order="left")
-             .join(customer_root.lazy(), on="customer_id", how="left", maintain_order="left")
-             .collect())
-    old, new = every.filter(pl.col("customer_id").is_not_null()), every.filter(pl.col("customer_id").is_null())
-    new = new.join(tuple_root, on=["source", "tuple_id"], how="left", maintain_order="left")
+    old = customers.join(customer_root.lazy(), on="customer_id", how="left", maintain_order="left").collect()
+    new = alone.join(tuple_root.lazy(), on=["source", "tuple_id"], how="left", maintain_order="left").collect()
     return pl.concat([
         old.select("source", "tuple_id", pl.coalesce("root", "customer_id").alias("cluster_id"),
                    pl.col("root").is_not_null().alias("touched")),
-        new.select("source", "tuple_id", pl.coalesce("tuple_root", _node()).alias("cluster_id"), pl.lit(True).alias("touched")),
+        new.select("source", "tuple_id", pl.coalesce("tuple_root", _tuple_node()).alias("cluster_id"),
+                   pl.lit(True).alias("touched")),
     ])
 
 
 def _node() -> pl.Expr:
     """A tuple's node in the union-find: its customer, or itself when it has none."""
-    return pl.coalesce(pl.lit("customer:") + pl.col("customer_id"),
-                       pl.lit("tuple:") + pl.col("source") + "|" + pl.col("tuple_id"))
+    return pl.coalesce(pl.lit("customer:") + pl.col("customer_id"), _tuple_node())
+
+
+def _tuple_node() -> pl.Expr:
+    return pl.lit("tuple:") + pl.col("source") + "|" + pl.col("tuple_id")

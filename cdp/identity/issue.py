@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from cdp.identity.backends import DuckDBOptions, arrow_view, duckdb_connection
+from cdp.identity.incremental import TupleDelta
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, Reconciled, reconcile
 from cdp.state import tables
 from cdp.state.files import full_disk_named
@@ -42,12 +43,12 @@ class Issued:
 
 def issue_customer_ids(tx: Transaction, record_map: pl.DataFrame | Path, tuple_clusters: pl.DataFrame,
                        registry: pl.DataFrame | None, run_id: str, options: DuckDBOptions,
-                       new_tuples: int | None = None) -> Issued:
+                       delta: TupleDelta | None = None) -> Issued:
     """Every record's CustomerID from its tuple's cluster (record_map: source, record_key, tuple_id,
     or its Parquet file; tuple_clusters: source, tuple_id, cluster_id), reconciled with the registry
     (None: the state's), written: the registry, the customers, the xref, the tuples' customers, the
-    ID history. `new_tuples`: of an incremental resolution (its clusters named as `_tuples_changed`
-    says), how many tuples the base did not have; None for a full one."""
+    ID history. `delta`: of an incremental resolution (its clusters named as `_tuples_changed` says),
+    the tuples the base did not have and those it has that the run does not; None for a full one."""
     state = tx.view()
     with duckdb_connection(options) as con:
         _inputs(con, record_map, tuple_clusters, registry, state.paths(tables.REGISTRY))
@@ -72,7 +73,7 @@ def issue_customer_ids(tx: Transaction, record_map: pl.DataFrame | Path, tuple_c
                                                      "JOIN ids AS i USING (cluster_id) ORDER BY source, record_key")
         registered = registry.height if registry is not None else state.rows(tables.REGISTRY)
         _registry(tx, con, reconciled, xref, all_resolved=int(claims.get_column("records").sum()) == registered)
-        _tuples(tx, con, tuple_clusters, new_tuples)
+        _tuples(tx, con, delta)
     tx.write(tables.CUSTOMERS, reconciled.customers)
     tx.append(tables.ID_HISTORY, reconciled.history)
     return Issued(reconciled, pl.scan_parquet(xref))
@@ -101,31 +102,29 @@ def _registry(tx: Transaction, con: duckdb.DuckDBPyConnection, reconciled: Recon
     _copy_xref(tx, xref)
 
 
-def _tuples(tx: Transaction, con: duckdb.DuckDBPyConnection, tuple_clusters: pl.DataFrame, new_tuples: int | None) -> None:
+def _tuples(tx: Transaction, con: duckdb.DuckDBPyConnection, delta: TupleDelta | None) -> None:
     """The tuples' customers: written whole and sorted by a full resolution, else `_tuples_changed`."""
     query = "SELECT c.source, c.tuple_id, i.customer_id FROM tuple_clusters AS c JOIN ids AS i USING (cluster_id)"
     previous = tx.view().scan(tables.TUPLES)
-    if new_tuples is None or previous is None or "customer_id" not in previous.collect_schema().names():
+    if delta is None or previous is None or "customer_id" not in previous.collect_schema().names():
         _copy(tx, con, tables.TUPLES, f"{query} ORDER BY source, tuple_id")
         return
-    changed = con.sql(f"{query} WHERE i.customer_id IS DISTINCT FROM c.cluster_id ORDER BY source, tuple_id").pl()
-    _tuples_changed(tx, changed, previous, tuple_clusters, new_tuples)
+    _tuples_changed(tx, con, delta)
 
 
-def _tuples_changed(tx: Transaction, changed: pl.DataFrame, previous: pl.LazyFrame, tuple_clusters: pl.DataFrame,
-                    new_tuples: int) -> None:
-    """An incremental resolution names the cluster of each tuple no new link reached by the tuple's
-    customer so far (cdp/identity/incremental.py `_join_onto_base`): a tuple whose CustomerID may differ
-    is one whose cluster got another ID than its name (`changed`: new tuples, those of clusters a link or
-    a re-cluster changed, and of a customer whose ID went to another cluster). Those, and the tuples the
-    base has and this run does not (there are some when the base's rows and the new tuples are more
-    than this run's tuples), are one more file of the keyed table (`Transaction.supersede`): a million
-    customers' 10.5M tuples are not sorted and written again each day."""
-    rows = [changed.lazy().with_columns(pl.lit(False).alias(GONE))]
-    if tx.view().rows(tables.TUPLES) + new_tuples > tuple_clusters.height:
-        gone = previous.select(TUPLE_KEY).join(tuple_clusters.lazy().select(TUPLE_KEY), on=list(TUPLE_KEY), how="anti")
-        rows.append(gone.sort(TUPLE_KEY).with_columns(pl.lit(True).alias(GONE)))
-    rows = pl.concat(rows, how="diagonal_relaxed").collect()
+def _tuples_changed(tx: Transaction, con: duckdb.DuckDBPyConnection, delta: TupleDelta) -> None:
+    """An incremental resolution names the cluster of each old tuple no new link reached by the tuple's
+    customer so far (cdp/identity/incremental.py `_join_onto_base`). A tuple whose row may differ from
+    the base's is new, or in a cluster that got another CustomerID than its name (those a link or a
+    re-cluster changed, and a customer's whose ID went to another cluster); with the base's tuples
+    the run does not have, they are one more file of the keyed table (`Transaction.supersede`): a
+    million customers' 10.5M tuples are not sorted and written again each day."""
+    con.register("new_tuples", arrow_view(delta.new.with_columns(pl.lit(True).alias("is_new"))))
+    changed = con.sql("SELECT c.source, c.tuple_id, i.customer_id FROM tuple_clusters AS c JOIN ids AS i USING (cluster_id) "
+                      "LEFT JOIN new_tuples AS n USING (source, tuple_id) "
+                      "WHERE i.customer_id IS DISTINCT FROM c.cluster_id OR n.is_new ORDER BY source, tuple_id").pl()
+    rows = pl.concat([changed.with_columns(pl.lit(False).alias(GONE)),
+                      delta.gone.with_columns(pl.lit(True).alias(GONE))], how="diagonal_relaxed")
     if rows.height:
         tx.supersede(tables.TUPLES, rows.lazy(), TUPLE_KEY)
 

@@ -182,7 +182,7 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
 
     start = time.perf_counter()
     issued = issue_customer_ids(tx, files.record_map, resolution.tuple_clusters, None, run_id, settings.duckdb,
-                                new_tuples=resolution.new_tuples if incremental else None)
+                                delta=resolution.delta if incremental else None)
     seconds["customer ids"] = time.perf_counter() - start
     start = time.perf_counter()
     highest = issued.reconciled.customers.select(id_number(pl.col("customer_id")).max()).item() or 0

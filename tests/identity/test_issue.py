@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from cdp.identity.backends import DuckDBOptions
+from cdp.identity.incremental import tuple_delta
 from cdp.identity.issue import issue_customer_ids
 from cdp.identity.leads import PROSPECT_NUMBER
 from cdp.identity.pipeline import check_customer_ids  # registers the CustomerID invariants every commit is held to
@@ -104,45 +105,54 @@ def test_the_customer_id_check_runs_for_the_customer_id_counter_not_for_every_co
     assert len(calls) == 1
 
 
-def _incremental_clusters(tuples: pl.DataFrame, record_map: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+def _incremental_clusters(tuples: pl.DataFrame, record_map: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A day's record map and tuple clusters named as an incremental resolution names them
     (cdp/identity/incremental.py `_join_onto_base`): an untouched tuple's cluster is its customer,
-    a link joins two customers under a union-find root, new tuples join a customer or stand alone, and
-    the records of some tuples are gone (their tuples with them). Returns them and the new tuples' count."""
+    a link joins two customers under a union-find root, new tuples join a customer or stand alone, a
+    changed record's new tuple no link reached keeps its customer (named by the CustomerID alone),
+    and the records of some tuples are gone (their tuples with them)."""
     customers = tuples.get_column("customer_id").unique().sort()
-    a, b, c = customers[0], customers[1], customers[2]
+    a, b, c, d = customers[0], customers[1], customers[2], customers[3]
     gone = tuples.filter(pl.col("customer_id") == c).get_column("tuple_id").head(1)
     kept = tuples.filter(~pl.col("tuple_id").is_in(gone.implode()))
     named = kept.select("source", "tuple_id", pl.when(pl.col("customer_id").is_in([a, b])).then(pl.lit(f"customer:{a}"))
                         .otherwise(pl.col("customer_id")).alias("cluster_id"))
-    new = pl.DataFrame({"source": ["sales", "sales", "receipts"], "tuple_id": ["n1", "n2", "n3"],
-                        "cluster_id": [f"customer:{a}", "tuple:sales|n2", "tuple:receipts|n3"]})
-    new_records = pl.DataFrame({"source": ["sales", "sales", "receipts"], "record_key": ["s99001", "s99002", "r99003"],
-                                "tuple_id": ["n1", "n2", "n3"]})
-    records = pl.concat([record_map.join(kept.select("source", "tuple_id"), on=["source", "tuple_id"], how="semi"),
-                         new_records])
-    return records, pl.concat([named, new]), new.height
+    records = record_map.join(kept.select("source", "tuple_id"), on=["source", "tuple_id"], how="semi")
+    changed = records.join(kept.filter(pl.col("customer_id") == d), on=["source", "tuple_id"], how="semi").head(1)
+    new = pl.DataFrame({"source": ["sales", "sales", "receipts", changed.item(0, "source")],
+                        "tuple_id": ["n1", "n2", "n3", "n4"],
+                        "cluster_id": [f"customer:{a}", "tuple:sales|n2", "tuple:receipts|n3", d]})
+    new_records = pl.DataFrame({"source": ["sales", "sales", "receipts", changed.item(0, "source")],
+                                "record_key": ["s99001", "s99002", "r99003", changed.item(0, "record_key")],
+                                "tuple_id": ["n1", "n2", "n3", "n4"]})
+    records = pl.concat([records.join(changed, on=["source", "record_key"], how="anti"), new_records])
+    clusters = pl.concat([named, new])
+    still = records.select("source", "tuple_id").unique()
+    return records, clusters.join(still, on=["source", "tuple_id"], how="semi")
 
 
 def test_a_days_tuples_are_written_as_changes_that_read_as_the_whole_table(tmp_path):
-    """An incremental run writes only the tuples whose CustomerID may differ, and those gone, as one
-    more file of the keyed tuples table: read back, the table is what writing every tuple gives."""
+    """An incremental run writes only the tuples whose CustomerID may differ, new ones and those gone,
+    as one more file of the keyed tuples table: read back, the table is what writing every tuple gives."""
     homes = {mode: Home(tmp_path / mode) for mode in ("changes", "whole")}
     record_map, tuple_clusters = _run(7, 600, 300, 120)
     options = DuckDBOptions(memory_limit="64MB", temp_directory=str(tmp_path / "spill"))
     for home in homes.values():
         _issued(home, record_map, tuple_clusters, pl.DataFrame(schema=REGISTRY_SCHEMA), "r0", False, tmp_path)
-    records, clusters, new = _incremental_clusters(homes["whole"].read(tables.TUPLES), record_map)
+    before = homes["whole"].read(tables.TUPLES)
+    records, clusters = _incremental_clusters(before, record_map)
+    delta = tuple_delta(clusters.lazy(), before.lazy())
+    assert set(delta.new.get_column("tuple_id")) == {"n1", "n2", "n3", "n4"} and delta.gone.height >= 1
     for mode, home in homes.items():
         with home.state.transaction("day") as tx:
-            issued = issue_customer_ids(tx, records, clusters, None, "r1", options, new_tuples=new if mode == "changes" else None)
+            issued = issue_customer_ids(tx, records, clusters, None, "r1", options, delta=delta if mode == "changes" else None)
             highest = issued.reconciled.customers.select(id_number(pl.col("customer_id")).max()).item()
             tx.set_counter(tables.CUSTOMER_NUMBER, highest)
     changes, whole = (homes[m].read(tables.TUPLES).sort("source", "tuple_id") for m in ("changes", "whole"))
     assert changes.to_dicts() == whole.to_dicts()
-    assert {"n1", "n2", "n3"} <= set(changes.get_column("tuple_id")) and changes.height == clusters.height
+    assert {"n1", "n2", "n3", "n4"} <= set(changes.get_column("tuple_id")) and changes.height == clusters.height
     table = homes["changes"].snapshot().tables[tables.TUPLES]
     assert len(table.files) == 2 and table.key == ("source", "tuple_id")  # the day's changes: one more file
     assert table.rows == clusters.height
     written = pl.read_parquet(homes["changes"].root / table.files[1])
-    assert 0 < written.height < clusters.height / 4  # the changed and gone tuples only
+    assert 0 < written.height < clusters.height / 4  # the changed, new and gone tuples only
