@@ -109,19 +109,19 @@ def _tuples(tx: Transaction, con: duckdb.DuckDBPyConnection, delta: TupleDelta |
     if delta is None or previous is None or "customer_id" not in previous.collect_schema().names():
         _copy(tx, con, tables.TUPLES, f"{query} ORDER BY source, tuple_id")
         return
-    _tuples_changed(tx, con, delta)
+    _tuples_changed(tx, con, query, delta)
 
 
-def _tuples_changed(tx: Transaction, con: duckdb.DuckDBPyConnection, delta: TupleDelta) -> None:
+def _tuples_changed(tx: Transaction, con: duckdb.DuckDBPyConnection, query: str, delta: TupleDelta) -> None:
     """An incremental resolution names the cluster of each old tuple no new link reached by the tuple's
     customer so far (cdp/identity/incremental.py `_join_onto_base`). A tuple whose row may differ from
     the base's is new, or in a cluster that got another CustomerID than its name (those a link or a
     re-cluster changed, and a customer's whose ID went to another cluster); with the base's tuples
     the run does not have, they are one more file of the keyed table (`Transaction.supersede`): a
-    million customers' 10.5M tuples are not sorted and written again each day."""
+    million customers' 10.5M tuples are not sorted and written again each day. `query`: every tuple
+    (tuple_clusters AS c) with its CustomerID (ids AS i)."""
     con.register("new_tuples", arrow_view(delta.new.with_columns(pl.lit(True).alias("is_new"))))
-    changed = con.sql("SELECT c.source, c.tuple_id, i.customer_id FROM tuple_clusters AS c JOIN ids AS i USING (cluster_id) "
-                      "LEFT JOIN new_tuples AS n USING (source, tuple_id) "
+    changed = con.sql(f"{query} LEFT JOIN new_tuples AS n USING (source, tuple_id) "
                       "WHERE i.customer_id IS DISTINCT FROM c.cluster_id OR n.is_new ORDER BY source, tuple_id").pl()
     rows = pl.concat([changed.with_columns(pl.lit(False).alias(GONE)),
                       delta.gone.with_columns(pl.lit(True).alias(GONE))], how="diagonal_relaxed")
