@@ -22,7 +22,10 @@ built by the project under test, so that the build syncs them as the day's run w
 the upgrade's first build.
 
 `--memory-limit 1GB` (or `none`: DuckDB's default, 80% of RAM) builds with another cap than the
-profile's; each build prints the process's peak resident memory.
+profile's; each build prints the process's peak resident memory. `--full` makes every build one from
+empty files (a first load's), `--threads N` runs it on N dbt threads:
+
+    python bench/warehouse_bench.py DIR/1000000/home --full --threads 2 --memory-limit 6GB --repeat 1
 
 `--tests-only` runs only dbt's data tests, on copies of HOME's published files (nothing is built): two
 projects' tests on the same marts, e.g. the bench at one commit with PYTHONPATH and CDP_PROJECT_DIR at another.
