@@ -44,19 +44,20 @@ def rfm_summary(service: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Per customer: repeat visit days, recency and age in days, mean value of repeat visits.
 
     Money is summed in whole cents: sums of floats in a parallel group-by depend on the order the
-    threads add them, and gave another last digit from run to run."""
+    threads add them, and gave another last digit from run to run. The repeat visits' money is every
+    visit day's but the first's, in one grouping (a million customers' 5.8M repair orders: 1.47-1.60 s
+    against 2.39-2.47 s with the repeat days joined and grouped apart, the same frame; /tmp probe)."""
     daily = (service.filter(pl.col("open_date") <= as_of)
              .group_by("customer_id", "open_date").agg((pl.col("revenue") * 100).round().cast(pl.Int64).sum().alias("cents")))
-    first = daily.group_by("customer_id").agg(pl.col("open_date").min().alias("first"))
-    repeat = daily.join(first, on="customer_id").filter(pl.col("open_date") > pl.col("first"))
+    repeats = pl.len() - 1
+    repeat_cents = pl.col("cents").sum() - pl.col("cents").sort_by("open_date").first()
     return (
         daily.group_by("customer_id").agg(
-            (pl.len() - 1).alias("frequency"),
+            repeats.alias("frequency"),
             (pl.col("open_date").max() - pl.col("open_date").min()).dt.total_days().alias("recency_days"),
             (pl.lit(as_of) - pl.col("open_date").min()).dt.total_days().alias("t_days"),
+            pl.when(repeats > 0).then(repeat_cents / repeats / 100).alias("avg_visit_value"),
         )
-        .join(repeat.group_by("customer_id").agg((pl.col("cents").sum() / pl.len() / 100).alias("avg_visit_value")),
-              on="customer_id", how="left")
         .with_columns(pl.col("avg_visit_value").cast(pl.Float64).fill_null(0.0))
         .sort("customer_id")
     )
