@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from cdp.identity.decisions import Decisions
-from cdp.identity.incremental import _rules, incremental_resolve, new_tuples, reach_of_new
+from cdp.identity.incremental import _rules, incremental_resolve, reach_of_new, tuple_delta
 from cdp.identity.local import recluster_touched, troubled_clusters
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA
@@ -48,7 +48,7 @@ def main() -> None:
         settings = settings.spilling_to(Path(scratch))
         files = write_tuples(state.scan(tables.PERSON_RECORDS), Path(scratch))  # as the identity stage does
         record_map, every = pl.scan_parquet(files.record_map), pl.scan_parquet(files.tuples)
-        new = new_tuples(every, state.scan(tables.TUPLES))
+        new = tuple_delta(every, state.scan(tables.TUPLES)).new
         reach = reach_of_new(files.tuples, new, _rules(_as_dict(args.model)), settings.duckdb)
         say(f"tuples {files.count:,}, new {new.height:,}, within reach of a new one {reach.height:,}")
         del reach

@@ -204,11 +204,6 @@ def incremental_resolve(tuples: pl.DataFrame | Path, record_map: pl.DataFrame | 
     return result
 
 
-def new_tuples(every: pl.LazyFrame, previous_tuples: pl.LazyFrame) -> pl.DataFrame:
-    """(source, tuple_id) of the tuples the resolved base does not have."""
-    return tuple_delta(every, previous_tuples).new
-
-
 def _old_customers(previous_tuples: pl.LazyFrame, delta: TupleDelta, every: pl.LazyFrame, record_map: pl.LazyFrame,
                    registry: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Each tuple's customer so far (source, tuple_id, customer_id), and the tuples with none (source,
@@ -218,7 +213,7 @@ def _old_customers(previous_tuples: pl.LazyFrame, delta: TupleDelta, every: pl.L
     Every tuple is in one of the two, without joining the run's 10.5M tuples onto the base's."""
     keys = ["source", "tuple_id"]
     if "customer_id" not in previous_tuples.collect_schema().names():
-        customers = (record_map.join(registry, on=keys[:1] + ["record_key"], how="inner")
+        customers = (record_map.join(registry, on=["source", "record_key"], how="inner")
                      .group_by(keys).agg(pl.col("customer_id").min()).collect(engine="streaming").lazy())
         return customers, every.select(keys).join(customers.select(keys), on=keys, how="anti")
     # the few moved tuples found once: left lazy, the two reads of the result each joined every
