@@ -324,6 +324,28 @@ def test_one_mart_is_rebuilt_alone(tmp_path):
         assert con.execute(query).fetchone() == (recency + 10 * 12, visits, snapshots)
 
 
+def test_a_warm_prospect_carries_the_lead_of_its_latest_visit(tmp_path):
+    """Two leads of one prospect visited on the same day, the smaller lead number stored first: the
+    list names the larger one, with that lead's store and advisor, whichever order the rows are in
+    (arg_max over the date alone kept whichever tied lead it met first, and each column could come
+    from another lead)."""
+    home = Home(tmp_path / "home")
+    write_inputs(home)
+    build_warehouse(home, AS_OF, "full")
+    visit = AS_OF - timedelta(days=40)
+    with duckdb.connect(str(home.warehouse)) as con:
+        for lead_no, store, advisor in (("L-1", "S01", "甲"), ("L-2", "S02", "乙"), ("L-0", "S03", "丙")):
+            day = visit if lead_no != "L-0" else visit - timedelta(days=5)
+            con.execute("INSERT INTO marts.fct_leads BY NAME SELECT ? AS lead_no, ? AS store_code, ? AS sales_advisor, "
+                        "'PR-T' AS prospect_id, 'PR-T' AS party_id, ?::DATE AS visited_date, ?::DATE AS lead_date",
+                        [lead_no, store, advisor, day, day])
+    build_warehouse(home, AS_OF, "warm list", select=["warm_prospects"])
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        row = con.execute("SELECT lead_no, store_code, sales_advisor, last_visit_date, leads FROM marts.warm_prospects "
+                          "WHERE party_id = 'PR-T'").fetchone()
+    assert row == ("L-2", "S02", "乙", visit, 3)
+
+
 def test_published_files_hold_commented_tables_only(built_home):
     """No view (over Parquet files that erasure rewrites) is published; analyst.duckdb holds every
     analyst mart and the parameter tables; every column of both files is commented."""

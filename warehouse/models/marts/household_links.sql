@@ -14,10 +14,15 @@ every_record AS (  -- what a pair can share: a mobile or an address
 ),
 {% if config.get('scope') and synced_scoped() %}
 touched AS (SELECT mobile, address_key FROM every_record WHERE {{ in_scope('customer_id') }}),
-chosen AS (  -- a touched customer's pairs share one of its mobiles or addresses: only those records pair up
-    SELECT * FROM every_record
+-- a touched customer's pairs share one of its mobiles or addresses: only those records pair up. Found
+-- among the records before they meet the persons (materialized: the join then takes the few found, not
+-- a million customers' 16M records): 2.5 -> 1.8 s at a million customers (/tmp probe of the query).
+sharing AS MATERIALIZED (
+    SELECT customer_id, source, record_key, mobile, address_key, address, name
+    FROM {{ ref('int_customer_records') }}
     WHERE mobile IN (SELECT mobile FROM touched) OR address_key IN (SELECT address_key FROM touched)
 ),
+chosen AS (SELECT * FROM sharing JOIN persons USING (customer_id)),
 {% else %}
 chosen AS (SELECT * FROM every_record),
 {% endif %}

@@ -5,17 +5,22 @@
 -- prospect has signed no consent form yet: not_recorded). household_letter marks one person per household.
 {{ config(materialized='synced', unique_key='party_id') }}
 WITH params AS (SELECT * FROM {{ ref('config_funnel') }}),
-parties AS (
-    SELECT party_id, any_value(customer_id) AS customer_id, any_value(prospect_id) AS prospect_id,
-           max(greatest(visited_date, test_drive_date)) AS last_visit_date,
-           bool_or(test_drive_date IS NOT NULL) AS test_drove,
-           arg_max(lead_no, greatest(visited_date, test_drive_date)) AS lead_no,
-           arg_max(store_code, greatest(visited_date, test_drive_date)) AS store_code,
-           arg_max(sales_advisor, greatest(visited_date, test_drive_date)) AS sales_advisor,
-           arg_max(intended_series, greatest(visited_date, test_drive_date)) AS intended_series,
-           count(*) AS leads, max(ordered_date) AS last_order_date, max(delivery_date) AS last_delivery_date
-    FROM {{ ref('fct_leads') }}
+visits AS (  -- the leads that got to a visit or a test drive, with its date; a person whose latest visit is in
+             -- the window has one in it or after it: only their leads are grouped
+    SELECT *, greatest(visited_date, test_drive_date) AS visit_date FROM {{ ref('fct_leads') }}
     WHERE coalesce(visited_date, test_drive_date) IS NOT NULL
+      AND party_id IN (SELECT l.party_id FROM {{ ref('fct_leads') }} AS l CROSS JOIN params AS c
+                       WHERE greatest(l.visited_date, l.test_drive_date) > {{ as_of() }} - to_days(c.warm_lookback_days))
+),
+parties AS (  -- the lead of the latest visit (on a tie, the larger lead number) with its store, advisor and series
+    SELECT party_id, any_value(customer_id) AS customer_id, min(prospect_id) AS prospect_id,
+           max(visit_date) AS last_visit_date, bool_or(test_drive_date IS NOT NULL) AS test_drove,
+           arg_max_null(lead_no, (visit_date, lead_no)) AS lead_no,
+           arg_max_null(store_code, (visit_date, lead_no)) AS store_code,
+           arg_max_null(sales_advisor, (visit_date, lead_no)) AS sales_advisor,
+           arg_max_null(intended_series, (visit_date, lead_no)) AS intended_series,
+           count(*) AS leads
+    FROM visits
     GROUP BY party_id
 ),
 warm AS (
