@@ -9,9 +9,9 @@ with golden as (
     select customer_id, value as customer_name
     from {{ ref('int_golden_values') }} where attribute = 'customer_name' and {{ in_scope('customer_id') }}
 ),
-records as (
+records as (  -- only a credit code or a company flag is evidence: the other records change no verdict
     select customer_id, trim(name_raw) as customer_name, is_company, id_kind
-    from {{ ref('int_customer_records') }} where {{ in_scope('customer_id') }}
+    from {{ ref('int_customer_records') }} where {{ in_scope('customer_id') }} and (id_kind = 'uscc' or is_company)
 ),
 evidence as (
     select g.customer_id, g.customer_name,
