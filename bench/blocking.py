@@ -28,7 +28,7 @@ def main() -> None:
     settings = IdentitySettings.load(args.settings)
     tuples, _ = build_tuples(pl.read_parquet(Home(args.home).person_records))
     api = make_db_api(settings.backend, settings.duckdb)
-    table = api.register(tuples.drop("record_count").rename({"source": "source_dataset"}).to_arrow())
+    table = api.register(tuples.rename({"source": "source_dataset"}).to_arrow())
     rules = [r["blocking_rule"] for r in settings.splink["blocking_rules_to_generate_predictions"]]
     counts = count_comparisons_from_blocking_rules(
         table, blocking_rules=rules, link_type="dedupe_only", unique_id_column_name="tuple_id",

@@ -88,7 +88,7 @@ def measure_splink(folder: Path) -> dict:
     start = time.perf_counter()
     tuples, _ = build_tuples(records)
     db_api = make_db_api("duckdb", settings.duckdb)
-    frames = [db_api.register(frame.drop("source", "record_count").to_arrow(), dataset_display_name=source)
+    frames = [db_api.register(frame.drop("source").to_arrow(), dataset_display_name=source)
               for (source,), frame in tuples.partition_by("source", as_dict=True, maintain_order=True).items()]
     linker = Linker(frames, _as_dict(folder / "model.json"), log_level=logging.ERROR)
     predictions = linker.inference.predict(threshold_match_probability=settings.clustering.scoring_floor)

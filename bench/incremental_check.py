@@ -46,8 +46,9 @@ def main() -> None:
     say(f"model of the base's resolution: {'the same' if same else 'another (a full re-cluster)'}")
     with tempfile.TemporaryDirectory(prefix="cdp-incremental-check-") as scratch:
         settings = settings.spilling_to(Path(scratch))
-        files = write_tuples(state.scan(tables.PERSON_RECORDS), Path(scratch))  # as the identity stage does
-        record_map, every = pl.scan_parquet(files.record_map), pl.scan_parquet(files.tuples)
+        # every tuple found again, as a full run does
+        files = write_tuples(state.scan(tables.PERSON_RECORDS), Path(scratch), Path(scratch) / "tuples.parquet")
+        record_map, every = pl.scan_parquet(files.record_map), files.tuples.scan()
         new = tuple_delta(every, state.scan(tables.TUPLES)).new
         reach = reach_of_new(files.tuples, new, _rules(_as_dict(args.model)), settings.duckdb)
         say(f"tuples {files.count:,}, new {new.height:,}, within reach of a new one {reach.height:,}")

@@ -22,6 +22,7 @@ from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import _latest, _UnionFind, decided_records, node_pairs
 from cdp.identity.resolve import PAIR_KEYS, Timer, _to_polars, write_dashboards
+from cdp.identity.tuples import TupleDelta, TupleSet
 from cdp.sql import sql_string
 
 
@@ -39,15 +40,6 @@ class IncrementalResult:
     reclustered: int = 0  # tuples clustered again because this run's links crossed a veto or a decision
     touched: pl.DataFrame | None = None  # the tuples of clusters this run's new tuples or links changed (tuple_clusters rows)
     delta: "TupleDelta | None" = None  # the tuples the base did not have, and the base's tuples this run does not have
-
-
-@dataclass(frozen=True)
-class TupleDelta:
-    """(source, tuple_id) of the tuples a run has and its resolved base does not (`new`), and of the
-    base's tuples the run does not have (`gone`: their records changed or left)."""
-
-    new: pl.DataFrame
-    gone: pl.DataFrame
 
 
 def tuple_delta(every: pl.LazyFrame, previous_tuples: pl.LazyFrame) -> TupleDelta:
@@ -110,14 +102,17 @@ def within_reach(marked: pl.DataFrame, rules: list[str]) -> pl.DataFrame:
     return marked.join(found, on=["source", "tuple_id"], how="semi")
 
 
-def reach_of_new(tuples: pl.DataFrame | Path, new: pl.DataFrame, rules: list[str], options: DuckDBOptions) -> pl.DataFrame:
-    """`within_reach` of every tuple (a frame or its Parquet file, read by DuckDB within the identity
-    settings' memory limit) marked new when listed in `new` (source, tuple_id): only the tuples within
-    reach are returned, with `is_new`; every tuple is never held as a frame."""
+def reach_of_new(tuples: pl.DataFrame | Path | TupleSet, new: pl.DataFrame, rules: list[str],
+                 options: DuckDBOptions) -> pl.DataFrame:
+    """`within_reach` of every tuple (a frame, its Parquet file or a `TupleSet`, read by DuckDB within
+    the identity settings' memory limit) marked new when listed in `new` (source, tuple_id): only the
+    tuples within reach are returned, with `is_new`; every tuple is never held as a frame."""
     keys = [_block_keys(rule) for rule in rules]
     with duckdb_connection(options) as con:
         if isinstance(tuples, Path):
             con.execute(f"CREATE VIEW all_tuples AS SELECT * FROM read_parquet({sql_string(str(tuples))})")
+        elif isinstance(tuples, TupleSet):
+            con.execute(f"CREATE VIEW all_tuples AS {tuples.sql()}")
         else:
             con.register("all_tuples", arrow_view(tuples))
         con.register("new_tuples", arrow_view(new.select("source", "tuple_id")))
@@ -161,17 +156,19 @@ def term_frequencies(tuples: pl.DataFrame | pl.LazyFrame, model: dict) -> dict[s
     return tables
 
 
-def incremental_resolve(tuples: pl.DataFrame | Path, record_map: pl.DataFrame | pl.LazyFrame,
+def incremental_resolve(tuples: pl.DataFrame | Path | TupleSet, record_map: pl.DataFrame | pl.LazyFrame,
                         previous_tuples: pl.DataFrame | pl.LazyFrame, registry: pl.DataFrame | pl.LazyFrame,
-                        model_path: Path, settings: IdentitySettings,
-                        reports_dir: Path | None = None, overrides: pl.DataFrame | None = None) -> IncrementalResult:
+                        model_path: Path, settings: IdentitySettings, reports_dir: Path | None = None,
+                        overrides: pl.DataFrame | None = None, delta: TupleDelta | None = None) -> IncrementalResult:
     """Score the pairs touching new tuples and join them onto the resolved base. Best given the
-    tuples' Parquet file and scans of the record map, the previous tuples and the registry: what is
+    tuples' files and scans of the record map, the previous tuples and the registry: what is
     held is the new tuples, those within reach of one, and each tuple's cluster — not every tuple's
-    values, nor the record map or registry (a million customers' day took 15 GB with them held)."""
+    values, nor the record map or registry (a million customers' day took 15 GB with them held).
+    `delta`: the new and gone tuples, when known (`day_tuples`); else found (`tuple_delta`)."""
     timer = Timer()
-    every = pl.scan_parquet(tuples) if isinstance(tuples, Path) else tuples.lazy()
-    delta = tuple_delta(every, previous_tuples.lazy())
+    every = tuples.scan() if isinstance(tuples, TupleSet) else \
+        pl.scan_parquet(tuples) if isinstance(tuples, Path) else tuples.lazy()
+    delta = delta or tuple_delta(every, previous_tuples.lazy())
     new = delta.new
     customers, alone = _old_customers(previous_tuples.lazy(), delta, every, record_map.lazy(), registry.lazy())
     model = _as_dict(model_path)

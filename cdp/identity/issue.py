@@ -22,13 +22,11 @@ import duckdb
 import polars as pl
 
 from cdp.identity.backends import DuckDBOptions, arrow_view, duckdb_connection
-from cdp.identity.incremental import TupleDelta
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, Reconciled, reconcile
+from cdp.identity.tuples import TUPLE_KEY, TupleDelta
 from cdp.state import tables
 from cdp.state.files import full_disk_named
 from cdp.state.store import GONE, Transaction
-
-TUPLE_KEY = ("source", "tuple_id")
 
 
 @dataclass

@@ -25,7 +25,16 @@ from cdp.identity.overrides import OVERRIDE_SCHEMA, node_pairs
 from cdp.identity.registry import CUSTOMER_SCHEMA, REGISTRY_SCHEMA, id_number
 from cdp.identity.resolve import Resolution, resolve
 from cdp.identity.review import QUEUE_SCHEMA, build_review_queue, pending
-from cdp.identity.tuples import TupleFiles, write_tuples
+from cdp.identity.tuples import (
+    TUPLE_KEY,
+    TupleDelta,
+    TupleFiles,
+    day_tuples,
+    gained_record_files,
+    resolved_record_files,
+    write_record_map,
+    write_tuples,
+)
 from cdp.paths import Home
 from cdp.state import tables
 from cdp.state.scratch import scratch_dir
@@ -112,17 +121,18 @@ def resolve_identities(home: Home, model_path: Path, run_id: str, settings: Iden
 
 
 def _incremental(tx: Transaction, files: TupleFiles, model_path: Path, settings: IdentitySettings,
-                 overrides: pl.DataFrame, reports: Path) -> IncrementalResult:
+                 overrides: pl.DataFrame, reports: Path, delta: TupleDelta | None) -> IncrementalResult:
     """Score the pairs touching new tuples, join them onto the resolved base, cluster again the
     components where a new link crosses a veto or a steward's decision; the scored pairs kept. The
-    tuples, the record map, the base's tuples and the registry are read from files as needed."""
+    tuples, the record map, the base's tuples and the registry are read from files as needed.
+    `delta`: the new and gone tuples, when `day_tuples` found them."""
     state, record_map = tx.view(), pl.scan_parquet(files.record_map)
     resolution = incremental_resolve(files.tuples, record_map, state.scan(tables.TUPLES), state.scan(tables.REGISTRY),
-                                     model_path, settings, reports_dir=reports, overrides=overrides)
+                                     model_path, settings, reports_dir=reports, overrides=overrides, delta=delta)
     start = time.perf_counter()
     troubled = troubled_clusters(resolution, read_vetoed_pairs(state, resolution.touched), overrides, record_map)
     if troubled.len():
-        resolution = recluster_touched(resolution, troubled, pl.scan_parquet(files.tuples), state.paths(tables.SCORED_PAIRS),
+        resolution = recluster_touched(resolution, troubled, files.tuples.scan(), state.paths(tables.SCORED_PAIRS),
                                        Decisions.of(_as_dict(model_path), settings.clustering), overrides, record_map)
     resolution.seconds["vetoes and decisions checked, touched re-clustered"] = time.perf_counter() - start
     if resolution.scored is not None and resolution.scored.height:
@@ -134,10 +144,37 @@ def _full(tx: Transaction, files: TupleFiles, model_path: Path, settings: Identi
           reports: Path, scratch: Path) -> Resolution:
     """Score every pair and cluster every tuple again, from the tuples' files; the scored pairs kept."""
     pairs_file = tx.new_file(tables.SCORED_PAIRS)
-    resolution = resolve(files.tuples, model_path, settings, pl.scan_parquet(files.record_map), overrides,
+    resolution = resolve(files.tuples.paths[0], model_path, settings, pl.scan_parquet(files.record_map), overrides,
                          scored_pairs_path=pairs_file, reports_dir=reports, workdir=scratch)
     tx.adopt(tables.SCORED_PAIRS, pairs_file, resolution.pairs_scored)
     return resolution
+
+
+def _run_tuples(tx: Transaction, records: pl.LazyFrame, incremental: bool, with_ids: bool, scratch: Path
+                ) -> tuple[TupleFiles, TupleDelta | None, Path | None]:
+    """The run's tuples and record map, to files that Splink (or the incremental path) reads: a
+    million customers' 10.5M tuples and 20M records are not held in this process. When the records
+    only gained files since the base resolution, the kept tuple values changed by those files'
+    records (`day_tuples`: the new and gone tuples, and the file of their changes); else every
+    record's tuple found again, into the tuple values' next file."""
+    state = tx.view()
+    gained = gained_record_files(state) if incremental and with_ids else None
+    if gained is None:
+        return write_tuples(records, scratch, tx.new_file(tables.TUPLE_VALUES), with_ids=with_ids), None, None
+    record_map = write_record_map(records, scratch / "record_map.parquet", with_ids=True)
+    tuples, delta, changes = day_tuples(state, gained, record_map, scratch / "tuple_changes.parquet")
+    count = state.rows(tables.TUPLE_VALUES) + delta.new.height - delta.gone.height
+    return TupleFiles(tuples, record_map, count), delta, changes
+
+
+def _keep_tuples(tx: Transaction, files: TupleFiles, delta: TupleDelta | None, changes: Path | None) -> None:
+    """The run's tuple values kept (the file written whole, or the day's changes as one more file of the
+    keyed table), and the standardized records' files they were found from (`gained_record_files`)."""
+    if delta is None:
+        tx.adopt(tables.TUPLE_VALUES, files.tuples.paths[0], files.count)
+    elif changes is not None:
+        tx.supersede(tables.TUPLE_VALUES, pl.scan_parquet(changes), TUPLE_KEY)
+    tx.write(tables.RESOLVED_RECORD_FILES, resolved_record_files(tx.view()))
 
 
 def _record_counts(records: pl.LazyFrame | None) -> dict[str, int]:
@@ -168,13 +205,11 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     trained = last.height > 0 and last.get_column("model_sha256")[-1] != fingerprint  # new weights: score all again
     overrides = state.read(tables.OVERRIDES, OVERRIDE_SCHEMA)
     incremental = not (full_recluster or trained or not state.rows(tables.REGISTRY) or not state.has(tables.TUPLES))
-    # The tuples go to files that Splink (or the incremental path) reads: a million customers' 10.5M
-    # tuples and 20M records are not held in this process
-    files = write_tuples(records, scratch, with_ids=not counts["without tuple id"])
+    files, delta, changes = _run_tuples(tx, records, incremental, with_ids=not counts["without tuple id"], scratch=scratch)
     seconds["pre-dedupe"], start = time.perf_counter() - start, time.perf_counter()
     mode, tuple_count = ("incremental" if incremental else "full"), files.count
     if incremental:
-        resolution = _incremental(tx, files, model_path, settings, overrides, home.identity_reports)
+        resolution = _incremental(tx, files, model_path, settings, overrides, home.identity_reports, delta)
     else:
         resolution = _full(tx, files, model_path, settings, overrides, home.identity_reports, scratch)
     seconds[f"score+cluster ({mode})"] = time.perf_counter() - start
@@ -183,6 +218,7 @@ def _resolve(tx: Transaction, home: Home, model_path: Path, run_id: str, setting
     start = time.perf_counter()
     issued = issue_customer_ids(tx, files.record_map, resolution.tuple_clusters, None, run_id, settings.duckdb,
                                 delta=resolution.delta if incremental else None)
+    _keep_tuples(tx, files, delta, changes)
     seconds["customer ids"] = time.perf_counter() - start
     start = time.perf_counter()
     highest = issued.reconciled.customers.select(id_number(pl.col("customer_id")).max()).item() or 0

@@ -299,6 +299,7 @@ def _scrub_identity(tx: Transaction, hasher: Hasher, register: pl.DataFrame, sub
     gone_tuples = build_tuples(gone)[0].select("source", "tuple_id") if gone.height else pl.DataFrame(
         schema={"source": pl.Utf8, "tuple_id": pl.Utf8})
     _drop_rows(tx, tables.TUPLES, gone_tuples, [("source", "tuple_id")], "identity tuples", report)
+    _drop_rows(tx, tables.TUPLE_VALUES, gone_tuples, [("source", "tuple_id")], "identity tuple values", report)
     _scrub_leads(tx, report)
     _drop_rows(tx, tables.SCORED_PAIRS, gone_tuples,
                [("source_dataset_l", "tuple_id_l"), ("source_dataset_r", "tuple_id_r")], "scored pairs", report)

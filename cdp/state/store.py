@@ -36,6 +36,7 @@ from typing import Callable, Iterator, Mapping
 import polars as pl
 import pyarrow.parquet as pq
 
+from cdp.sql import sql_string
 from cdp.state import faults
 from cdp.state.files import DiskFullError, finish, fsync_file, full_disk_named, is_disk_full, secure_dir, temporary_path
 from cdp.state.lock import home_lock
@@ -85,6 +86,24 @@ def latest_rows(paths: list[Path], key: tuple[str, ...], base: int = 1) -> pl.La
              for group, newer in zip(groups, later, strict=False)]
     rows = pl.concat([*parts, groups[-1]], how="diagonal_relaxed")
     return rows.filter(~pl.col(GONE).fill_null(False)).drop(GONE) if any(map(has_gone, paths)) else rows
+
+
+def input_query(paths: list[Path], key: tuple[str, ...] = (), base: int = 1) -> str:
+    """`latest_rows` in DuckDB SQL: the rows of a table's files; of a keyed table's, each file's
+    rows (the first `base` files as one) without those whose key a later file holds, and without the
+    rows saying their key is gone."""
+    if not key:
+        return f"SELECT * FROM {_files(paths)}"
+    groups = [paths[:base], *([p] for p in paths[base:])]
+    parts = [f"SELECT * FROM {_files(group)} ANTI JOIN (SELECT {', '.join(key)} FROM {_files(paths[base + i:])}) "
+             f"USING ({', '.join(key)})" for i, group in enumerate(groups[:-1])]
+    rows = " UNION ALL BY NAME ".join([*parts, f"SELECT * FROM {_files(groups[-1])}"])
+    return f"SELECT * EXCLUDE ({GONE}) FROM ({rows}) WHERE {GONE} IS NOT TRUE" if any(map(has_gone, paths)) else rows
+
+
+def _files(paths: list[Path]) -> str:
+    listed = ", ".join(sql_string(str(p.resolve())) for p in paths)
+    return f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
 
 
 def has_gone(path: Path) -> bool:

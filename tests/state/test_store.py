@@ -14,8 +14,7 @@ import pytest
 from cdp.state import tables
 from cdp.state.files import DiskFullError, full_disk_named, is_disk_full
 from cdp.state.lock import HomeLocked, home_lock
-from cdp.state.store import GONE, SUPERSEDING_FILES, InvariantError, StateError, StateStore
-from cdp.warehouse.inputs import input_query
+from cdp.state.store import GONE, SUPERSEDING_FILES, InvariantError, StateError, StateStore, input_query
 
 
 def frame(n: int, tag: str = "a") -> pl.DataFrame:
