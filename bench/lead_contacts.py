@@ -1,13 +1,12 @@
 """Seconds and peak memory of the lead links' customer contacts alone, in this (fresh) process.
 
-    python bench/lead_contacts.py HOME [--records | --eager] [--check]
+    python bench/lead_contacts.py HOME [--eager] [--check]
 
 The contacts (distinct customer, mobile, surname, gender of the persons resolved) are what every
-lead is matched against (cdp/identity/leads.py). Default: as `cdp run` computes them (from the last
-resolution's tuples, one streamed join down to distinct contacts, surnames for those names).
-`--records`: from the standardized records and the xref, streamed the same way (the way before).
-`--eager`: the way before that (every record read and joined to the xref, a surname per distinct
-name of every record). `--check`: compute all three and say whether they are the same rows.
+lead is matched against (cdp/identity/leads.py). Default: as `cdp run` computes them (one
+streamed join down to distinct contacts, surnames for those names). `--eager`: the way before
+(every record read and joined to the xref, a surname per distinct name of every record).
+`--check`: compute both and say whether they are the same rows.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cdp.identity.leads import CONTACT_SCHEMA, record_contacts, resolved_contacts
+from cdp.identity.leads import CONTACT_SCHEMA, resolved_contacts
 from cdp.identity.registry import REGISTRY_SCHEMA
 from cdp.paths import Home
 from cdp.standardize.names import surname
@@ -39,23 +38,22 @@ def eager_contacts(state, xref: pl.DataFrame) -> pl.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("home", type=Path)
-    parser.add_argument("--records", action="store_true", help="the way before: from the records and the xref")
-    parser.add_argument("--eager", action="store_true", help="the way before that: every record read and joined")
-    parser.add_argument("--check", action="store_true", help="all three, and whether they give the same rows")
+    parser.add_argument("--eager", action="store_true", help="the way before: every record read and joined")
+    parser.add_argument("--check", action="store_true", help="both ways, and whether they give the same rows")
     args = parser.parse_args()
     state = Home(args.home).snapshot()
-    ways = {"tuples": resolved_contacts, "records": record_contacts,
-            "eager": lambda s: eager_contacts(s, s.read(tables.CUSTOMER_XREF, REGISTRY_SCHEMA))}
-    chosen = list(ways) if args.check else ["eager" if args.eager else "records" if args.records else "tuples"]
+    xref = state.read(tables.CUSTOMER_XREF, REGISTRY_SCHEMA)
+    ways = {"streamed": resolved_contacts, "eager": eager_contacts}
+    chosen = list(ways) if args.check else ["eager" if args.eager else "streamed"]
     results = {}
     for way in chosen:
         start = time.perf_counter()
-        contacts = ways[way](state)
+        contacts = ways[way](state, xref)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{way}: {contacts.height:,} contacts in {time.perf_counter() - start:.1f} s, peak so far {peak:,.0f} MiB")
         results[way] = contacts.sort(contacts.columns, nulls_last=True)
     if args.check:
-        print("same rows:", results["tuples"].equals(results["records"]) and results["tuples"].equals(results["eager"]))
+        print("same rows:", results["streamed"].equals(results["eager"]))
 
 
 if __name__ == "__main__":

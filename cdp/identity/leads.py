@@ -36,7 +36,6 @@ from pathlib import Path
 import polars as pl
 
 from cdp.identity.registry import REGISTRY_SCHEMA
-from cdp.identity.tuples import TUPLE_KEY
 from cdp.ingest.contracts import load_contracts
 from cdp.standardize.contacts import standardize_phone
 from cdp.standardize.names import comparison_name, surname
@@ -141,37 +140,23 @@ CONTACT_SCHEMA = {"source": pl.Utf8, "record_key": pl.Utf8, "name": pl.Utf8, "mo
                   "gender": pl.Utf8}
 
 
-def customer_contacts(records: pl.DataFrame | pl.LazyFrame, xref: pl.DataFrame | pl.LazyFrame,
-                      on: tuple[str, str] = ("source", "record_key")) -> pl.DataFrame:
+def customer_contacts(records: pl.DataFrame | pl.LazyFrame, xref: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Distinct (customer_id, mobile, surname, gender) of the persons resolved (companies left out).
 
-    The records (or identity tuples, `on` their key) meet their CustomerIDs in one streamed join down
-    to their distinct (customer, mobile, name, gender), and surnames are looked up for the names left:
-    at a million customers, 16M records joined whole and a surname per distinct name of every record
-    took 23 s."""
+    The records meet the xref in one streamed join down to their distinct (customer, mobile, name,
+    gender), and surnames are looked up for the names left: at a million customers, 16M records
+    joined whole and a surname per distinct name of every record took 23 s."""
     people = (records.lazy().filter(pl.col("mobile").is_not_null() & ~pl.col("is_company"))
-              .join(xref.lazy().select(*on, "customer_id"), on=list(on))
+              .join(xref.lazy().select("source", "record_key", "customer_id"), on=["source", "record_key"])
               .select("customer_id", "mobile", "name", "gender").unique().collect(engine="streaming"))
     names = distinct_lookup(people.get_column("name"), "name", lambda v: (surname(v),), {"surname": pl.Utf8})
     return people.join(names, on="name", how="left").select("customer_id", "mobile", "surname", "gender").unique()
 
 
-def resolved_contacts(state: Snapshot) -> pl.DataFrame:
-    """`customer_contacts` of the last resolution: from its identity tuples' values and CustomerIDs when
-    it kept them (a record's contact is its tuple's, its customer its tuple's: the same contacts from
-    a million customers' 10.5M tuples in 4.8 s against 6.7-7.1 s from their 20M records, /tmp probe);
-    else `record_contacts`. Only the columns it needs are scanned."""
-    values, tuples = state.scan(tables.TUPLE_VALUES), state.scan(tables.TUPLES)
-    if values is not None and tuples is not None and "customer_id" in tuples.collect_schema().names():
-        return customer_contacts(values.select(*TUPLE_KEY, "name", "mobile", "is_company", "gender"), tuples, on=TUPLE_KEY)
-    return record_contacts(state)
-
-
-def record_contacts(state: Snapshot) -> pl.DataFrame:
-    """`customer_contacts` of the home's standardized records and their CustomerIDs (the xref)."""
-    records, xref = state.scan(tables.PERSON_RECORDS), state.scan(tables.CUSTOMER_XREF)
-    return customer_contacts(pl.LazyFrame(schema=CONTACT_SCHEMA) if records is None else records.select(*CONTACT_SCHEMA),
-                             pl.LazyFrame(schema=REGISTRY_SCHEMA) if xref is None else xref)
+def resolved_contacts(state: Snapshot, xref: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """`customer_contacts` of the home's standardized records, scanning only the columns it needs."""
+    records = state.scan(tables.PERSON_RECORDS)
+    return customer_contacts(pl.LazyFrame(schema=CONTACT_SCHEMA) if records is None else records.select(*CONTACT_SCHEMA), xref)
 
 
 def _fits(contacts: pl.DataFrame, evidence: pl.DataFrame, key: str, contact_key: pl.Expr) -> pl.DataFrame:
@@ -233,7 +218,8 @@ def resolve_leads(tx: Transaction, leads: pl.DataFrame, run_id: str, rules: Lead
     """Link the current leads to the resolved customers and write lead links and prospects, in `tx`:
     the leads whose link may differ from the last run's (all when `full`, see the module)."""
     state = tx.view()
-    contacts = resolved_contacts(state)
+    xref = state.scan(tables.CUSTOMER_XREF)  # 20M rows at a million customers: streamed into the join, not read
+    contacts = resolved_contacts(state, pl.LazyFrame(schema=REGISTRY_SCHEMA) if xref is None else xref)
     by_mobile, hashed = contact_hashes(contacts), lead_hashes(leads)
     kept = pl.DataFrame(schema=LINK_SCHEMA)
     incremental = not (full or rules.masked_mobiles) and state.has(LEAD_LINKS)

@@ -15,9 +15,7 @@ from cdp.identity.leads import (
     evaluate_lead_links,
     lead_evidence,
     link_leads,
-    record_contacts,
     resolve_leads,
-    resolved_contacts,
 )
 from cdp.paths import Home
 from cdp.state import tables
@@ -76,18 +74,6 @@ def test_lead_links_are_precise_against_the_demo_truth(demo_run, demo_landing):
     assert links.get_column("lead_no").is_unique().all()
 
 
-def test_the_contacts_of_the_resolved_tuples_are_those_of_their_records(demo_run):
-    """The lead links read the customers' contacts from the last resolution's tuples (values and
-    CustomerIDs): the same contacts as every standardized record joined to its CustomerID."""
-    summary, _ = demo_run
-    state = summary.home.snapshot()
-    assert state.has(tables.TUPLE_VALUES)
-    from_tuples, from_records = resolved_contacts(state), record_contacts(state)
-    columns = ["customer_id", "mobile", "surname", "gender"]
-    assert from_tuples.height > 1000
-    assert from_tuples.sort(columns, nulls_last=True).equals(from_records.sort(columns, nulls_last=True))
-
-
 def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path):
     """Incremental lead links equal linking every lead: after a merge of two customers (the contacts
     on their mobiles change), a lead whose mobile and name became a customer's, and a new lead."""
@@ -109,7 +95,6 @@ def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path):
     ])
     with home.state.transaction("a day") as tx:
         tx.write(tables.CUSTOMER_XREF, xref.with_columns(pl.col("customer_id").replace(merged, into)))
-        tx.write(tables.TUPLES, tx.read(tables.TUPLES).with_columns(pl.col("customer_id").replace(merged, into)))
         day_run = resolve_leads(tx, day, "day")
         assert tx.view().superseding_key(LEAD_LINKS) == ("lead_no",)  # the day's links: a file of their own
         incremental = tx.read(LEAD_LINKS).sort("lead_no")
