@@ -49,13 +49,19 @@ DAY_ONE = pl.concat([
 DAY_TWO = records(("sales", "s9", "赵蕾", "13800000009", "S01"))  # a tuple of day one, replaced before any resolution
 
 
-def test_a_days_tuples_from_the_records_it_changed_are_those_of_every_record(tmp_path):
+def resolved_base(tmp_path) -> Home:
+    """A home holding BASE and what a full resolution of it keeps: its tuple values, the records' files."""
     home = Home(tmp_path / "home")
     with home.state.transaction("base") as tx:
         tx.write(tables.PERSON_RECORDS, BASE)
         files = write_tuples(BASE.lazy(), tmp_path, tx.new_file(tables.TUPLE_VALUES))
         tx.adopt(tables.TUPLE_VALUES, files.tuples.paths[0], files.count)
         tx.write(tables.RESOLVED_RECORD_FILES, resolved_record_files(tx.view()))
+    return home
+
+
+def test_a_days_tuples_from_the_records_it_changed_are_those_of_every_record(tmp_path):
+    home = resolved_base(tmp_path)
     with home.state.transaction("two days of records") as tx:
         for day in (DAY_ONE, DAY_TWO):
             tx.supersede(tables.PERSON_RECORDS, day.lazy(), RECORD_KEY)
@@ -81,12 +87,7 @@ def test_a_days_tuples_from_the_records_it_changed_are_those_of_every_record(tmp
 
 def test_records_rewritten_whole_are_not_a_day_of_changes(tmp_path):
     """Compacted or erased from, the records' files are not the resolved ones plus more: every tuple is found again."""
-    home = Home(tmp_path / "home")
-    with home.state.transaction("base") as tx:
-        tx.write(tables.PERSON_RECORDS, BASE)
-        files = write_tuples(BASE.lazy(), tmp_path, tx.new_file(tables.TUPLE_VALUES))
-        tx.adopt(tables.TUPLE_VALUES, files.tuples.paths[0], files.count)
-        tx.write(tables.RESOLVED_RECORD_FILES, resolved_record_files(tx.view()))
+    home = resolved_base(tmp_path)
     assert gained_record_files(home.snapshot()) == []
     with home.state.transaction("rewritten") as tx:
         tx.write(tables.PERSON_RECORDS, BASE.head(4))
