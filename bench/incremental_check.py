@@ -20,12 +20,12 @@ from pathlib import Path
 import polars as pl
 
 from cdp.identity.decisions import Decisions
-from cdp.identity.incremental import _rules, incremental_resolve, reach_of_new, tuple_delta
+from cdp.identity.incremental import _rules, incremental_resolve, reach_of_new
 from cdp.identity.local import recluster_touched, troubled_clusters
 from cdp.identity.model import IdentitySettings, _as_dict
 from cdp.identity.overrides import OVERRIDE_SCHEMA
 from cdp.identity.pipeline import RESOLUTION, RESOLUTION_SCHEMA, model_fingerprint, read_vetoed_pairs
-from cdp.identity.tuples import write_tuples
+from cdp.identity.tuples import tuple_delta, write_tuples
 from cdp.paths import IDENTITY_DIR, Home
 from cdp.state import tables
 

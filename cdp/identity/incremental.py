@@ -22,7 +22,7 @@ from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
 from cdp.identity.overrides import _latest, _UnionFind, decided_records, node_pairs
 from cdp.identity.resolve import PAIR_KEYS, Timer, _to_polars, write_dashboards
-from cdp.identity.tuples import TupleDelta, TupleSet
+from cdp.identity.tuples import TupleDelta, TupleSet, tuple_delta
 from cdp.sql import sql_string
 
 
@@ -39,18 +39,7 @@ class IncrementalResult:
     scored: pl.DataFrame | None = None  # this run's scored pairs, decided, as the scored-pairs table keeps them
     reclustered: int = 0  # tuples clustered again because this run's links crossed a veto or a decision
     touched: pl.DataFrame | None = None  # the tuples of clusters this run's new tuples or links changed (tuple_clusters rows)
-    delta: "TupleDelta | None" = None  # the tuples the base did not have, and the base's tuples this run does not have
-
-
-def tuple_delta(every: pl.LazyFrame, previous_tuples: pl.LazyFrame) -> TupleDelta:
-    """The run's tuples against the base's, in one full join of their keys (both sides each hold a
-    million customers' 10.5M tuples): the few that differ, sorted."""
-    keys = ["source", "tuple_id"]
-    both = (every.select(keys).with_columns(pl.lit(True).alias("_now"))
-            .join(previous_tuples.select(keys).with_columns(pl.lit(True).alias("_before")), on=keys, how="full", coalesce=True)
-            .filter(pl.col("_now").is_null() | pl.col("_before").is_null()).collect(engine="streaming"))
-    return TupleDelta(new=both.filter(pl.col("_before").is_null()).select(keys).sort(keys),
-                      gone=both.filter(pl.col("_now").is_null()).select(keys).sort(keys))
+    delta: TupleDelta | None = None  # the tuples the base did not have, and the base's tuples this run does not have
 
 
 def _restricted(model: dict) -> dict:

@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 
 from cdp.identity.backends import DuckDBOptions
-from cdp.identity.incremental import tuple_delta
 from cdp.identity.issue import issue_customer_ids
 from cdp.identity.leads import PROSPECT_NUMBER
 from cdp.identity.pipeline import check_customer_ids  # registers the CustomerID invariants every commit is held to
 from cdp.identity.registry import CUSTOMER_SCHEMA, HISTORY_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids, id_number
 from cdp.identity.resolve import cluster_keys
+from cdp.identity.tuples import tuple_delta
 from cdp.paths import Home
 from cdp.state import store, tables
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from cdp.identity.incremental import tuple_delta
 from cdp.identity.tuples import (
     RECORD_KEY,
     TUPLE_KEY,
@@ -12,6 +11,7 @@ from cdp.identity.tuples import (
     day_tuples,
     gained_record_files,
     resolved_record_files,
+    tuple_delta,
     write_record_map,
     write_tuples,
 )
