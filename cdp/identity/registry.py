@@ -16,6 +16,7 @@ import polars as pl
 
 ID_PREFIX = "C"
 ID_DIGITS = 9
+CUSTOMER_ID_PATTERN = f"{ID_PREFIX}[0-9]{{{ID_DIGITS}}}"  # a whole CustomerID, as a regular expression
 
 REGISTRY_SCHEMA = {"source": pl.Utf8, "record_key": pl.Utf8, "customer_id": pl.Utf8}
 CUSTOMER_SCHEMA = {"customer_id": pl.Utf8, "first_seen_run": pl.Utf8, "first_seen_at": pl.Datetime("us", "UTC"),

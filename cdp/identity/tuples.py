@@ -29,10 +29,12 @@ RECORD_KEY = ("source", "record_key")
 @dataclass(frozen=True)
 class TupleDelta:
     """(source, tuple_id) of the tuples a run has and its resolved base does not (`new`), and of the
-    base's tuples the run does not have (`gone`: their records changed or left)."""
+    base's tuples the run does not have (`gone`: their records changed or left); (source, record_key)
+    of the records changed since the base (`records`), when known (`day_tuples`)."""
 
     new: pl.DataFrame
     gone: pl.DataFrame
+    records: pl.DataFrame | None = None
 
 
 def tuple_delta(every: pl.LazyFrame, previous_tuples: pl.LazyFrame) -> TupleDelta:
@@ -141,11 +143,11 @@ def day_tuples(state: Snapshot, gained: list[Path], record_map: Path, changes: P
     kept = TupleSet(tuple(state.paths(tables.TUPLE_VALUES)), TUPLE_KEY, state.base(tables.TUPLE_VALUES))
     if not gained:
         none = pl.DataFrame(schema={"source": pl.Utf8, "tuple_id": pl.Utf8})
-        return kept, TupleDelta(none, none), None
+        return kept, TupleDelta(none, none, pl.DataFrame(schema={"source": pl.Utf8, "record_key": pl.Utf8})), None
     paths = state.paths(tables.PERSON_RECORDS)
     before = latest_rows(paths[:len(paths) - len(gained)], RECORD_KEY, state.base(tables.PERSON_RECORDS))
-    touched = pl.concat([pl.scan_parquet(p).select(RECORD_KEY) for p in gained]).unique()
-    left = (before.select(*RECORD_KEY, "tuple_id").join(touched, on=list(RECORD_KEY), how="semi")
+    touched = pl.concat([pl.scan_parquet(p).select(RECORD_KEY) for p in gained]).unique().collect()
+    left = (before.select(*RECORD_KEY, "tuple_id").join(touched.lazy(), on=list(RECORD_KEY), how="semi")
             .select(TUPLE_KEY).unique().collect(engine="streaming"))
     still = pl.scan_parquet(record_map).select(TUPLE_KEY).join(left.lazy(), on=list(TUPLE_KEY), how="semi").unique()
     gone = left.join(still.collect(engine="streaming"), on=list(TUPLE_KEY), how="anti").sort(TUPLE_KEY)
@@ -154,7 +156,7 @@ def day_tuples(state: Snapshot, gained: list[Path], record_map: Path, changes: P
     values = joined.join(kept.scan().select(TUPLE_KEY), on=list(TUPLE_KEY), how="anti").collect(engine="streaming")
     rows = pl.concat([values.sort(TUPLE_KEY).with_columns(pl.lit(False).alias(GONE)),
                       gone.with_columns(pl.lit(True).alias(GONE))], how="diagonal_relaxed")
-    delta = TupleDelta(new=values.select(TUPLE_KEY).sort(TUPLE_KEY), gone=gone)
+    delta = TupleDelta(new=values.select(TUPLE_KEY).sort(TUPLE_KEY), gone=gone, records=touched)
     if not rows.height:
         return kept, delta, None
     rows.write_parquet(changes, compression="lz4")

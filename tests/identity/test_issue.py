@@ -14,7 +14,7 @@ from cdp.identity.leads import PROSPECT_NUMBER
 from cdp.identity.pipeline import check_customer_ids  # registers the CustomerID invariants every commit is held to
 from cdp.identity.registry import CUSTOMER_SCHEMA, HISTORY_SCHEMA, REGISTRY_SCHEMA, assign_customer_ids, id_number
 from cdp.identity.resolve import cluster_keys
-from cdp.identity.tuples import tuple_delta
+from cdp.identity.tuples import TupleDelta, tuple_delta
 from cdp.paths import Home
 from cdp.state import store, tables
 
@@ -105,15 +105,16 @@ def test_the_customer_id_check_runs_for_the_customer_id_counter_not_for_every_co
     assert len(calls) == 1
 
 
-def _incremental_clusters(tuples: pl.DataFrame, record_map: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _incremental_clusters(tuples: pl.DataFrame, record_map: pl.DataFrame,
+                          gone_from: int = 2) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A day's record map and tuple clusters named as an incremental resolution names them
     (cdp/identity/incremental.py `_join_onto_base`): an untouched tuple's cluster is its customer,
     a link joins two customers under a union-find root, new tuples join a customer or stand alone, a
     changed record's new tuple no link reached keeps its customer (named by the CustomerID alone),
-    and the records of some tuples are gone (their tuples with them)."""
+    and the records of one tuple of customer `gone_from` (by rank) are gone, their tuple with them."""
     customers = tuples.get_column("customer_id").unique().sort()
-    a, b, c, d = customers[0], customers[1], customers[2], customers[3]
-    gone = tuples.filter(pl.col("customer_id") == c).get_column("tuple_id").head(1)
+    a, b, d = customers[0], customers[1], customers[3]
+    gone = tuples.filter(pl.col("customer_id") == customers[gone_from]).get_column("tuple_id").head(1)
     kept = tuples.filter(~pl.col("tuple_id").is_in(gone.implode()))
     named = kept.select("source", "tuple_id", pl.when(pl.col("customer_id").is_in([a, b])).then(pl.lit(f"customer:{a}"))
                         .otherwise(pl.col("customer_id")).alias("cluster_id"))
@@ -156,3 +157,64 @@ def test_a_days_tuples_are_written_as_changes_that_read_as_the_whole_table(tmp_p
     assert table.rows == clusters.height
     written = pl.read_parquet(homes["changes"].root / table.files[1])
     assert 0 < written.height < clusters.height / 4  # the changed, new and gone tuples only
+
+
+@pytest.mark.parametrize("gone_from", [1, 2])
+def test_a_days_ids_reconciled_for_the_clusters_in_play_are_those_every_record_gives(tmp_path, gone_from):
+    """Told which records changed since the base, a day reconciles only the clusters in play and writes
+    the xref and the registry as one more file each: read back, every table is what reconciling every
+    record gives. The base left three records unresolved (they come back); the day: a new record has
+    the values (the tuple) of a customer's record, some records leave
+    the run (their registry entries stay; with `gone_from` 1 their customer is merged into another, so
+    the entries are re-pointed), one moves to a new tuple of its customer, one to a new tuple linked to
+    another customer (its own customer, not touched, is contested), two customers merge, new records
+    get new CustomerIDs."""
+    homes = {mode: Home(tmp_path / mode) for mode in ("in play", "every record")}
+    record_map, tuple_clusters = _run(11, 600, 300, 120)
+    shared = (record_map.filter(pl.struct("source", "tuple_id").is_duplicated()).group_by("source", "tuple_id")
+              .first().sort("source", "tuple_id").head(3))
+    base_map = record_map.join(shared, on=["source", "record_key"], how="anti")
+    options = DuckDBOptions(memory_limit="64MB", temp_directory=str(tmp_path / "spill"))
+    for home in homes.values():
+        _issued(home, record_map, tuple_clusters, pl.DataFrame(schema=REGISTRY_SCHEMA), "r0", False, tmp_path)
+        _issued(home, base_map, tuple_clusters, None, "r0b", False, tmp_path)
+    before = homes["every record"].read(tables.TUPLES)
+    records, clusters = _incremental_clusters(before, base_map, gone_from)
+    linked_to = clusters.filter(pl.col("cluster_id").str.starts_with("customer:")).item(0, "cluster_id")
+    contested = before.filter(pl.col("customer_id") == before.get_column("customer_id").unique().sort()[5])
+    mover = records.join(contested, on=["source", "tuple_id"], how="semi").head(1)
+    joiner = records.join(before.filter(pl.col("customer_id") == before.get_column("customer_id").unique().sort()[6]),
+                          on=["source", "tuple_id"], how="semi").head(1).with_columns(pl.lit("x99777").alias("record_key"))
+    records = pl.concat([records.join(mover, on=["source", "record_key"], how="anti"),
+                         mover.with_columns(pl.lit("n5").alias("tuple_id")),
+                         shared.select("source", "record_key", "tuple_id"), joiner])
+    clusters = pl.concat([clusters, pl.DataFrame({"source": mover.get_column("source"), "tuple_id": ["n5"],
+                                                  "cluster_id": [linked_to]})])
+    clusters = clusters.join(records.select("source", "tuple_id").unique(), on=["source", "tuple_id"], how="semi")
+    delta = tuple_delta(clusters.lazy(), before.lazy())
+    keys = ["source", "record_key", "tuple_id"]
+    changed = pl.concat([records.join(base_map, on=keys, how="anti"),
+                         base_map.join(records, on=keys, how="anti")]).select("source", "record_key").unique()
+    got = {}
+    for mode, home in homes.items():
+        day = TupleDelta(delta.new, delta.gone, changed if mode == "in play" else None)
+        with home.state.transaction("day") as tx:
+            issued = issue_customer_ids(tx, records, clusters, None, "r1", options, delta=day)
+            highest = issued.reconciled.customers.select(id_number(pl.col("customer_id")).max()).item()
+            tx.set_counter(tables.CUSTOMER_NUMBER, highest)
+        state = home.snapshot()
+        check_customer_ids(state)
+        got[mode] = {"count": issued.customers, "xref": issued.xref.collect().sort("source", "record_key"),
+                     **{name: state.read(table).sort(state.read(table).columns, nulls_last=True) for name, table in (
+                         ("read xref", tables.CUSTOMER_XREF), ("registry", tables.REGISTRY), ("tuples", tables.TUPLES))},
+                     "customers": state.read(tables.CUSTOMERS, CUSTOMER_SCHEMA),
+                     "history": state.read(tables.ID_HISTORY, HISTORY_SCHEMA).filter(pl.col("run_id") == "r1")}
+    in_play, every = got["in play"], got["every record"]
+    assert in_play.pop("count") == every.pop("count") == clusters.get_column("cluster_id").n_unique()
+    _same(in_play, every)
+    assert {"merged", "created"} <= set(every["history"].get_column("event"))
+    assert every["registry"].height > every["xref"].height  # the records gone keep their entries
+    for table in (tables.CUSTOMER_XREF, tables.REGISTRY):  # one more file: the day's changes
+        written = homes["in play"].snapshot().tables[table]
+        assert len(written.files) == 2 and written.key == ("source", "record_key")
+        assert 0 < pl.read_parquet(homes["in play"].root / written.files[1]).height < records.height / 4
