@@ -50,7 +50,9 @@
   CustomerID in identity.customer_xref, or a lead's link in identity.lead_links). When the source's
   current table only gained newer deliveries since the warehouse file this build starts from was
   built (var new_deliveries, cdp/warehouse/build.py), the rows that may differ are those of the new
-  deliveries (a record they carry replaces its older version) and those whose link changed.
+  deliveries (a record they carry replaces its older version) and those whose link changed: when
+  the CustomerIDs only gained files since (var new_xref_files: a day's changed CustomerIDs are one
+  more file of the keyed table), the source's records in those files, else every row's link compared.
 #}
 {% macro recompute_staged() %}
   {%- set source_name = model.name | replace('stg_', '', 1) -%}
@@ -61,7 +63,13 @@
   {% set query %}
     select {{ key }} from {{ source('validated', source_name) }}
     where _delivery in ({% for d in deliveries %}'{{ d }}'{{ ', ' if not loop.last }}{% else %}null{% endfor %})
-    {% if links == 'customer_xref' %}
+    {% if links == 'customer_xref' and var('new_xref_files', none) is not none %}
+    {%- set files = var('new_xref_files') -%}
+    {% if files %}
+    union
+    select record_key from {{ gained_files(files) }} where source = '{{ source_name }}'
+    {% endif %}
+    {% elif links == 'customer_xref' %}
     union
     select t.{{ key }} from {{ this }} as t
     left join {{ source('identity', 'customer_xref') }} as x on x.source = '{{ source_name }}' and x.record_key = t.{{ key }}
@@ -89,23 +97,25 @@
   (var new_record_files, cdp/warehouse/build.py: a day's records are one more file of a keyed table,
   cdp/state/store.py), a record whose row changed has a row in one of those, or is gone there: so
   the records of those files, and those whose CustomerID differs, without every record's hash
-  compared.
+  compared. Those are the records of the files the CustomerIDs gained (var new_xref_files), when
+  they only gained files too; else every record's CustomerID is compared.
 #}
 {% macro recompute_int_customer_records() %}
-  {%- set files = var('new_record_files', none) -%}
+  {%- set files, xref = var('new_record_files', none), var('new_xref_files', none) -%}
   {% if files is not none %}
-    {% set query %}
-      {% if files %}
-      select source, record_key
-      from read_parquet([{% for f in files %}'{{ f | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %}], union_by_name = true)
-      union
-      {% endif %}
-      select source, record_key
-      from (select source, record_key, customer_id from {{ source('identity', 'customer_xref') }}) as x
-      full join (select source, record_key, customer_id from {{ this }}) as t using (source, record_key)
-      where x.customer_id is distinct from t.customer_id
-    {% endset %}
-    {{ return(query) }}
+    {%- set parts = ["select source, record_key from " ~ this ~ " where false"] -%}
+    {% if files %}{% do parts.append("select source, record_key from " ~ gained_files(files)) %}{% endif %}
+    {% if xref %}{% do parts.append("select source, record_key from " ~ gained_files(xref)) %}{% endif %}
+    {% if xref is none %}
+      {% set compared %}
+        select source, record_key
+        from (select source, record_key, customer_id from {{ source('identity', 'customer_xref') }}) as x
+        full join (select source, record_key, customer_id from {{ this }}) as t using (source, record_key)
+        where x.customer_id is distinct from t.customer_id
+      {% endset %}
+      {% do parts.append(compared) %}
+    {% endif %}
+    {{ return(parts | join('\nunion\n')) }}
   {% endif %}
   {% set query %}
     select source, record_key
@@ -151,3 +161,8 @@
   {% endset %}
   {{ return(query) }}
 {% endmacro %}
+
+{# Parquet files a keyed table gained (their paths), read as one: a day's changed rows. #}
+{% macro gained_files(files) -%}
+  read_parquet([{% for f in files %}'{{ f | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %}], union_by_name = true)
+{%- endmacro %}
