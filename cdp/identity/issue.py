@@ -30,7 +30,7 @@ from cdp.identity.registry import CUSTOMER_ID_PATTERN, CUSTOMER_SCHEMA, REGISTRY
 from cdp.identity.tuples import RECORD_KEY, TUPLE_KEY, TupleDelta
 from cdp.state import tables
 from cdp.state.files import full_disk_named
-from cdp.state.store import GONE, Snapshot, Transaction, input_query
+from cdp.state.store import GONE, Snapshot, Transaction
 
 
 @dataclass
@@ -55,7 +55,7 @@ def issue_customer_ids(tx: Transaction, record_map: pl.DataFrame | Path, tuple_c
     with duckdb_connection(options) as con:
         _inputs(con, record_map, tuple_clusters, registry, state)
         if delta is not None and delta.records is not None and _names_customers(state):
-            return _issue_in_play(tx, con, delta, run_id)
+            return _issue_in_play(tx, con, state, delta, run_id)
         con.execute("CREATE TEMP TABLE records AS SELECT r.source, r.record_key, "
                     "coalesce(c.cluster_id, r.source || '-__-' || r.tuple_id) AS cluster_id "  # no cluster: one of its own
                     "FROM record_map AS r LEFT JOIN tuple_clusters AS c USING (source, tuple_id)")
@@ -103,12 +103,12 @@ def _names_customers(state: Snapshot) -> bool:
     return tuples is not None and "customer_id" in tuples.collect_schema().names()
 
 
-def _issue_in_play(tx: Transaction, con: duckdb.DuckDBPyConnection, delta: TupleDelta, run_id: str) -> Issued:
+def _issue_in_play(tx: Transaction, con: duckdb.DuckDBPyConnection, state: Snapshot, delta: TupleDelta,
+                   run_id: str) -> Issued:
     """A day's CustomerIDs, reconciled for the clusters in play only (`_records_in_play`): every other
     cluster keeps the CustomerID it is named by. What changed is one more file of the xref, of the
     registry and of the tuples' customers (`Transaction.supersede`): a million customers' 20M records
-    are not joined, sorted and written again each day."""
-    state = tx.view()
+    are not joined, sorted and written again each day. `state`: the transaction's view before it."""
     con.register("changed", arrow_view(delta.records.select(RECORD_KEY)))
     _records_in_play(con)
     reconciled, _ = _reconcile(con, state, run_id, "SELECT cluster_id, previous_id FROM records")
@@ -227,8 +227,7 @@ def _inputs(con: duckdb.DuckDBPyConnection, record_map: pl.DataFrame | Path, tup
         con.register("record_map", arrow_view(record_map.select("source", "record_key", "tuple_id")))
     con.register("tuple_clusters", arrow_view(tuple_clusters.select("source", "tuple_id", pl.col("cluster_id").cast(pl.Utf8))))
     if registry is None and state.has(tables.REGISTRY):
-        rows = input_query(state.paths(tables.REGISTRY), state.superseding_key(tables.REGISTRY), state.base(tables.REGISTRY))
-        con.execute(f"CREATE VIEW registry AS SELECT source, record_key, customer_id FROM ({rows})")
+        con.execute(f"CREATE VIEW registry AS SELECT source, record_key, customer_id FROM ({state.sql(tables.REGISTRY)})")
     else:
         frame = registry if registry is not None else pl.DataFrame(schema=REGISTRY_SCHEMA)
         con.register("registry", arrow_view(frame.select(list(REGISTRY_SCHEMA))))

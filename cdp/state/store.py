@@ -166,6 +166,10 @@ class Snapshot:
         key = self.superseding_key(name)
         return latest_rows(paths, key, self.base(name)) if key else pl.scan_parquet(paths)
 
+    def sql(self, name: str) -> str:
+        """The table's rows as DuckDB SQL (`input_query`: a keyed table's latest rows), as `scan` reads them."""
+        return input_query(self.paths(name), self.superseding_key(name), self.base(name))
+
     def counter(self, name: str) -> int:
         return int(self.counters.get(name, 0))
 

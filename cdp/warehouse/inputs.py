@@ -6,7 +6,6 @@ from cdp.identity.leads import LEAD_LINKS, PROSPECTS
 from cdp.ingest.contracts import load_contracts
 from cdp.paths import Home
 from cdp.state import tables
-from cdp.state.store import input_query
 
 IDENTITY_TABLES = {
     "person_records": tables.PERSON_RECORDS,
@@ -29,5 +28,4 @@ def warehouse_inputs(home: Home) -> dict[str, str]:
     named |= {f"identity.{table}": name for table, name in IDENTITY_TABLES.items()}
     named |= {f"models.{table}": tables.model(table) for table in MODEL_TABLES}
     named |= {f"privacy.{table}": name for table, name in PRIVACY_TABLES.items()}
-    return {key: input_query(state.paths(name), state.superseding_key(name), state.base(name))
-            for key, name in named.items() if state.has(name)}
+    return {key: state.sql(name) for key, name in named.items() if state.has(name)}
