@@ -204,7 +204,7 @@ def identity_leads(
     scores = {"as linked (mobile + surname)": evaluate_lead_links(state.read(LEAD_LINKS), xref, truth, leads_truth)}
     if masked:
         links = link_leads(lead_evidence(state.read(tables.current("leads"))),
-                           resolved_contacts(state, xref), LeadRules(masked_mobiles=True))
+                           resolved_contacts(state), LeadRules(masked_mobiles=True))
         keyed, _, _ = assign_prospects(links, pl.DataFrame(schema=PROSPECT_SCHEMA), 0, "evaluate")
         scores["with masked mobile + surname"] = evaluate_lead_links(
             keyed.rename({"full_mobile": "mobile"}), xref, truth, leads_truth)

@@ -10,6 +10,7 @@ import pytest
 from filelock import FileLock
 
 import __main__
+from cdp.identity.leads import record_contacts, resolved_contacts
 
 # An xdist worker's __main__ has neither a spec nor a file; pyspark (imported by Great Expectations
 # when installed, e.g. with the `spark` extra) takes that for a doctest run without Spark Connect
@@ -98,3 +99,17 @@ def small_landing(tmp_path_factory):
     landing = tmp_path_factory.mktemp("small") / "landing"
     generate(customers=200, seed=5, out=landing, as_of=DEMO_AS_OF)
     return landing
+
+
+def assert_same_contacts(state) -> int:
+    """The lead links' contacts from the identity tuples (as `cdp run` finds them) are those of the
+    standardized records joined with the xref; returns how many."""
+    tuples, records = (contacts.sort(contacts.columns, nulls_last=True)
+                       for contacts in (resolved_contacts(state), record_contacts(state)))
+    assert tuples.equals(records), (tuples.height, records.height)
+    return tuples.height
+
+
+@pytest.fixture
+def same_contacts():
+    return assert_same_contacts

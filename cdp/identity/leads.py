@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cdp.identity.registry import REGISTRY_SCHEMA
+from cdp.identity.tuples import RECORD_KEY, TUPLE_KEY
 from cdp.ingest.contracts import load_contracts
 from cdp.standardize.contacts import standardize_phone
 from cdp.standardize.names import comparison_name, surname
@@ -90,7 +90,9 @@ class LeadRun:
 
 
 def lead_fingerprint() -> int:
-    """Changes when a lead's evidence may be read otherwise: this module, the standardizers."""
+    """Changes when a lead's evidence may be read otherwise: this module, the standardizers. So the
+    first run after any edit of this module links every lead again (a day timed from a first load
+    made by other code is such a run: 26 s, not 16 s, for the lead step at a million customers)."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
     digest.update(standardizer_fingerprint().to_bytes(8, "big"))
     return int.from_bytes(digest.digest()[:8], "big") % (1 << 63)
@@ -136,27 +138,45 @@ def lead_evidence(leads: pl.DataFrame) -> pl.DataFrame:
                     pl.concat_str(masked.struct.field("1"), pl.lit("****"), masked.struct.field("2")).alias("masked_mobile")))
 
 
-CONTACT_SCHEMA = {"source": pl.Utf8, "record_key": pl.Utf8, "name": pl.Utf8, "mobile": pl.Utf8, "is_company": pl.Boolean,
-                  "gender": pl.Utf8}
+CONTACT_COLUMNS = ("name", "mobile", "is_company", "gender")  # what a contact is read from, per record or tuple
+CONTACTS_SCHEMA = {"customer_id": pl.Utf8, "mobile": pl.Utf8, "surname": pl.Utf8, "gender": pl.Utf8}
 
 
-def customer_contacts(records: pl.DataFrame | pl.LazyFrame, xref: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Distinct (customer_id, mobile, surname, gender) of the persons resolved (companies left out).
+def customer_contacts(rows: pl.LazyFrame, owners: pl.LazyFrame, key: list[str]) -> pl.DataFrame:
+    """Distinct (customer_id, mobile, surname, gender) of the persons among `rows` (`key` and
+    CONTACT_COLUMNS; companies left out), each of the customer `owners` (`key`, customer_id) names.
 
-    The records meet the xref in one streamed join down to their distinct (customer, mobile, name,
+    The rows meet their owners in one streamed join down to their distinct (customer, mobile, name,
     gender), and surnames are looked up for the names left: at a million customers, 16M records
     joined whole and a surname per distinct name of every record took 23 s."""
-    people = (records.lazy().filter(pl.col("mobile").is_not_null() & ~pl.col("is_company"))
-              .join(xref.lazy().select("source", "record_key", "customer_id"), on=["source", "record_key"])
+    people = (rows.filter(pl.col("mobile").is_not_null() & ~pl.col("is_company"))
+              .join(owners.select(*key, "customer_id"), on=key)
               .select("customer_id", "mobile", "name", "gender").unique().collect(engine="streaming"))
     names = distinct_lookup(people.get_column("name"), "name", lambda v: (surname(v),), {"surname": pl.Utf8})
-    return people.join(names, on="name", how="left").select("customer_id", "mobile", "surname", "gender").unique()
+    return people.join(names, on="name", how="left").select(*CONTACTS_SCHEMA).unique()
 
 
-def resolved_contacts(state: Snapshot, xref: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """`customer_contacts` of the home's standardized records, scanning only the columns it needs."""
-    records = state.scan(tables.PERSON_RECORDS)
-    return customer_contacts(pl.LazyFrame(schema=CONTACT_SCHEMA) if records is None else records.select(*CONTACT_SCHEMA), xref)
+def resolved_contacts(state: Snapshot) -> pl.DataFrame:
+    """`customer_contacts` of the last resolution's identity tuples (none when it resolved no record).
+
+    A tuple's values are those of every record it stands for (cdp/identity/tuples.py), and its row
+    in identity/tuples names the customer the xref gives each of them (both written by the same
+    resolution, cdp/identity/issue.py; an erasure drops both): the tuples give the contacts the
+    standardized records joined with the xref give, from half the rows. A million customers' 10.5M
+    tuples took 4.5 s, their 20M records 8.5 s (`python bench/lead_contacts.py HOME --check`)."""
+    tuples, values = state.scan(tables.TUPLES), state.scan(tables.TUPLE_VALUES)
+    if tuples is None or values is None or not state.rows(tables.CUSTOMER_XREF):
+        return pl.DataFrame(schema=CONTACTS_SCHEMA)
+    return customer_contacts(values.select(*TUPLE_KEY, *CONTACT_COLUMNS), tuples, list(TUPLE_KEY))
+
+
+def record_contacts(state: Snapshot) -> pl.DataFrame:
+    """The same contacts from the standardized records, each of the customer the xref names: what
+    `resolved_contacts` is checked against (tests; `python bench/lead_contacts.py HOME --check`)."""
+    records, xref = state.scan(tables.PERSON_RECORDS), state.scan(tables.CUSTOMER_XREF)
+    if records is None or xref is None:
+        return pl.DataFrame(schema=CONTACTS_SCHEMA)
+    return customer_contacts(records.select(*RECORD_KEY, *CONTACT_COLUMNS), xref, list(RECORD_KEY))
 
 
 def _fits(contacts: pl.DataFrame, evidence: pl.DataFrame, key: str, contact_key: pl.Expr) -> pl.DataFrame:
@@ -218,8 +238,7 @@ def resolve_leads(tx: Transaction, leads: pl.DataFrame, run_id: str, rules: Lead
     """Link the current leads to the resolved customers and write lead links and prospects, in `tx`:
     the leads whose link may differ from the last run's (all when `full`, see the module)."""
     state = tx.view()
-    xref = state.scan(tables.CUSTOMER_XREF)  # 20M rows at a million customers: streamed into the join, not read
-    contacts = resolved_contacts(state, pl.LazyFrame(schema=REGISTRY_SCHEMA) if xref is None else xref)
+    contacts = resolved_contacts(state)
     by_mobile, hashed = contact_hashes(contacts), lead_hashes(leads)
     kept = pl.DataFrame(schema=LINK_SCHEMA)
     incremental = not (full or rules.masked_mobiles) and state.has(LEAD_LINKS)

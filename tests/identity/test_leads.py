@@ -74,6 +74,14 @@ def test_lead_links_are_precise_against_the_demo_truth(demo_run, demo_landing):
     assert links.get_column("lead_no").is_unique().all()
 
 
+def test_the_contacts_of_the_tuples_are_those_of_the_records(demo_run, same_contacts):
+    """After a first load; a day's run and an erasure check it too (tests/warehouse/test_incremental_demo.py,
+    tests/privacy/test_erasure.py)."""
+    summary, _ = demo_run
+    state = summary.home.snapshot()
+    assert same_contacts(state) > state.read(tables.CUSTOMERS).height / 2
+
+
 def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path):
     """Incremental lead links equal linking every lead: after a merge of two customers (the contacts
     on their mobiles change), a lead whose mobile and name became a customer's, and a new lead."""
@@ -81,7 +89,8 @@ def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path):
     home = Home(tmp_path / "home")
     shutil.copytree(summary.home.root, home.root)
     state = home.snapshot()
-    leads, links, xref = current_leads(state), state.read(LEAD_LINKS), state.read(tables.CUSTOMER_XREF)
+    leads, links = current_leads(state), state.read(LEAD_LINKS)
+    xref, tuples = state.read(tables.CUSTOMER_XREF), state.read(tables.TUPLES)
     linked = links.filter(pl.col("customer_id").is_not_null()).sort("lead_no")
     merged, into = linked.get_column("customer_id").unique(maintain_order=True).to_list()[:2]
     model = linked.filter(pl.col("customer_id") == into).row(0, named=True)
@@ -94,7 +103,8 @@ def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path):
         leads.filter(pl.col("lead_no") == model["lead_no"]).with_columns(pl.lit("NEW-LEAD-1").alias("lead_no")),
     ])
     with home.state.transaction("a day") as tx:
-        tx.write(tables.CUSTOMER_XREF, xref.with_columns(pl.col("customer_id").replace(merged, into)))
+        for name, rows in ((tables.CUSTOMER_XREF, xref), (tables.TUPLES, tuples)):  # a merge names both anew
+            tx.write(name, rows.with_columns(pl.col("customer_id").replace(merged, into)))
         day_run = resolve_leads(tx, day, "day")
         assert tx.view().superseding_key(LEAD_LINKS) == ("lead_no",)  # the day's links: a file of their own
         incremental = tx.read(LEAD_LINKS).sort("lead_no")

@@ -25,7 +25,7 @@ DEMO_AS_OF = date(2026, 10, 31)  # the demo run's (conftest.DEMO_AS_OF)
 NEXT_DAY = date(2026, 11, 1)
 
 
-def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp_path, same_tables):
+def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp_path, same_tables, same_contacts):
     summary, model = demo_run
     landing, home = tmp_path / "landing", Home(tmp_path / "home")
     shutil.copytree(demo_landing, landing)
@@ -39,6 +39,7 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
     assert (last["mode"], last["as_of"]) == ("incremental", NEXT_DAY)
     standardized_from_the_delivery_as_in_full(home)
     records_compared_from_the_days_file(summary.home, home)
+    same_contacts(home.snapshot())  # the lead links' contacts from the day's tuples (cdp/identity/leads.py)
 
     full = Home(tmp_path / "full")
     shutil.copytree(home.root, full.root)
