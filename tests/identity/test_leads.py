@@ -82,9 +82,10 @@ def test_the_contacts_of_the_tuples_are_those_of_the_records(demo_run, same_cont
     assert same_contacts(state) > state.read(tables.CUSTOMERS).height / 2
 
 
-def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path):
+def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path, monkeypatch):
     """Incremental lead links equal linking every lead: after a merge of two customers (the contacts
-    on their mobiles change), a lead whose mobile and name became a customer's, and a new lead."""
+    on their mobiles change), a lead whose mobile and name became a customer's, and a new lead; and
+    when the links are written whole (too many linked again), with the kept ones read back whole."""
     summary, _ = demo_run
     home = Home(tmp_path / "home")
     shutil.copytree(summary.home.root, home.root)
@@ -112,6 +113,11 @@ def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path):
         resolve_leads(tx, day.filter(pl.col("lead_no") != gone), "day")  # a lead no longer current: its link goes
         assert tx.read(LEAD_LINKS).sort("lead_no").equals(incremental.filter(pl.col("lead_no") != gone))
         resolve_leads(tx, day, "day", full=True)
+        assert incremental.equals(tx.read(LEAD_LINKS))
+        with monkeypatch.context() as patched:
+            patched.setattr("cdp.identity.leads.SUPERSEDING_SHARE", -1.0)  # no day is small enough
+            rewritten = resolve_leads(tx, day, "day")
+        assert rewritten.relinked == 0 and tx.view().superseding_key(LEAD_LINKS) == ()  # one file, the kept rows
         assert incremental.equals(tx.read(LEAD_LINKS))
     assert 3 <= day_run.relinked < day.height / 4
     # the changed and the new lead fit the customer the model lead fits, now holding the merged one's contacts too
