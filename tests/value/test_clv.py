@@ -74,11 +74,22 @@ def test_the_summary_is_the_same_whatever_the_order_of_the_visits():
 def test_the_fit_on_distinct_histories_is_the_fit_on_every_customer():
     """BG/NBD is fitted on one row per distinct (frequency, recency, age) weighted by its customers:
     the same parameters as one row per customer. Fails if the weights are dropped (the rows would then
-    count once each)."""
+    count once each).
+
+    The histories follow BG/NBD's own story (visits at a customer's rate, a drop-out after a repeat
+    visit with probability 0.3) on a grid of weeks, so many customers share one. Histories where almost
+    no one drops out put a and b on a ridge where the likelihood is flat: there the optimizer's stop
+    depends on the CPU's floating point (on one machine it converged, on another it raised
+    ConvergenceError with the same locked versions)."""
     chance, as_of, rows = random.Random(7), date(2026, 1, 1), []
-    for i in range(4000):  # visits on a grid of weeks: many customers share a history
-        age = chance.randint(8, 30)
-        weeks = [age] + [chance.randint(0, age - 1) for _ in range(chance.choice((0, 0, 1, 1, 2, 3)))]
+    for i in range(4000):
+        age, rate = chance.randint(8, 40), chance.gammavariate(2.0, 0.05)
+        weeks = [age]
+        while not (len(weeks) > 1 and chance.random() < 0.3):
+            week = weeks[-1] - max(1, round(chance.expovariate(rate)))
+            if week < 0:
+                break
+            weeks.append(week)
         rows += [(f"c{i}", as_of - timedelta(days=7 * w), 100.0) for w in weeks]
     summary = rfm_summary(pl.DataFrame(rows, schema=["customer_id", "open_date", "revenue"], orient="row"), as_of)
     distinct = _in_units(_distinct_histories(summary))
@@ -86,12 +97,8 @@ def test_the_fit_on_distinct_histories_is_the_fit_on_every_customer():
     frame = summary.to_pandas()
     history = frame["frequency"], frame["recency_days"] / DAYS_PER_UNIT, frame["t_days"] / DAYS_PER_UNIT
     weighted, each = BetaGeoFitter().fit(*distinct), BetaGeoFitter().fit(*history)
-    assert weighted.params_["r"] == pytest.approx(each.params_["r"], rel=1e-3)
-    assert weighted.params_["alpha"] == pytest.approx(each.params_["alpha"], rel=1e-3)
-    # a and b lie on a ridge here (a ~1e-4, b ~2e4: almost no one drops out), where the likelihood is flat
-    # and two fits stop ~2% apart: compare what the forecast reads of them
-    ahead = [model.conditional_expected_number_of_purchases_up_to_time(52, *history).to_numpy() for model in (weighted, each)]
-    assert ahead[0] == pytest.approx(ahead[1], rel=1e-3)
+    for name in ("r", "alpha", "a", "b"):
+        assert weighted.params_[name] == pytest.approx(each.params_[name], rel=1e-3), name
 
 
 def _dropouts(customers: int, seed: int) -> pl.DataFrame:
