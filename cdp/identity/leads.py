@@ -166,7 +166,8 @@ def resolved_contacts(state: Snapshot) -> pl.DataFrame:
     in identity/tuples names the customer the xref gives each of them (both written by the same
     resolution, cdp/identity/issue.py; an erasure drops both): the tuples give the contacts the
     standardized records joined with the xref give, from half the rows. A million customers' 10.5M
-    tuples took 4.5 s, their 20M records 8.5 s (`python bench/lead_contacts.py HOME --check`)."""
+    tuples took 4.6 s, their 20M records 6.2 s (`python bench/lead_contacts.py HOME --check` at 862b3da;
+    10.0 and 13.2 s on a machine half as fast)."""
     tuples, values = state.scan(tables.TUPLES), state.scan(tables.TUPLE_VALUES)
     if tuples is None or values is None or not state.rows(tables.CUSTOMER_XREF):
         return pl.DataFrame(schema=CONTACTS_SCHEMA)
