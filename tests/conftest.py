@@ -9,14 +9,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-import __main__
 from cdp.identity.leads import record_contacts, resolved_contacts
-
-# An xdist worker's __main__ has neither a spec nor a file; pyspark (imported by Great Expectations
-# when installed, e.g. with the `spark` extra) takes that for a doctest run without Spark Connect
-# and calls sys.exit(0) in the middle of an import. Give the worker's __main__ a name.
-if getattr(__main__, "__spec__", None) is None and not hasattr(__main__, "__file__"):
-    __main__.__file__ = "<pytest-xdist worker>"
 
 DEMO_AS_OF = date(2026, 10, 31)
 # Tests that run the platform on demo data are end-to-end: `pytest -m "not e2e"` leaves them out.
@@ -27,17 +20,22 @@ E2E_FIXTURES = {"demo_landing", "demo_run", "small_landing"}
 # xdist hands out whole modules in collection order (`--no-loadscope-reorder` in pyproject.toml:
 # by default it orders them by their number of tests, which started the fault harness, ~250 s,
 # after ten minutes of small modules). Seconds per module: `pytest -v --durations=0`, one suite
-# run on 2 cores.
+# run on 2 cores (2026-12-06:
+# 812.6 s, 1,553 s of tests in all).
 LONGEST_FIRST = (
-    "tests/state/test_faults.py",  # ~245 s
-    "tests/warehouse/test_mart_rules.py",  # ~155 s
-    "tests/identity/test_resolution_on_demo.py",  # ~125 s, builds the shared demo run
-    "tests/identity/test_spark_backend.py",  # ~110 s
-    "tests/state/test_run_safety.py",  # ~80 s
-    "tests/test_step_processes.py",  # ~70 s
-    "tests/warehouse/test_incremental_demo.py",  # ~70 s
-    "tests/privacy/test_erasure.py",  # ~65 s
-    "tests/privacy/test_erasure_jobs.py",  # ~55 s
+    "tests/state/test_faults.py",  # ~230 s
+    "tests/identity/test_resolution_on_demo.py",  # ~175 s, of which ~105 s build the shared demo run
+    "tests/warehouse/test_incremental_demo.py",  # ~185 s
+    "tests/warehouse/test_mart_rules.py",  # ~170 s
+    "tests/identity/test_spark_backend.py",  # ~140 s
+    "tests/state/test_run_safety.py",  # ~75 s
+    "tests/privacy/test_erasure.py",  # ~75 s
+    "tests/privacy/test_erasure_jobs.py",  # ~65 s
+    "tests/test_step_processes.py",  # ~65 s
+    "tests/test_pipeline.py",  # ~45 s
+    "tests/identity/test_review.py",  # ~35 s
+    "tests/warehouse/test_synced_tests.py",  # ~35 s
+    "tests/test_schedule.py",
     "tests/privacy/test_retention.py",
 )
 

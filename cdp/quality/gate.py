@@ -12,8 +12,10 @@ import math
 import os
 import re
 import secrets
+import sys
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -203,13 +205,35 @@ def _columns_of(expectation: dict, available: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(named))
 
 
+@contextmanager
+def _importing_gx() -> Iterator[None]:
+    """Where GX is imported (lazily: commands that gate nothing do not pay its 2-3 s).
+
+    With pyspark installed (the `spark` extra), GX imports pyspark's Spark Connect modules, whose import
+    takes a __main__ without a spec or a file (`python -c ...`) for a doctest run of pyspark's own and
+    calls sys.exit(0): a `python -c` run of the platform stopped at its first gate with status 0 and no
+    word of why. While GX is imported, such a process looks interactive to that check (`sys.ps1`, which
+    it accepts), and only then."""
+    main = sys.modules["__main__"]
+    looks_like_doctest = (getattr(main, "__spec__", None) is None and not hasattr(main, "__file__")
+                          and not hasattr(sys, "ps1"))
+    if looks_like_doctest:
+        sys.ps1 = ""
+    try:
+        yield
+    finally:
+        if looks_like_doctest:
+            del sys.ps1
+
+
 def _row_wise(expectation_type: str) -> bool:
-    from great_expectations.expectations.expectation import (
-        ColumnMapExpectation,
-        ColumnPairMapExpectation,
-        MulticolumnMapExpectation,
-    )
-    from great_expectations.expectations.registry import get_expectation_impl
+    with _importing_gx():
+        from great_expectations.expectations.expectation import (
+            ColumnMapExpectation,
+            ColumnPairMapExpectation,
+            MulticolumnMapExpectation,
+        )
+        from great_expectations.expectations.registry import get_expectation_impl
 
     if expectation_type in COUNTING:
         return False
@@ -248,10 +272,11 @@ def _validate(batches: list[_Batch], typed: pl.LazyFrame, parameters: dict) -> I
     One batch is built (its narrow frame, its pandas copy for GX) at a time and dropped once its
     results are read (built all first, 100,000 customers' 1.65M lead events held 0.8 GB of
     batches before GX saw the first)."""
-    import great_expectations as gx
-    from great_expectations.core.expectation_suite import ExpectationSuite
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.execution_engine import pandas_execution_engine
+    with _importing_gx():
+        import great_expectations as gx
+        from great_expectations.core.expectation_suite import ExpectationSuite
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.execution_engine import pandas_execution_engine
 
     # GX fingerprints every batch below 1 GB (an MD5 over all values, twice per validation) for a
     # marker nothing here reads: at a million rows it was 40% of GX's time. Its own threshold

@@ -1,4 +1,7 @@
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -172,3 +175,18 @@ def gated_with_batches(monkeypatch, suite, rows):
     result = gate(CONTRACT, raw(rows), suite, AS_OF, "run")
     monkeypatch.setattr(gate_module, "_batches", original)
     return result, made
+
+
+GATE_FROM_THE_COMMAND_LINE = """
+from tests.quality.test_gate import AS_OF, CONTRACT, default_suite, gate, good, raw
+result = gate(CONTRACT, raw([good(1), good(2, vin=None)]), default_suite(CONTRACT), AS_OF, "run")
+print("loaded", result.valid.height, "quarantined", result.quarantine.height)
+"""
+
+
+def test_a_gate_runs_in_python_dash_c():
+    """`python -c` (a __main__ without a file) gates a batch to the end. With pyspark installed, its import
+    from GX had ended such a process with status 0 and nothing but a line about doctests on stderr."""
+    done = subprocess.run([sys.executable, "-c", GATE_FROM_THE_COMMAND_LINE], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2], timeout=300)
+    assert done.returncode == 0 and done.stdout.splitlines()[-1:] == ["loaded 1 quarantined 1"], done.stderr[-2000:]
