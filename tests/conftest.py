@@ -19,9 +19,8 @@ E2E_FIXTURES = {"demo_landing", "demo_run", "small_landing"}
 # The longest modules go first (longest processing time first: the two workers end together).
 # xdist hands out whole modules in collection order (`--no-loadscope-reorder` in pyproject.toml:
 # by default it orders them by their number of tests, which started the fault harness, ~250 s,
-# after ten minutes of small modules). Seconds per module: `pytest -v --durations=0`, one suite
-# run on 2 cores (2026-12-06:
-# 812.6 s, 1,553 s of tests in all).
+# after ten minutes of small modules). Seconds per module: `pytest --durations=0`, one suite run
+# on 2 cores (2026-12-06: 812.6 s, 1,553 s of tests in all).
 LONGEST_FIRST = (
     "tests/state/test_faults.py",  # ~230 s
     "tests/identity/test_resolution_on_demo.py",  # ~175 s, of which ~105 s build the shared demo run
