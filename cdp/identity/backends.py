@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import uuid
 import weakref
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,15 @@ class BackendError(RuntimeError):
     """The configured backend cannot run here; the message says what to install or set."""
 
 
+def _section(cls, name: str, raw: dict[str, Any] | None):
+    """A backend section of identity/settings.yaml as its dataclass; an option it does not have is refused by name."""
+    raw = raw or {}
+    if unknown := set(raw) - {f.name for f in fields(cls)}:
+        raise BackendError(f"identity/settings.yaml: {name} has no option {sorted(unknown)}; "
+                           f"it takes {[f.name for f in fields(cls)]}")
+    return cls(**{key: value for key, value in raw.items() if value is not None})
+
+
 @dataclass(frozen=True)
 class DuckDBOptions:
     """The `duckdb:` section of identity/settings.yaml."""
@@ -55,14 +64,39 @@ class DuckDBOptions:
 
     @classmethod
     def parse(cls, raw: dict[str, Any] | None) -> "DuckDBOptions":
-        raw = raw or {}
-        if unknown := set(raw) - {f.name for f in fields(cls)}:
-            raise BackendError(f"identity/settings.yaml: duckdb has no option {sorted(unknown)}; "
-                               f"it takes {[f.name for f in fields(cls)]}")
-        options = cls(**raw)
+        options = _section(cls, "duckdb", raw)
         if options.materialisation not in ("table", "parquet"):
             raise BackendError(f"identity/settings.yaml: duckdb.materialisation is {options.materialisation!r}; "
                                "use 'table' or 'parquet'")
+        return options
+
+
+# How Splink cuts Spark's query plan after each of its steps (SparkAPI's break_lineage_method): parquet
+# writes the step's table into the checkpoint folder and reads it back, checkpoint is Spark's own
+# checkpoint into the same folder (the Spark identity test's stage on 60 customers: 51.7 s and 44.9 s,
+# one run each); the delta_lake ones are Splink's for Delta Lake (not tried here). Splink's `persist`
+# is refused: it keeps the tables in memory but not the plan short, and the same test ran 212 s and
+# then out of its 2 GB driver heap in Spark's analyzer.
+LINEAGE_CUTS = ("parquet", "checkpoint", "delta_lake_files", "delta_lake_table")
+
+
+@dataclass(frozen=True)
+class SparkOptions:
+    """The `spark:` section of identity/settings.yaml."""
+
+    checkpoint_dir: str | None = None  # Splink's intermediate tables (None: a temporary folder)
+    break_lineage_method: str = "parquet"  # one of LINEAGE_CUTS
+    conf: dict[str, Any] = field(default_factory=dict)  # Spark settings over SPARK_DEFAULTS, e.g. spark.master
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any] | None) -> "SparkOptions":
+        options = _section(cls, "spark", raw)
+        if options.break_lineage_method not in LINEAGE_CUTS:
+            raise BackendError(f"identity/settings.yaml: spark.break_lineage_method is {options.break_lineage_method!r}; "
+                               f"use one of {list(LINEAGE_CUTS)} (persist does not cut Spark's plan: the identity "
+                               "stage's plans outgrow the driver's memory)")
+        if not isinstance(options.conf, dict):
+            raise BackendError(f"identity/settings.yaml: spark.conf is {options.conf!r}; give Spark settings as a mapping")
         return options
 
 
@@ -138,7 +172,7 @@ def _use_pip_java() -> None:
     os.environ["JAVA_HOME"] = str(home)
 
 
-def spark_session(options: dict[str, Any]):
+def spark_session(options: SparkOptions):
     """A Spark session with Splink's UDF jar and a checkpoint folder (created when missing)."""
     try:
         from pyspark.sql import SparkSession
@@ -151,11 +185,11 @@ def spark_session(options: dict[str, Any]):
     _use_pip_java()
     _check_sqlglot()
     builder = SparkSession.builder.appName("cdp identity")
-    for key, value in {**SPARK_DEFAULTS, **(options.get("conf") or {})}.items():
+    for key, value in {**SPARK_DEFAULTS, **options.conf}.items():
         builder = builder.config(key, str(value))
-    jars = ",".join(filter(None, [similarity_jar_location(), (options.get("conf") or {}).get("spark.jars")]))
+    jars = ",".join(filter(None, [similarity_jar_location(), options.conf.get("spark.jars")]))
     session = builder.config("spark.jars", jars).getOrCreate()
-    checkpoints = options.get("checkpoint_dir") or tempfile.mkdtemp(prefix="cdp-spark-checkpoints-")
+    checkpoints = options.checkpoint_dir or tempfile.mkdtemp(prefix="cdp-spark-checkpoints-")
     Path(checkpoints).mkdir(parents=True, exist_ok=True)
     session.sparkContext.setCheckpointDir(str(checkpoints))
     return session
@@ -170,18 +204,15 @@ def _check_sqlglot() -> None:
                            "generator. `pip uninstall sqlglotc` (cdp pins sqlglot<30, whose [rs] extra does not pull it)")
 
 
-def make_db_api(backend: str, options: DuckDBOptions | dict[str, Any] | None = None):
-    """Splink's database API for `backend`, with its options (DuckDBOptions, or the `spark:` section)."""
+def make_db_api(backend: str, options: DuckDBOptions | SparkOptions | None = None):
+    """Splink's database API for `backend`, with its options (its section's defaults when None)."""
     if backend == "duckdb":
-        return duckdb_api(options if isinstance(options, DuckDBOptions) else DuckDBOptions.parse(options))
-    options = options or {}
+        return duckdb_api(options or DuckDBOptions())
     if backend == "spark":
         from splink import SparkAPI
 
-        # parquet (default): intermediate tables written to the checkpoint folder; persist: kept in
-        # Spark's memory (small data, tests)
-        return SparkAPI(spark_session=spark_session(options),
-                        break_lineage_method=options.get("break_lineage_method", "parquet"))
+        options = options or SparkOptions()
+        return SparkAPI(spark_session=spark_session(options), break_lineage_method=options.break_lineage_method)
     raise BackendError(f"identity/settings.yaml: unknown backend {backend!r}; use 'duckdb' or 'spark'")
 
 

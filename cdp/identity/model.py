@@ -18,6 +18,7 @@ from splink.internals.exceptions import EMTrainingException
 
 from cdp.identity.backends import (
     DuckDBOptions,
+    SparkOptions,
     canonical,
     for_backend,
     make_db_api,
@@ -128,10 +129,10 @@ class IdentitySettings:
     clustering: Clustering
     backend: str
     duckdb: DuckDBOptions = field(default_factory=DuckDBOptions)
-    spark: dict[str, Any] = field(default_factory=dict)  # Spark backend options: conf, checkpoint_dir
+    spark: SparkOptions = field(default_factory=SparkOptions)
 
     @property
-    def backend_options(self) -> DuckDBOptions | dict[str, Any]:
+    def backend_options(self) -> DuckDBOptions | SparkOptions:
         """The options of the configured backend (the `duckdb:` or `spark:` section)."""
         return self.spark if self.backend == "spark" else self.duckdb
 
@@ -152,12 +153,12 @@ class IdentitySettings:
             clustering=Clustering.parse(raw["clustering"]),
             backend=raw.get("backend", "duckdb"),
             duckdb=DuckDBOptions.parse(raw.get("duckdb")),
-            spark=raw.get("spark") or {},
+            spark=SparkOptions.parse(raw.get("spark")),
         )
 
 
 def make_linker(tuples: pl.DataFrame | Path, settings: dict[str, Any] | str | Path, backend: str = "duckdb",
-                log_level: int = logging.ERROR, backend_options: DuckDBOptions | dict[str, Any] | None = None) -> Linker:
+                log_level: int = logging.ERROR, backend_options: DuckDBOptions | SparkOptions | None = None) -> Linker:
     """A link-and-dedupe Linker with one input table per source of `tuples` (a frame, or a Parquet
     file the backend reads).
 

@@ -1,5 +1,6 @@
-"""The `duckdb:` section of identity/settings.yaml is typed: its memory limit and spill folder
-reach Splink's connection, a misspelled option is refused naming it."""
+"""The `duckdb:` and `spark:` sections of identity/settings.yaml are typed: DuckDB's memory limit and
+spill folder reach Splink's connection, a misspelled option or a value the pipeline cannot run with is
+refused naming it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 import cdp.identity.model as model_module
 from cdp.identity import pipeline
-from cdp.identity.backends import BackendError, DuckDBOptions, make_db_api
+from cdp.identity.backends import BackendError, DuckDBOptions, SparkOptions, make_db_api
 from cdp.identity.model import IdentitySettings
 from cdp.paths import Home
 
@@ -39,6 +40,22 @@ def test_parquet_materialisation_goes_to_the_spill_folder(tmp_path):
 def test_a_wrong_duckdb_option_is_refused_by_name(raw, named):
     with pytest.raises(BackendError, match=named):
         DuckDBOptions.parse(raw)
+
+
+def test_the_spark_section_is_read_into_its_options():
+    assert IdentitySettings.load().spark == SparkOptions()  # identity/settings.yaml: parquet, no folder, no conf
+    options = SparkOptions.parse({"checkpoint_dir": "/data/checkpoints", "break_lineage_method": "checkpoint",
+                                  "conf": {"spark.master": "spark://host:7077"}})
+    assert (options.checkpoint_dir, options.break_lineage_method, options.conf["spark.master"]) == (
+        "/data/checkpoints", "checkpoint", "spark://host:7077")
+
+
+@pytest.mark.parametrize("raw, named", [({"checkpoint_directory": "/tmp"}, "checkpoint_directory"),
+                                         ({"break_lineage_method": "persist"}, "persist"),
+                                         ({"conf": ["spark.master"]}, "spark.conf")])
+def test_a_wrong_spark_option_is_refused_by_name(raw, named):
+    with pytest.raises(BackendError, match=named):
+        SparkOptions.parse(raw)
 
 
 def test_resolution_and_training_spill_into_a_scratch_folder_of_the_home(tmp_path, monkeypatch):

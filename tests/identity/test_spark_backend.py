@@ -20,7 +20,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from cdp.identity.backends import java_problem
+from cdp.identity.backends import SparkOptions, java_problem
 from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.pipeline import resolve_identities
 from cdp.identity.resolve import resolve
@@ -55,9 +55,9 @@ def duckdb_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def spark_settings(tmp_path_factory):
     settings = IdentitySettings.load()
-    options = {"conf": {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
-                        "spark.driver.memory": "2g"},
-               "checkpoint_dir": str(tmp_path_factory.mktemp("checkpoints"))}
+    options = SparkOptions(conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
+                                 "spark.driver.memory": "2g"},
+                           checkpoint_dir=str(tmp_path_factory.mktemp("checkpoints")))
     return dataclasses.replace(settings, backend="spark", spark=options)
 
 
