@@ -137,9 +137,11 @@ class IdentitySettings:
         return self.spark if self.backend == "spark" else self.duckdb
 
     def spilling_to(self, folder: Path) -> "IdentitySettings":
-        """These settings with DuckDB's spill files (and Parquet materialisation) in `folder`: a
-        scratch folder under the home (cdp.state.scratch), not the working directory."""
-        return replace(self, duckdb=replace(self.duckdb, temp_directory=str(folder)))
+        """These settings with DuckDB's spill files (and Parquet materialisation) in `folder`, and Spark's
+        checkpoints too unless the settings name a folder (a cluster's shared storage): a scratch folder
+        under the home (cdp.state.scratch), not the working directory or the system's temporary folder."""
+        spark = self.spark if self.spark.checkpoint_dir else replace(self.spark, checkpoint_dir=str(folder / "spark"))
+        return replace(self, duckdb=replace(self.duckdb, temp_directory=str(folder)), spark=spark)
 
     @classmethod
     def load(cls, path: Path = SETTINGS_PATH) -> "IdentitySettings":

@@ -4,6 +4,7 @@ refused naming it."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import polars as pl
@@ -48,6 +49,15 @@ def test_the_spark_section_is_read_into_its_options():
                                   "conf": {"spark.master": "spark://host:7077"}})
     assert (options.checkpoint_dir, options.break_lineage_method, options.conf["spark.master"]) == (
         "/data/checkpoints", "checkpoint", "spark://host:7077")
+
+
+def test_a_run_checkpoints_spark_in_its_scratch_folder_unless_a_folder_is_set(tmp_path):
+    """Splink's tables on Spark hold the tuples being matched: a run's go under the home, where erasure
+    and the scratch clean-up reach them; a configured folder (a cluster's shared storage) is kept."""
+    settings = IdentitySettings.load()
+    assert settings.spilling_to(tmp_path).spark.checkpoint_dir == str(tmp_path / "spark")
+    shared = dataclasses.replace(settings, spark=SparkOptions(checkpoint_dir="hdfs://nn/cdp/checkpoints"))
+    assert shared.spilling_to(tmp_path).spark.checkpoint_dir == "hdfs://nn/cdp/checkpoints"
 
 
 @pytest.mark.parametrize("raw, named", [({"checkpoint_directory": "/tmp"}, "checkpoint_directory"),

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import shutil
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -87,6 +88,7 @@ def test_spark_identity_stage_gives_duckdbs_customers(duckdb_run, spark_settings
     assert spark_pairs.select(*keys, "linked", "vetoed").equals(duck_pairs.select(*keys, "linked", "vetoed"))
     assert (spark_pairs["match_weight"] - duck_pairs["match_weight"]).abs().max() < 1e-6
     assert run.review_pairs == len(home.snapshot().read(tables.REVIEW_QUEUE).filter(pl.col("decision").is_null()))
+    assert checkpoint_files(spark_settings) == []  # Splink's intermediate tables (names, mobiles) gone with the run
 
 
 def test_spark_trains_a_model_duckdb_reads(duckdb_run, spark_settings, tmp_path):
@@ -100,9 +102,14 @@ def test_spark_trains_a_model_duckdb_reads(duckdb_run, spark_settings, tmp_path)
                                          training=dataclasses.replace(spark_settings.training, em_max_pairs=None,
                                                                       u_chunks=1))
     model = train_model(tuples, few_iterations, tmp_path / "spark-model.json")
-    assert model["sql_dialect"] == "duckdb"
+    assert model["sql_dialect"] == "duckdb" and checkpoint_files(spark_settings) == []
     saved = json.loads((tmp_path / "spark-model.json").read_text(encoding="utf-8"))
     conditions = [level["sql_condition"] for c in saved["comparisons"] for level in c["comparison_levels"]]
     assert '"name_l" = "name_r"' in conditions  # DuckDB's quoting, not Spark's backticks
     resolution = resolve(tuples, tmp_path / "spark-model.json", IdentitySettings.load())
     assert resolution.pairs_scored > 0 and resolution.tuple_clusters.height > 0
+
+
+def checkpoint_files(settings: IdentitySettings) -> list[Path]:
+    """The files left in the configured Spark checkpoint folder."""
+    return [p for p in Path(settings.spark.checkpoint_dir).rglob("*") if p.is_file()]
