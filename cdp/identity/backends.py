@@ -211,19 +211,19 @@ def make_db_api(backend: str, options: DuckDBOptions | SparkOptions | None = Non
     if backend == "duckdb":
         return duckdb_api(options or DuckDBOptions())
     if backend == "spark":
-        from splink import SparkAPI
-
-        return _spark_api(SparkAPI, options or SparkOptions())
+        return _spark_api(options or SparkOptions())
     raise BackendError(f"identity/settings.yaml: unknown backend {backend!r}; use 'duckdb' or 'spark'")
 
 
-def _spark_api(spark_api: type, options: SparkOptions):
+def _spark_api(options: SparkOptions):
     """Splink's SparkAPI, its checkpoint folder noted for `release`. Without a `checkpoint_dir` (a run
     sets one in its scratch folder: IdentitySettings.spilling_to), under a temporary folder removed
     with the API."""
+    from splink import SparkAPI  # Splink's Spark module imports pyspark: only for backend: spark
+
     owned = None if options.checkpoint_dir else tempfile.mkdtemp(prefix="cdp-spark-checkpoints-")
     session = spark_session(replace(options, checkpoint_dir=options.checkpoint_dir or owned))
-    api = spark_api(spark_session=session, break_lineage_method=options.break_lineage_method)
+    api = SparkAPI(spark_session=session, break_lineage_method=options.break_lineage_method)
     _CHECKPOINTS[api] = session.sparkContext._jsc.sc().getCheckpointDir().get()
     if owned:
         weakref.finalize(api, shutil.rmtree, owned, True)
