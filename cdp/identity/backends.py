@@ -85,7 +85,7 @@ _CHECKPOINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a Spark
 class SparkOptions:
     """The `spark:` section of identity/settings.yaml."""
 
-    checkpoint_dir: str | None = None  # Splink's intermediate tables (None: a temporary folder)
+    checkpoint_dir: str | None = None  # Splink's tables (None: a run's scratch folder; outside a run, a temporary one)
     break_lineage_method: str = "parquet"  # one of LINEAGE_CUTS
     conf: dict[str, Any] = field(default_factory=dict)  # Spark settings over SPARK_DEFAULTS, e.g. spark.master
 

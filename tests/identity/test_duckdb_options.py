@@ -36,11 +36,13 @@ def test_parquet_materialisation_goes_to_the_spill_folder(tmp_path):
     api._con.close()
 
 
-@pytest.mark.parametrize("raw, named", [({"memory_limt": "4GB"}, "memory_limt"),
-                                         ({"materialisation": "arrow"}, "arrow")])
-def test_a_wrong_duckdb_option_is_refused_by_name(raw, named):
+@pytest.mark.parametrize("section, raw, named", [
+    (DuckDBOptions, {"memory_limt": "4GB"}, "memory_limt"), (DuckDBOptions, {"materialisation": "arrow"}, "arrow"),
+    (SparkOptions, {"checkpoint_directory": "/tmp"}, "checkpoint_directory"),
+    (SparkOptions, {"break_lineage_method": "persist"}, "persist"), (SparkOptions, {"conf": ["spark.master"]}, "spark.conf")])
+def test_a_wrong_backend_option_is_refused_by_name(section, raw, named):
     with pytest.raises(BackendError, match=named):
-        DuckDBOptions.parse(raw)
+        section.parse(raw)
 
 
 def test_the_spark_section_is_read_into_its_options():
@@ -58,14 +60,6 @@ def test_a_run_checkpoints_spark_in_its_scratch_folder_unless_a_folder_is_set(tm
     assert settings.spilling_to(tmp_path).spark.checkpoint_dir == str(tmp_path / "spark")
     shared = dataclasses.replace(settings, spark=SparkOptions(checkpoint_dir="hdfs://nn/cdp/checkpoints"))
     assert shared.spilling_to(tmp_path).spark.checkpoint_dir == "hdfs://nn/cdp/checkpoints"
-
-
-@pytest.mark.parametrize("raw, named", [({"checkpoint_directory": "/tmp"}, "checkpoint_directory"),
-                                         ({"break_lineage_method": "persist"}, "persist"),
-                                         ({"conf": ["spark.master"]}, "spark.conf")])
-def test_a_wrong_spark_option_is_refused_by_name(raw, named):
-    with pytest.raises(BackendError, match=named):
-        SparkOptions.parse(raw)
 
 
 def test_resolution_and_training_spill_into_a_scratch_folder_of_the_home(tmp_path, monkeypatch):
