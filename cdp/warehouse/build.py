@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from cdp.identity.leads import LEAD_LINKS
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.current import INPUTS_SCHEMA, gained_per_source
 from cdp.paths import WAREHOUSE_DIR, Home
@@ -56,13 +57,17 @@ SYNC_THREADS = 2
 INPUTS_TABLE = "staging.current_inputs"  # in warehouse.duckdb (built_inputs)
 RECORDS_INPUT = "identity.person_records"  # the standardized records' rows in INPUTS_TABLE: a delivery is one of its files
 XREF_INPUT = "identity.customer_xref"  # the same for the records' CustomerIDs
-KEYED_INPUTS = {RECORDS_INPUT: tables.PERSON_RECORDS, XREF_INPUT: tables.CUSTOMER_XREF}  # keyed tables: they grow by files
+LINKS_INPUT = "identity.lead_links"  # and for the leads' links (cdp/identity/leads.py)
+KEYED_INPUTS = {RECORDS_INPUT: tables.PERSON_RECORDS, XREF_INPUT: tables.CUSTOMER_XREF,
+                LINKS_INPUT: LEAD_LINKS}  # keyed tables: they grow by files
+# the dbt var naming the files each keyed input gained since the file a build starts from (macros/recompute.sql)
+GAINED_VARS = {RECORDS_INPUT: "new_record_files", XREF_INPUT: "new_xref_files", LINKS_INPUT: "new_link_files"}
 INPUTS_COMMENTS = {INPUTS_TABLE: "What the staging tables and int_customer_records were built from: every source's passed "
-                                  "deliveries and their validated files, and the files of the standardized records and of "
-                                  "their CustomerIDs (the next build compares only the newer ones)",
-                   "source": f"Source contract, {RECORDS_INPUT} or {XREF_INPUT}",
-                   "delivery": f"A passed delivery (YYYY-MM-DD) of its current table, or a file of {RECORDS_INPUT} "
-                               f"or {XREF_INPUT}",
+                                  "deliveries and their validated files, and the files of the standardized records, of "
+                                  "their CustomerIDs and of the leads' links (the next build compares only the newer ones)",
+                   "source": f"Source contract, {RECORDS_INPUT}, {XREF_INPUT} or {LINKS_INPUT}",
+                   "delivery": f"A passed delivery (YYYY-MM-DD) of its current table, or a file of {RECORDS_INPUT}, "
+                               f"{XREF_INPUT} or {LINKS_INPUT}",
                    "files": "The delivery's validated Parquet files in the state store, comma-separated"}
 
 
@@ -100,21 +105,22 @@ def run_vars(home: Home, as_of: date, run_id: str, mode: str = "full", gained: d
     customers the synced inputs touched (an incremental build of the whole project, macros/synced.sql);
     `new_deliveries`: per source, the deliveries its current table `gained` since the file this
     build starts from was built (its staging table recomputes those rows, macros/recompute.sql);
-    `new_record_files`, `new_xref_files`: the files the standardized records and their CustomerIDs
-    gained since then (their paths; None: they changed otherwise, every record is compared)."""
+    `new_record_files`, `new_xref_files`, `new_link_files`: the files the standardized records, their
+    CustomerIDs and the leads' links gained since then (their paths; None: they changed otherwise,
+    every record or lead is compared)."""
     gained = gained or {}
-    files = {name: None if gained.get(name) is None else [str(home.root / f) for f in gained[name]] for name in KEYED_INPUTS}
+    files = {GAINED_VARS[name]: None if gained.get(name) is None else [str(home.root / f) for f in gained[name]]
+             for name in KEYED_INPUTS}
     return {"as_of": as_of.isoformat(), "run_id": run_id, "touched_only": mode == "incremental",
             "new_deliveries": {source: d for source, d in gained.items() if source not in KEYED_INPUTS},
-            "new_record_files": files[RECORDS_INPUT], "new_xref_files": files[XREF_INPUT],
-            "inputs": warehouse_inputs(home)}
+            **files, "inputs": warehouse_inputs(home)}
 
 
 def current_inputs(state: Snapshot) -> pl.DataFrame:
     """What every source's current table is made of now: its deliveries and their validated files;
-    and the files of the standardized records and of their CustomerIDs, each as a delivery of
-    RECORDS_INPUT or XREF_INPUT (a keyed table grows by files, `Transaction.supersede`: those it
-    gained hold every record that changed)."""
+    and the files of the standardized records, of their CustomerIDs and of the leads' links, each as a
+    delivery of its KEYED_INPUTS name (a keyed table grows by files, `Transaction.supersede`: those
+    it gained hold every record that changed)."""
     sources = [state.read(tables.current_inputs(source), INPUTS_SCHEMA).select(pl.lit(source).alias("source"), *INPUTS_SCHEMA)
                for source in sorted(load_contracts())]
     keyed = []

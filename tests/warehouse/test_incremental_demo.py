@@ -19,7 +19,16 @@ from cdp.standardize.inputs import customer_sources as every_source
 from cdp.standardize.records import person_record_parts
 from cdp.state import tables
 from cdp.warehouse import standby
-from cdp.warehouse.build import BUILDS_SCHEMA, RECORDS_INPUT, XREF_INPUT, build_warehouse, built_inputs, current_inputs, run_vars
+from cdp.warehouse.build import (
+    BUILDS_SCHEMA,
+    LINKS_INPUT,
+    RECORDS_INPUT,
+    XREF_INPUT,
+    build_warehouse,
+    built_inputs,
+    current_inputs,
+    run_vars,
+)
 
 DEMO_AS_OF = date(2026, 10, 31)  # the demo run's (conftest.DEMO_AS_OF)
 NEXT_DAY = date(2026, 11, 1)
@@ -83,8 +92,8 @@ def test_a_build_from_files_two_deliveries_behind_catches_up(demo_run, demo_land
         if day == days[0]:  # the standby is the first load's files: not even the first day's delivery
             behind = current_inputs(home.snapshot()).join(
                 built_inputs(standby.folder(home) / home.warehouse.name), on=["source", "delivery"], how="anti")
-            # and a file of standardized records, and one of their CustomerIDs
-            assert behind.get_column("source").n_unique() == len(CONTRACTS) + 2
+            # and a file of standardized records, one of their CustomerIDs and one of the leads' links
+            assert behind.get_column("source").n_unique() == len(CONTRACTS) + 3
     builds = home.snapshot().read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).sort("built_at")
     assert builds.select("mode", "started_from").rows()[-2:] == [("incremental", "standby")] * 2
 
@@ -96,15 +105,16 @@ def test_a_build_from_files_two_deliveries_behind_catches_up(demo_run, demo_land
 
 
 def records_compared_from_the_days_file(first: Home, home: Home) -> None:
-    """A warehouse file records the files of the standardized records and of their CustomerIDs it was
-    built from; against the first load's, the day's records and the day's changed CustomerIDs are one
-    more file each, and a build from it compares those files' records, not every record's hash and
-    CustomerID (macros/recompute.sql)."""
+    """A warehouse file records the files of the standardized records, of their CustomerIDs and of the
+    leads' links it was built from; against the first load's, the day's records, changed CustomerIDs
+    and re-linked leads are one more file each, and a build from it compares those files' records and
+    leads, not every record's hash and CustomerID or every lead's link (macros/recompute.sql)."""
     state = home.snapshot()
     gained = gained_per_source(built_inputs(first.warehouse), current_inputs(state))
     variables = run_vars(home, NEXT_DAY, "day", "incremental", gained)
     for name, table, var in ((RECORDS_INPUT, tables.PERSON_RECORDS, "new_record_files"),
-                             (XREF_INPUT, tables.CUSTOMER_XREF, "new_xref_files")):
+                             (XREF_INPUT, tables.CUSTOMER_XREF, "new_xref_files"),
+                             (LINKS_INPUT, LEAD_LINKS, "new_link_files")):
         files = [str(p.relative_to(home.root)) for p in state.paths(table)]
         assert built_inputs(home.warehouse).filter(pl.col("source") == name).get_column("files").to_list() == files
         assert gained[name] == files[-1:] and len(files) > 1
@@ -131,8 +141,9 @@ def standardized_from_the_delivery_as_in_full(home: Home) -> None:
 def test_records_that_move_to_another_customer_are_restaged_without_a_delivery(demo_run, tmp_path, same_tables, xref_written):
     """No new delivery, but identity moved records (two customers merged, a lead re-linked): the
     staging tables compare the records whose link changed, and end as a full build's. The CustomerIDs
-    written whole, every record's is compared; written as a day's changes (one more file of the keyed
-    table, as a day's identity step writes them), the records of that file are."""
+    and lead links written whole, every record's and lead's link is compared; written as a day's
+    changes (one more file of each keyed table, as a day's identity and lead steps write them), the
+    records and leads of those files are."""
     summary, _ = demo_run
     home = Home(tmp_path / "home")
     shutil.copytree(summary.home.root, home.root)
@@ -148,8 +159,13 @@ def test_records_that_move_to_another_customer_are_restaged_without_a_delivery(d
         else:
             moving = xref.filter(pl.col("customer_id") == gone).with_columns(merged)
             tx.supersede(tables.CUSTOMER_XREF, moving.lazy(), ("source", "record_key"))
-        tx.write(LEAD_LINKS, links.with_columns(merged).with_columns(
-            pl.when(pl.col("lead_no") == lead).then(pl.lit(kept)).otherwise("customer_id").alias("customer_id")))
+        moved_links = links.with_columns(merged).with_columns(
+            pl.when(pl.col("lead_no") == lead).then(pl.lit(kept)).otherwise("customer_id").alias("customer_id"))
+        if xref_written == "whole":
+            tx.write(LEAD_LINKS, moved_links)
+        else:  # rows in the same order: the leads whose customer changed
+            changed = moved_links.filter(moved_links.get_column("customer_id").ne_missing(links.get_column("customer_id")))
+            tx.supersede(LEAD_LINKS, changed.lazy(), ("lead_no",))
     moved = xref.filter(pl.col("customer_id") == gone).group_by("source").len()
     relinked = links.filter(pl.col("customer_id") == gone).height + 1
 

@@ -52,7 +52,8 @@
   built (var new_deliveries, cdp/warehouse/build.py), the rows that may differ are those of the new
   deliveries (a record they carry replaces its older version) and those whose link changed: when
   the CustomerIDs only gained files since (var new_xref_files: a day's changed CustomerIDs are one
-  more file of the keyed table), the source's records in those files, else every row's link compared.
+  more file of the keyed table), the source's records in those files, else every row's link compared;
+  the same for the leads' links (var new_link_files: a day's re-linked leads are one more file).
 #}
 {% macro recompute_staged() %}
   {%- set source_name = model.name | replace('stg_', '', 1) -%}
@@ -68,6 +69,12 @@
     {% if files %}
     union
     select record_key from {{ gained_files(files) }} where source = '{{ source_name }}'
+    {% endif %}
+    {% elif links == 'lead_links' and var('new_link_files', none) is not none %}
+    {%- set files = var('new_link_files') -%}
+    {% if files %}
+    union
+    select lead_no from {{ gained_files(files) }}
     {% endif %}
     {% elif links == 'customer_xref' %}
     union
