@@ -59,4 +59,4 @@ SELECT l.*, h.household_id,
        row_number() OVER (PARTITION BY l.list, h.household_id
                           ORDER BY l.may_contact DESC, l.due_date, l.customer_id, l.vin) = 1 AS household_letter
 FROM listed AS l LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)
-ORDER BY l.list, l.customer_id, l.vin
+-- no ORDER BY: a reader orders the rows it needs (a million customers' 864k rows: 1.2 s unsorted, 1.6-1.9 s sorted, a /tmp probe on the bench's published file)
