@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 import polars as pl
 
+from cdp.fingerprints import code_digest
 from cdp.ingest.contracts import Contract
 from cdp.standardize.contacts import (
     email_alone,
@@ -156,15 +157,13 @@ def _name_part(column: str) -> pl.Expr:
 
 
 def standardizer_fingerprint() -> int:
-    """A number that changes when the standardizers may give other results: their code and the
-    versions of the libraries and reference data they call. It seeds each record's input hash, so a
-    new version standardizes every record again. Not inputs.py: it chooses which rows to read and how
+    """A number that changes when the standardizers may give other results: their code (not its
+    comments or docstrings, cdp/fingerprints.py) and the versions of the libraries and reference
+    data they call. It seeds each record's input hash, so a new version standardizes every record
+    again. Not inputs.py: it chooses which rows to read and how
     the records are written, not what a row standardizes to (tests/warehouse/test_incremental_demo.py
     compares a day's records with every record standardized again)."""
-    digest = hashlib.sha256()
-    for module in sorted(Path(__file__).parent.glob("*.py")):
-        if module.name != "inputs.py":
-            digest.update(module.read_bytes())
+    digest = hashlib.sha256(code_digest(m for m in sorted(Path(__file__).parent.glob("*.py")) if m.name != "inputs.py"))
     for package in ("polars", "pypinyin", "opencc", "phonenumbers", "python-stdnum", "vininfo"):
         digest.update(f"{package}={metadata.version(package)};".encode())
     return int.from_bytes(digest.digest()[:8], "big")
