@@ -34,6 +34,7 @@ from splink import DuckDBAPI
 
 from cdp.sql import sql_string
 from cdp.state.files import full_disk_named
+from cdp.state.scratch import process_alive
 
 SPARK_FUNCTIONS = {"JAROWINKLER_SIMILARITY": "jaro_winkler", "JARO_SIMILARITY": "jaro_sim"}
 DUCKDB_FUNCTIONS = {"jaro_winkler": "jaro_winkler_similarity", "jaro_sim": "jaro_similarity"}
@@ -78,7 +79,11 @@ class DuckDBOptions:
 # is refused: it keeps the tables in memory but not the plan short, and the same test ran 212 s and
 # then out of its 2 GB driver heap in Spark's analyzer.
 LINEAGE_CUTS = ("parquet", "checkpoint", "delta_lake_files", "delta_lake_table")
-_CHECKPOINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a SparkAPI -> the checkpoint folder Spark made for it
+_CHECKPOINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a SparkAPI -> the checkpoint folder to delete with it
+# A configured (shared) checkpoint folder holds one folder per home, `cdp-home-<key>`, and in it one per
+# process that checkpoints there, named as its scratch folder (`<pid>-<purpose>-<random>`): a killed
+# process's is found by its process id and deleted the next time the home starts Spark (`_spark_api`).
+HOME_CHECKPOINTS = "cdp-home-"
 
 
 @dataclass(frozen=True)
@@ -224,20 +229,58 @@ def _spark_api(options: SparkOptions):
     owned = None if options.checkpoint_dir else tempfile.mkdtemp(prefix="cdp-spark-checkpoints-")
     session = spark_session(replace(options, checkpoint_dir=options.checkpoint_dir or owned))
     api = SparkAPI(spark_session=session, break_lineage_method=options.break_lineage_method)
-    _CHECKPOINTS[api] = session.sparkContext._jsc.sc().getCheckpointDir().get()
+    process_folder = _process_checkpoints(options.checkpoint_dir)
+    _CHECKPOINTS[api] = process_folder or session.sparkContext._jsc.sc().getCheckpointDir().get()
+    if process_folder:
+        _remove_dead_checkpoints(session, process_folder.rsplit("/", 1)[0])
     if owned:
         weakref.finalize(api, shutil.rmtree, owned, True)
     return api
+
+
+def home_checkpoints(configured: str, scratch: Path) -> str:
+    """The checkpoint folder of the process working in `scratch` (`<home>/scratch/<pid>-<purpose>-…`,
+    cdp.state.scratch) under a configured shared folder: `<configured>/cdp-home-<key>/<scratch's name>`,
+    the key a hash of this machine's name and the home's path (homes on other machines stay apart)."""
+    home = scratch.resolve().parent.parent
+    key = hashlib.sha256(f"{os.uname().nodename}:{home}".encode()).hexdigest()[:16]
+    return f"{configured.rstrip('/')}/{HOME_CHECKPOINTS}{key}/{scratch.name}"
+
+
+def _process_checkpoints(checkpoint_dir: str | None) -> str | None:
+    """`checkpoint_dir` when it is a process's folder `home_checkpoints` named, else None."""
+    if not checkpoint_dir:
+        return None
+    parent, _, name = checkpoint_dir.rstrip("/").rpartition("/")
+    return checkpoint_dir if parent.rpartition("/")[2].startswith(HOME_CHECKPOINTS) and name.split("-", 1)[0].isdigit() else None
+
+
+def _remove_dead_checkpoints(session, home_folder: str) -> list[str]:
+    """Delete the checkpoint folders of this home's processes that no longer run (a run killed while
+    Splink's tables were on the cluster's storage: tuples, names, mobiles), through Hadoop's file
+    system; the folders of live processes stay. Returns the folders deleted."""
+    hadoop = session._jvm.org.apache.hadoop.fs
+    folder = hadoop.Path(home_folder)
+    fs = folder.getFileSystem(session._jsc.hadoopConfiguration())
+    if not fs.exists(folder):
+        return []
+    deleted = []
+    for status in fs.listStatus(folder):
+        pid = status.getPath().getName().split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            fs.delete(status.getPath(), True)
+            deleted.append(status.getPath().toString())
+    return deleted
 
 
 def release(db_api) -> None:
     """Free the backend's tables now. A Linker is a web of reference cycles: dropped, its DuckDB
     connection and every table in it (up to `memory_limit`) stay allocated until Python's cycle
     collector happens to run (measured: 2.8 GB held after training at 100k customers, through the
-    whole identity stage). Spark's session is shared and stays up; the checkpoint folder Spark made
-    for this API, where Splink wrote its intermediate tables (the tuples, names and their
-    frequencies: personal data that erasure cannot reach), is deleted through Hadoop's file system
-    (a local folder, HDFS or S3 alike)."""
+    whole identity stage). Spark's session is shared and stays up; the checkpoint folder of this API
+    (the process's folder under a shared one, else the one Spark made), where Splink wrote its
+    intermediate tables (the tuples, names and their frequencies: personal data that erasure cannot
+    reach), is deleted through Hadoop's file system (a local folder, HDFS or S3 alike)."""
     if not is_spark(db_api):
         db_api._con.close()
         return

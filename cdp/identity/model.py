@@ -21,6 +21,7 @@ from cdp.identity.backends import (
     SparkOptions,
     canonical,
     for_backend,
+    home_checkpoints,
     make_db_api,
     register_sources,
     release,
@@ -137,11 +138,15 @@ class IdentitySettings:
         return self.spark if self.backend == "spark" else self.duckdb
 
     def spilling_to(self, folder: Path) -> "IdentitySettings":
-        """These settings with DuckDB's spill files (and Parquet materialisation) in `folder`, and Spark's
-        checkpoints too unless the settings name a folder (a cluster's shared storage): a scratch folder
-        under the home (cdp.state.scratch), not the working directory or the system's temporary folder."""
-        spark = self.spark if self.spark.checkpoint_dir else replace(self.spark, checkpoint_dir=str(folder / "spark"))
-        return replace(self, duckdb=replace(self.duckdb, temp_directory=str(folder)), spark=spark)
+        """These settings with DuckDB's spill files (and Parquet materialisation) in `folder`, a scratch
+        folder under the home (cdp.state.scratch), not the working directory or the system's temporary
+        folder; Spark's checkpoints too, or, when the settings name a folder (a cluster's shared
+        storage), in this process's folder there (`home_checkpoints`: deleted with the linker, or
+        by the home's next Spark session if the process is killed)."""
+        configured = self.spark.checkpoint_dir
+        checkpoints = home_checkpoints(configured, folder) if configured else str(folder / "spark")
+        return replace(self, duckdb=replace(self.duckdb, temp_directory=str(folder)),
+                       spark=replace(self.spark, checkpoint_dir=checkpoints))
 
     @classmethod
     def load(cls, path: Path = SETTINGS_PATH) -> "IdentitySettings":

@@ -41,7 +41,7 @@ def remove_dead_scratch(root: Path) -> int:
     removed = 0
     for folder in base.iterdir():
         pid = folder.name.split("-", 1)[0]
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not process_alive(int(pid)):
             if folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
             else:
@@ -50,7 +50,8 @@ def remove_dead_scratch(root: Path) -> int:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine with that id runs (another user's counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

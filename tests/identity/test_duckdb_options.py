@@ -55,11 +55,19 @@ def test_the_spark_section_is_read_into_its_options():
 
 def test_a_run_checkpoints_spark_in_its_scratch_folder_unless_a_folder_is_set(tmp_path):
     """Splink's tables on Spark hold the tuples being matched: a run's go under the home, where erasure
-    and the scratch clean-up reach them; a configured folder (a cluster's shared storage) is kept."""
+    and the scratch clean-up reach them; under a configured folder (a cluster's shared storage), in a
+    folder of the home and the process (named as its scratch folder), which a later Spark session of
+    the home can tell dead from alive."""
+    scratch = tmp_path / "home" / "scratch" / "4242-identity-abc"
     settings = IdentitySettings.load()
-    assert settings.spilling_to(tmp_path).spark.checkpoint_dir == str(tmp_path / "spark")
-    shared = dataclasses.replace(settings, spark=SparkOptions(checkpoint_dir="hdfs://nn/cdp/checkpoints"))
-    assert shared.spilling_to(tmp_path).spark.checkpoint_dir == "hdfs://nn/cdp/checkpoints"
+    assert settings.spilling_to(scratch).spark.checkpoint_dir == str(scratch / "spark")
+    shared = dataclasses.replace(settings, spark=SparkOptions(checkpoint_dir="hdfs://nn/cdp/checkpoints/"))
+    folder = shared.spilling_to(scratch).spark.checkpoint_dir
+    home_folder, _, process = folder.rpartition("/")
+    assert home_folder.startswith("hdfs://nn/cdp/checkpoints/cdp-home-") and process == "4242-identity-abc"
+    other_home = shared.spilling_to(tmp_path / "other" / "scratch" / "4242-identity-abc").spark.checkpoint_dir
+    assert other_home.rpartition("/")[0] != home_folder  # homes stay apart
+    assert shared.spilling_to(scratch.parent / "77-explain-x").spark.checkpoint_dir == f"{home_folder}/77-explain-x"
 
 
 def test_resolution_and_training_spill_into_a_scratch_folder_of_the_home(tmp_path, monkeypatch):

@@ -14,14 +14,16 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import os
 import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from cdp.identity.backends import SparkOptions, java_problem
+from cdp.identity.backends import SparkOptions, home_checkpoints, java_problem
 from cdp.identity.model import IdentitySettings, train_model
 from cdp.identity.pipeline import resolve_identities
 from cdp.identity.resolve import resolve
@@ -72,8 +74,17 @@ def test_spark_identity_stage_gives_duckdbs_customers(duckdb_run, spark_settings
     tuples, _ = build_tuples(home.snapshot().read(tables.PERSON_RECORDS))
     duck = resolve(tuples, duckdb_run / "model.json", IdentitySettings.load(), scored_pairs_path=tmp_path / "duck.parquet")
     before = home.read(tables.CUSTOMER_XREF).sort("source", "record_key")
+    # an earlier run of this home killed with its tables on the shared folder, and a live process's
+    leftovers = home_checkpoints(spark_settings.spark.checkpoint_dir, home_dir / "scratch" / "x").rpartition("/")[0]
+    killed, live = (Path(leftovers) / f"{pid}-identity-x" / "part-0.parquet" for pid in (_dead_pid(), os.getpid()))
+    for table in (killed, live):
+        table.parent.mkdir(parents=True)
+        table.write_bytes(b"tuples, names, mobiles")
 
     run = resolve_identities(home, duckdb_run / "model.json", "spark-run", spark_settings, full_recluster=True)
+
+    assert not killed.parent.exists() and live.exists()  # the killed run's tables deleted, the live process's kept
+    shutil.rmtree(live.parent)
 
     after = home.read(tables.CUSTOMER_XREF).sort("source", "record_key")
     assert run.mode == "full" and run.pairs_scored == duck.pairs_scored > 0
@@ -108,6 +119,13 @@ def test_spark_trains_a_model_duckdb_reads(duckdb_run, spark_settings, tmp_path)
     assert '"name_l" = "name_r"' in conditions  # DuckDB's quoting, not Spark's backticks
     resolution = resolve(tuples, tmp_path / "spark-model.json", IdentitySettings.load())
     assert resolution.pairs_scored > 0 and resolution.tuple_clusters.height > 0
+
+
+def _dead_pid() -> int:
+    """The id of a process that ran and ended."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    return ended.pid
 
 
 def checkpoint_files(settings: IdentitySettings) -> list[Path]:
