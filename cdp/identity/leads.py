@@ -301,12 +301,13 @@ def _supersede_links(tx: Transaction, linked: pl.DataFrame, gone: pl.LazyFrame) 
 
 def _unchanged_links(previous: pl.DataFrame, hashed: pl.DataFrame, by_mobile: pl.DataFrame) -> pl.DataFrame:
     """The last run's links that still hold: same lead inputs, same contacts on the lead's mobile (a
-    lead without a full mobile fits no customer whatever the contacts)."""
-    now = (previous.select("lead_no", "mobile").join(hashed, on="lead_no")
-           .join(by_mobile.rename({"contact_hash": "now"}), on="mobile", how="left").drop("mobile"))
-    return (previous.join(now, on=["lead_no", "lead_hash"])
-            .filter(pl.col("mobile").is_null() | pl.col("contact_hash").eq_missing(pl.col("now")))
-            .drop("now").cast(KEPT_SCHEMA))
+    lead without a full mobile fits no customer whatever the contacts). One join of the leads, not
+    two (a million customers' 6.5M leads: 2.4 s, not 3.8-4.1 s, the same links kept; /tmp probe)."""
+    return (previous.join(hashed.rename({"lead_hash": "hash_now"}), on="lead_no")
+            .filter(pl.col("lead_hash") == pl.col("hash_now"))
+            .join(by_mobile.rename({"contact_hash": "contacts_now"}), on="mobile", how="left")
+            .filter(pl.col("mobile").is_null() | pl.col("contact_hash").eq_missing(pl.col("contacts_now")))
+            .drop("hash_now", "contacts_now").cast(KEPT_SCHEMA))
 
 
 def evaluate_lead_links(links: pl.DataFrame, xref: pl.DataFrame, truth: pl.DataFrame,
