@@ -4,7 +4,7 @@
     python bench/step_memory.py HOME validated/lead_events [--delivery 2026-10-31]
     python bench/step_memory.py HOME raw/repair_orders [--delivery 2026-10-31]
     python bench/step_memory.py HOME identity [--full] [--set-back FIRST]
-    python bench/step_memory.py HOME lead_links [--full]
+    python bench/step_memory.py HOME lead_links [--full] [--set-back FIRST]
     python bench/step_memory.py HOME service_clv
 
 HOME is a home `cdp run` (or `bench/bench.py --keep`) filled. The stage is materialized as Dagster
@@ -22,7 +22,10 @@ A day's identity step again, on the same records: `--set-back FIRST`, HOME being
 load FIRST plus a day's run (`bench/bench.py --keep DIR`: DIR/N/home and DIR/N/first), sets HOME's
 manifest back to FIRST's identity tables and CustomerID counter before the step, so each run resolves
 the day's records onto the first load's base as the day did. FIRST's files must still be in HOME: no
-other run since the day's (a run deletes the files no manifest names)."""
+other run since the day's (a run deletes the files no manifest names). A day's lead step again:
+`lead_links --set-back FIRST` sets only the lead links, prospects and prospect counter back to FIRST's
+(the day's customers stay). The lead hashes are seeded by the lead code's fingerprint: against a FIRST
+made by other lead code every lead is linked again (`lead_links: … leads linked in this run`)."""
 
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ import dagster as dg
 from cdp.assets.identity import customer_xref, lead_links, person_records
 from cdp.assets.ingest import ingest_assets
 from cdp.assets.marts import service_clv_model
-from cdp.identity.leads import LEAD_LINKS, PROSPECTS
+from cdp.identity.leads import LEAD_LINKS, PROSPECT_NUMBER, PROSPECTS
 from cdp.resources import CdpConfig
 from cdp.state import tables
 
@@ -59,10 +62,12 @@ def main() -> None:
                                                             "identity: score and cluster every tuple again")
     parser.add_argument("--delivery", default="2026-10-31", help="the delivery a validated/<source> stage gates")
     parser.add_argument("--model", type=Path, help="identity: score with this model (default: the project's identity/model.json)")
-    parser.add_argument("--set-back", type=Path, metavar="FIRST", help="identity: set HOME's identity tables back to "
-                                                                        "FIRST's first (see above)")
+    parser.add_argument("--set-back", type=Path, metavar="FIRST", help="identity, lead_links: set HOME's tables of the "
+                                                                        "step back to FIRST's first (see above)")
     args = parser.parse_args()
-    if args.set_back:
+    if args.set_back and args.stage == "lead_links":
+        set_back_leads(args.home, args.set_back)
+    elif args.set_back:
         set_back(args.home, args.set_back)
     asset, op = STAGES[args.stage]
     home = str(args.home.resolve())
@@ -106,6 +111,21 @@ def set_back(home: Path, first: Path) -> None:
         if name in before["tables"]:
             manifest["tables"][name] = before["tables"][name]
     manifest["counters"][tables.CUSTOMER_NUMBER] = before["counters"][tables.CUSTOMER_NUMBER]
+    _write_manifest(home, manifest)
+
+
+def set_back_leads(home: Path, first: Path) -> None:
+    """HOME's manifest with FIRST's lead links, prospects and prospect counter: the lead step links the
+    day's leads onto the day's customers again, as the day did (its own tables only; the identity
+    tables stay the day's)."""
+    manifest, before = (json.loads((root / "state" / "manifest.json").read_text()) for root in (home, first))
+    for name in (LEAD_LINKS, PROSPECTS):
+        manifest["tables"][name] = before["tables"][name]
+    manifest["counters"][PROSPECT_NUMBER] = before["counters"][PROSPECT_NUMBER]
+    _write_manifest(home, manifest)
+
+
+def _write_manifest(home: Path, manifest: dict) -> None:
     path = home / "state" / "manifest.json"
     path.with_suffix(".set-back").write_text(json.dumps(manifest))
     os.replace(path.with_suffix(".set-back"), path)
