@@ -255,22 +255,18 @@ def _process_checkpoints(checkpoint_dir: str | None) -> str | None:
     return checkpoint_dir if parent.rpartition("/")[2].startswith(HOME_CHECKPOINTS) and name.split("-", 1)[0].isdigit() else None
 
 
-def _remove_dead_checkpoints(session, home_folder: str) -> list[str]:
+def _remove_dead_checkpoints(session, home_folder: str) -> None:
     """Delete the checkpoint folders of this home's processes that no longer run (a run killed while
     Splink's tables were on the cluster's storage: tuples, names, mobiles), through Hadoop's file
-    system; the folders of live processes stay. Returns the folders deleted."""
-    hadoop = session._jvm.org.apache.hadoop.fs
-    folder = hadoop.Path(home_folder)
+    system; the folders of live processes stay."""
+    folder = session._jvm.org.apache.hadoop.fs.Path(home_folder)
     fs = folder.getFileSystem(session._jsc.hadoopConfiguration())
     if not fs.exists(folder):
-        return []
-    deleted = []
+        return
     for status in fs.listStatus(folder):
         pid = status.getPath().getName().split("-", 1)[0]
         if pid.isdigit() and not process_alive(int(pid)):
             fs.delete(status.getPath(), True)
-            deleted.append(status.getPath().toString())
-    return deleted
 
 
 def release(db_api) -> None:
