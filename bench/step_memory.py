@@ -23,9 +23,11 @@ load FIRST plus a day's run (`bench/bench.py --keep DIR`: DIR/N/home and DIR/N/f
 manifest back to FIRST's identity tables and CustomerID counter before the step, so each run resolves
 the day's records onto the first load's base as the day did. FIRST's files must still be in HOME: no
 other run since the day's (a run deletes the files no manifest names). A day's lead step again:
-`lead_links --set-back FIRST` sets only the lead links, prospects and prospect counter back to FIRST's
-(the day's customers stay). The lead hashes are seeded by the lead code's fingerprint: against a FIRST
-made by other lead code every lead is linked again (`lead_links: … leads linked in this run`)."""
+`lead_links --set-back FIRST` sets only the lead links, prospects, prospect counter and the files their
+contacts were read from back to FIRST's (the day's customers stay). The lead hashes are seeded by the
+lead code's fingerprint: against a FIRST made by other lead code every lead is linked again (`lead_links:
+… leads linked in this run`), and against one made before the contacts' files were kept (cdp/identity/
+leads.py `changed_mobiles`) every customer's contacts are read."""
 
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ import dagster as dg
 from cdp.assets.identity import customer_xref, lead_links, person_records
 from cdp.assets.ingest import ingest_assets
 from cdp.assets.marts import service_clv_model
-from cdp.identity.leads import LEAD_LINKS, PROSPECT_NUMBER, PROSPECTS
+from cdp.identity.leads import CONTACT_FILES, LEAD_LINKS, PROSPECT_NUMBER, PROSPECTS
 from cdp.resources import CdpConfig
 from cdp.state import tables
 
@@ -119,8 +121,10 @@ def set_back_leads(home: Path, first: Path) -> None:
     day's leads onto the day's customers again, as the day did (its own tables only; the identity
     tables stay the day's)."""
     manifest, before = (json.loads((root / "state" / "manifest.json").read_text()) for root in (home, first))
-    for name in (LEAD_LINKS, PROSPECTS):
-        manifest["tables"][name] = before["tables"][name]
+    for name in (LEAD_LINKS, PROSPECTS, CONTACT_FILES):
+        manifest["tables"].pop(name, None)  # FIRST made without the contacts' files: every contact is read
+        if name in before["tables"]:
+            manifest["tables"][name] = before["tables"][name]
     manifest["counters"][PROSPECT_NUMBER] = before["counters"][PROSPECT_NUMBER]
     _write_manifest(home, manifest)
 

@@ -122,6 +122,9 @@ def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Ide
 LEAD_SOURCES = lead_sources()
 
 
+CONTACTS_READ = "mobiles whose contacts were read (every one on a full run or after a full resolution)"
+
+
 class LeadLinksConfig(dg.Config):
     full: bool = False  # link every lead again, not only those whose inputs or mobile's contacts changed
 
@@ -144,7 +147,8 @@ def lead_links(context: dg.AssetExecutionContext, cdp: CdpConfig, config: LeadLi
     return dg.MaterializeResult(metadata={
         "leads": result.leads, "linked to a customer": result.linked, "prospects": result.prospects,
         "new prospect IDs": result.new_prospects, "leads linked in this run (new, changed, or their mobile's contacts)":
-        result.relinked, **{f"evidence: {k}": v for k, v in result.by_evidence.items()},
+        result.relinked, CONTACTS_READ: "every" if result.contact_mobiles is None else result.contact_mobiles,
+        **{f"evidence: {k}": v for k, v in result.by_evidence.items()},
     })
 
 

@@ -125,10 +125,16 @@ def gained_record_files(state: Snapshot) -> list[Path] | None:
     when they changed otherwise (rewritten whole: compacted, erased from) or nothing says."""
     if not (state.has(tables.RESOLVED_RECORD_FILES) and state.has(tables.TUPLE_VALUES)):
         return None
-    read = state.read(tables.RESOLVED_RECORD_FILES).get_column("file").to_list()
-    now = state.paths(tables.PERSON_RECORDS)
+    return gained_files(state, tables.PERSON_RECORDS, state.read(tables.RESOLVED_RECORD_FILES).get_column("file").to_list())
+
+
+def gained_files(state: Snapshot, table: str, read: list[str]) -> list[Path] | None:
+    """The files `table` gained since it had the files `read` (relative to the home), when it only
+    gained files: those are its first files now, and not merged into its base since. None when it
+    changed otherwise (rewritten whole, compacted, erased from) or `read` names none."""
+    now = state.paths(table)
     prefix = [str(p.relative_to(state.root)) for p in now[:len(read)]]
-    if not read or prefix != read or state.base(tables.PERSON_RECORDS) > len(read):
+    if not read or prefix != read or state.base(table) > len(read):
         return None
     return now[len(read):]
 

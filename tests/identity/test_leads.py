@@ -5,18 +5,23 @@ from __future__ import annotations
 import shutil
 
 import polars as pl
+import pytest
 
 from cdp.identity.leads import (
     LEAD_LINKS,
     PROSPECT_SCHEMA,
     LeadRules,
     assign_prospects,
+    changed_mobiles,
     current_leads,
     evaluate_lead_links,
     lead_evidence,
+    lead_hashes,
     link_leads,
     resolve_leads,
+    resolved_contacts,
 )
+from cdp.identity.tuples import RECORD_KEY, TUPLE_KEY
 from cdp.paths import Home
 from cdp.state import tables
 
@@ -82,10 +87,15 @@ def test_the_contacts_of_the_tuples_are_those_of_the_records(demo_run, same_cont
     assert same_contacts(state) > state.read(tables.CUSTOMERS).height / 2
 
 
-def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("written", ["whole", "as a day's changes"])
+def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path, monkeypatch, written):
     """Incremental lead links equal linking every lead: after a merge of two customers (the contacts
     on their mobiles change), a lead whose mobile and name became a customer's, and a new lead; and
-    when the links are written whole (too many linked again), with the kept ones read back whole."""
+    when the links are written whole (too many linked again), with the kept ones read back whole.
+    The merge written whole (as a full resolution writes the tuples' customers), every mobile's
+    contacts are read; written as one more file of the keyed table (as a day's resolution writes
+    it), only those of the mobiles that may differ (`changed_mobiles`): every mobile of the customer
+    merged into among them, its genders being the merged one's too."""
     summary, _ = demo_run
     home = Home(tmp_path / "home")
     shutil.copytree(summary.home.root, home.root)
@@ -93,7 +103,9 @@ def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path, mo
     leads, links = current_leads(state), state.read(LEAD_LINKS)
     xref, tuples = state.read(tables.CUSTOMER_XREF), state.read(tables.TUPLES)
     linked = links.filter(pl.col("customer_id").is_not_null()).sort("lead_no")
-    merged, into = linked.get_column("customer_id").unique(maintain_order=True).to_list()[:2]
+    several = resolved_contacts(state).group_by("customer_id").agg(pl.col("mobile").n_unique()).filter(pl.col("mobile") > 1)
+    into = linked.join(several, on="customer_id", how="semi")[0, "customer_id"]  # a customer with several mobiles
+    merged = linked.filter(pl.col("customer_id") != into)[0, "customer_id"]
     model = linked.filter(pl.col("customer_id") == into).row(0, named=True)
     named = leads.filter(pl.col("lead_no") == model["lead_no"]).row(0, named=True)
     prospect = links.filter(pl.col("customer_id").is_null() & pl.col("mobile").is_not_null()).get_column("lead_no")[0]
@@ -104,23 +116,39 @@ def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path, mo
         leads.filter(pl.col("lead_no") == model["lead_no"]).with_columns(pl.lit("NEW-LEAD-1").alias("lead_no")),
     ])
     with home.state.transaction("a day") as tx:
-        for name, rows in ((tables.CUSTOMER_XREF, xref), (tables.TUPLES, tuples)):  # a merge names both anew
-            tx.write(name, rows.with_columns(pl.col("customer_id").replace(merged, into)))
+        for name, rows, key in ((tables.CUSTOMER_XREF, xref, RECORD_KEY), (tables.TUPLES, tuples, TUPLE_KEY)):
+            if written == "whole":
+                tx.write(name, rows.with_columns(pl.col("customer_id").replace(merged, into)))
+            else:  # a merge names both anew: the merged customer's rows, now the other's
+                tx.supersede(name, rows.filter(pl.col("customer_id") == merged).with_columns(
+                    pl.lit(into).alias("customer_id")).lazy(), key)
+        if written != "whole":  # the mobiles of the customer merged into: its genders changed (every one of them)
+            own = resolved_contacts(state).filter(pl.col("customer_id") == into).get_column("mobile")
+            own = own.filter(own != named["mobile"]).unique()  # not the changed lead's own mobile
+            scope = changed_mobiles(tx.view(), links, lead_hashes(day), day)
+            assert own.len() and own.is_in(scope.implode()).all()
         day_run = resolve_leads(tx, day, "day")
         assert tx.view().superseding_key(LEAD_LINKS) == ("lead_no",)  # the day's links: a file of their own
         incremental = tx.read(LEAD_LINKS).sort("lead_no")
         gone = leads[0, "lead_no"]
         resolve_leads(tx, day.filter(pl.col("lead_no") != gone), "day")  # a lead no longer current: its link goes
         assert tx.read(LEAD_LINKS).sort("lead_no").equals(incremental.filter(pl.col("lead_no") != gone))
-        resolve_leads(tx, day, "day", full=True)
-        assert incremental.equals(tx.read(LEAD_LINKS))
+        every = resolve_leads(tx, day, "day", full=True)
+        assert incremental.equals(tx.read(LEAD_LINKS)) and every.contact_mobiles is None
         with monkeypatch.context() as patched:
             patched.setattr("cdp.identity.leads.SUPERSEDING_SHARE", -1.0)  # no day is small enough
             rewritten = resolve_leads(tx, day, "day")
         assert rewritten.relinked == 0 and tx.view().superseding_key(LEAD_LINKS) == ()  # one file, the kept rows
         assert incremental.equals(tx.read(LEAD_LINKS))
+        into_mobiles = resolved_contacts(tx.view()).filter(pl.col("customer_id") == into).get_column("mobile").unique()
     assert 3 <= day_run.relinked < day.height / 4
+    if written == "whole":
+        assert day_run.contact_mobiles is None
+    else:  # the customers' mobiles and the changed leads', a few of the base's
+        assert 0 < day_run.contact_mobiles < resolved_contacts(state).get_column("mobile").n_unique() / 10
+        assert rewritten.contact_mobiles == 0  # nothing changed since the run before
     # the changed and the new lead fit the customer the model lead fits, now holding the merged one's contacts too
     assert incremental.filter(pl.col("lead_no").is_in([prospect, "NEW-LEAD-1"])).get_column("customer_id").to_list() == [
         into, into]
     assert incremental.filter(pl.col("customer_id") == merged).is_empty()
+    assert into_mobiles.len() > 1

@@ -4,14 +4,15 @@ customers the delivery touched) holds the tables a full build makes from the sam
 
 import shutil
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
-from cdp.assets.identity import CONTRACTS
+from cdp.assets.identity import CONTACTS_READ, CONTRACTS
 from cdp.demo.delivery import next_delivery
-from cdp.identity.leads import LEAD_LINKS
+from cdp.identity.leads import LEAD_LINKS, current_leads, resolve_leads, resolved_contacts
 from cdp.ingest.current import gained_per_source
 from cdp.paths import Home
 from cdp.runner import dagster_instance, run_pipeline
@@ -49,6 +50,7 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
     standardized_from_the_delivery_as_in_full(home)
     records_compared_from_the_days_file(summary.home, home)
     same_contacts(home.snapshot())  # the lead links' contacts from the day's tuples (cdp/identity/leads.py)
+    leads_linked_as_linking_every_lead(home, tmp_path / "every lead")
 
     full = Home(tmp_path / "full")
     shutil.copytree(home.root, full.root)
@@ -119,6 +121,20 @@ def records_compared_from_the_days_file(first: Home, home: Home) -> None:
         assert built_inputs(home.warehouse).filter(pl.col("source") == name).get_column("files").to_list() == files
         assert gained[name] == files[-1:] and len(files) > 1
         assert variables[var] == [str(state.paths(table)[-1])]
+
+
+def leads_linked_as_linking_every_lead(home: Home, again: Path) -> None:
+    """The day's lead step read the contacts of a few mobiles (those whose contacts or leads may have
+    changed: the tuples and their values gained a file each), and its links are those linking every
+    lead again gives."""
+    with dagster_instance(home) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["identity", "lead_links"]))
+    mobiles = event.asset_materialization.metadata[CONTACTS_READ].value
+    assert isinstance(mobiles, int) and 0 < mobiles < resolved_contacts(home.snapshot()).get_column("mobile").n_unique() / 4
+    shutil.copytree(home.root, again)
+    with Home(again).state.transaction("every lead") as tx:
+        resolve_leads(tx, current_leads(tx.view()), "every lead", full=True)
+        assert tx.read(LEAD_LINKS).sort("lead_no").equals(home.snapshot().read(LEAD_LINKS).sort("lead_no"))
 
 
 def standardized_from_the_delivery_as_in_full(home: Home) -> None:
