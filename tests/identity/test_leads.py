@@ -125,7 +125,8 @@ def test_a_day_links_again_only_the_leads_that_may_differ(demo_run, tmp_path, mo
         if written != "whole":  # the mobiles of the customer merged into: its genders changed (every one of them)
             own = resolved_contacts(state).filter(pl.col("customer_id") == into).get_column("mobile")
             own = own.filter(own != named["mobile"]).unique()  # not the changed lead's own mobile
-            scope = changed_mobiles(tx.view(), links, lead_hashes(day), day)
+            fresh = lead_hashes(day).join(links.select("lead_no", "lead_hash"), on=["lead_no", "lead_hash"], how="anti")
+            scope = changed_mobiles(tx.view(), day.join(fresh, on="lead_no", how="semi"))
             assert own.len() and own.is_in(scope.implode()).all()
         day_run = resolve_leads(tx, day, "day")
         assert tx.view().superseding_key(LEAD_LINKS) == ("lead_no",)  # the day's links: a file of their own
