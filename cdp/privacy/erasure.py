@@ -301,8 +301,9 @@ def _scrub_identity(tx: Transaction, hasher: Hasher, register: pl.DataFrame, sub
     _drop_rows(tx, tables.TUPLES, gone_tuples, [("source", "tuple_id")], "identity tuples", report)
     _drop_rows(tx, tables.TUPLE_VALUES, gone_tuples, [("source", "tuple_id")], "identity tuple values", report)
     _scrub_leads(tx, report)
-    _drop_rows(tx, tables.SCORED_PAIRS, gone_tuples,
-               [("source_dataset_l", "tuple_id_l"), ("source_dataset_r", "tuple_id_r")], "scored pairs", report)
+    for name, label in ((tables.SCORED_PAIRS, "scored pairs"), (tables.VETOED_PAIRS, "vetoed pairs")):
+        _drop_rows(tx, name, gone_tuples, [("source_dataset_l", "tuple_id_l"), ("source_dataset_r", "tuple_id_r")],
+                   label, report)
     for name in (tables.REVIEW_QUEUE, tables.OVERRIDES):
         _drop_rows(tx, name, keys, [("source_l", "record_key_l"), ("source_r", "record_key_r")],
                    name.split("/")[1].replace("_", " "), report)

@@ -17,6 +17,7 @@ ID_HISTORY = "identity/customer_id_history"
 REVIEW_QUEUE = "identity/review_queue"
 OVERRIDES = "identity/overrides"
 SCORED_PAIRS = "identity/scored_pairs"
+VETOED_PAIRS = "identity/vetoed_pairs"  # the scored pairs the names veto kept apart, their tuples only (read each day)
 ERASURE_REGISTER = "privacy/erasure_register"
 ERASURE_JOURNAL = "privacy/erasure_journal"
 CORRECTIONS = "privacy/corrections"  # golden-record corrections on a person's request (cdp subject correct)

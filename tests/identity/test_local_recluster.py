@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from cdp.identity.local import _components
-from cdp.identity.pipeline import resolve_identities
+from cdp.identity.pipeline import PAIR_TUPLES, read_vetoed_pairs, resolve_identities
 from cdp.identity.registry import REGISTRY_SCHEMA
 from cdp.paths import Home
 from cdp.standardize.records import tuple_key
@@ -121,6 +121,30 @@ def test_the_scored_pairs_keep_the_delivery(bridged):
     bridge_pairs = state.read(tables.SCORED_PAIRS).filter(pl.col("tuple_id_l").is_in(_bridge_tuples(state))
                                                           | pl.col("tuple_id_r").is_in(_bridge_tuples(state)))
     assert bridge_pairs.height == run.pairs_scored and bridge_pairs.get_column("strong_evidence").sum() >= BRIDGES
+
+
+def test_the_vetoed_pairs_are_kept_beside_the_scored_pairs(bridged, demo_run, tmp_path):
+    """A day reads the pairs the veto kept apart from a table of their own: the scored pairs' vetoed
+    ones after a full run (written whole) and after an incremental one (its vetoed pairs added as one
+    more file). A home resolved before the table was kept reads them from the scored pairs, and its
+    next run writes the table whole."""
+    home, full, _, _, _, _ = bridged
+    for resolved in (home, full):
+        state = resolved.snapshot()
+        every = state.read(tables.SCORED_PAIRS).filter("vetoed").select(PAIR_TUPLES).sort(PAIR_TUPLES)
+        assert state.read(tables.VETOED_PAIRS).sort(PAIR_TUPLES).equals(every)
+    state = home.snapshot()
+    days = state.paths(tables.VETOED_PAIRS)[1:]  # the day's file: the bridges' vetoed pairs
+    assert len(days) == 1 and pl.read_parquet(days[0]).height > 0
+    older = Home(tmp_path / "older")
+    shutil.copytree(home.root, older.root)
+    with older.state.transaction("as before the vetoed pairs were kept") as tx:
+        tx.drop(tables.VETOED_PAIRS)
+    assert read_vetoed_pairs(older.snapshot()).sort("node_l", "node_r").equals(
+        read_vetoed_pairs(state).sort("node_l", "node_r"))
+    resolve_identities(older, demo_run[1], "next day")
+    assert older.snapshot().read(tables.VETOED_PAIRS).sort(PAIR_TUPLES).equals(
+        state.read(tables.VETOED_PAIRS).sort(PAIR_TUPLES))
 
 
 def _bridge_tuples(state) -> list[str]:
