@@ -63,9 +63,25 @@ def erased(demo_run, demo_landing, tmp_path_factory):
     sale = home.read(tables.raw("sales", DEMO_AS_OF.isoformat())).filter(pl.col("order_no").is_in(sale_keys)).row(0, named=True)
     xref_before = home.read(tables.CUSTOMER_XREF)
     leads = home.read(LEAD_LINKS).filter(pl.col("customer_id") == customer_id).get_column("lead_no").to_list()
+    pairs_before = {name: _pairs_of(home, records, name) for name in (tables.SCORED_PAIRS, tables.VETOED_PAIRS)}
     report = erase_customers(home, [customer_id], REQUEST, "steward Li", landing=root / "landing", echo=lambda _: None)
     return SimpleNamespace(root=root, home=home, customer_id=customer_id, needles=needles, records=records,
-                           sale=sale, xref_before=xref_before, report=report, leads=leads)
+                           sale=sale, xref_before=xref_before, report=report, leads=leads, pairs_before=pairs_before)
+
+
+def _pairs_of(home: Home, records: pl.DataFrame, name: str) -> int:
+    """Rows of a pairs table (scored, vetoed) with one of the tuples of `records` (before the erasure)."""
+    tuples = home.read(tables.PERSON_RECORDS).join(records, on=["source", "record_key"], how="semi").get_column("tuple_id")
+    pairs = home.read(name)
+    return pairs.filter(pl.col("tuple_id_l").is_in(tuples.implode()) | pl.col("tuple_id_r").is_in(tuples.implode())).height
+
+
+def test_the_persons_pairs_are_gone(erased):
+    """The scored pairs and the vetoed ones kept beside them lose every pair of the person's tuples."""
+    before = erased.pairs_before
+    assert before[tables.SCORED_PAIRS] > 0
+    for name, layer in ((tables.SCORED_PAIRS, "scored pairs"), (tables.VETOED_PAIRS, "vetoed pairs")):
+        assert erased.report.removed.get(layer, 0) == before[name], (layer, erased.report.removed)
 
 
 def test_the_person_is_gone_from_every_layer(erased, files_holding):
