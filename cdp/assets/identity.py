@@ -122,7 +122,7 @@ def customer_xref(context: dg.AssetExecutionContext, cdp: CdpConfig, config: Ide
 LEAD_SOURCES = lead_sources()
 
 
-CONTACTS_READ = "mobiles whose contacts were read (every one on a full run or after a full resolution)"
+CONTACTS_READ = "mobiles whose contacts were read (every: a full run, or the tuples rewritten since the last)"
 
 
 class LeadLinksConfig(dg.Config):
