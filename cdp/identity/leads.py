@@ -190,7 +190,7 @@ def resolved_contacts(state: Snapshot, mobiles: pl.Series | None = None) -> pl.D
 
 def contact_files(state: Snapshot) -> pl.DataFrame:
     """The files of the tuples and their values a run's contacts are read from (`changed_mobiles`)."""
-    return pl.DataFrame([(t, str(p.relative_to(state.root))) for t in CONTACT_TABLES for p in state.paths(t)],
+    return pl.DataFrame([(t, f) for t in CONTACT_TABLES for f in state.files(t)],
                         schema=FILES_SCHEMA, orient="row")
 
 

@@ -115,7 +115,7 @@ def write_tuples(records: pl.DataFrame | pl.LazyFrame, folder: Path, tuples: Pat
 
 def resolved_record_files(state: Snapshot) -> pl.DataFrame:
     """What a resolution records of the standardized records it read: their files, in order."""
-    return pl.DataFrame({"file": [str(p.relative_to(state.root)) for p in state.paths(tables.PERSON_RECORDS)]},
+    return pl.DataFrame({"file": state.files(tables.PERSON_RECORDS)},
                         schema={"file": pl.Utf8})
 
 
@@ -132,11 +132,9 @@ def gained_files(state: Snapshot, table: str, read: list[str]) -> list[Path] | N
     """The files `table` gained since it had the files `read` (relative to the home), when it only
     gained files: those are its first files now, and not merged into its base since. None when it
     changed otherwise (rewritten whole, compacted, erased from) or `read` names none."""
-    now = state.paths(table)
-    prefix = [str(p.relative_to(state.root)) for p in now[:len(read)]]
-    if not read or prefix != read or state.base(table) > len(read):
+    if not read or state.files(table)[:len(read)] != read or state.base(table) > len(read):
         return None
-    return now[len(read):]
+    return state.paths(table)[len(read):]
 
 
 def day_tuples(state: Snapshot, gained: list[Path], record_map: Path, changes: Path) -> tuple[TupleSet, TupleDelta, Path | None]:

@@ -128,8 +128,13 @@ class Snapshot:
         return sorted(n for n in self.tables if n.startswith(prefix))
 
     def paths(self, name: str) -> list[Path]:
+        return [self.root / f for f in self.files(name)]
+
+    def files(self, name: str) -> list[str]:
+        """The table's files as the manifest names them (relative to the home): what a step records
+        of the files it read, to tell later which ones a table gained since."""
         table = self.tables.get(name)
-        return [self.root / f for f in table.files] if table else []
+        return list(table.files) if table else []
 
     def rows(self, name: str) -> int:
         table = self.tables.get(name)

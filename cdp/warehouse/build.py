@@ -125,7 +125,7 @@ def current_inputs(state: Snapshot) -> pl.DataFrame:
                for source in sorted(load_contracts())]
     keyed = []
     for name, table in KEYED_INPUTS.items():
-        files = [str(path.relative_to(state.root)) for path in state.paths(table)]
+        files = state.files(table)
         keyed.append(pl.DataFrame({"source": name, "delivery": files, "files": files},
                                   schema={"source": pl.Utf8, **INPUTS_SCHEMA}))
     return pl.concat([*sources, *keyed], how="vertical")
