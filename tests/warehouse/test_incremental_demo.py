@@ -33,18 +33,34 @@ from cdp.warehouse.build import (
 
 DEMO_AS_OF = date(2026, 10, 31)  # the demo run's (conftest.DEMO_AS_OF)
 NEXT_DAY = date(2026, 11, 1)
+DAYS = [NEXT_DAY, NEXT_DAY + timedelta(days=1)]  # the days two_days delivers
 
 
-def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp_path, same_tables, same_contacts):
+@pytest.fixture(scope="module")
+def two_days(demo_run, demo_landing, tmp_path_factory) -> tuple[Home, Home, Path]:
+    """The demo home after daily runs of the next two days' deliveries (5% of the rows new or
+    changed each): as the first day's run left it, as the second's left it, and the model. Tests
+    copy a home before they change it."""
     summary, model = demo_run
-    landing, home = tmp_path / "landing", Home(tmp_path / "home")
+    root = tmp_path_factory.mktemp("days")
+    landing, home = root / "landing", Home(root / "home")
     shutil.copytree(demo_landing, landing)
     shutil.copytree(summary.home.root, home.root)
-    files = next_delivery(landing, share=0.05, seed=2)
-    assert sum(f.changed for f in files) and sum(f.new for f in files)
+    first = Home(root / "first day")
+    for day, seed in zip(DAYS, (2, 4), strict=True):
+        files = next_delivery(landing, share=0.05, seed=seed, tag=f"D{day:%Y%m%d}")
+        assert sum(f.changed for f in files) and sum(f.new for f in files)
+        daily = run_pipeline(landing, home.root, as_of=day, echo=lambda _: None, model_path=model)
+        assert daily.success, f"failed={daily.failed} skipped={daily.skipped}"
+        if day == DAYS[0]:
+            shutil.copytree(home.root, first.root)
+    return first, home, model
 
-    daily = run_pipeline(landing, home.root, as_of=NEXT_DAY, echo=lambda _: None, model_path=model)
-    assert daily.success, f"failed={daily.failed} skipped={daily.skipped}"
+
+def test_a_daily_run_builds_what_a_full_build_builds(demo_run, two_days, tmp_path, same_tables, same_contacts):
+    summary, _ = demo_run
+    home = Home(tmp_path / "home")
+    shutil.copytree(two_days[0].root, home.root)
     last = home.snapshot().read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).sort("built_at").row(-1, named=True)
     assert (last["mode"], last["as_of"]) == ("incremental", NEXT_DAY)
     standardized_from_the_delivery_as_in_full(home)
@@ -79,29 +95,21 @@ def test_a_daily_run_builds_what_a_full_build_builds(demo_run, demo_landing, tmp
     same_tables(home.analyst_warehouse, full.analyst_warehouse)
 
 
-def test_a_build_from_files_two_deliveries_behind_catches_up(demo_run, demo_landing, tmp_path, same_tables):
+def test_a_build_from_files_two_deliveries_behind_catches_up(two_days, tmp_path, same_tables):
     """A day's build starts from the files the day before's publish replaced (cdp.warehouse.standby),
     which miss the day before's delivery as well as the day's: it ends as a full build all the same."""
-    summary, model = demo_run
-    landing, home = tmp_path / "landing", Home(tmp_path / "home")
-    shutil.copytree(demo_landing, landing)
-    shutil.copytree(summary.home.root, home.root)
-    days = [NEXT_DAY, NEXT_DAY + timedelta(days=1)]
-    for day, seed in zip(days, (3, 4), strict=True):
-        next_delivery(landing, share=0.05, seed=seed, tag=f"D{day:%Y%m%d}")
-        daily = run_pipeline(landing, home.root, as_of=day, echo=lambda _: None, model_path=model)
-        assert daily.success, f"failed={daily.failed} skipped={daily.skipped}"
-        if day == days[0]:  # the standby is the first load's files: not even the first day's delivery
-            behind = current_inputs(home.snapshot()).join(
-                built_inputs(standby.folder(home) / home.warehouse.name), on=["source", "delivery"], how="anti")
-            # and a file of standardized records, one of their CustomerIDs and one of the leads' links
-            assert behind.get_column("source").n_unique() == len(CONTRACTS) + 3
+    first, home, _ = two_days
+    # after the first day, the standby is the first load's files: not even the first day's delivery
+    behind = current_inputs(first.snapshot()).join(
+        built_inputs(standby.folder(first) / first.warehouse.name), on=["source", "delivery"], how="anti")
+    # and a file of standardized records, one of their CustomerIDs and one of the leads' links
+    assert behind.get_column("source").n_unique() == len(CONTRACTS) + 3
     builds = home.snapshot().read(tables.WAREHOUSE_BUILDS, BUILDS_SCHEMA).sort("built_at")
-    assert builds.select("mode", "started_from").rows()[-2:] == [("incremental", "standby")] * 2
+    assert builds.select("mode", "started_from", "as_of").rows()[-2:] == [("incremental", "standby", day) for day in DAYS]
 
     full = Home(tmp_path / "full")
     shutil.copytree(home.root, full.root)
-    build_warehouse(full, days[-1], builds.row(-1, named=True)["run_id"], full=True)
+    build_warehouse(full, DAYS[-1], builds.row(-1, named=True)["run_id"], full=True)
     same_tables(home.warehouse, full.warehouse)
     same_tables(home.analyst_warehouse, full.analyst_warehouse)
 
