@@ -29,7 +29,7 @@ from cdp.ingest.reader import NoInputError
 from cdp.paths import DEFAULT_HOME, IDENTITY_DIR, PROJECT_DIR, Home
 from cdp.state import tables
 from cdp.state.files import restrict_process
-from cdp.state.lock import HomeLocked
+from cdp.state.lock import HomeLocked, refuse_if_held
 from cdp.warehouse.docs import docs_page
 
 app = typer.Typer(help="cdp — customer data platform for car dealership groups.", no_args_is_help=True)
@@ -85,6 +85,7 @@ def run(
         False, help="Build the warehouse from empty files, not by syncing the published ones with what changed."),
 ) -> None:
     """Materialize every asset (landing → raw → validated → identity → marts) and summarize."""
+    _refuse_if_held(home)
     from cdp.runner import RUN_JOBS, run_pipeline
 
     business_date = date.fromisoformat(as_of) if as_of else None
@@ -112,6 +113,15 @@ def run(
     _print_summary(summary)
     if not summary.success:
         raise typer.Exit(1)
+
+
+def _refuse_if_held(home: Path) -> None:
+    """A command that would wait for the platform's import (~10 s) only to be refused says so at once."""
+    try:
+        refuse_if_held(home)
+    except HomeLocked as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(2) from err
 
 
 def _print_summary(summary) -> None:
@@ -406,6 +416,7 @@ def erase(
 
     Give a day's requests together: the rewrites are shared.
     """
+    _refuse_if_held(home)
     from cdp.privacy.erasure import ErasureError, erase_customers
 
     landing = landing or (home / "landing" if (home / "landing").is_dir() else None)

@@ -109,6 +109,29 @@ def home_lock(root: Path, owner: str, same_owner_waits: bool = True, step_proces
         os.close(fd)
 
 
+def refuse_if_held(root: Path) -> None:
+    """Raise HomeLocked now when another process holds the home: what a command checks before it
+    spends ~10 s importing the platform (Dagster, dbt, Splink) only to be refused. The command still
+    takes the lock itself (`home_lock`): this only answers sooner."""
+    path = lock_path(root.resolve())
+    if not path.exists():
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except BlockingIOError:
+        info = holder(root.resolve())
+        if not (info.get("step_processes") and info.get("pid") in _ancestors()):
+            raise _refusal(root.resolve(), info) from None
+    finally:
+        os.close(fd)
+
+
+def _refusal(root: Path, info: dict) -> HomeLocked:
+    return HomeLocked(f"{root} is in use by {_describe(info)}: wait for it to finish (or stop it), then run again")
+
+
 def _open(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
@@ -125,8 +148,7 @@ def _acquire(fd: int, root: Path, owner: str, same_owner_waits: bool) -> bool:
     if info.get("step_processes") and info.get("pid") in _ancestors():
         return True
     if info.get("owner") != owner or not same_owner_waits:
-        raise HomeLocked(f"{root} is in use by {_describe(info)}: wait for it to finish "
-                         f"(or stop it), then run again")
+        raise _refusal(root, info)
     _wait(fd, root, f"another step of run {owner}")  # a sibling step of the same run
     return False
 

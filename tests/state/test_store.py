@@ -13,7 +13,7 @@ import pytest
 
 from cdp.state import tables
 from cdp.state.files import DiskFullError, full_disk_named, is_disk_full
-from cdp.state.lock import HomeLocked, home_lock
+from cdp.state.lock import HomeLocked, home_lock, refuse_if_held
 from cdp.state.store import GONE, SUPERSEDING_FILES, InvariantError, StateError, StateStore, input_query
 
 
@@ -217,11 +217,16 @@ def test_a_second_process_is_refused_with_the_holder_named(tmp_path):
         with pytest.raises(HomeLocked, match=r"in use by cdp run of delivery 2026-10-31 \(pid \d+"):
             with home_lock(tmp_path, "another run"):
                 pass
+        # what `cdp run` and `cdp erase` check before importing the platform: the same refusal
+        with pytest.raises(HomeLocked, match=r"in use by cdp run of delivery 2026-10-31 \(pid \d+"):
+            refuse_if_held(tmp_path)
     finally:
         held.kill()
         held.wait()
+    refuse_if_held(tmp_path)
     with home_lock(tmp_path, "another run"):  # the kernel released the killed holder's lock
         pass
+    refuse_if_held(tmp_path / "a home never used")
 
 
 def test_the_lock_is_reentrant_within_a_process(tmp_path):
