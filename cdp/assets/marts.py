@@ -66,6 +66,7 @@ def service_clv_model(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.M
         "BG/NBD parameters": dg.MetadataValue.json(result.bgnbd_params),
         "Gamma-Gamma parameters": dg.MetadataValue.json(result.gamma_gamma_params),
         "expected service revenue, next 12 months": round(float(result.per_customer.get_column("service_clv_12m").sum()), 2),
+        "customers the fitted models give no forecast (null, counted as 0 in the marts)": result.unforecast,
     })
 
 
