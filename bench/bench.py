@@ -1,11 +1,12 @@
 """Benchmark: a first load and a day's delivery of N demo customers, seconds and peak memory per stage.
 
-    python bench/bench.py 10000 100000 [--share 0.01] [--keep DIR] [--no-splink] [--model model.json] [--first-only]
+    python bench/bench.py 10000 100000 [--share 0.01] [--keep DIR] [--no-splink] [--model model.json] [--first-only] [--days N]
 
 For each size: generate the demo, run the whole platform on it (the first load), run plain Splink
 on the same identity tuples with the same model in a fresh process (bench/identity_bench.py's
 measurement; ratio against the identity stage of the first load), then add a day's delivery of
-`share` new and changed records of every source (cdp.demo.delivery) and run again (the daily run).
+`share` new and changed records of every source (cdp.demo.delivery) and run again (the daily run;
+`--days N`: N such deliveries, a day apart, each run in turn).
 Peak memory is the process's resident set size sampled every 50 ms while each stage ran (the run is
 in-process, so it includes what earlier stages still hold); with CDP_EXECUTOR=multiprocess, the sum
 over the run's process and its step processes (a step's time then includes waiting its turn).
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -178,11 +179,13 @@ def plain_splink(folder: Path, identity_seconds: float) -> None:
           f"{identity_seconds / splink['seconds']:.2f}")
 
 
-def daily(landing: Path, home: Path, folder: Path, share: float) -> None:
-    files = next_delivery(landing, share=share)
+def daily(landing: Path, home: Path, folder: Path, share: float, day: int = 1) -> None:
+    """The `day`th delivery after the first load (as of NEXT, the day after, …)."""
+    as_of = NEXT + timedelta(days=day - 1)
+    files = next_delivery(landing, share=share, seed=day - 1, tag=f"D{as_of:%Y%m%d}")
     rows = sum(f.new + f.changed for f in files)
-    summary, sampler, wall = timed_run(landing, home, NEXT, folder / "model.json")
-    report(f"daily delivery: {rows:,} rows in {len(files)} files ({sum(f.new for f in files):,} new, "
+    summary, sampler, wall = timed_run(landing, home, as_of, folder / "model.json")
+    report(f"daily delivery {as_of}: {rows:,} rows in {len(files)} files ({sum(f.new for f in files):,} new, "
            f"{sum(f.changed for f in files):,} changed)", summary, sampler, wall,
            landing / "_truth" / "truth.parquet")
 
@@ -209,6 +212,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the first load under this folder")
     parser.add_argument("--no-splink", action="store_true", help="skip plain Splink on the identity tuples")
     parser.add_argument("--first-only", action="store_true", help="the first load alone, no day's delivery after it")
+    parser.add_argument("--days", type=int, default=1,
+                        help="days of deliveries after the first load, each its own run (a kept first load made by older "
+                             "code: its first day also builds what the new code keeps, the second is a day of this code's)")
     parser.add_argument("--model", type=Path, help="score the first load with this trained model instead of training "
                                                    "one (e.g. to compare two versions of the code on one model)")
     parser.add_argument("--no-disk-check", action="store_true", help="run even if the disk looks too small")
@@ -220,8 +226,8 @@ def main() -> None:
         try:
             landing, home = first_load(n, args.seed, folder, keep=bool(args.keep), splink=not args.no_splink,
                                         trained=args.model)
-            if not args.first_only:
-                daily(landing, home, folder, args.share)
+            for day in range(1, 0 if args.first_only else args.days + 1):
+                daily(landing, home, folder, args.share, day)
         finally:
             if not args.keep:
                 shutil.rmtree(folder, ignore_errors=True)
