@@ -89,11 +89,19 @@ class _ProgressHandler(logging.Handler):
         elif kind == "STEP_SKIPPED":
             self.echo(f"  ⏭ {step} skipped: an upstream gate failed")
         elif kind == "STEP_FAILURE":
-            self.echo(f"  ✗ {step} failed: {event.event_specific_data.error.message.strip()}")
+            self.echo(f"  ✗ {step} failed: {failure_reason(event.event_specific_data.error)}")
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.check_name == BATCH_CHECK:
                 self.echo(f"  ✗ check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed")
+
+
+def failure_reason(error) -> str:
+    """What a failed step raised, in its own words (Dagster's SerializableErrorInfo): Dagster wraps it
+    ("Error occurred while executing op "warehouse":", and nothing more) and keeps it as the cause."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def _progress_logger(echo: Echo) -> dg.LoggerDefinition:
