@@ -30,8 +30,8 @@ PENALTIES = (0.0, 0.001, 0.01)
 # (median), 1.9% (99th percentile), 5.2% at most, the base's total 0.08% (`python bench/clv_fit_sample.py HOME`).
 FIT_CUSTOMERS = 200_000
 # A fit can be degenerate and still converge: on a 200-customer demo (seed 7) whose customers all kept
-# coming, BG/NBD's a and b went to ~1e-19 and ~1e-9 (no one ever drops out) under every penalty, and
-# its forecast for a few one-visit customers is 0/0. Such a forecast is null, not NaN (which no mart can
+# coming, BG/NBD converged with a and b ~1e-19 and ~1e-9 (no one ever drops out; a penalty of 0.1 gives the
+# same), and its forecast for a few one-visit customers is 0/0. Such a forecast is null, not NaN (which no mart can
 # cast to money: the warehouse build failed on it); the marts count a customer without one as 0.
 FORECASTS = ("expected_visits_12m", "expected_visit_value", "service_clv_12m")
 
