@@ -113,19 +113,24 @@ def refuse_if_held(root: Path) -> None:
     """Raise HomeLocked now when another process holds the home: what a command checks before it
     spends ~10 s importing the platform (Dagster, dbt, Splink) only to be refused. The command still
     takes the lock itself (`home_lock`): this only answers sooner."""
-    path = lock_path(root.resolve())
-    if not path.exists():
+    root = root.resolve()
+    if not lock_path(root).exists():
         return
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(lock_path(root), os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         fcntl.flock(fd, fcntl.LOCK_UN)
     except BlockingIOError:
-        info = holder(root.resolve())
-        if not (info.get("step_processes") and info.get("pid") in _ancestors()):
-            raise _refusal(root.resolve(), info) from None
+        info = holder(root)
+        if not _our_runs_steps(info):
+            raise _refusal(root, info) from None
     finally:
         os.close(fd)
+
+
+def _our_runs_steps(info: dict) -> bool:
+    """The holder is a run we descend from, running its steps in child processes (ours among them)."""
+    return bool(info.get("step_processes")) and info.get("pid") in _ancestors()
 
 
 def _refusal(root: Path, info: dict) -> HomeLocked:
@@ -145,7 +150,7 @@ def _acquire(fd: int, root: Path, owner: str, same_owner_waits: bool) -> bool:
     except BlockingIOError:
         pass
     info = holder(root)
-    if info.get("step_processes") and info.get("pid") in _ancestors():
+    if _our_runs_steps(info):
         return True
     if info.get("owner") != owner or not same_owner_waits:
         raise _refusal(root, info)
