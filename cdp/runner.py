@@ -21,6 +21,7 @@ from typing import Callable
 
 import dagster as dg
 import yaml
+from dagster._serdes import ConfigurableClassData
 
 from cdp.assets.ingest import BATCH_CHECK
 from cdp.definitions import build_definitions, executor_name
@@ -218,9 +219,18 @@ def _execute_in_step_processes(instance: dg.DagsterInstance, config: CdpConfig, 
                   # Step processes fork from a server that has imported cdp once (spawned, each
                   # imported it again: 4-5 s a step); how many at a time is Dagster's setting
                   # (DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT, default one per core).
-                  "execution": {"config": {"start_method": {"forkserver": {"preload_modules": ["cdp.runner"]}}}}}
+                  "execution": {"config": {"start_method": {"forkserver": {"preload_modules": step_preload(instance)}}}}}
     return dg.execute_job(job, instance, run_config=run_config, tags={"dagster/partition": delivery},
                           raise_on_error=False)
+
+
+def step_preload(instance: dg.DagsterInstance) -> list[str]:
+    """The modules the step processes' forkserver imports: cdp's (cdp.runner, cdp/step_preload.py:
+    GX) and those of the instance's storage, launcher and logs as dagster.yaml configures them (a
+    step opens the instance again; Postgres storage means dagster_postgres)."""
+    ref = instance.get_ref()
+    configured = sorted({data.module_name for data in ref._asdict().values() if isinstance(data, ConfigurableClassData)})
+    return ["cdp.runner", "cdp.step_preload", *configured]
 
 
 def _step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:

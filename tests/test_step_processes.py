@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from cdp.paths import Home
-from cdp.runner import dagster_instance
+from cdp.runner import dagster_instance, step_preload
 from cdp.state import tables
 
 AS_OF = "2026-10-31"  # the demo's (conftest.DEMO_AS_OF)
@@ -48,3 +48,15 @@ def test_steps_in_processes_of_their_own_resolve_the_same_customers(demo_run, de
     assert separate.height == together.height > 10_000
     assert separate.equals(together)
     assert separate["customer_id"].n_unique() == summary.customers
+
+
+def test_step_processes_fork_with_gx_and_the_instance_storage_imported(tmp_path):
+    """The forkserver imports what each step would import again: GX (a gated source's step) and the
+    storage dagster.yaml configures (each step opens the instance)."""
+    with dagster_instance(Home(tmp_path / "home")) as instance:
+        modules = step_preload(instance)
+    assert modules[:2] == ["cdp.runner", "cdp.step_preload"]
+    assert {"cdp.dagster_storage", "dagster._core.storage.root"} <= set(modules)
+    found = subprocess.run([sys.executable, "-c", "import sys, cdp.step_preload; print('great_expectations' in sys.modules)"],
+                           capture_output=True, text=True, timeout=300)
+    assert found.stdout.split() == ["True"], found.stdout + found.stderr  # under `python -c`, as the forkserver runs

@@ -226,6 +226,15 @@ def _importing_gx() -> Iterator[None]:
             del sys.ps1
 
 
+def import_gx() -> None:
+    """Import what the gate uses of GX now (the forkserver of the multiprocess executor's step
+    processes does, once for all of them: cdp/step_preload.py)."""
+    with _importing_gx():
+        import great_expectations  # noqa: F401
+        import great_expectations.execution_engine.pandas_execution_engine  # noqa: F401
+        import great_expectations.expectations.registry  # noqa: F401
+
+
 def _row_wise(expectation_type: str) -> bool:
     with _importing_gx():
         from great_expectations.expectations.expectation import (
