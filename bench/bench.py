@@ -182,7 +182,7 @@ def plain_splink(folder: Path, identity_seconds: float) -> None:
 def daily(landing: Path, home: Path, folder: Path, share: float, day: int = 1) -> None:
     """The `day`th delivery after the first load (as of NEXT, the day after, …)."""
     as_of = NEXT + timedelta(days=day - 1)
-    files = next_delivery(landing, share=share, seed=day - 1, tag=f"D{as_of:%Y%m%d}")
+    files = next_delivery(landing, share=share, seed=day - 1, tag=f"D{as_of:%Y%m%d}", as_of=as_of)
     rows = sum(f.new + f.changed for f in files)
     summary, sampler, wall = timed_run(landing, home, as_of, folder / "model.json")
     report(f"daily delivery {as_of}: {rows:,} rows in {len(files)} files ({sum(f.new for f in files):,} new, "

@@ -3,6 +3,7 @@ their own, every file matching its contract, the truth extended to the new keys.
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import polars as pl
@@ -40,3 +41,38 @@ def test_a_days_delivery_adds_new_and_changed_records_of_every_source(tmp_path):
     for f in files:
         twin = again / f.path.relative_to(landing)
         assert twin.read_bytes() == f.path.read_bytes() or f.path.suffix == ".xlsx", f.path
+
+
+def test_a_small_demos_day_delivers_every_source_dated_on_the_day(tmp_path):
+    """1% of a small demo: every source and store delivers (at least one record), the new records are
+    dated on the delivery's day (their other dates moved with it), and each store's after-sales workbook
+    has both sheets, the one without new rows empty with its header."""
+    landing = tmp_path / "landing"
+    generate(customers=60, seed=3, out=landing, as_of=date(2026, 10, 31))
+    day = date(2026, 11, 1)
+    files = next_delivery(landing, share=0.01, seed=0, tag="D20261101", as_of=day)
+
+    contracts = load_contracts()
+    assert {f.source for f in files} == set(contracts)
+    for f in files:
+        contract = contracts[f.source]
+        frame = (pl.read_excel(f.path, sheet_name=contract.sheet, infer_schema_length=0) if contract.format == "excel"
+                 else pl.read_parquet(f.path) if contract.format == "parquet" else _csv(f.path, contract.encoding))
+        key = next(h for h in contract.fields[contract.primary_key] if h in frame.columns)
+        event = next(h for h in contract.fields[contract.event_date] if h in frame.columns)
+        dates = pl.coalesce([pl.col(event).str.strptime(pl.Date, fmt, strict=False) for fmt in contract.date_formats])
+        new = frame.filter(pl.col(key).str.ends_with("-N")).select(dates.alias("date"), *(
+            pl.coalesce([pl.col(h).str.strptime(pl.Date, fmt, strict=False) for fmt in contract.date_formats]).alias(h)
+            for d in contract.fields_of_type("date") if not contract.types[d].future_allowed
+            for h in contract.fields[d] if h in frame.columns))
+        assert new.height == f.new >= 1, f.path
+        assert new.select(pl.max_horizontal(pl.exclude("date")).max()).item() == day, f.path  # the latest on the day
+        assert new["date"].max() <= day and new["date"].min() >= date(2026, 1, 1), f.path
+    for workbook in {f.path for f in files if f.path.suffix == ".xlsx"}:
+        for source in ("repair_orders", "complaints"):
+            pl.read_excel(workbook, sheet_name=contracts[source].sheet, infer_schema_length=0)  # raises when missing
+
+
+def _csv(path, encoding: str) -> pl.DataFrame:
+    text = path.read_bytes().decode({"gb18030": "gb18030"}.get(encoding, "utf-8-sig"))
+    return pl.read_csv(io.StringIO(text), infer_schema=False)
