@@ -37,6 +37,7 @@ from cdp.state import tables
 from cdp.state.files import restrict_process, secure_dir, secure_home
 from cdp.state.lock import home_lock
 from cdp.triggers import FULL_RUN_JOB, IDENTITY_RUN_JOB
+from cdp.yamlfile import read_yaml
 
 Echo = Callable[[str], None]
 
@@ -117,7 +118,7 @@ def _progress_logger(echo: Echo) -> dg.LoggerDefinition:
 
 def instance_dir(home: Home) -> Path:
     """The home's Dagster instance folder: the project's dagster.yaml with local folders re-rooted there."""
-    config = yaml.safe_load((PROJECT_DIR / "dagster.yaml").read_text(encoding="utf-8"))
+    config = read_yaml(PROJECT_DIR / "dagster.yaml")
     storage_dir = secure_dir(home.dagster_dir.resolve())
     _reroot_base_dirs(config, str(storage_dir))
     (storage_dir / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")

@@ -11,11 +11,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from cdp.demo import catalogue as cat
 from cdp.demo.xlsx import MAX_ROWS, write_workbook
 from cdp.paths import ASSETS_DIR
+from cdp.yamlfile import read_yaml
 
 MONEY_FIELDS = {"list_price", "deal_price", "labour_amount", "parts_amount", "amount", "principal", "premium"}
 DATE_FIELDS = {"sale_date", "open_date", "close_date", "complaint_date", "resolved_date", "invoice_date",
@@ -26,7 +26,7 @@ DATE_FIELDS = {"sale_date", "open_date", "close_date", "complaint_date", "resolv
 def contract_fields(source: str) -> dict[str, list[str]]:
     """Canonical field → header aliases, in the contract's order."""
     path = ASSETS_DIR / f"{source}.yaml"
-    contract = yaml.safe_load(path.read_text(encoding="utf-8"))
+    contract = read_yaml(path)
     fields = contract.get("fields")
     if not isinstance(fields, dict) or not fields:
         raise ValueError(f"{path}: no 'fields' mapping of canonical field → aliases")

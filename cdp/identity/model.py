@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 from splink import Linker
 from splink.internals.exceptions import EMTrainingException
 
@@ -31,6 +30,7 @@ from cdp.identity.backends import (
 from cdp.paths import IDENTITY_DIR
 from cdp.state.files import finish, temporary_path
 from cdp.state.scratch import scratch_dir
+from cdp.yamlfile import read_yaml
 
 SETTINGS_PATH = IDENTITY_DIR / "settings.yaml"
 MODEL_PATH = IDENTITY_DIR / "model.json"
@@ -150,7 +150,7 @@ class IdentitySettings:
 
     @classmethod
     def load(cls, path: Path = SETTINGS_PATH) -> "IdentitySettings":
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path)
         for section in ("training", "clustering"):
             if not isinstance(raw.get(section), dict):
                 raise SettingsError(f"{path}: missing section {section!r}")

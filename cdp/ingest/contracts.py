@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from cdp.paths import ASSETS_DIR
+from cdp.yamlfile import read_yaml
 
 FORMATS = ("csv", "excel", "parquet")
 # What a source's records are to identity resolution: `customer` records are matched by Splink into
@@ -77,7 +76,7 @@ class Contract:
 
 
 def load_dictionary(path: Path = ASSETS_DIR / DICTIONARY_FILE) -> dict[str, FieldSpec]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     specs = {}
     for name, spec in (raw.get("fields") or {}).items():
         if spec.get("type") not in TYPES:
@@ -158,7 +157,7 @@ def load_contracts(directory: Path = ASSETS_DIR, dictionary_path: Path | None = 
     for path in sorted(directory.glob("*.yaml")):
         if path.name == DICTIONARY_FILE:
             continue
-        contract = _contract_from(path, yaml.safe_load(path.read_text(encoding="utf-8")), dictionary)
+        contract = _contract_from(path, read_yaml(path), dictionary)
         if contract.source in contracts:
             raise ContractError(f"{path}: source {contract.source!r} is already declared by {contracts[contract.source].path}")
         contracts[contract.source] = contract

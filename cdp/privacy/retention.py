@@ -21,7 +21,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from cdp.identity.registry import CUSTOMER_SCHEMA
 from cdp.ingest.contracts import load_contracts
@@ -35,6 +34,7 @@ from cdp.state import tables
 from cdp.state.lock import home_lock
 from cdp.state.store import Transaction
 from cdp.warehouse.build import build_warehouse
+from cdp.yamlfile import read_yaml
 
 POLICY_PATH = PROJECT_DIR / "privacy" / "retention.yaml"
 DELIVERY_LAYERS = ("raw", "validated", "quarantine", "rejected", "erased_rows")
@@ -55,7 +55,7 @@ class RetentionPolicy:
 
     @classmethod
     def load(cls, path: Path = POLICY_PATH) -> "RetentionPolicy":
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = read_yaml(path) or {}
 
         def number(section: str, key: str) -> int:
             value = (raw.get(section) or {}).get(key)

@@ -27,6 +27,7 @@ import yaml
 from cdp.ingest.contracts import Contract
 from cdp.ingest.reader import ISSUES
 from cdp.paths import QUALITY_DIR
+from cdp.yamlfile import read_yaml
 
 # Batch-level limits: a batch beyond them fails the blocking check. max_age_days and
 # min_share_of_previous_delivery feed the `fresh_since` and `previous_delivery_min_rows` parameters.
@@ -145,7 +146,7 @@ def load_suite(contract: Contract, directory: Path = QUALITY_DIR) -> dict:
     path = suite_path(contract.source, directory)
     if not path.exists():
         return default_suite(contract)
-    return yaml.safe_load(path.read_text(encoding="utf-8"))  # a batch key it leaves out: BatchRules.of
+    return read_yaml(path)  # a batch key it leaves out: BatchRules.of
 
 
 def write_default_suites(contracts: dict[str, Contract], directory: Path = QUALITY_DIR) -> list[Path]:
