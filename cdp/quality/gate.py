@@ -485,7 +485,7 @@ def _batch_failures(rules: BatchRules, rows: int, quarantined: int) -> list[str]
     if rows < rules.min_rows:
         failures.append(f"only {rows} rows delivered (minimum {rules.min_rows})")
     share = quarantined / rows if rows else 0.0
-    if share > rules.max_quarantine_share:
+    if share > rules.max_quarantine_share and quarantined > rules.quarantined_rows_tolerated:
         failures.append(f"{quarantined} of {rows} rows ({share:.1%}) quarantined, above the "
                         f"{rules.max_quarantine_share:.0%} limit")
     return failures

@@ -31,7 +31,10 @@ from cdp.yamlfile import read_yaml
 
 # Batch-level limits: a batch beyond them fails the blocking check. max_age_days and
 # min_share_of_previous_delivery feed the `fresh_since` and `previous_delivery_min_rows` parameters.
-DEFAULT_BATCH = {"max_quarantine_share": 0.05, "min_rows": 1, "max_age_days": 45, "min_share_of_previous_delivery": 0.5}
+# quarantined_rows_tolerated: so many quarantined rows never hold a batch back by their share (the row
+# still leaves the load): one bad row of a small store's 9-row daily file is 11%, not a broken extract.
+DEFAULT_BATCH = {"max_quarantine_share": 0.05, "quarantined_rows_tolerated": 1, "min_rows": 1, "max_age_days": 45,
+                 "min_share_of_previous_delivery": 0.5}
 
 
 class SuiteError(ValueError):
@@ -44,6 +47,7 @@ class BatchRules:
     it misspells is refused (it would otherwise be a limit that silently never applies)."""
 
     max_quarantine_share: float
+    quarantined_rows_tolerated: int
     min_rows: int
     max_age_days: int
     min_share_of_previous_delivery: float

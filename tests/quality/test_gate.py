@@ -80,6 +80,17 @@ def test_batch_fails_above_the_quarantine_share():
     assert result.quarantine.height == 2
 
 
+def test_a_single_quarantined_row_does_not_hold_a_small_batch_back():
+    """One bad row of a small daily file is above 5% of it; it leaves the load, the batch passes. A suite
+    that tolerates none holds it back."""
+    rows = [good(i) for i in range(8)] + [good("bad", vin=None)]
+    result = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run")
+    assert result.batch_ok and result.quarantine.height == 1 and result.loaded.collect().height == 8
+    strict = default_suite(CONTRACT) | {"batch": {"quarantined_rows_tolerated": 0}}
+    assert gate(CONTRACT, raw(rows), strict, AS_OF, "run").batch_failures == [
+        "1 of 9 rows (11.1%) quarantined, above the 5% limit"]
+
+
 def test_batch_rules_a_suite_leaves_out_take_the_defaults_and_a_misspelled_one_is_refused():
     rows = [good(i) for i in range(10)] + [good(f"bad{i}", vin=None) for i in range(2)]
     lenient = default_suite(CONTRACT) | {"batch": {"max_quarantine_share": 0.2}}  # min_rows etc.: the defaults
