@@ -56,16 +56,53 @@ def demo_data(
     customers: int = typer.Option(2000, help="Number of buying customers (persons and companies)."),
     seed: int = typer.Option(7, help="Random seed: same seed, same files."),
     out: Path = typer.Option(DEFAULT_HOME / "landing", help="Folder to write the extracts into."),
+    day: Optional[str] = typer.Option(None, help="Add a day's delivery (YYYY-MM-DD) to the demo extracts already in "
+                                      "--out instead: --share of every source's rows, half new records of known "
+                                      "customers dated that day, half changed ones; then `cdp run --as-of DAY`."),
+    share: float = typer.Option(0.01, help="With --day: the share of every source's rows the day delivers."),
 ) -> None:
     """Generate realistic dealer-group extracts (sales, after-sales, finance) with ground truth."""
     from cdp.demo import generate
 
+    if day is not None:
+        _demo_day(out, _parse_date(day, "--day"), share, seed)
+        return
     summary = generate(customers=customers, seed=seed, out=out, as_of=DEMO_AS_OF, progress=lambda m: console.print(f"  {m}"))
     table = Table("source", "rows", title=f"demo data in {out}")
     for source, rows in summary["rows"].items():
         table.add_row(source, f"{rows:,}")
     console.print(table)
     console.print(f"ground truth: {out / '_truth' / 'truth.parquet'}")
+
+
+def _parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date: write YYYY-MM-DD", param_hint=option) from None
+
+
+def _demo_day(landing: Path, day: date, share: float, seed: int) -> None:
+    """A day's delivery written beside the demo extracts in `landing` (cdp.demo.delivery)."""
+    from cdp.demo.delivery import next_delivery
+
+    if not (landing / "_truth" / "truth.parquet").is_file():
+        console.print(f"[red]no demo extracts in {landing}[/red]: generate them first with "
+                      f"`cdp demo-data --out {landing}`, then add days with --day")
+        raise typer.Exit(2)
+    if day <= DEMO_AS_OF:
+        console.print(f"[red]--day {day} is not after the demo's date {DEMO_AS_OF}[/red]: a delivery comes after the extracts")
+        raise typer.Exit(2)
+    if not 0 < share <= 1:
+        console.print(f"[red]--share {share} is not in (0, 1][/red]")
+        raise typer.Exit(2)
+    files = next_delivery(landing, share=share, seed=seed, tag=f"D{day:%Y%m%d}", as_of=day)
+    table = Table("source", "files", "new records", "changed records", title=f"delivery of {day} in {landing}")
+    for source in sorted({f.source for f in files}):
+        mine = [f for f in files if f.source == source]
+        table.add_row(source, str(len(mine)), f"{sum(f.new for f in mine):,}", f"{sum(f.changed for f in mine):,}")
+    console.print(table)
+    console.print(f"load it: cdp run --landing {landing} --as-of {day}")
 
 
 @app.command()
@@ -88,7 +125,7 @@ def run(
     _refuse_if_held(home)
     from cdp.runner import RUN_JOBS, run_pipeline
 
-    business_date = date.fromisoformat(as_of) if as_of else None
+    business_date = _parse_date(as_of, "--as-of") if as_of else None
     if landing is None:
         landing = home / "landing"
         business_date = business_date or DEMO_AS_OF

@@ -79,7 +79,10 @@ class _ProgressHandler(logging.Handler):
         self.echo = echo
 
     def emit(self, record: logging.LogRecord) -> None:
-        event = getattr(record, "dagster_meta", {}).get("dagster_event")
+        meta = getattr(record, "dagster_meta", {})
+        event = meta.get("dagster_event")
+        if event is None and record.levelno >= logging.WARNING and meta.get("step_key"):  # a step's own warning
+            self.echo(f"  ! {meta['step_key'].replace('__', '/')}: {meta.get('orig_message') or record.getMessage()}")
         if event is None or not event.step_key:
             return
         step = event.step_key.replace("__", "/")

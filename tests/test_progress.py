@@ -1,4 +1,4 @@
-"""`cdp run`'s progress lines (cdp.runner): a failed step says what it raised."""
+"""`cdp run`'s progress lines (cdp.runner): a failed step says what it raised, a step's warning is shown."""
 
 import dagster as dg
 
@@ -21,3 +21,20 @@ def test_a_failed_step_is_echoed_with_what_it_raised():
     failed = [line for line in lines if line.startswith("  ✗ warehouse failed: ")]
     assert len(failed) == 1 and "ModelError: warehouse build failed, nothing published" in failed[0]
     assert "customer_ltv.sql: Conversion Error" in failed[0] and "Error occurred while executing op" not in failed[0]
+
+
+def test_a_steps_warning_is_echoed_and_its_info_is_not():
+    lines: list[str] = []
+
+    @dg.op
+    def service_clv(context):
+        context.log.info("fitted")
+        context.log.warning("service CLV: BG/NBD did not converge")
+
+    @dg.job(logger_defs={"progress": _progress_logger(lines.append)})
+    def job():
+        service_clv()
+
+    assert job.execute_in_process(run_config={"loggers": {"progress": {}}}).success
+    assert "  ! service_clv: service CLV: BG/NBD did not converge" in lines
+    assert not any("fitted" in line for line in lines)

@@ -61,7 +61,9 @@ def service_clv_model(context: dg.AssetExecutionContext, cdp: CdpConfig) -> dg.M
                    .collect(engine="streaming"))
         result = service_clv(service, cdp.as_of_date)
         tx.write(tables.model("service_clv"), result.per_customer)
-    return dg.MaterializeResult(metadata={
+    if result.note:
+        context.log.warning(f"service CLV: {result.note}")
+    return dg.MaterializeResult(metadata={**({"note": result.note} if result.note else {}),
         "customers": result.per_customer.height,
         "BG/NBD parameters": dg.MetadataValue.json(result.bgnbd_params),
         "Gamma-Gamma parameters": dg.MetadataValue.json(result.gamma_gamma_params),

@@ -7,7 +7,9 @@ import io
 from datetime import date
 
 import polars as pl
+from typer.testing import CliRunner
 
+from cdp.cli import app
 from cdp.demo import generate
 from cdp.demo.delivery import next_delivery
 from cdp.ingest.contracts import load_contracts
@@ -76,3 +78,20 @@ def test_a_small_demos_day_delivers_every_source_dated_on_the_day(tmp_path):
 def _csv(path, encoding: str) -> pl.DataFrame:
     text = path.read_bytes().decode({"gb18030": "gb18030"}.get(encoding, "utf-8-sig"))
     return pl.read_csv(io.StringIO(text), infer_schema=False)
+
+
+def test_cdp_demo_data_adds_a_day_to_the_extracts(tmp_path):
+    landing = tmp_path / "landing"
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo-data", "--customers", "60", "--seed", "3", "--out", str(landing)]).exit_code == 0
+    done = runner.invoke(app, ["demo-data", "--out", str(landing), "--day", "2026-11-01"], terminal_width=200)
+    assert done.exit_code == 0, done.output
+    assert f"cdp run --landing {landing} --as-of 2026-11-01" in " ".join(done.output.split())  # rich wraps lines
+    assert {p.parent.name for p in landing.rglob("*_D20261101*")} == {"after_sales", "consents", "finance", "leads", "sales"}
+
+    for args, said in ((["--day", "2026-13-01"], "is not a date"), (["--day", "2026-10-01"], "is not after the demo's date"),
+                       (["--day", "2026-11-02", "--share", "0"], "is not in (0, 1]")):
+        refused = runner.invoke(app, ["demo-data", "--out", str(landing), *args], terminal_width=200)
+        assert refused.exit_code == 2 and said in " ".join(refused.output.split()), refused.output
+    empty = runner.invoke(app, ["demo-data", "--out", str(tmp_path / "none"), "--day", "2026-11-02"], terminal_width=200)
+    assert empty.exit_code == 2 and "no demo extracts in" in " ".join(empty.output.split())

@@ -174,3 +174,16 @@ def test_a_degenerate_fit_leaves_a_null_forecast_not_nan():
     assert 0 < missing.height == result.unforecast < result.per_customer.height / 10
     assert missing.get_column("frequency").to_list() == [0] * missing.height
     assert result.per_customer.filter(pl.col("service_clv_12m").is_not_null()).get_column("service_clv_12m").is_finite().all()
+
+
+def test_a_fit_that_converges_under_no_penalty_leaves_every_forecast_null_and_says_why():
+    """A 60-customer demo's service history (seed 3, ids renamed): BG/NBD loses precision under every
+    penalty. The step does not fail the run: every customer's forecast is null, the note says which model."""
+    service = pl.read_csv(Path(__file__).parent / "data" / "sparse_service.csv", try_parse_dates=True)
+    result = service_clv(service, date(2026, 10, 31))
+    assert result.note.startswith("BG/NBD did not converge") and result.bgnbd_params == {}
+    assert result.unforecast == result.per_customer.height == 46
+    assert result.per_customer.select(FORECASTS).null_count().row(0) == (46, 46, 46)
+    fitted = service_clv(pl.read_csv(Path(__file__).parent / "data" / "no_dropout_service.csv", try_parse_dates=True),
+                         date(2026, 10, 31))
+    assert result.per_customer.schema == fitted.per_customer.schema and fitted.note == ""
