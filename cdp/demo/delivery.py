@@ -137,8 +137,8 @@ def _moved_to(frame: pl.DataFrame, contract: Contract, as_of: date) -> pl.DataFr
     for header in headers.values():
         value = pl.col(header)
         for fmt in reversed(contract.date_formats):  # the first format that reads the value writes it back
-            shifted = (value.str.strptime(pl.Date, fmt, strict=False) + offset).dt.strftime(fmt)
-            value = pl.when(pl.col(header).str.strptime(pl.Date, fmt, strict=False).is_not_null()).then(shifted).otherwise(value)
+            read = pl.col(header).str.strptime(pl.Date, fmt, strict=False)
+            value = pl.when(read.is_not_null()).then((read + offset).dt.strftime(fmt)).otherwise(value)
         moved.append(pl.when(offset.is_not_null()).then(value).otherwise(pl.col(header)).alias(header))
     return frame.with_columns(moved)
 
