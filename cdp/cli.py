@@ -62,11 +62,15 @@ def demo_data(
     share: float = typer.Option(0.01, help="With --day: the share of every source's rows the day delivers."),
 ) -> None:
     """Generate realistic dealer-group extracts (sales, after-sales, finance) with ground truth."""
-    from cdp.demo import generate
-
     if day is not None:
         _demo_day(out, _parse_date(day, "--day"), share, seed)
-        return
+    else:
+        _generate_demo(customers, seed, out)
+
+
+def _generate_demo(customers: int, seed: int, out: Path) -> None:
+    from cdp.demo import generate
+
     summary = generate(customers=customers, seed=seed, out=out, as_of=DEMO_AS_OF, progress=lambda m: console.print(f"  {m}"))
     table = Table("source", "rows", title=f"demo data in {out}")
     for source, rows in summary["rows"].items():
@@ -131,7 +135,7 @@ def run(
         business_date = business_date or DEMO_AS_OF
         if not any(landing.glob("*/*")):
             console.print(f"[bold]No extracts in {landing}: generating demo data ({customers:,} customers, seed {seed})[/]")
-            demo_data(customers=customers, seed=seed, out=landing)
+            _generate_demo(customers, seed, landing)
     if not landing.is_dir():
         console.print(
             f"[red]Landing folder {landing} does not exist.[/] Point --landing at the folder holding the extract files."
