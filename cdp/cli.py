@@ -88,7 +88,7 @@ def _parse_date(value: str, option: str) -> date:
 
 def _demo_day(landing: Path, day: date, share: float, seed: int) -> None:
     """A day's delivery written beside the demo extracts in `landing` (cdp.demo.delivery)."""
-    from cdp.demo.delivery import next_delivery
+    from cdp.demo.delivery import next_delivery, share_problem
 
     if not (landing / "_truth" / "truth.parquet").is_file():
         console.print(f"[red]no demo extracts in {landing}[/red]: generate them first with "
@@ -97,8 +97,8 @@ def _demo_day(landing: Path, day: date, share: float, seed: int) -> None:
     if day <= DEMO_AS_OF:
         console.print(f"[red]--day {day} is not after the demo's date {DEMO_AS_OF}[/red]: a delivery comes after the extracts")
         raise typer.Exit(2)
-    if not 0 < share <= 1:
-        console.print(f"[red]--share {share} is not in (0, 1][/red]")
+    if problem := share_problem(share):
+        console.print(f"[red]--{problem}[/red]")
         raise typer.Exit(2)
     files = next_delivery(landing, share=share, seed=seed, tag=f"D{day:%Y%m%d}", as_of=day)
     table = Table("source", "files", "new records", "changed records", title=f"delivery of {day} in {landing}")

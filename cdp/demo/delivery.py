@@ -46,8 +46,8 @@ def next_delivery(landing: Path, share: float = 0.01, seed: int = 0, tag: str = 
                   as_of: date | None = None) -> list[Delivered]:
     """Write the day's files into `landing` (and their new keys into `_truth/truth.parquet`); `as_of`:
     the day the delivery is of, the new records' date (None: they keep the dates of the records they copy)."""
-    if not 0 < share <= 1:
-        raise ValueError(f"share must be in (0, 1], got {share}")
+    if problem := share_problem(share):
+        raise ValueError(problem)
     contracts = load_contracts()
     delivered: list[Delivered] = []
     truth_rows: list[pl.DataFrame] = []
@@ -71,6 +71,11 @@ def next_delivery(landing: Path, share: float = 0.01, seed: int = 0, tag: str = 
             write_workbook(landing / "after_sales" / name, sheets)
     _extend_truth(landing / "_truth" / "truth.parquet", truth_rows)
     return delivered
+
+
+def share_problem(share: float) -> str | None:
+    """What is wrong with a day's share of the rows, if anything."""
+    return None if 0 < share <= 1 else f"share {share} is not in (0, 1]"
 
 
 def _variants(landing: Path, contract: Contract) -> list[list[Path]]:
