@@ -134,6 +134,16 @@ def _write(tx, rows, contracts, owner, kinds, xref, people) -> None:
                    "mobile": mobile, "id_number": id_number, "id_kind": "resident", "is_company": False})
     tx.write(tables.CUSTOMER_XREF, pl.DataFrame(xref, schema=["source", "record_key", "customer_id"], orient="row"))
     tx.write(tables.PERSON_RECORDS, hashed(pl.DataFrame(people, schema=PERSON_RECORD_SCHEMA)))
+    tx.write(tables.model("service_clv"), SERVICE_CLV)
+
+
+# models/service_clv as cdp/value/clv.py writes it: C1's forecast; C2's fit gave none (a model that did not
+# converge leaves every customer so); a customer never serviced has no row.
+SERVICE_CLV = pl.DataFrame(
+    [("C1", 1, 300, 700, 800.0, 1.5, 810.0, 1200.0), ("C2", 0, 0, 61, 300.0, None, None, None)],
+    schema={"customer_id": pl.Utf8, "frequency": pl.Int64, "recency_days": pl.Int64, "t_days": pl.Int64,
+            "avg_visit_value": pl.Float64, "expected_visits_12m": pl.Float64, "expected_visit_value": pl.Float64,
+            "service_clv_12m": pl.Float64}, orient="row")
 
 
 def hashed(people: pl.DataFrame) -> pl.DataFrame:
@@ -172,6 +182,13 @@ def golden_a(con) -> tuple:
 def test_survivorship_rules_pick_each_golden_value(warehouse):
     # name: 'A' on three records beats '章伟' on one; mobile: the latest; ID: sales outranks receipts
     assert golden_a(warehouse) == ("A", "13900000002", "repair_orders", "110101199003074514", "sales")
+
+
+def test_a_customer_without_a_forecast_counts_zero_and_says_why(warehouse):
+    rows = warehouse.execute("SELECT customer_id, service_clv_12m, service_forecast, ltv - historical_value "
+                             "FROM marts.customer_ltv WHERE customer_id IN ('C1', 'C2', 'C10') ORDER BY 1").fetchall()
+    assert [(c, float(v), why, float(extra)) for c, v, why, extra in rows] == [
+        ("C1", 1200.0, "forecast", 1200.0), ("C10", 0.0, "no_service_history", 0.0), ("C2", 0.0, "unavailable", 0.0)]
 
 
 def edited_project(tmp_path, file: str, *replacements: tuple[str, str]) -> tuple[Path, Home]:
