@@ -24,7 +24,7 @@ import dagster as dg
 import polars as pl
 
 from cdp.ingest.contracts import Contract, load_contracts
-from cdp.ingest.current import VERDICT_SCHEMA, publish_current, record_verdict
+from cdp.ingest.current import VERDICT_SCHEMA, newest_event, publish_current, record_verdict
 from cdp.ingest.deliveries import (
     collect_archive_garbage,
     delivered_files,
@@ -174,7 +174,8 @@ def _validated_asset(contract: Contract) -> dg.AssetsDefinition:
             with scratch_dir(home.root, "gate") as work:  # the typed batch, streamed: never whole in memory
                 result = gate(contract, state.scan(tables.raw(source, delivery_key)), load_suite(contract),
                               cdp.as_of_date, run_id, workdir=work,
-                              previous_rows=previous_version_rows(state, source, delivery_key, files))
+                              previous_rows=previous_version_rows(state, source, delivery_key, files),
+                              source_newest=newest_event(state, contract, cdp.as_of_date))
                 loaded = tx.rewrite(tables.validated(source, delivery_key), result.loaded)
             failures = result.batch_failures + [f"file rejected: {m}" for m in rejected.get_column("message")]
             tx.write(tables.quarantine(source, delivery_key), result.quarantine)

@@ -17,7 +17,7 @@ Both give the same rows in the same order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -49,6 +49,15 @@ def passed_deliveries(state: Snapshot | Transaction, source: str) -> list[str]:
     latest = (verdicts.filter(pl.col("source") == source)
               .sort("gated_at").group_by("delivery").agg(pl.col("passed").last()))
     return sorted(latest.filter(pl.col("passed")).get_column("delivery").to_list())
+
+
+def newest_event(state: Snapshot | Transaction, contract: Contract, as_of: date) -> date | None:
+    """The newest event date, until as_of, of the source's current records (the deliveries that
+    passed): how fresh the source is before a delivery. None without an event date or records."""
+    if not contract.event_date or not state.has(tables.current(contract.source)):
+        return None
+    event = pl.col(contract.event_date)
+    return state.scan(tables.current(contract.source)).select(event.filter(event <= as_of).max()).collect().item()
 
 
 INPUTS_SCHEMA = {"delivery": pl.Utf8, "files": pl.Utf8}

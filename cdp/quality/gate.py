@@ -114,13 +114,18 @@ def typed_fields(contract: Contract, typed: pl.DataFrame | pl.LazyFrame) -> list
             else pl.col(f) for f in contract.fields]
 
 
-def _until_as_of(contract: Contract, typed: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+def _until_as_of(contract: Contract, typed: pl.LazyFrame, as_of: date, source_newest: date | None) -> pl.LazyFrame:
     """<event date>__until_as_of: the event date unless it lies after as_of, so that a mistyped
-    future date does not make a stale extract look fresh."""
+    future date does not make a stale extract look fresh. <event date>__source_newest: the later of
+    that and `source_newest`, so that its maximum is the newest record the source holds once the
+    batch is in (the source's freshness, as dbt's source freshness reads a whole table)."""
     if not contract.event_date:
         return typed
     value = pl.col(f"{contract.event_date}__value")
-    return typed.with_columns(pl.when(value <= as_of).then(value).alias(f"{contract.event_date}__until_as_of"))
+    until = pl.when(value <= as_of).then(value)
+    return typed.with_columns(until.alias(f"{contract.event_date}__until_as_of"),
+                              pl.max_horizontal(until, pl.lit(source_newest, pl.Date))
+                              .alias(f"{contract.event_date}__source_newest"))
 
 
 def _previous_readings(contract: Contract, typed: pl.LazyFrame) -> pl.LazyFrame:
@@ -348,8 +353,9 @@ def _parameters(rules: BatchRules, as_of: date, previous_rows: int | None) -> di
 
 
 def gate(contract: Contract, raw: pl.DataFrame | pl.LazyFrame, suite: dict, as_of: date, run_id: str,
-         previous_rows: int | None = None, workdir: Path | None = None) -> GateResult:
-    """Validate one delivered batch. `previous_rows`: the size of the source's previous delivery, if any.
+         previous_rows: int | None = None, workdir: Path | None = None, source_newest: date | None = None) -> GateResult:
+    """Validate one delivered batch. `previous_rows`: the size of the source's previous delivery, if any;
+    `source_newest`: the newest event date (until as_of) of the records the source already holds, if any.
 
     `raw` may be a scan. With a `workdir`, the typed batch is streamed to a file there and each
     group of expectations reads its own columns from it: the batch is never whole in memory (16.5M
@@ -357,7 +363,7 @@ def gate(contract: Contract, raw: pl.DataFrame | pl.LazyFrame, suite: dict, as_o
     write it before the folder goes."""
     raw, suite = with_issue_columns(raw.lazy()), with_input_rules(suite)  # rows the reader flagged never load
     rules = BatchRules.of(suite)
-    typed = _kept(_until_as_of(contract, typed_values(contract, raw), as_of), workdir)
+    typed = _kept(_until_as_of(contract, typed_values(contract, raw), as_of, source_newest), workdir)
     total = typed.select(pl.len()).collect().item()
     declared = {e.get("meta", {}).get("rule"): e for e in suite["expectations"]}
     first_of_key = _FirstOfKey(typed, contract.primary_key)

@@ -5,7 +5,13 @@ field parsed to its dictionary type (dates, amounts, integers) or, for mobile / 
 the canonical identifier when it is valid. `meta.severity` decides what a failing row costs:
 `quarantine` takes the row out of the load, `warn` only reports it.
 `<field>__previous` is the reading of the same VIN's previous record (odometer_km);
-`<event date>__until_as_of` the record's event date unless it lies after as_of.
+`<event date>__until_as_of` the record's event date unless it lies after as_of;
+`<event date>__source_newest` the later of that and the newest such date of the records the source
+already holds (earlier deliveries that passed): its maximum is how fresh the source is once the batch
+is in. Freshness (`<event date>_fresh`, severity batch) reads that: a daily delta that only corrects
+old records (a complaint's status, a 2019 address) is no stale extract, and held back it would hold
+back the whole delivery; the batch's own newest record is reported (`<event date>_fresh_in_batch`, warn).
+A source with nothing newer than batch.max_age_days fails, whatever the batch.
 `meta.severity` `batch` fails the whole batch (freshness, row count) instead of single rows.
 Parameters ({"$PARAMETER": name}): `as_of`, the run's business date; `fresh_since`, as_of minus
 batch.max_age_days; `previous_delivery_min_rows`, batch.min_share_of_previous_delivery of the
@@ -121,8 +127,10 @@ def default_suite(contract: Contract) -> dict:
         expectations.append(_exp("expect_column_pair_values_a_to_be_greater_than_b", "warn", "odometer_km_not_decreasing",
                                  column_A="odometer_km__value", column_B="odometer_km__previous",
                                  or_equal=True, ignore_row_if="either_value_is_missing"))
-    if contract.event_date:
+    if contract.event_date:  # the source must be fresh; a batch of old records only (corrections) is reported
         expectations.append(_exp("expect_column_max_to_be_between", "batch", f"{contract.event_date}_fresh",
+                                 column=f"{contract.event_date}__source_newest", min_value={"$PARAMETER": "fresh_since"}))
+        expectations.append(_exp("expect_column_max_to_be_between", "warn", f"{contract.event_date}_fresh_in_batch",
                                  column=f"{contract.event_date}__until_as_of", min_value={"$PARAMETER": "fresh_since"}))
     expectations.append(_exp("expect_table_row_count_to_be_between", "batch", "row_count_vs_previous_delivery",
                              min_value={"$PARAMETER": "previous_delivery_min_rows"}))

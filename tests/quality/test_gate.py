@@ -7,9 +7,12 @@ import polars as pl
 import pytest
 
 from cdp.ingest.contracts import load_contracts
+from cdp.ingest.current import newest_event
+from cdp.paths import Home
 from cdp.quality import gate as gate_module
 from cdp.quality.gate import gate
 from cdp.quality.suites import SuiteError, default_suite
+from cdp.state import tables
 
 CONTRACT = load_contracts()["repair_orders"]
 AS_OF = date(2026, 10, 31)
@@ -109,6 +112,31 @@ def test_a_stale_batch_fails_freshness_even_with_a_mistyped_future_date():
     result = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run")
     assert any(f.startswith("open_date_fresh: observed 2026-06-01, expected min 2026-09-16") for f in result.batch_failures)
     assert result.quarantine.height == 1  # freshness fails the batch, not rows
+
+
+def test_a_batch_of_corrections_to_old_records_passes_while_the_source_is_fresh():
+    """A daily delta that only corrects records of June: the source's newest record (an earlier
+    delivery's, October) keeps it fresh, and the batch's own age is reported. Once the source's
+    newest is stale too, the batch is held back."""
+    rows = [good(i, open_date="2026-06-01", close_date="2026-06-02") for i in range(5)]
+    corrections = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run", source_newest=date(2026, 10, 30))
+    assert corrections.batch_ok and corrections.quarantine.is_empty()
+    results = {r["rule"]: r for r in corrections.results.iter_rows(named=True)}
+    assert results["open_date_fresh"]["success"] and results["open_date_fresh"]["sample"] == "2026-10-30"
+    assert not results["open_date_fresh_in_batch"]["success"] and results["open_date_fresh_in_batch"]["severity"] == "warn"
+    assert results["open_date_fresh_in_batch"]["sample"] == "2026-06-01"
+    stale = gate(CONTRACT, raw(rows), default_suite(CONTRACT), AS_OF, "run", source_newest=date(2026, 8, 1))
+    assert stale.batch_failures == ["open_date_fresh: observed 2026-08-01, expected min 2026-09-16"]
+
+
+def test_the_source_is_as_fresh_as_its_newest_current_record_until_as_of(tmp_path):
+    home = Home(tmp_path / "home")
+    assert newest_event(home.snapshot(), CONTRACT, AS_OF) is None  # nothing loaded yet
+    current = pl.DataFrame({"ro_no": ["RO-1", "RO-2", "RO-3"],
+                            "open_date": [date(2026, 9, 1), date(2026, 10, 20), date(2027, 1, 1)]})
+    with home.state.transaction("test") as tx:
+        tx.write(tables.current(CONTRACT.source), current)
+    assert newest_event(home.snapshot(), CONTRACT, AS_OF) == date(2026, 10, 20)  # the mistyped 2027 date does not count
 
 
 def test_row_count_collapse_against_the_previous_delivery_fails_the_batch():
