@@ -51,13 +51,16 @@ def passed_deliveries(state: Snapshot | Transaction, source: str) -> list[str]:
     return sorted(latest.filter(pl.col("passed")).get_column("delivery").to_list())
 
 
-def newest_event(state: Snapshot | Transaction, contract: Contract, as_of: date) -> date | None:
-    """The newest event date, until as_of, of the source's current records (the deliveries that
-    passed): how fresh the source is before a delivery. None without an event date or records."""
-    if not contract.event_date or not state.has(tables.current(contract.source)):
+def newest_event(state: Snapshot, contract: Contract, as_of: date) -> date | None:
+    """The newest event date, until as_of, the source's current table was made of (the deliveries
+    that passed, a record's earlier rows included): how fresh the source is before a delivery. None
+    without an event date or records. Its files are read as they are: the date column alone, not
+    each record's latest row (a million customers' 16.7M lead events: 0.02 s against 1.1 s, a /tmp probe)."""
+    paths = state.paths(tables.current(contract.source)) if contract.event_date else []
+    if not paths:
         return None
     event = pl.col(contract.event_date)
-    return state.scan(tables.current(contract.source)).select(event.filter(event <= as_of).max()).collect().item()
+    return pl.scan_parquet(paths).select(event.filter(event <= as_of).max()).collect().item()
 
 
 INPUTS_SCHEMA = {"delivery": pl.Utf8, "files": pl.Utf8}
