@@ -22,6 +22,7 @@ from pathlib import Path
 import great_expectations  # noqa: F401  (imported before the measurement: GX's own memory is not the step's)
 import polars as pl
 
+from cdp.ingest import current
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.current import publish_current, record_verdict
 from cdp.ingest.deliveries import delivered_files, previous_version_rows
@@ -79,9 +80,12 @@ def gate_and_write(tx, home: Home, contract, delivery: str, phases: Phases) -> t
     files = [f.file for f in delivered_files(home, state, source, delivery)]
     previous = previous_version_rows(state, source, delivery, files)
     raw, suite, as_of = state.scan(tables.raw(source, delivery)), load_suite(contract), date.fromisoformat(delivery)
-    if "workdir" in inspect.signature(gate_module.gate).parameters:
+    parameters = inspect.signature(gate_module.gate).parameters
+    if "workdir" in parameters:
+        # how fresh the source was before the delivery, as the asset hands it (a gate from before judged the batch)
+        newest = {"source_newest": current.newest_event(state, contract, as_of)} if "source_newest" in parameters else {}
         with scratch_dir(home.root, "gate") as work:
-            result = gate_module.gate(contract, raw, suite, as_of, "bench", previous_rows=previous, workdir=work)
+            result = gate_module.gate(contract, raw, suite, as_of, "bench", previous_rows=previous, workdir=work, **newest)
             phases.enter("write")
             loaded = tx.rewrite(tables.validated(source, delivery), result.loaded)
     else:  # the gate before it streamed: raw rows read whole, loaded rows in memory
