@@ -100,6 +100,19 @@ def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, sta
     return section
 
 
+SOURCE_NEWEST, BATCH_NEWEST = "__source_newest", "__until_as_of"  # the freshness expectations' columns (cdp/quality/suites.py)
+
+
+def _newest_dates(run: pl.DataFrame) -> dict[tuple[str, str], str]:
+    """(source, column suffix) → the maximum the run's freshness expectations observed: the newest
+    event date the source holds once the batch is in, and the batch's own newest."""
+    column = pl.col("column")
+    maxima = run.filter((pl.col("expectation") == "expect_column_max_to_be_between")
+                        & (column.str.ends_with(SOURCE_NEWEST) | column.str.ends_with(BATCH_NEWEST)))
+    return {(r["dataset"], SOURCE_NEWEST if r["column"].endswith(SOURCE_NEWEST) else BATCH_NEWEST): r["sample"] or ""
+            for r in maxima.iter_rows(named=True)}
+
+
 def _verdict(state: Snapshot, dataset: str, delivery: str, run: pl.DataFrame) -> str:
     """The batch verdict of this run's gate: published, or held back and why."""
     run_ids = run.get_column("run_id").unique().to_list()
@@ -138,10 +151,13 @@ def render_quality_report(home: Home, run_id: str, delivery: str, counts: list[S
     body = (f"<h1>Data quality — delivery {_esc(delivery)}, run <code>{_esc(run_id)}</code></h1>"
             "<p><a href='index.html'>all runs</a></p>")
     if counts:
+        newest = _newest_dates(run)
         body += "<h2>Rows per source</h2>" + _table(
-            ["source", "read", "loaded", "quarantined", "erased on request", "read = loaded + quarantined + erased"],
+            ["source", "read", "loaded", "quarantined", "erased on request", "read = loaded + quarantined + erased",
+             "newest record the source holds", "newest record in this delivery"],
             [[f"<td>{_esc(c.source)}</td>", *(f"<td class='num'>{n:,}</td>" for n in (c.read, c.loaded, c.quarantined, c.erased)),
-              "<td class='ok'>yes</td>" if c.balanced else "<td class='bad'>NO</td>"]
+              "<td class='ok'>yes</td>" if c.balanced else "<td class='bad'>NO</td>",
+              *(f"<td>{_esc(newest.get((c.source, column), ''))}</td>" for column in (SOURCE_NEWEST, BATCH_NEWEST))]
              for c in counts])
     body += _erasure_note(state)
     body += _ledger_section(state, delivery)
