@@ -24,7 +24,7 @@ import polars as pl
 
 from cdp.ingest.contracts import Contract
 from cdp.ingest.reader import ISSUES, LINEAGE, with_issue_columns
-from cdp.quality.suites import BatchRules, with_input_rules
+from cdp.quality.suites import SOURCE_NEWEST, UNTIL_AS_OF, BatchRules, with_input_rules
 from cdp.standardize.contacts import standardize_id_number, standardize_phone, standardize_vin
 from cdp.standardize.records import distinct_lookup
 
@@ -123,9 +123,9 @@ def _until_as_of(contract: Contract, typed: pl.LazyFrame, as_of: date, source_ne
         return typed
     value = pl.col(f"{contract.event_date}__value")
     until = pl.when(value <= as_of).then(value)
-    return typed.with_columns(until.alias(f"{contract.event_date}__until_as_of"),
+    return typed.with_columns(until.alias(contract.event_date + UNTIL_AS_OF),
                               pl.max_horizontal(until, pl.lit(source_newest, pl.Date))
-                              .alias(f"{contract.event_date}__source_newest"))
+                              .alias(contract.event_date + SOURCE_NEWEST))
 
 
 def _previous_readings(contract: Contract, typed: pl.LazyFrame) -> pl.LazyFrame:

@@ -39,6 +39,8 @@ from cdp.yamlfile import read_yaml
 # min_share_of_previous_delivery feed the `fresh_since` and `previous_delivery_min_rows` parameters.
 # quarantined_rows_tolerated: so many quarantined rows never hold a batch back by their share (the row
 # still leaves the load): one bad row of a small store's 9-row daily file is 11%, not a broken extract.
+# Suffixes of the derived columns freshness reads (cdp/quality/gate.py adds them; the report reads them back).
+UNTIL_AS_OF, SOURCE_NEWEST = "__until_as_of", "__source_newest"
 DEFAULT_BATCH = {"max_quarantine_share": 0.05, "quarantined_rows_tolerated": 1, "min_rows": 1, "max_age_days": 45,
                  "min_share_of_previous_delivery": 0.5}
 
@@ -129,9 +131,9 @@ def default_suite(contract: Contract) -> dict:
                                  or_equal=True, ignore_row_if="either_value_is_missing"))
     if contract.event_date:  # the source must be fresh; a batch of old records only (corrections) is reported
         expectations.append(_exp("expect_column_max_to_be_between", "batch", f"{contract.event_date}_fresh",
-                                 column=f"{contract.event_date}__source_newest", min_value={"$PARAMETER": "fresh_since"}))
+                                 column=contract.event_date + SOURCE_NEWEST, min_value={"$PARAMETER": "fresh_since"}))
         expectations.append(_exp("expect_column_max_to_be_between", "warn", f"{contract.event_date}_fresh_in_batch",
-                                 column=f"{contract.event_date}__until_as_of", min_value={"$PARAMETER": "fresh_since"}))
+                                 column=contract.event_date + UNTIL_AS_OF, min_value={"$PARAMETER": "fresh_since"}))
     expectations.append(_exp("expect_table_row_count_to_be_between", "batch", "row_count_vs_previous_delivery",
                              min_value={"$PARAMETER": "previous_delivery_min_rows"}))
     return {"dataset": contract.source, "batch": dict(DEFAULT_BATCH), "expectations": expectations}

@@ -20,6 +20,7 @@ from cdp.ingest.deliveries import read_ledger
 from cdp.paths import Home
 from cdp.privacy.register import read_register
 from cdp.quality.gate import RESULT_SCHEMA
+from cdp.quality.suites import SOURCE_NEWEST, UNTIL_AS_OF
 from cdp.state import tables
 from cdp.state.files import write_bytes
 from cdp.state.store import Snapshot
@@ -100,16 +101,13 @@ def _dataset_section(dataset: str, run: pl.DataFrame, history: pl.DataFrame, sta
     return section
 
 
-SOURCE_NEWEST, BATCH_NEWEST = "__source_newest", "__until_as_of"  # the freshness expectations' columns (cdp/quality/suites.py)
-
-
 def _newest_dates(run: pl.DataFrame) -> dict[tuple[str, str], str]:
     """(source, column suffix) → the maximum the run's freshness expectations observed: the newest
     event date the source holds once the batch is in, and the batch's own newest."""
     column = pl.col("column")
     maxima = run.filter((pl.col("expectation") == "expect_column_max_to_be_between")
-                        & (column.str.ends_with(SOURCE_NEWEST) | column.str.ends_with(BATCH_NEWEST)))
-    return {(r["dataset"], SOURCE_NEWEST if r["column"].endswith(SOURCE_NEWEST) else BATCH_NEWEST): r["sample"] or ""
+                        & (column.str.ends_with(SOURCE_NEWEST) | column.str.ends_with(UNTIL_AS_OF)))
+    return {(r["dataset"], SOURCE_NEWEST if r["column"].endswith(SOURCE_NEWEST) else UNTIL_AS_OF): r["sample"] or ""
             for r in maxima.iter_rows(named=True)}
 
 
@@ -157,7 +155,7 @@ def render_quality_report(home: Home, run_id: str, delivery: str, counts: list[S
              "newest record the source holds", "newest record in this delivery"],
             [[f"<td>{_esc(c.source)}</td>", *(f"<td class='num'>{n:,}</td>" for n in (c.read, c.loaded, c.quarantined, c.erased)),
               "<td class='ok'>yes</td>" if c.balanced else "<td class='bad'>NO</td>",
-              *(f"<td>{_esc(newest.get((c.source, column), ''))}</td>" for column in (SOURCE_NEWEST, BATCH_NEWEST))]
+              *(f"<td>{_esc(newest.get((c.source, column), ''))}</td>" for column in (SOURCE_NEWEST, UNTIL_AS_OF))]
              for c in counts])
     body += _erasure_note(state)
     body += _ledger_section(state, delivery)
