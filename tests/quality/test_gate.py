@@ -137,6 +137,13 @@ def test_the_source_is_as_fresh_as_its_newest_current_record_until_as_of(tmp_pat
     with home.state.transaction("test") as tx:
         tx.write(tables.current(CONTRACT.source), current)
     assert newest_event(home.snapshot(), CONTRACT, AS_OF) == date(2026, 10, 20)  # the mistyped 2027 date does not count
+    # a file from before the contract had the date field, and the three records as a later file of the keyed table
+    older = pl.DataFrame({"ro_no": [f"RO-0{i}" for i in range(20)], "store_code": "S01"})
+    with home.state.transaction("test") as tx:
+        tx.write(tables.current(CONTRACT.source), older)
+        tx.supersede(tables.current(CONTRACT.source), current.lazy(), ("ro_no",))
+    assert len(home.snapshot().paths(tables.current(CONTRACT.source))) == 2
+    assert newest_event(home.snapshot(), CONTRACT, AS_OF) == date(2026, 10, 20)
 
 
 def test_row_count_collapse_against_the_previous_delivery_fails_the_batch():
