@@ -53,3 +53,24 @@ def test_a_bad_file_is_rejected_alone_and_blocks_downstream(demo_landing, tmp_pa
     assert "validated/sales:batch_gate" in summary.failed_checks
     assert "identity/customer_xref" in summary.skipped
     assert all(not s.rejected_files for s in summary.sources if s.source != "sales")
+
+
+def test_a_day_that_only_corrects_old_records_is_not_held_back(demo_run, demo_landing, tmp_path):
+    """A store's file of the next day holds one 2019 sale again (a correction, say): the sales source
+    is still fresh — its newest record, an earlier delivery's, is days old — so the delivery passes
+    and goes on to identity; the batch's own age is reported as a warning."""
+    summary, model = demo_run
+    home, landing = tmp_path / "home", tmp_path / "landing"
+    shutil.copytree(summary.home.root, home)
+    shutil.copytree(demo_landing, landing)
+    header, first, *_ = (landing / "sales" / "销售台账_S01.csv").read_bytes().decode("gb18030").splitlines()
+    assert re.search(r"\b2019-", first), first
+    (landing / "sales" / "销售台账_S01_D20261101.csv").write_bytes(f"{header}\n{first}\n".encode("gb18030"))
+
+    day = run_pipeline(landing, home, as_of=date(2026, 11, 1), echo=lambda _: None, model_path=model, through="identity")
+
+    assert day.success, f"failed={day.failed} checks={day.failed_checks}"
+    assert "identity/customer_xref" not in day.skipped
+    results = day.home.read(tables.DQ_RESULTS).filter((pl.col("dataset") == "sales") & (pl.col("delivery") == "2026-11-01"))
+    freshness = dict(results.filter(pl.col("rule").str.starts_with("sale_date_fresh")).select("rule", "success").iter_rows())
+    assert freshness == {"sale_date_fresh": True, "sale_date_fresh_in_batch": False}
