@@ -56,11 +56,12 @@ def newest_event(state: Snapshot, contract: Contract, as_of: date) -> date | Non
     that passed, a record's earlier rows included): how fresh the source is before a delivery. None
     without an event date or records. Its files are read as they are: the date column alone, not
     each record's latest row (a million customers' 16.7M lead events: 0.02 s against 1.1 s, a /tmp probe)."""
-    event = pl.col(contract.event_date) if contract.event_date else None
-    paths = state.paths(tables.current(contract.source)) if contract.event_date else []
+    if not contract.event_date:
+        return None
+    event = pl.col(contract.event_date)
     # one scan per file: a file written before the contract named this date field has no such column
-    maxima = [pl.scan_parquet(p).select(event.filter(event <= as_of).max()) for p in paths
-              if contract.event_date in pq.read_schema(p).names]
+    maxima = [pl.scan_parquet(p).select(event.filter(event <= as_of).max())
+              for p in state.paths(tables.current(contract.source)) if contract.event_date in pq.read_schema(p).names]
     return pl.concat(maxima).select(event.max()).collect().item() if maxima else None
 
 
