@@ -23,12 +23,14 @@ the upgrade's first build.
 
 `--memory-limit 1GB` (or `none`: DuckDB's default, 80% of RAM) builds with another cap than the
 profile's; each build prints the process's peak resident memory. `--full` makes every build one from
-empty files (a first load's), `--threads N` runs it on N dbt threads:
+empty files (a first load's), `--threads N` runs it on N dbt threads (`--sync-threads N`: a build that
+syncs, cdp.warehouse.build.SYNC_THREADS):
 
     python bench/warehouse_bench.py DIR/1000000/home --full --threads 2 --memory-limit 6GB --repeat 1
 
 `--tests-only` runs only dbt's data tests, on copies of HOME's published files (nothing is built): two
-projects' tests on the same marts, e.g. the bench at one commit with PYTHONPATH and CDP_PROJECT_DIR at another.
+projects' tests on the same marts, e.g. the bench at one commit with PYTHONPATH and CDP_PROJECT_DIR at another;
+with `--top N`, the N slowest.
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ def main() -> None:
                              "e.g. funnel='lead|funnel|prospect|follow_up' households='household'")
     parser.add_argument("--threads", type=int, help="dbt threads of a build from empty files (default: profiles.yml's; "
                         "a build that syncs runs cdp.warehouse.build.SYNC_THREADS)")
+    parser.add_argument("--sync-threads", type=int, help="dbt threads of a build that syncs (default: "
+                        "cdp.warehouse.build.SYNC_THREADS)")
     parser.add_argument("--memory-limit", help="DuckDB's memory limit in the build, e.g. 1GB, or none for DuckDB's "
                                                "default (80%% of RAM); default: warehouse/profiles.yml's")
     parser.add_argument("--published", type=Path, metavar="DIR",
@@ -104,8 +108,12 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'step':44} {'seconds':>8}")
     timed("import dbt-core, dbt-duckdb", lambda: __import__("cdp.warehouse.build"))
+    from cdp.warehouse import build as warehouse_build
     from cdp.warehouse.build import build_warehouse, check_warehouse
     from cdp.warehouse.project import WarehouseProject
+
+    if args.sync_threads:
+        warehouse_build.SYNC_THREADS = args.sync_threads
 
     with tempfile.TemporaryDirectory(prefix="cdp-warehouse-bench-") as scratch:
         project_dir = Path(scratch) / "warehouse"
@@ -132,6 +140,7 @@ def main() -> None:
                 failing = [n.unique_id for n in tests if n.status != "pass"]
                 print(f"run {run}: {len(tests)} tests, dbt time on them {sum(n.seconds for n in tests):.1f} s"
                       + (f"; not passing: {failing}" if failing else ""))
+                print_slowest_tests(f"run {run}", tests, args.top)
             return
         for run in range(1, args.repeat + 1):
             if args.published:
@@ -158,14 +167,18 @@ def main() -> None:
             for node in sorted((n for n in build.nodes if n.resource_type == "model"), key=lambda n: -n.seconds)[:args.top]:
                 written = "" if node.rows_written is None else f"  {node.rows_written:,} of {node.rows:,} rows written"
                 print(f"build {run}:     {node.unique_id.split('.')[-1]:31} {node.seconds:8.1f}{written}")
-            for node in sorted((n for n in build.nodes if n.resource_type == "test"), key=lambda n: -n.seconds)[:args.top]:
-                print(f"build {run}:     test {node.unique_id.split('.')[2][:26]:26} {node.seconds:8.1f}")
+            print_slowest_tests(f"build {run}", [n for n in build.nodes if n.resource_type == "test"], args.top)
             print(f"build {run}: {'build_warehouse total':35} {total:8.1f}")
             print(f"build {run}: {'peak RSS MiB (the whole process)':35} {sampler.peak(began, time.time()):8.0f}")
         models = sum(1 for n in build.nodes if n.resource_type == "model")
         tests = sum(1 for n in build.nodes if n.resource_type == "test")
         print(f"{models} models, {tests} tests; rows in marts.customer_360: "
               f"{next(n.rows for n in build.nodes if n.unique_id.endswith('.customer_360'))}")
+
+
+def print_slowest_tests(label: str, tests: list, top: int) -> None:
+    for node in sorted(tests, key=lambda n: -n.seconds)[:top]:
+        print(f"{label}:     test {node.unique_id.split('.')[2][:40]:40} {node.seconds:8.1f}")
 
 
 if __name__ == "__main__":
