@@ -180,7 +180,9 @@ def _use_pip_java() -> None:
 
 def spark_session(options: SparkOptions):
     """A Spark session with Splink's UDF jar, checkpointing into a new folder under `checkpoint_dir`
-    (Spark names it; a local folder is created when missing, a cluster's is Spark's to make)."""
+    (Spark names it; a local folder is created when missing, a cluster's is Spark's to make). Spark SQL's
+    warehouse folder, which a Splink run makes (empty: cdp saves no Spark table) and Spark would put in
+    the working directory, is under `checkpoint_dir` too unless `spark.sql.warehouse.dir` is configured."""
     try:
         from pyspark.sql import SparkSession
         from splink.backends.spark import similarity_jar_location
@@ -192,7 +194,8 @@ def spark_session(options: SparkOptions):
     _use_pip_java()
     _check_sqlglot()
     builder = SparkSession.builder.appName("cdp identity")
-    for key, value in {**SPARK_DEFAULTS, **options.conf}.items():
+    warehouse = {"spark.sql.warehouse.dir": f"{options.checkpoint_dir.rstrip('/')}/spark-warehouse"}
+    for key, value in {**SPARK_DEFAULTS, **warehouse, **options.conf}.items():
         builder = builder.config(key, str(value))
     jars = ",".join(filter(None, [similarity_jar_location(), options.conf.get("spark.jars")]))
     session = builder.config("spark.jars", jars).getOrCreate()

@@ -64,10 +64,14 @@ def spark_settings(tmp_path_factory):
     return dataclasses.replace(settings, backend="spark", spark=options)
 
 
-def test_spark_identity_stage_gives_duckdbs_customers(duckdb_run, spark_settings, tmp_path):
+def test_spark_identity_stage_gives_duckdbs_customers(duckdb_run, spark_settings, tmp_path, monkeypatch):
     """The whole identity stage on Spark (a full re-cluster, one state commit) on the records
     DuckDB resolved: the same scored pairs and decisions, every record keeps its CustomerID, and
-    the scored pairs in the state store are one Parquet file."""
+    the scored pairs in the state store are one Parquet file. Nothing is left in the working
+    directory (Spark's SQL warehouse folder is under the checkpoint folder)."""
+    working = tmp_path / "working"
+    working.mkdir()
+    monkeypatch.chdir(working)
     home_dir = tmp_path / "home"
     shutil.copytree(duckdb_run / "home", home_dir)
     home = Home(home_dir)
@@ -100,6 +104,7 @@ def test_spark_identity_stage_gives_duckdbs_customers(duckdb_run, spark_settings
     assert (spark_pairs["match_weight"] - duck_pairs["match_weight"]).abs().max() < 1e-6
     assert run.review_pairs == len(home.snapshot().read(tables.REVIEW_QUEUE).filter(pl.col("decision").is_null()))
     assert checkpoint_files(spark_settings) == []  # Splink's intermediate tables (names, mobiles) gone with the run
+    assert list(working.iterdir()) == []
 
 
 def test_spark_trains_a_model_duckdb_reads(duckdb_run, spark_settings, tmp_path):
