@@ -2,7 +2,7 @@
 .PHONY: install check test test-fast lock demo
 
 install:  ## the locked versions, with the test tools
-	pip install -c requirements.lock -e ".[test,spark]"
+	pip install -c requirements.lock -e ".[test,spark,deploy]"
 
 check:  ## lint
 	ruff check .

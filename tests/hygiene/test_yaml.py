@@ -28,7 +28,7 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 FILES = sorted(
-    [PROJECT_DIR / "dagster.yaml"]
+    [PROJECT_DIR / "dagster.yaml", *(PROJECT_DIR / "examples").rglob("*.y*ml")]
     + [p for folder in (ASSETS_DIR, QUALITY_DIR, IDENTITY_DIR) for p in folder.rglob("*.y*ml")]
     + [p for p in WAREHOUSE_DIR.rglob("*.y*ml") if "target" not in p.relative_to(WAREHOUSE_DIR).parts]
 )
