@@ -159,9 +159,9 @@ class _Batch:
     """The columns a group of expectations reads, as one narrow frame for GX.
 
     Row-wise expectations (a row's verdict depends only on its own values) are validated once
-    per distinct value tuple — `_value_id` maps tuples back to rows. Expectations that count
-    (uniqueness, row count, column max) see every row. This is what makes the gate cost seconds
-    per million rows: GX re-slices its whole frame for every expectation.
+    per distinct value tuple (`_value_id`); the rows of a failing tuple are found when GX names it.
+    Expectations that count (uniqueness, row count, column max) see every row. This is what makes
+    the gate cost seconds per million rows: GX re-slices its whole frame for every expectation.
     """
 
     name: str
@@ -170,16 +170,16 @@ class _Batch:
     expectations: list[dict]
     coded: frozenset[str] = frozenset()  # the columns GX reads as codes (`_for_gx`)
     frame: pl.DataFrame | None = None  # the frame GX sees: VALUE_ID or ROW_ID + columns
-    rows: pl.DataFrame | None = None  # per_value only: VALUE_ID, the tuple, and the list of its ROW_IDs
+    typed: pl.LazyFrame | None = None  # per_value only: the batch's rows, read again for a failing tuple's
 
     @property
     def index(self) -> str:
         return VALUE_ID if self.per_value else ROW_ID
 
     def build(self, typed: pl.LazyFrame) -> "_Batch":
-        if self.per_value:
-            self.rows = typed.group_by(self.columns).agg(ROW_ID).collect(engine="streaming").with_row_index(VALUE_ID)
-            self.frame = self.rows.drop(ROW_ID)
+        if self.per_value:  # the distinct tuples only: no list of each one's rows (most tuples pass)
+            self.frame = typed.select(self.columns).unique().collect(engine="streaming").with_row_index(VALUE_ID)
+            self.typed = typed
         else:
             self.frame = typed.select(ROW_ID, *self.columns).collect(engine="streaming")
         return self
@@ -192,8 +192,12 @@ class _Batch:
         """ROW_ID (and VALUE_ID when per value) of the rows behind GX's unexpected indices."""
         if not self.per_value:
             return pl.DataFrame({ROW_ID: ids}, schema={ROW_ID: pl.UInt32})
+        if not ids:
+            return pl.DataFrame(schema={ROW_ID: pl.UInt32, VALUE_ID: pl.UInt32})
+        failing = self.frame.filter(pl.col(VALUE_ID).is_in(ids)).lazy()
         # in row order: the samples a result quotes are the first failing rows, run after run
-        return self.rows.filter(pl.col(VALUE_ID).is_in(ids)).explode(ROW_ID).select(ROW_ID, VALUE_ID).sort(ROW_ID)
+        return (self.typed.select(ROW_ID, *self.columns).join(failing, on=list(self.columns), nulls_equal=True)
+                .select(ROW_ID, VALUE_ID).sort(ROW_ID).collect(engine="streaming"))
 
 
 def _columns_of(expectation: dict, available: list[str]) -> tuple[str, ...]:
@@ -310,7 +314,7 @@ def _validate(batches: list[_Batch], typed: pl.LazyFrame, parameters: dict) -> I
         )
         for result in validation.results:
             yield batch, result
-        batch.frame = batch.rows = None
+        batch.frame = batch.typed = None
         context.suites.delete(batch.name)
 
 
