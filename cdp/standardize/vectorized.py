@@ -87,11 +87,24 @@ def uscc_ok(text: pl.Expr) -> pl.Expr:
     return text.str.contains(r"^\d{8}") & in_alphabet & (_char(text, 17) == expected)
 
 
+_VIN_LETTERS = [c for c in VIN_VALUES if c.isalpha()]
+
+
 def vin_check_ok(text: pl.Expr) -> pl.Expr:
-    """The ISO 3779 check digit at position 9 and a model year that carries one (vininfo's rule)."""
-    remainder = _weighted_sum(text, VIN_WEIGHTS, VIN_VALUES) % 11
-    expected = pl.when(remainder == 10).then(pl.lit("X")).otherwise(remainder.cast(pl.Utf8))
+    """The ISO 3779 check digit at position 9 and a model year that carries one (vininfo's rule), on 17
+    characters of the VIN alphabet (PLAIN_VIN: callers check it; null for other text). Every character's
+    value is one digit, so the VIN transliterated is a 17-digit number, weighed digit by digit in integer
+    arithmetic, the number computed once (a million distinct VINs: 0.60 s -> 0.34 s, vin_fast 1.43 -> 0.66-0.76 s,
+    the same answers; a /tmp probe)."""
+    number = text.str.replace_many(_VIN_LETTERS, [str(VIN_VALUES[c]) for c in _VIN_LETTERS]).cast(pl.UInt64, strict=False)
+    expected = number.map_batches(_vin_check_character, return_dtype=pl.Utf8)
     return (_char(text, 8) == expected) & ~_char(text, 9).is_in(VIN_YEARS_WITHOUT_CHECK)
+
+
+def _vin_check_character(number: pl.Series) -> pl.Series:
+    """The check character of transliterated VINs: their weighted digit sum mod 11, 10 written X."""
+    remainder = sum(number // 10 ** (16 - i) % 10 * weight for i, weight in enumerate(VIN_WEIGHTS) if weight) % 11
+    return pl.select(pl.when(remainder == 10).then(pl.lit("X")).otherwise(remainder.cast(pl.Utf8))).to_series()
 
 
 def _split(values: pl.Series, pattern: str) -> tuple[pl.Series, pl.Series]:
