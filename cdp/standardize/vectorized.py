@@ -135,8 +135,6 @@ _EXTENSION = r"[ \t]*(?i:转|分机|ext\.?|ex\.?|x|#)[ \t]*[0-9]{1,6}"
 MOBILE_SPELLINGS = (rf"^(?:\+?86|0086)?[ \-]?{_GROUPS}(?:{_EXTENSION})?$",
                     rf"^(1[3-9][0-9]{{9}})(?:-[0-9]{{1,6}}|{_EXTENSION})$")
 MOBILE_MISSING_A_DIGIT = r"^1[3-9][0-9]{8}$"
-
-
 MOBILE_PLAIN = r"^1[3-9][0-9]{9}$"  # eleven ASCII digits: the number as it is (half of a million customers' values)
 
 
@@ -144,10 +142,9 @@ def mobile_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
     """standardize_phone on mobiles in common spellings, on masked ones (138****5678) and on ten
     digits that start as a mobile does (both invalid). Plain ones are taken as they are, before the
     spellings' patterns read the others (1.6 -> 0.9 s on 1.7M distinct values, a /tmp probe)."""
-    plain = values.str.contains(MOBILE_PLAIN)
-    answered, rest = _mobile_spellings(values.filter(~plain))
-    as_they_are = values.filter(plain).to_frame("value").select("value", pl.col("value").alias("number"),
-                                                                  pl.lit("mobile").alias("kind"))
+    plain, spelled = _split(values, MOBILE_PLAIN)
+    answered, rest = _mobile_spellings(spelled)
+    as_they_are = plain.to_frame("value").select("value", pl.col("value").alias("number"), pl.lit("mobile").alias("kind"))
     return pl.concat([as_they_are, answered]), rest
 
 
