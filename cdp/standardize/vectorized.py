@@ -88,6 +88,7 @@ def uscc_ok(text: pl.Expr) -> pl.Expr:
 
 
 _VIN_LETTERS = [c for c in VIN_VALUES if c.isalpha()]
+_VIN_LETTER_DIGITS = [str(VIN_VALUES[c]) for c in _VIN_LETTERS]  # every letter's value is one digit
 
 
 def vin_check_ok(text: pl.Expr) -> pl.Expr:
@@ -96,7 +97,7 @@ def vin_check_ok(text: pl.Expr) -> pl.Expr:
     value is one digit, so the VIN transliterated is a 17-digit number, weighed digit by digit in integer
     arithmetic, the number computed once (a million distinct VINs: 0.60 s -> 0.34 s, vin_fast 1.43 -> 0.66-0.76 s,
     the same answers; a /tmp probe)."""
-    number = text.str.replace_many(_VIN_LETTERS, [str(VIN_VALUES[c]) for c in _VIN_LETTERS]).cast(pl.UInt64, strict=False)
+    number = text.str.replace_many(_VIN_LETTERS, _VIN_LETTER_DIGITS).cast(pl.UInt64, strict=False)
     expected = number.map_batches(_vin_check_character, return_dtype=pl.Utf8)
     return (_char(text, 8) == expected) & ~_char(text, 9).is_in(VIN_YEARS_WITHOUT_CHECK)
 
