@@ -1,0 +1,122 @@
+"""Splink's scoring alone on a resolved home's identity tuples: blocking, then every blocked pair
+scored and decided into a Parquet file, as a full resolution writes its scored pairs.
+
+    python bench/scoring_bench.py HOME [--model M] [--repeat 2] [--unguarded]
+
+HOME: a home the platform resolved (e.g. DIR/N/first kept by `bench/bench.py N --keep DIR`); M: the
+model to score with (default: the project's identity/model.json). Each measurement runs in a fresh
+process (peak RSS its own; DuckDB's memory limit and spill folder as the identity stage sets them).
+`--unguarded`: alternate with the same model whose "one typo apart" levels are plain
+`damerau_levenshtein(l, r) <= 1`, without the guard identity/settings.yaml puts before it, and say
+whether both wrote the same scored pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from cdp.identity.backends import copy_to_parquet
+from cdp.identity.decisions import Decisions
+from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
+from cdp.identity.resolve import PAIR_KEYS
+from cdp.identity.scoring import streamed_predictions
+from cdp.paths import Home
+from cdp.state import tables
+
+GUARDED = re.compile(r'^\(.*\) AND (damerau_levenshtein\("(\w+)_l", "\2_r"\) <= 1)$')
+
+
+def tuples_file(home: Path) -> Path:
+    paths = Home(home).snapshot().paths(tables.TUPLE_VALUES)
+    if len(paths) != 1:
+        raise SystemExit(f"{home}: the tuple values are {len(paths)} files; score a first load's home (one file)")
+    return paths[0]
+
+
+def unguarded(model: dict) -> tuple[dict, int]:
+    """The model with every guarded typo level's condition reduced to its damerau_levenshtein test."""
+    changed = 0
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            match = GUARDED.match(level["sql_condition"])
+            if match:
+                level["sql_condition"], changed = match.group(1), changed + 1
+    return model, changed
+
+
+def child(home: Path, model_path: Path, out: Path) -> None:
+    model = _as_dict(model_path)
+    with tempfile.TemporaryDirectory(prefix="scoring-bench-", dir=out.parent) as spill:
+        settings = IdentitySettings.load().spilling_to(Path(spill))
+        with closing(make_linker(tuples_file(home), model, settings.backend, backend_options=settings.backend_options)) as linker:
+            start = time.perf_counter()
+            linker.inference._get_or_compute_blocked_pairs_for_predict_chunk()  # cached: the scoring below reuses it
+            blocking = time.perf_counter() - start
+            gammas = ", ".join(f"gamma_{c['output_column_name']}" for c in model["comparisons"])
+            decided = Decisions.of(model, settings.clustering).decided(", ".join(PAIR_KEYS), gammas)
+            with streamed_predictions(linker, settings.clustering.scoring_floor) as predictions:
+                copy_to_parquet(linker._db_api, decided.format(this=predictions.physical_name), out)
+            scoring = time.perf_counter() - start - blocking
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"blocking": blocking, "scoring": scoring, "peak": peak}))
+
+
+def measure(home: Path, model: Path, out: Path) -> dict:
+    done = subprocess.run([sys.executable, __file__, str(home), "--model", str(model), "--child", str(out)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def same_pairs(a: Path, b: Path) -> bool:
+    keys = ["source_dataset_l", "tuple_id_l", "source_dataset_r", "tuple_id_r"]
+    return pl.read_parquet(a).sort(keys).equals(pl.read_parquet(b).sort(keys))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "identity" / "model.json")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--unguarded", action="store_true", help="alternate with the typo levels' guards removed")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.home, args.model, args.child)
+        return
+    with tempfile.TemporaryDirectory(prefix="scoring-bench-", dir=args.home.parent) as work:
+        folder = Path(work)
+        variants = {"model": args.model}
+        if args.unguarded:
+            plain, changed = unguarded(json.loads(args.model.read_text()))
+            if not changed:
+                raise SystemExit(f"{args.model}: no guarded typo level to remove")
+            variants["unguarded"] = folder / "unguarded.json"
+            variants["unguarded"].write_text(json.dumps(plain))
+        pairs = pl.scan_parquet(tuples_file(args.home)).select(pl.len()).collect().item()
+        print(f"{args.home}: {pairs:,} identity tuples; model {args.model}", flush=True)
+        print(f"{'run':<12}{'blocking s':>12}{'scoring s':>12}{'peak MiB':>10}", flush=True)
+        for _ in range(args.repeat):
+            for name, model in variants.items():
+                got = measure(args.home, model, folder / f"{name}.parquet")
+                print(f"{name:<12}{got['blocking']:>12.1f}{got['scoring']:>12.1f}{got['peak']:>10.0f}", flush=True)
+        scored = pl.scan_parquet(folder / "model.parquet").select(pl.len()).collect().item()
+        print(f"scored pairs: {scored:,}")
+        if args.unguarded:
+            same = same_pairs(folder / "model.parquet", folder / "unguarded.parquet")
+            print(f"the same scored pairs with and without the guards: {same}")
+
+
+if __name__ == "__main__":
+    main()
