@@ -1,6 +1,6 @@
-"""An incremental build tests a synced model's unique key on the keys its sync changed only
-(warehouse/macros/synced_tests.sql): a duplicate the sync writes fails the build, rows the sync left
-as published are not read again."""
+"""An incremental build tests a synced model's unique key, and each of its rows, on the keys its sync
+changed only (warehouse/macros/synced_tests.sql): a duplicate or a null the sync writes fails the
+build, rows the sync left as published are not read again."""
 
 import shutil
 from datetime import date
@@ -25,6 +25,10 @@ TWO_ROWS = (("r.ltv, r.visits_12m,",
              "FROM ranked AS r CROSS JOIN params AS p CROSS JOIN (VALUES (1), (2)) AS copies(n)"),
             ("LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)",
              "LEFT JOIN {{ ref('dim_household') }} AS h USING (customer_id)\nWHERE r.customer_id = 'C1' OR n = 1"))
+
+# customer_ltv edited to give C1 no grade (not_null_columns); its sync writes C1's row, as every row's.
+NO_GRADE = (("CASE WHEN r.value_rank < p.platinum_share THEN 'platinum'",
+             "CASE WHEN r.customer_id = 'C1' THEN NULL WHEN r.value_rank < p.platinum_share THEN 'platinum'"),)
 
 
 def synced_as(home: Home, project) -> None:
@@ -67,3 +71,27 @@ def test_rows_the_sync_left_as_published_are_not_tested_again(published, tmp_pat
     assert (build.mode, build.started_from) == ("incremental", "copy")
     check = check_warehouse(home, NEXT_DAY, "check", ["dim_vehicle"])
     assert {n.unique_id.split(".")[2]: n.status for n in check.nodes}["unique_dim_vehicle_vin"] == "fail"
+
+
+def test_a_null_the_sync_writes_fails_the_incremental_build(tmp_path):
+    project, home = edited_project(tmp_path, "models/marts/customer_ltv.sql", *NO_GRADE)
+    build_warehouse(home, AS_OF, "published")
+    synced_as(home, project)
+    with pytest.raises(ModelError, match="not_null_columns_customer_ltv"):
+        build_warehouse(home, NEXT_DAY, "day", project_dir=project)
+
+
+def test_rows_the_sync_left_as_published_are_not_checked_again(published, tmp_path):
+    """A null planted in the published fct_service (a copy of its staged repair orders: the sync
+    recomputes the orders the day changed, none here): the incremental build's row tests do not read
+    it; the same test run on its own reads the whole table."""
+    _, home = published
+    home = copied(home, tmp_path)
+    with duckdb.connect(str(home.warehouse)) as con:
+        con.execute("UPDATE marts.fct_service SET customer_id = NULL WHERE ro_no = (SELECT min(ro_no) FROM marts.fct_service)")
+    standby.discard(home)
+    build = build_warehouse(home, NEXT_DAY, "day")
+    assert (build.mode, build.started_from) == ("incremental", "copy")
+    check = check_warehouse(home, NEXT_DAY, "check", ["fct_service"])
+    assert {n.unique_id.split(".")[2]: n.status for n in check.nodes}[
+        "not_null_columns_fct_service_ro_no__customer_id__revenue"] == "fail"

@@ -6,13 +6,28 @@
   the changed keys when one of them is. So a test whose columns are the model's unique_key checks
   the day's keys, not the 16M events of a million customers again. A full build, a selection, a
   model that did not sync, or a test of other columns reads the whole table.
+
+  The same holds for a test of each row on its own (not_null_columns, accepted_values, between,
+  matches_regex, does_not_match_regex): a row the sync left is as it was published, when it passed;
+  a row the sync wrote is among the changed keys. Their parameters are constants: a test whose
+  verdict on a row could change with the day (one reading as_of) must not read synced_changed_rows.
 #}
 {% macro synced_test_rows(model, columns) %}
   {%- set node = synced_node(model) if execute and var('touched_only', false) else none -%}
   {%- if node is none or node.config.materialized != 'synced' -%}{{ return(model) }}{%- endif -%}
   {%- set keys = node.config.unique_key -%}
   {%- set keys = [keys] if keys is string else keys -%}
-  {%- if (keys | sort | list) != (columns | sort | list) or not synced_changed([node.name]) -%}{{ return(model) }}{%- endif -%}
+  {%- if (keys | sort | list) != (columns | sort | list) -%}{{ return(model) }}{%- endif -%}
+  {{ return(synced_changed_rows(model)) }}
+{% endmacro %}
+
+{# The rows of the keys a synced model's sync changed in this incremental build (see above), or the
+   whole table when it did not sync, or outside such a build. #}
+{% macro synced_changed_rows(model) %}
+  {%- set node = synced_node(model) if execute and var('touched_only', false) else none -%}
+  {%- if node is none or node.config.materialized != 'synced' or not synced_changed([node.name]) -%}{{ return(model) }}{%- endif -%}
+  {%- set keys = node.config.unique_key -%}
+  {%- set keys = [keys] if keys is string else keys -%}
   {{ return('(select * from ' ~ model ~ ' as t where exists (select 1 from inputs.main.'
             ~ adapter.quote('changed_keys__' ~ node.name) ~ ' as k where ' ~ synced_match('k', 't', keys) ~ '))') }}
 {% endmacro %}
@@ -32,4 +47,20 @@ from {{ synced_test_rows(model, [column_name]) }}
 where {{ column_name }} is not null
 group by {{ column_name }}
 having count(*) > 1
+{% endmacro %}
+
+{# dbt's accepted_values test (the same rows), over synced_changed_rows. #}
+{% macro default__test_accepted_values(model, column_name, values, quote=True) %}
+with all_values as (
+    select {{ column_name }} as value_field, count(*) as n_records
+    from {{ synced_changed_rows(model) }}
+    group by {{ column_name }}
+)
+select *
+from all_values
+where value_field not in (
+    {% for value in values -%}
+        {% if quote -%}'{{ value }}'{%- else -%}{{ value }}{%- endif -%}{%- if not loop.last -%},{%- endif %}
+    {%- endfor %}
+)
 {% endmacro %}
