@@ -1,5 +1,5 @@
 """Splink's scoring alone on a resolved home's identity tuples: blocking, then every blocked pair
-scored and decided into a Parquet file, as a full resolution writes its scored pairs.
+scored and decided into a Parquet file, as a full resolution writes its scored pairs (`write_scored_pairs`).
 
     python bench/scoring_bench.py HOME [--model M] [--repeat 2] [--unguarded]
 
@@ -26,11 +26,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from cdp.identity.backends import copy_to_parquet
 from cdp.identity.decisions import Decisions
 from cdp.identity.model import IdentitySettings, _as_dict, closing, make_linker
-from cdp.identity.resolve import PAIR_KEYS
-from cdp.identity.scoring import streamed_predictions
+from cdp.identity.resolve import write_scored_pairs
 from cdp.paths import Home
 from cdp.sql import sql_string
 from cdp.state import tables
@@ -64,10 +62,7 @@ def child(home: Path, model_path: Path, out: Path) -> None:
             start = time.perf_counter()
             linker.inference._get_or_compute_blocked_pairs_for_predict_chunk()  # cached: the scoring below reuses it
             blocking = time.perf_counter() - start
-            gammas = ", ".join(f"gamma_{c['output_column_name']}" for c in model["comparisons"])
-            decided = Decisions.of(model, settings.clustering).decided(", ".join(PAIR_KEYS), gammas)
-            with streamed_predictions(linker, settings.clustering.scoring_floor) as predictions:
-                copy_to_parquet(linker._db_api, decided.format(this=predictions.physical_name), out)
+            write_scored_pairs(linker, model, Decisions.of(model, settings.clustering), settings.clustering.scoring_floor, out)
             scoring = time.perf_counter() - start - blocking
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"blocking": blocking, "scoring": scoring, "peak": peak}))

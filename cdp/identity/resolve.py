@@ -84,9 +84,7 @@ def _score_and_cluster(tuples: pl.DataFrame | Path, model: dict, settings: Ident
         db_api = linker._db_api
         decisions = Decisions.of(model, settings.clustering)
         keys = ", ".join(PAIR_KEYS)
-        gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
-        with streamed_predictions(linker, settings.clustering.scoring_floor) as predictions:  # scored as they are written
-            copy_to_parquet(db_api, decisions.decided(keys, gammas).format(this=predictions.physical_name), pairs_file)
+        write_scored_pairs(linker, model, decisions, settings.clustering.scoring_floor, pairs_file)
         timer.lap("score")
         counts = pl.scan_parquet(pairs_file).select(
             pl.len().alias("pairs"), pl.col("strong_only").sum().alias("strong")).collect().row(0, named=True)
@@ -111,6 +109,15 @@ def _score_and_cluster(tuples: pl.DataFrame | Path, model: dict, settings: Ident
         flagged = pl.concat([node_pairs(flagged), flagged.select("vetoed", "attach")], how="horizontal")
         timer.lap("flagged pairs")
         return _Scored(tuple_clusters, review, counts["pairs"], counts["strong"] or 0, dashboards, flagged)
+
+
+def write_scored_pairs(linker, model: dict, decisions: Decisions, scoring_floor: float, path: Path) -> None:
+    """Every blocked pair scored and decided, streamed by the backend into `path` (scored as they are
+    written: no table of them)."""
+    gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
+    decided = decisions.decided(", ".join(PAIR_KEYS), gammas)
+    with streamed_predictions(linker, scoring_floor) as predictions:
+        copy_to_parquet(linker._db_api, decided.format(this=predictions.physical_name), path)
 
 
 def _cluster(linker, kept, keys: str):
