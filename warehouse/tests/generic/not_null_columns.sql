@@ -4,7 +4,7 @@
 select null_columns, count(*) as occurrences
 from (
     select concat_ws(', '{% for column in columns %}, case when {{ column }} is null then '{{ column }}' end{% endfor %}) as null_columns
-    from {{ synced_changed_rows(model) }}
+    from {{ model }}
 )
 where null_columns <> ''
 group by null_columns
