@@ -79,4 +79,3 @@ def test_a_null_the_sync_writes_fails_the_incremental_build(tmp_path):
     synced_as(home, project)
     with pytest.raises(ModelError, match="not_null_columns_customer_ltv"):
         build_warehouse(home, NEXT_DAY, "day", project_dir=project)
-

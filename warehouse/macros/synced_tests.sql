@@ -13,28 +13,13 @@
   docs/performance-log.md, stop 62), a column's scan costing DuckDB about what the join does.
 #}
 {% macro synced_test_rows(model, columns) %}
-  {%- set node = synced_test_node(model) -%}
-  {%- if node is none or (synced_unique_key(node) | sort | list) != (columns | sort | list) -%}{{ return(model) }}{%- endif -%}
-  {{ return(synced_rows_of(model, node)) }}
-{% endmacro %}
-
-{# The synced model node whose table `model` is, in an incremental build of the whole project; else none. #}
-{% macro synced_test_node(model) %}
   {%- set node = synced_node(model) if execute and var('touched_only', false) else none -%}
-  {{ return(node if node is not none and node.config.materialized == 'synced' else none) }}
-{% endmacro %}
-
-{# The unique_key of a synced model's node, as a list. #}
-{% macro synced_unique_key(node) %}
+  {%- if node is none or node.config.materialized != 'synced' -%}{{ return(model) }}{%- endif -%}
   {%- set keys = node.config.unique_key -%}
-  {{ return([keys] if keys is string else keys) }}
-{% endmacro %}
-
-{# The rows of `model` (the table of `node`) whose keys its sync changed; the whole table when it did not sync. #}
-{% macro synced_rows_of(model, node) %}
-  {%- if not synced_changed([node.name]) -%}{{ return(model) }}{%- endif -%}
+  {%- set keys = [keys] if keys is string else keys -%}
+  {%- if (keys | sort | list) != (columns | sort | list) or not synced_changed([node.name]) -%}{{ return(model) }}{%- endif -%}
   {{ return('(select * from ' ~ model ~ ' as t where exists (select 1 from inputs.main.'
-            ~ adapter.quote('changed_keys__' ~ node.name) ~ ' as k where ' ~ synced_match('k', 't', synced_unique_key(node)) ~ '))') }}
+            ~ adapter.quote('changed_keys__' ~ node.name) ~ ' as k where ' ~ synced_match('k', 't', keys) ~ '))') }}
 {% endmacro %}
 
 {# The model node whose table `relation` is (none: not a model's table). #}
