@@ -1,14 +1,16 @@
 """Splink's scoring alone on a resolved home's identity tuples: blocking, then every blocked pair
 scored and decided into a Parquet file, as a full resolution writes its scored pairs (`write_scored_pairs`).
 
-    python bench/scoring_bench.py HOME [--model M] [--repeat 2] [--unguarded]
+    python bench/scoring_bench.py HOME [--model M] [--repeat 2] [--unguarded] [--unchunked]
 
 HOME: a home the platform resolved (e.g. DIR/N/first kept by `bench/bench.py N --keep DIR`); M: the
 model to score with (default: the project's identity/model.json). Each measurement runs in a fresh
 process (peak RSS its own; DuckDB's memory limit and spill folder as the identity stage sets them).
 `--unguarded`: alternate with the same model whose "one typo apart" levels are plain
 `damerau_levenshtein(l, r) <= 1`, without the guard identity/settings.yaml puts before it, and say
-whether both wrote the same scored pairs.
+whether both wrote the same scored pairs. `--unchunked`: alternate with every pair scored in one query
+(identity/settings.yaml's duckdb.scoring_chunk_tuples set aside), and say the same. Blocking is timed with
+the scoring, inside it, as a full run blocks.
 """
 
 from __future__ import annotations
@@ -54,23 +56,23 @@ def unguarded(model: dict) -> tuple[dict, int]:
     return model, changed
 
 
-def child(home: Path, model_path: Path, out: Path) -> None:
+def child(home: Path, model_path: Path, out: Path, unchunked: bool = False) -> None:
     model = _as_dict(model_path)
     with tempfile.TemporaryDirectory(prefix="scoring-bench-", dir=out.parent) as spill:
         settings = IdentitySettings.load().spilling_to(Path(spill))
         with closing(make_linker(tuples_file(home), model, settings.backend, backend_options=settings.backend_options)) as linker:
             start = time.perf_counter()
-            linker.inference._get_or_compute_blocked_pairs_for_predict_chunk()  # cached: the scoring below reuses it
-            blocking = time.perf_counter() - start
-            write_scored_pairs(linker, model, Decisions.of(model, settings.clustering), settings.clustering.scoring_floor, out)
-            scoring = time.perf_counter() - start - blocking
+            # blocking inside, as a full run blocks and scores: the chunks drop Splink's table of blocked pairs
+            write_scored_pairs(linker, model, Decisions.of(model, settings.clustering), settings.clustering.scoring_floor, out,
+                               None if unchunked else settings.duckdb.scoring_chunk_tuples)
+            seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"blocking": blocking, "scoring": scoring, "peak": peak}))
+    print(json.dumps({"seconds": seconds, "peak": peak}))
 
 
-def measure(home: Path, model: Path, out: Path) -> dict:
-    done = subprocess.run([sys.executable, __file__, str(home), "--model", str(model), "--child", str(out)],
-                          capture_output=True, text=True)
+def measure(home: Path, model: Path, out: Path, unchunked: bool = False) -> dict:
+    done = subprocess.run([sys.executable, __file__, str(home), "--model", str(model), "--child", str(out),
+                           *(["--unchunked"] if unchunked else [])], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -92,32 +94,37 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "identity" / "model.json")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--unguarded", action="store_true", help="alternate with the typo levels' guards removed")
+    parser.add_argument("--unchunked", action="store_true",
+                        help="alternate with every pair scored in one query (no duckdb.scoring_chunk_tuples)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.home, args.model, args.child)
+        child(args.home, args.model, args.child, args.unchunked)
         return
     with tempfile.TemporaryDirectory(prefix="scoring-bench-", dir=args.home.parent) as work:
         folder = Path(work)
-        variants = {"model": args.model}
+        variants = {"model": (args.model, False)}
         if args.unguarded:
             plain, changed = unguarded(json.loads(args.model.read_text()))
             if not changed:
                 raise SystemExit(f"{args.model}: no guarded typo level to remove")
-            variants["unguarded"] = folder / "unguarded.json"
-            variants["unguarded"].write_text(json.dumps(plain))
+            (folder / "unguarded.json").write_text(json.dumps(plain))
+            variants["unguarded"] = (folder / "unguarded.json", False)
+        if args.unchunked:
+            variants["unchunked"] = (args.model, True)
         pairs = pl.scan_parquet(tuples_file(args.home)).select(pl.len()).collect().item()
         print(f"{args.home}: {pairs:,} identity tuples; model {args.model}", flush=True)
-        print(f"{'run':<12}{'blocking s':>12}{'scoring s':>12}{'peak MiB':>10}", flush=True)
+        print(f"{'run':<12}{'blocking and scoring s':>24}{'peak MiB':>10}", flush=True)
         for _ in range(args.repeat):
-            for name, model in variants.items():
-                got = measure(args.home, model, folder / f"{name}.parquet")
-                print(f"{name:<12}{got['blocking']:>12.1f}{got['scoring']:>12.1f}{got['peak']:>10.0f}", flush=True)
+            for name, (model, unchunked) in variants.items():
+                got = measure(args.home, model, folder / f"{name}.parquet", unchunked)
+                print(f"{name:<12}{got['seconds']:>24.1f}{got['peak']:>10.0f}", flush=True)
         scored = pl.scan_parquet(folder / "model.parquet").select(pl.len()).collect().item()
         print(f"scored pairs: {scored:,}")
-        if args.unguarded:
-            same = same_pairs(folder / "model.parquet", folder / "unguarded.parquet")
-            print(f"the same scored pairs with and without the guards: {same}")
+        for other, what in (("unguarded", "the guards"), ("unchunked", "the chunks")):
+            if other in variants:
+                same = same_pairs(folder / "model.parquet", folder / f"{other}.parquet")
+                print(f"the same scored pairs with and without {what}: {same}")
 
 
 if __name__ == "__main__":

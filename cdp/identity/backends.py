@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlglot
 from splink import DuckDBAPI
 
@@ -36,6 +37,7 @@ from cdp.sql import sql_string
 from cdp.state.files import full_disk_named
 from cdp.state.scratch import process_alive
 
+ROW_GROUP_ROWS = 122_880  # DuckDB's own row group size, for a Parquet file written in batches
 SPARK_FUNCTIONS = {"JAROWINKLER_SIMILARITY": "jaro_winkler", "JARO_SIMILARITY": "jaro_sim"}
 DUCKDB_FUNCTIONS = {"jaro_winkler": "jaro_winkler_similarity", "jaro_sim": "jaro_similarity"}
 SPARK_DEFAULTS = {"spark.master": "local[*]", "spark.sql.shuffle.partitions": "16", "spark.ui.enabled": "false",
@@ -62,6 +64,7 @@ class DuckDBOptions:
     memory_limit: str | None = None  # DuckDB spills to disk above it (None: DuckDB's default, 80% of RAM)
     materialisation: str = "table"  # parquet: Splink's intermediate tables as Parquet files (pairs beyond memory)
     temp_directory: str | None = None  # where it spills: a run sets a scratch folder under its home (spilling_to)
+    scoring_chunk_tuples: int | None = None  # a full run scores its pairs in chunks above this many tuples (scoring.py)
 
     @classmethod
     def parse(cls, raw: dict[str, Any] | None) -> "DuckDBOptions":
@@ -69,6 +72,10 @@ class DuckDBOptions:
         if options.materialisation not in ("table", "parquet"):
             raise BackendError(f"identity/settings.yaml: duckdb.materialisation is {options.materialisation!r}; "
                                "use 'table' or 'parquet'")
+        chunk = options.scoring_chunk_tuples
+        if chunk is not None and (not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1):
+            raise BackendError(f"identity/settings.yaml: duckdb.scoring_chunk_tuples is {chunk!r}; use a whole "
+                               "number of tuples (e.g. 3000000), or null to score every pair in one query")
         return options
 
 
@@ -293,24 +300,44 @@ def is_spark(db_api) -> bool:
     return db_api.sql_dialect.sql_dialect_str == "spark"
 
 
-def copy_to_parquet(db_api, sql: str, path: Path) -> None:
-    """The result of a query as one Parquet file, streamed by the backend (no table in between).
+def copy_to_parquet(db_api, sqls: list[str], path: Path) -> None:
+    """The results of queries, one after the other, as one Parquet file, streamed by the backend (no
+    table in between).
 
     Spark writes a folder of part files; it is coalesced to one part, which becomes the file:
-    the state store and erasure read files. A full disk raises `DiskFullError` naming the file."""
+    the state store and erasure read files. Several queries (DuckDB only: the scoring's chunks) run
+    one at a time, their rows streamed into the file. A full disk raises `DiskFullError` naming the file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not is_spark(db_api):
-        with full_disk_named(path):
-            db_api._con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+    if is_spark(db_api):
+        (sql,) = sqls
+        folder = Path(tempfile.mkdtemp(prefix=".spark-parquet-", dir=path.parent))
+        try:
+            with full_disk_named(path):
+                db_api.spark.sql(sql).coalesce(1).write.mode("overwrite").parquet(str(folder / "out"))
+            (part,) = sorted((folder / "out").glob("part-*.parquet"))
+            part.replace(path)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         return
-    folder = Path(tempfile.mkdtemp(prefix=".spark-parquet-", dir=path.parent))
+    with full_disk_named(path):
+        if len(sqls) == 1:
+            db_api._con.execute(f"COPY ({sqls[0]}) TO '{path}' (FORMAT parquet)")
+            return
+        _stream_to_parquet(db_api._con, sqls, path)
+
+
+def _stream_to_parquet(con: duckdb.DuckDBPyConnection, sqls: list[str], path: Path) -> None:
+    """Each query's rows in turn, in row groups of DuckDB's size, into one Parquet file."""
+    writer = None
     try:
-        with full_disk_named(path):
-            db_api.spark.sql(sql).coalesce(1).write.mode("overwrite").parquet(str(folder / "out"))
-        (part,) = sorted((folder / "out").glob("part-*.parquet"))
-        part.replace(path)
+        for sql in sqls:
+            reader = con.sql(sql).to_arrow_reader(ROW_GROUP_ROWS)
+            writer = writer or pq.ParquetWriter(path, reader.schema)
+            for batch in reader:
+                writer.write_batch(batch)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if writer is not None:
+            writer.close()
 
 
 def parquet_source(db_api, path: Path) -> str:

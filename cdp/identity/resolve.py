@@ -84,7 +84,8 @@ def _score_and_cluster(tuples: pl.DataFrame | Path, model: dict, settings: Ident
         db_api = linker._db_api
         decisions = Decisions.of(model, settings.clustering)
         keys = ", ".join(PAIR_KEYS)
-        write_scored_pairs(linker, model, decisions, settings.clustering.scoring_floor, pairs_file)
+        write_scored_pairs(linker, model, decisions, settings.clustering.scoring_floor, pairs_file,
+                           settings.duckdb.scoring_chunk_tuples)
         timer.lap("score")
         counts = pl.scan_parquet(pairs_file).select(
             pl.len().alias("pairs"), pl.col("strong_only").sum().alias("strong")).collect().row(0, named=True)
@@ -111,13 +112,14 @@ def _score_and_cluster(tuples: pl.DataFrame | Path, model: dict, settings: Ident
         return _Scored(tuple_clusters, review, counts["pairs"], counts["strong"] or 0, dashboards, flagged)
 
 
-def write_scored_pairs(linker, model: dict, decisions: Decisions, scoring_floor: float, path: Path) -> None:
+def write_scored_pairs(linker, model: dict, decisions: Decisions, scoring_floor: float, path: Path,
+                       chunk_tuples: int | None = None) -> None:
     """Every blocked pair scored and decided, streamed by the backend into `path` (scored as they are
-    written: no table of them)."""
+    written: no table of them); in chunks of pairs above `chunk_tuples` tuples (DuckDB)."""
     gammas = ", ".join(f"gamma_{comp['output_column_name']}" for comp in model["comparisons"])
     decided = decisions.decided(", ".join(PAIR_KEYS), gammas)
-    with streamed_predictions(linker, scoring_floor) as predictions:
-        copy_to_parquet(linker._db_api, decided.format(this=predictions.physical_name), path)
+    with streamed_predictions(linker, scoring_floor, chunk_tuples) as parts:
+        copy_to_parquet(linker._db_api, [decided.format(this=part.physical_name) for part in parts], path)
 
 
 def _cluster(linker, kept, keys: str):

@@ -16,6 +16,7 @@ same settings object) runs twice:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,17 +26,17 @@ from splink.internals.pipeline import CTEPipeline
 from splink.internals.predict import predict_from_comparison_vectors_sqls, predict_from_comparison_vectors_sqls_using_settings
 from splink.internals.splink_dataframe import SplinkDataFrame
 from splink.internals.term_frequencies import _join_tf_to_df_concat_sql, append_term_frequencies_to_pipeline
-from splink.internals.unique_id_concat import _composite_unique_id_from_edges_sql
+from splink.internals.unique_id_concat import _composite_unique_id_from_edges_sql, _composite_unique_id_from_nodes_sql
 from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf, vertically_concatenate_sql
 
 from cdp.identity.backends import create_view, is_spark
 
 
-def _comparison_vector_sqls(linker, input_table: str) -> list[dict[str, str]]:
+def _comparison_vector_sqls(linker, input_table: str, input_table_r: str | None = None) -> list[dict[str, str]]:
     settings = linker._settings_obj
     return compute_comparison_vector_values_from_id_pairs_sqls(
         settings._columns_to_select_for_blocking, settings._columns_to_select_for_comparison_vector_values,
-        input_tablename_l=input_table, input_tablename_r=input_table,
+        input_tablename_l=input_table, input_tablename_r=input_table_r or input_table,
         source_dataset_input_column=settings.column_info_settings.source_dataset_input_column,
         unique_id_input_column=settings.column_info_settings.unique_id_input_column,
         link_type=settings._link_type, sql_dialect_str=linker._sql_dialect_str)
@@ -45,33 +46,139 @@ def predict_narrow(linker, threshold_match_probability: float) -> SplinkDataFram
     """Splink's predict at a threshold, keeping ids, scores, gamma_* and the retained extra columns."""
     blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk()
     try:
-        return linker._db_api.sql_pipeline_to_splink_dataframe(_narrow_pipeline(linker, blocked, threshold_match_probability))
+        with _tuples_with_tf(linker) as tuples:
+            return linker._db_api.sql_pipeline_to_splink_dataframe(
+                _narrow_pipeline(linker, blocked, tuples, threshold_match_probability))
     finally:
         if not cached:
             blocked.drop_table_from_database_and_remove_from_cache()
 
 
 @contextmanager
-def streamed_predictions(linker, threshold_match_probability: float) -> Iterator[SplinkDataFrame]:
-    """`predict_narrow`'s pairs as a view: whoever reads it (once: each read scores every pair again)
+def streamed_predictions(linker, threshold_match_probability: float, chunk_tuples: int | None = None
+                         ) -> Iterator[list[SplinkDataFrame]]:
+    """`predict_narrow`'s pairs as views: whoever reads them (once: each read scores every pair again)
     streams the scored pairs instead of a table of them that spills. A million customers' 72M
-    scored pairs made a table of about 9 GB, written to DuckDB's spill files and read back."""
+    scored pairs made a table of about 9 GB, written to DuckDB's spill files and read back.
+
+    One view, or on DuckDB one per chunk when there are more than `chunk_tuples` tuples: chunk (i, j)
+    scores the blocked pairs whose left tuple is in the i-th of K parts of the tuples and whose right
+    one is in the j-th (Splink's own chunk assignment, a hash of the unique id), so that DuckDB holds
+    2/K of the tuples in its hash tables instead of every tuple twice (`scoring_chunks`)."""
     blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk()
     try:
-        sql = _narrow_pipeline(linker, blocked, threshold_match_probability).generate_cte_pipeline_sql()
-        if is_spark(linker._db_api):  # Splink's SQL in Spark's dialect, as Splink's SparkAPI runs it
-            sql = linker._db_api._setup_for_execute_sql(sql, "cdp_scored_pairs_streamed")
-        yield create_view(linker._db_api, "cdp_scored_pairs_streamed", sql)
+        chunks = 1 if is_spark(linker._db_api) else scoring_chunks(_input_rows(linker), chunk_tuples)
+        if chunks == 1:
+            with _tuples_with_tf(linker) as tuples:
+                sql = _narrow_pipeline(linker, blocked, tuples, threshold_match_probability).generate_cte_pipeline_sql()
+                if is_spark(linker._db_api):  # Splink's SQL in Spark's dialect, as Splink's SparkAPI runs it
+                    sql = linker._db_api._setup_for_execute_sql(sql, "cdp_scored_pairs_streamed")
+                yield [create_view(linker._db_api, "cdp_scored_pairs_streamed", sql)]
+            return
+        # the pairs in chunks first: Splink's table of them is gone before the tuples are made
+        with _chunked_pairs(linker, blocked, chunks, drop=not cached) as pairs, _tuples_with_tf(linker, chunks) as tuples, \
+                _joins_as_written(linker):
+            yield [create_view(linker._db_api, f"cdp_scored_pairs_streamed_{left}_{right}", _chunk_pipeline(
+                linker, pairs, tuples, (left, right, chunks), threshold_match_probability).generate_cte_pipeline_sql())
+                   for left in range(chunks) for right in range(chunks)]
     finally:
         if not cached:
             blocked.drop_table_from_database_and_remove_from_cache()
 
 
-def _narrow_pipeline(linker, blocked: SplinkDataFrame, threshold_match_probability: float) -> CTEPipeline:
+def scoring_chunks(tuples: int, chunk_tuples: int | None) -> int:
+    """K: the tuples split in K parts of at most `chunk_tuples` (K x K chunks of pairs); 1 when
+    `chunk_tuples` is None. Both sides' parts are in DuckDB's hash tables while a chunk is scored: at
+    its 4 GB, 3.1M tuples twice scored 21.0M pairs at 1.4 us each, 6.3M twice spilled 45 GB and took
+    3.3-3.4 us a pair (a million customers' first load, 3 and 6 customers in 10; a /tmp probe)."""
+    return 1 if chunk_tuples is None else max(1, math.ceil(tuples / chunk_tuples))
+
+
+def _input_rows(linker) -> int:
+    """The tuples Splink was given (DuckDB)."""
+    con = linker._db_api._con
+    return sum(con.execute(f"SELECT count(*) FROM {table.physical_name}").fetchall()[0][0]
+               for table in linker._input_tables_dict.values())
+
+
+def _chunk_of(key_sql: str, chunks: int) -> str:
+    """The part (0 .. chunks-1) of a tuple, from its composite unique id (`source_dataset-__-tuple_id`)."""
+    return f"(hash({key_sql}) % {chunks})"
+
+
+@contextmanager
+def _chunked_pairs(linker, blocked: SplinkDataFrame, chunks: int, drop: bool) -> Iterator[str]:
+    """The blocked pairs in the order of the chunk each belongs to (left part x chunks + right part),
+    numbered once, as a table of DuckDB (dropped after; Splink's table of them dropped now when `drop`):
+    each chunk's scoring reads its pairs' row groups."""
+    name = "cdp_blocked_pairs_chunked"
+    chunk = f"{_chunk_of('join_key_l', chunks)} * {chunks} + {_chunk_of('join_key_r', chunks)}"
+    con = linker._db_api._con
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT *, ({chunk})::USMALLINT AS cdp_chunk FROM {blocked.physical_name} "
+                "ORDER BY cdp_chunk")
+    if drop:
+        blocked.drop_table_from_database_and_remove_from_cache()
+    try:
+        yield name
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _chunk_pipeline(linker, pairs: str, tuples: SplinkDataFrame, chunk: tuple[int, int, int],
+                    threshold_match_probability: float) -> CTEPipeline:
+    """The narrow pipeline on one chunk: its blocked pairs, and the tuples of its left and right parts."""
+    left, right, chunks = chunk
+    pipeline = CTEPipeline([tuples])
+    pipeline.enqueue_sql(f"SELECT * EXCLUDE (cdp_chunk) FROM {pairs} WHERE cdp_chunk = {left * chunks + right}",
+                         "__splink__blocked_id_pairs")
+    for side, part in (("l", left), ("r", right)):
+        pipeline.enqueue_sql(f"SELECT * FROM {tuples.templated_name} WHERE cdp_part = {part}", f"cdp_tuples_{side}")
+    return _enqueue_scoring(linker, pipeline, "cdp_tuples_l", "cdp_tuples_r", threshold_match_probability)
+
+
+@contextmanager
+def _joins_as_written(linker) -> Iterator[None]:
+    """DuckDB's joins in the order Splink writes them (the pairs joined to the left tuples, then to the
+    right ones, each hash table built on the tuples): a chunk's pairs, filtered by their number, were
+    guessed at 44k rows for 4.7M, and DuckDB built its hash tables on them."""
+    con = linker._db_api._con
+    con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+    try:
+        yield
+    finally:
+        con.execute("RESET disabled_optimizers")
+
+
+@contextmanager
+def _tuples_with_tf(linker, chunks: int = 1) -> Iterator[SplinkDataFrame]:
+    """The tuples with their term frequencies, as a table of the backend while the pairs are scored
+    (as Splink's predict() makes it: materialise_after_computing_term_frequencies), and with more than
+    one chunk each tuple's part (`cdp_part`), in the order of the parts: a chunk reads its parts' row
+    groups. Left a CTE of the scoring query, DuckDB guessed its rows from the term-frequency joins (23M
+    for 6.3M tuples) and built its hash tables on the blocked pairs."""
+    pipeline = enqueue_df_concat_with_tf(linker, CTEPipeline())
+    if chunks > 1:
+        key = _composite_unique_id_from_nodes_sql(linker._settings_obj.column_info_settings.unique_id_input_columns)
+        pipeline.enqueue_sql(f"SELECT *, {_chunk_of(key, chunks)} AS cdp_part FROM __splink__df_concat_with_tf "
+                             "ORDER BY cdp_part", "cdp_tuples_in_parts")
+    tuples = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    try:
+        yield tuples
+    finally:
+        tuples.drop_table_from_database_and_remove_from_cache()
+
+
+def _narrow_pipeline(linker, blocked: SplinkDataFrame, tuples: SplinkDataFrame,
+                     threshold_match_probability: float) -> CTEPipeline:
+    pipeline = CTEPipeline([blocked, tuples])
+    return _enqueue_scoring(linker, pipeline, "__splink__df_concat_with_tf", None, threshold_match_probability)
+
+
+def _enqueue_scoring(linker, pipeline: CTEPipeline, tuples_l: str, tuples_r: str | None,
+                     threshold_match_probability: float) -> CTEPipeline:
+    """Splink's comparison vectors and match weights of `__splink__blocked_id_pairs`, nothing retained."""
     settings = linker._settings_obj
-    pipeline = CTEPipeline([blocked])
-    enqueue_df_concat_with_tf(linker, pipeline)
-    pipeline.enqueue_list_of_sqls(_comparison_vector_sqls(linker, "__splink__df_concat_with_tf"))
+    pipeline.enqueue_list_of_sqls(_comparison_vector_sqls(linker, tuples_l, tuples_r))
     pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls(
         unique_id_input_columns=settings.column_info_settings.unique_id_input_columns,
         core_model_settings=settings.core_model_settings,

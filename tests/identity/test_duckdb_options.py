@@ -38,6 +38,8 @@ def test_parquet_materialisation_goes_to_the_spill_folder(tmp_path):
 
 @pytest.mark.parametrize("section, raw, named", [
     (DuckDBOptions, {"memory_limt": "4GB"}, "memory_limt"), (DuckDBOptions, {"materialisation": "arrow"}, "arrow"),
+    (DuckDBOptions, {"scoring_chunk_tuples": 0}, "scoring_chunk_tuples"),
+    (DuckDBOptions, {"scoring_chunk_tuples": "3M"}, "scoring_chunk_tuples"),
     (SparkOptions, {"checkpoint_directory": "/tmp"}, "checkpoint_directory"),
     (SparkOptions, {"break_lineage_method": "persist"}, "persist"), (SparkOptions, {"conf": ["spark.master"]}, "spark.conf")])
 def test_a_wrong_backend_option_is_refused_by_name(section, raw, named):
