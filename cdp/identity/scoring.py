@@ -46,9 +46,7 @@ def predict_narrow(linker, threshold_match_probability: float) -> SplinkDataFram
     """Splink's predict at a threshold, keeping ids, scores, gamma_* and the retained extra columns."""
     blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk()
     try:
-        with _tuples_with_tf(linker) as tuples:
-            return linker._db_api.sql_pipeline_to_splink_dataframe(
-                _narrow_pipeline(linker, blocked, tuples, threshold_match_probability))
+        return linker._db_api.sql_pipeline_to_splink_dataframe(_narrow_pipeline(linker, blocked, threshold_match_probability))
     finally:
         if not cached:
             blocked.drop_table_from_database_and_remove_from_cache()
@@ -69,14 +67,13 @@ def streamed_predictions(linker, threshold_match_probability: float, chunk_tuple
     try:
         chunks = 1 if is_spark(linker._db_api) else scoring_chunks(_input_rows(linker), chunk_tuples)
         if chunks == 1:
-            with _tuples_with_tf(linker) as tuples:
-                sql = _narrow_pipeline(linker, blocked, tuples, threshold_match_probability).generate_cte_pipeline_sql()
-                if is_spark(linker._db_api):  # Splink's SQL in Spark's dialect, as Splink's SparkAPI runs it
-                    sql = linker._db_api._setup_for_execute_sql(sql, "cdp_scored_pairs_streamed")
-                yield [create_view(linker._db_api, "cdp_scored_pairs_streamed", sql)]
+            sql = _narrow_pipeline(linker, blocked, threshold_match_probability).generate_cte_pipeline_sql()
+            if is_spark(linker._db_api):  # Splink's SQL in Spark's dialect, as Splink's SparkAPI runs it
+                sql = linker._db_api._setup_for_execute_sql(sql, "cdp_scored_pairs_streamed")
+            yield [create_view(linker._db_api, "cdp_scored_pairs_streamed", sql)]
             return
         # the pairs in chunks first: Splink's table of them is gone before the tuples are made
-        with _chunked_pairs(linker, blocked, chunks, drop=not cached) as pairs, _tuples_with_tf(linker, chunks) as tuples, \
+        with _chunked_pairs(linker, blocked, chunks, drop=not cached) as pairs, _tuples_in_parts(linker, chunks) as tuples, \
                 _joins_as_written(linker):
             yield [create_view(linker._db_api, f"cdp_scored_pairs_streamed_{left}_{right}", _chunk_pipeline(
                 linker, pairs, tuples, (left, right, chunks), threshold_match_probability).generate_cte_pipeline_sql())
@@ -150,17 +147,13 @@ def _joins_as_written(linker) -> Iterator[None]:
 
 
 @contextmanager
-def _tuples_with_tf(linker, chunks: int = 1) -> Iterator[SplinkDataFrame]:
-    """The tuples with their term frequencies, as a table of the backend while the pairs are scored
-    (as Splink's predict() makes it: materialise_after_computing_term_frequencies), and with more than
-    one chunk each tuple's part (`cdp_part`), in the order of the parts: a chunk reads its parts' row
-    groups. Left a CTE of the scoring query, DuckDB guessed its rows from the term-frequency joins (23M
-    for 6.3M tuples) and built its hash tables on the blocked pairs."""
+def _tuples_in_parts(linker, chunks: int) -> Iterator[SplinkDataFrame]:
+    """The tuples with their term frequencies and their part (`cdp_part`), in the order of the parts, as
+    a table of DuckDB while the chunks are scored (dropped after): a chunk reads its parts' row groups."""
+    key = _composite_unique_id_from_nodes_sql(linker._settings_obj.column_info_settings.unique_id_input_columns)
     pipeline = enqueue_df_concat_with_tf(linker, CTEPipeline())
-    if chunks > 1:
-        key = _composite_unique_id_from_nodes_sql(linker._settings_obj.column_info_settings.unique_id_input_columns)
-        pipeline.enqueue_sql(f"SELECT *, {_chunk_of(key, chunks)} AS cdp_part FROM __splink__df_concat_with_tf "
-                             "ORDER BY cdp_part", "cdp_tuples_in_parts")
+    pipeline.enqueue_sql(f"SELECT *, {_chunk_of(key, chunks)} AS cdp_part FROM __splink__df_concat_with_tf "
+                         "ORDER BY cdp_part", "cdp_tuples_in_parts")
     tuples = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
     try:
         yield tuples
@@ -168,9 +161,9 @@ def _tuples_with_tf(linker, chunks: int = 1) -> Iterator[SplinkDataFrame]:
         tuples.drop_table_from_database_and_remove_from_cache()
 
 
-def _narrow_pipeline(linker, blocked: SplinkDataFrame, tuples: SplinkDataFrame,
-                     threshold_match_probability: float) -> CTEPipeline:
-    pipeline = CTEPipeline([blocked, tuples])
+def _narrow_pipeline(linker, blocked: SplinkDataFrame, threshold_match_probability: float) -> CTEPipeline:
+    pipeline = CTEPipeline([blocked])
+    enqueue_df_concat_with_tf(linker, pipeline)
     return _enqueue_scoring(linker, pipeline, "__splink__df_concat_with_tf", None, threshold_match_probability)
 
 
