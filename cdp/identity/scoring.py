@@ -61,8 +61,8 @@ def streamed_predictions(linker, threshold_match_probability: float, chunk_tuple
 
     One view, or on DuckDB one per chunk when there are more than `chunk_tuples` tuples: chunk (i, j)
     scores the blocked pairs whose left tuple is in the i-th of K parts of the tuples and whose right
-    one is in the j-th (Splink's own chunk assignment, a hash of the unique id), so that DuckDB holds
-    2/K of the tuples in its hash tables instead of every tuple twice (`scoring_chunks`)."""
+    one is in the j-th (a hash of the composite unique id, as Splink's chunked predict parts records),
+    so that DuckDB holds 2/K of the tuples in its hash tables instead of every tuple twice (`scoring_chunks`)."""
     blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk()
     try:
         chunks = 1 if is_spark(linker._db_api) else scoring_chunks(_input_rows(linker), chunk_tuples)
