@@ -1,7 +1,7 @@
 """Splink's scoring alone on a resolved home's identity tuples: blocking, then every blocked pair
 scored and decided into a Parquet file, as a full resolution writes its scored pairs (`write_scored_pairs`).
 
-    python bench/scoring_bench.py HOME [--model M] [--repeat 2] [--unguarded] [--unchunked]
+    python bench/scoring_bench.py HOME [--model M] [--repeat 2] [--unguarded] [--unchunked] [--chunk-tuples N]
 
 HOME: a home the platform resolved (e.g. DIR/N/first kept by `bench/bench.py N --keep DIR`); M: the
 model to score with (default: the project's identity/model.json). Each measurement runs in a fresh
@@ -9,8 +9,9 @@ process (peak RSS its own; DuckDB's memory limit and spill folder as the identit
 `--unguarded`: alternate with the same model whose "one typo apart" levels are plain
 `damerau_levenshtein(l, r) <= 1`, without the guard identity/settings.yaml puts before it, and say
 whether both wrote the same scored pairs. `--unchunked`: alternate with every pair scored in one query
-(identity/settings.yaml's duckdb.scoring_chunk_tuples set aside), and say the same. Blocking is timed with
-the scoring, inside it, as a full run blocks.
+(identity/settings.yaml's duckdb.scoring_chunk_tuples set aside), and say the same. `--chunk-tuples N`:
+score in chunks above N tuples instead of the setting's (e.g. chunks on a 100,000-customer home's 1.05M
+tuples: `--chunk-tuples 300000`). Blocking is timed with the scoring, inside it, as a full run blocks.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def unguarded(model: dict) -> tuple[dict, int]:
     return model, changed
 
 
-def child(home: Path, model_path: Path, out: Path, unchunked: bool = False) -> None:
+def child(home: Path, model_path: Path, out: Path, unchunked: bool = False, chunk_tuples: int | None = None) -> None:
     model = _as_dict(model_path)
     with tempfile.TemporaryDirectory(prefix="scoring-bench-", dir=out.parent) as spill:
         settings = IdentitySettings.load().spilling_to(Path(spill))
@@ -64,15 +65,16 @@ def child(home: Path, model_path: Path, out: Path, unchunked: bool = False) -> N
             start = time.perf_counter()
             # blocking inside, as a full run blocks and scores: the chunks drop Splink's table of blocked pairs
             write_scored_pairs(linker, model, Decisions.of(model, settings.clustering), settings.clustering.scoring_floor, out,
-                               None if unchunked else settings.duckdb.scoring_chunk_tuples)
+                               None if unchunked else chunk_tuples or settings.duckdb.scoring_chunk_tuples)
             seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak": peak}))
 
 
-def measure(home: Path, model: Path, out: Path, unchunked: bool = False) -> dict:
+def measure(home: Path, model: Path, out: Path, unchunked: bool = False, chunk_tuples: int | None = None) -> dict:
     done = subprocess.run([sys.executable, __file__, str(home), "--model", str(model), "--child", str(out),
-                           *(["--unchunked"] if unchunked else [])], capture_output=True, text=True)
+                           *(["--unchunked"] if unchunked else []),
+                           *(["--chunk-tuples", str(chunk_tuples)] if chunk_tuples else [])], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -96,10 +98,11 @@ def main() -> None:
     parser.add_argument("--unguarded", action="store_true", help="alternate with the typo levels' guards removed")
     parser.add_argument("--unchunked", action="store_true",
                         help="alternate with every pair scored in one query (no duckdb.scoring_chunk_tuples)")
+    parser.add_argument("--chunk-tuples", type=int, help="score in chunks above this many tuples (default: the setting's)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.home, args.model, args.child, args.unchunked)
+        child(args.home, args.model, args.child, args.unchunked, args.chunk_tuples)
         return
     with tempfile.TemporaryDirectory(prefix="scoring-bench-", dir=args.home.parent) as work:
         folder = Path(work)
@@ -117,7 +120,7 @@ def main() -> None:
         print(f"{'run':<12}{'blocking and scoring s':>24}{'peak MiB':>10}", flush=True)
         for _ in range(args.repeat):
             for name, (model, unchunked) in variants.items():
-                got = measure(args.home, model, folder / f"{name}.parquet", unchunked)
+                got = measure(args.home, model, folder / f"{name}.parquet", unchunked, args.chunk_tuples)
                 print(f"{name:<12}{got['seconds']:>24.1f}{got['peak']:>10.0f}", flush=True)
         scored = pl.scan_parquet(folder / "model.parquet").select(pl.len()).collect().item()
         print(f"scored pairs: {scored:,}")

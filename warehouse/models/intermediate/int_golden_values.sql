@@ -16,23 +16,31 @@ candidates as (  -- one row per recorded value; UNPIVOT drops empty values
 -- latest first, value, source, record key), the rule key being the value's frequency (most_frequent),
 -- the record's source trust (most_trusted) or none (latest). Computed as two aggregations, not a
 -- window over every recorded value: each value's count and its first record, then the first value.
--- The same rows as a row_number() over every recorded value, without sorting them all.
+-- A value's first record is the least of one integer packing (trust rank, event date latest first,
+-- source's rank by name) — the record key would only break ties between records of one value, and
+-- the value is decided before its source: the same rows as a struct of those fields, which DuckDB
+-- compares through sort keys (at a million customers' 48.6M recorded values, half the model's time).
+sources as (  -- every source of the records by name: its rank (16 bits) is the packing's last field
+    select source, (row_number() over (order by source) - 1)::bigint as source_rank
+    from (select distinct source from rec)
+),
 per_value as (
     select c.customer_id, c.attribute, c.value, any_value(r.rule) as rule, count(*) as frequency,
-           min({'by_record': case r.rule when 'most_trusted' then coalesce(t.trust_rank, 1000) else 0 end,
-                'latest_first': coalesce(date '9999-12-31' - c.event_date, 2147483647),  -- no date: last
-                'source': c.source, 'record_key': c.record_key}) as first_record
+           min(((case r.rule when 'most_trusted' then coalesce(t.trust_rank, 1000) else 0 end)::bigint << 49)  -- 1..1000
+               -- a DATE is ±2^31 days from 1970: later first in 33 bits, no date last
+               + (coalesce(2147483648 - (c.event_date - date '1970-01-01'), 8589934591)::bigint << 16)
+               + s.source_rank) as first_record
     from candidates as c
     join {{ ref('survivorship') }} as r using (attribute)
+    join sources as s using (source)
     left join {{ ref('source_trust') }} as t on t.attribute = c.attribute and t.source = c.source
     group by c.customer_id, c.attribute, c.value
 ),
 picked as (
     select customer_id, attribute,
-           arg_min({'value': value, 'source': first_record.source, 'rule': rule, 'frequency': frequency},
+           arg_min({'value': value, 'source_rank': first_record & 65535, 'rule': rule, 'frequency': frequency},
                    {'by_value': case rule when 'most_frequent' then -frequency else 0 end,
-                    'by_record': first_record.by_record, 'latest_first': first_record.latest_first, 'value': value,
-                    'source': first_record.source, 'record_key': first_record.record_key}) as chosen
+                    'by_record_latest_first': first_record >> 16, 'value': value}) as chosen
     from per_value
     group by customer_id, attribute
 ),
@@ -43,9 +51,10 @@ corrected as (
     where {{ in_scope('customer_id') }}
 ),
 survived as (
-    select customer_id, attribute, chosen.value as value, chosen.source as source, chosen.rule as rule,
-           chosen.frequency as frequency
-    from picked
+    select p.customer_id, p.attribute, p.chosen.value as value, s.source, p.chosen.rule as rule,
+           p.chosen.frequency as frequency
+    from picked as p
+    join sources as s on s.source_rank = p.chosen.source_rank
 )
 select r.customer_id, r.attribute, r.value, r.source, r.rule, r.frequency
 from survived as r
