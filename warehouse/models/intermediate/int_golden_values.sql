@@ -26,7 +26,7 @@ sources as (  -- every source of the records by name: its rank (16 bits) is the 
 ),
 per_value as (
     select c.customer_id, c.attribute, c.value, any_value(r.rule) as rule, count(*) as frequency,
-           min(((case r.rule when 'most_trusted' then coalesce(t.trust_rank, 1000) else 0 end)::bigint << 49)  -- 1..1000
+           min(((case r.rule when 'most_trusted' then coalesce(t.trust_rank, 1000) else 0 end)::bigint << 49)  -- 0, or a trust rank 1..1000
                -- a DATE is ±2^31 days from 1970: later first in 33 bits, no date last
                + (coalesce(2147483648 - (c.event_date - date '1970-01-01'), 8589934591)::bigint << 16)
                + s.source_rank) as first_record
