@@ -31,6 +31,7 @@ from cdp.standardize.vectorized import FAST_PATHS
 from cdp.state.store import GONE
 
 CHUNK_ROWS = 250_000  # records standardized at a time (see `standardize`)
+POSITION = "__position"  # a lookup's row number (`Lookups.learn`)
 RECORD_KEY = ("source", "record_key")  # a standardized record's key
 IDENTITY_COLUMNS = ("customer_name", "given_name", "family_name", "gender", "mobile", "id_number",
                     "other_id", "vin", "plate", "email", "address", "postcode")
@@ -199,26 +200,40 @@ class Lookups:
     def __init__(self) -> None:
         self.found: dict[str, pl.DataFrame] = {}
 
-    def learn(self, df: pl.DataFrame) -> None:
-        """Every standardizer's outputs for the values of `df` (projected raw columns) not seen yet."""
+    def learn(self, df: pl.DataFrame) -> pl.DataFrame:
+        """Every standardizer's outputs for the values of `df` (projected raw columns) not seen yet;
+        returns, per standardizer column, the row of what was found for each row's value (null: no
+        value), so that each chunk of `df` gathers its outputs by position (`beside`): each row's
+        value is looked for once among those known, and only the rows not found among the new ones."""
+        positions = []
         for column, fn, names in STANDARDIZERS:
             values, known = df.get_column(column), self.found.get(column)
-            if known is not None:
-                values = values.filter(~values.is_in(known.get_column(column).implode()))
-            looked_up = distinct_lookup(values, column, fn, names)
+            position = pl.repeat(None, len(values), dtype=pl.UInt32, eager=True) if known is None else _positions(values, known)
+            unseen = position.is_null() & values.is_not_null()
+            new = values.filter(unseen)
+            looked_up = distinct_lookup(new, column, fn, names)
+            if looked_up.height:
+                offset = 0 if known is None else known.height
+                position = position.scatter(unseen.arg_true(), (_positions(new, looked_up) + offset).cast(pl.UInt32))
             self.found[column] = looked_up if known is None else pl.concat([known, looked_up], rechunk=True)
+            positions.append(position.alias(column))
+        return pl.DataFrame(positions)
 
-    def beside(self, df: pl.DataFrame) -> pl.DataFrame:
-        """`df` with every standardizer's outputs beside it, row for row, from what `learn` found: each
-        column joined alone (a chain of joins of the whole frame copied every column at every join),
-        and only with the values found that `df` holds (a chunk of a source is joined with that
-        slice of the lookups, not with every value of the run)."""
-        outputs = []
-        for column, _, _ in STANDARDIZERS:
-            held = df.get_column(column).drop_nulls().unique().implode()
-            found = self.found[column].filter(pl.col(column).is_in(held))
-            outputs.append(df.select(column).join(found, on=column, how="left", maintain_order="left").drop(column))
+    def beside(self, df: pl.DataFrame, positions: pl.DataFrame) -> pl.DataFrame:
+        """`df` with every standardizer's outputs beside it, row for row: gathered from what `learn`
+        found at the rows' `positions` (that frame's rows for `df`'s). Joining each chunk with the
+        lookups instead read every value found so far once per chunk and column (a million customers:
+        81 chunks of 250,000 records, seven columns, lookups of millions of values)."""
+        outputs = [self.found[column].drop(column).select(pl.all().gather(positions.get_column(column)))
+                   for column, _, _ in STANDARDIZERS]
         return pl.concat([df, *outputs], how="horizontal")
+
+
+def _positions(values: pl.Series, found: pl.DataFrame) -> pl.Series:
+    """The row of `found` holding each of `values` (its first column; null: not there)."""
+    key = found.columns[0]
+    return (values.to_frame(key).join(found.select(key).with_row_index(POSITION), on=key, how="left", maintain_order="left")
+            .get_column(POSITION))
 
 
 @dataclass(frozen=True)
@@ -353,14 +368,17 @@ def standardize(df: pl.DataFrame, lookups: Lookups | None = None, chunk_rows: in
     Each standardizer looks up the source's distinct values it has not seen in this run
     (`Lookups.learn`); then the rows are taken `chunk_rows` at a time in the order of their keys
     (only the sort order is computed for the whole source, not a sorted copy), each chunk gets the
-    standardizers' outputs beside it (`Lookups.beside`: one narrow join per column, with the slice
-    of the lookups the chunk holds) and becomes records: the outputs, the tuple key's text and the
-    expressions' temporaries are not held for a whole source at once (tests/standardize/test_records.py:
-    the same records whatever the chunk). A million customers' 20M records, twice each: 136.5–163.3
-    s and 10,819–11,033 MiB as one chain of joins per source, 113.4–122.0 s and 7,691–7,736 MiB with
-    the outputs set beside a sorted copy of each whole source, 130.7–156.4 s and 5,588–5,642 MiB so,
-    133.9 s and 4,095 MiB when a first load also writes each chunk's records as they are made
-    (`standardized_chunks`), the same records (`python bench/step_memory.py HOME standardize --full`).
+    standardizers' outputs beside it (`Lookups.beside`: gathered by the rows' positions in the
+    lookups, which `learn` found for the whole source) and becomes records: the outputs, the tuple
+    key's text and the expressions' temporaries are not held for a whole source at once
+    (tests/standardize/test_records.py: the same records whatever the chunk). A million customers'
+    20M records, twice each: 136.5–163.3 s and 10,819–11,033 MiB as one chain of joins per source,
+    113.4–122.0 s and 7,691–7,736 MiB with the outputs set beside a sorted copy of each whole source,
+    130.7–156.4 s and 5,588–5,642 MiB with each chunk joined to the lookups, 133.9 s and 4,095 MiB when
+    a first load also writes each chunk's records as they are made (`standardized_chunks`); three
+    times each, alternated: 93.2–100.9 s and 4,164–4,280 MiB with the outputs gathered by position
+    against 116.0–150.4 s and 4,151–4,165 MiB joined per chunk; the same records (`python
+    bench/step_memory.py HOME standardize --full`).
 
     A record is a company only by its name (legal-form or organisation words, a place prefix):
     neither a credit code (a mistyped resident ID can pass its check) nor a "企业" type on a
@@ -374,10 +392,11 @@ def standardize(df: pl.DataFrame, lookups: Lookups | None = None, chunk_rows: in
 
 def standardized_chunks(df: pl.DataFrame, lookups: Lookups, chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
     """`standardize`'s records `chunk_rows` at a time, in the order of their keys (none for no rows)."""
-    lookups.learn(df)
+    positions = lookups.learn(df)
     order = df.select(pl.arg_sort_by("source", "record_key")).to_series()
     for start in range(0, df.height, chunk_rows):
-        yield _standardized(lookups.beside(df.select(pl.all().gather(order.slice(start, chunk_rows)))))
+        rows = order.slice(start, chunk_rows)
+        yield _standardized(lookups.beside(df.select(pl.all().gather(rows)), positions.select(pl.all().gather(rows))))
 
 
 def _standardized(looked_up: pl.DataFrame) -> pl.DataFrame:
