@@ -124,11 +124,6 @@ def _chunked(values: pl.Series) -> pl.Series:
     return pl.concat([values.slice(start, size) for start in range(0, max(1, values.len()), size)], rechunk=False)
 
 
-def map_distinct(df: pl.DataFrame, column: str, fn: Callable, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Apply a Python standardizer once per distinct value of `column` and join the results back."""
-    return df.join(distinct_lookup(df.get_column(column), column, fn, outputs), on=column, how="left")
-
-
 STANDARDIZERS = [  # (raw column, standardizer returning a tuple of its outputs, the outputs)
     ("raw_customer_name", standardize_name,
      {"name": pl.Utf8, "name_pinyin": pl.Utf8, "name_pinyin_alt": pl.Utf8, "name_is_company": pl.Boolean}),
