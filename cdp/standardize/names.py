@@ -56,7 +56,8 @@ _PLACES = (
     "山东 济南 青岛 福建 福州 厦门 湖北 武汉 湖南 长沙 四川 成都 河南 郑州 河北 石家庄 陕西 西安"
 ).split()
 _PLACE_PREFIX = re.compile(r"^((" + "|".join(_PLACES) + r")(省|市)?)+")
-_PLACE_WITH_LEVEL = re.compile(r"^(" + "|".join(_PLACES) + r")(省|市)")
+PLACE_WITH_LEVEL = r"^(" + "|".join(_PLACES) + r")(省|市)"  # a place and its level opening a name: a company
+_PLACE_WITH_LEVEL = re.compile(PLACE_WITH_LEVEL)
 
 
 def clean_text(value: str | None) -> str | None:
@@ -67,6 +68,13 @@ def clean_text(value: str | None) -> str | None:
     if not text:
         return None
     return _T2S.convert(text) if _CJK.search(text) else text
+
+
+def simplified(texts: list[str]) -> list[str] | None:
+    """clean_text's traditional → simplified of many texts in one call to OpenCC (their lines joined:
+    no dictionary entry holds a line break); None if the lines did not come back one for one."""
+    lines = _T2S.convert("\n".join(texts)).split("\n")
+    return lines if len(lines) == len(texts) else None
 
 
 def is_company_name(name: str | None) -> bool:
@@ -172,7 +180,7 @@ PER_CHARACTER_MAX = 12
 
 
 @lru_cache(maxsize=VALUE_CACHE_SIZE)  # bounded by the characters names use: a few thousand
-def _reading(character: str) -> str | None:
+def character_reading(character: str) -> str | None:
     """pypinyin's toneless reading of one character (None for a character it does not read)."""
     readings = lazy_pinyin(character, style=Style.NORMAL, errors="ignore")
     return readings[0] if readings else None
@@ -192,7 +200,7 @@ def pinyin_syllables_of(text: str) -> list[str]:
     check both agree on every name of the demo and on random character strings."""
     if len(text) > PER_CHARACTER_MAX or _has_phrase(text):
         return lazy_pinyin(text, style=Style.NORMAL, errors="ignore")
-    return [r for r in map(_reading, text) if r is not None]
+    return [r for r in map(character_reading, text) if r is not None]
 
 
 def chinese_syllables(name: str) -> list[str]:
@@ -202,7 +210,11 @@ def chinese_syllables(name: str) -> list[str]:
     return syllables
 
 
+@lru_cache(maxsize=VALUE_CACHE_SIZE)
 def chinese_pinyin(name: str) -> str:
+    """The pinyin of a company's key: the many spellings of one company (place prefixes, legal forms,
+    branches, traditional characters) share it (a million customers' 309,575 distinct company names:
+    35,845 keys; 5.2 s read from pypinyin each, a /tmp probe)."""
     return "".join(chinese_syllables(name))
 
 

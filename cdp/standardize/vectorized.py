@@ -29,6 +29,8 @@ from cdp.standardize.contacts import (
     standardize_vin,
     vin_and_raw,
 )
+from cdp.standardize.names import standardize_name
+from cdp.standardize.names_vectorized import name_fast
 
 # A fast path: distinct values → (a frame of the values it answered: the value, then the standardizer's
 # outputs in order; the values left to the Python standardizer).
@@ -255,4 +257,5 @@ FAST_PATHS: dict[Callable, FastPath] = {
     standardize_vin: vin_fast,
     vin_and_raw: _with_raw(vin_fast),
     plate_alone: plate_fast,
+    standardize_name: name_fast,
 }
