@@ -31,7 +31,6 @@ from cdp.standardize.names import (
 
 PLAIN_NAME_CHARS = 4  # a compound surname and a two-character given name; longer names go to Python
 PLAIN_NAME = rf"^[\u4e00-\u9fff]{{2,{PLAIN_NAME_CHARS}}}$"
-OUTPUTS = ("name", "name_pinyin", "name_pinyin_alt", "name_is_company")
 
 # Each character's reading alone (None: pypinyin does not read it, or NFKC changes it): bounded by the
 # basic block's 20,992 characters, filled with the characters the values bring.
@@ -78,22 +77,22 @@ def _keys(value: pl.Expr, length: pl.Expr, readings: list[pl.Expr]) -> tuple[pl.
 def name_fast(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
     """standardize_name on the plain names among distinct values: (value, name, key, other key, is_company)
     of those it answered; the rest for the Python standardizer."""
-    candidates = values.filter(values.str.contains(PLAIN_NAME))
-    texts = candidates.to_list()
+    shaped = values.str.contains(PLAIN_NAME).fill_null(False)
+    texts = values.filter(shaped).to_list()
     converted = simplified(texts)
     if not texts or converted is None:
-        return pl.DataFrame(schema={"value": pl.Utf8, **dict.fromkeys(OUTPUTS[:3], pl.Utf8), OUTPUTS[3]: pl.Boolean}), values
+        return pl.DataFrame(schema={"value": pl.Utf8, "name": pl.Utf8, "key": pl.Utf8, "other": pl.Utf8,
+                                    "company": pl.Boolean}), values
     table = _reading_table(texts)
     value, length = pl.col("value"), pl.col("value").str.len_chars()
     readings = [value.str.slice(i, 1).replace_strict(table["character"], table["reading"], default=None, return_dtype=pl.Utf8)
                 for i in range(PLAIN_NAME_CHARS)]
     every_read = pl.all_horizontal([(length <= i) | reading.is_not_null() for i, reading in enumerate(readings)])
     plain = (pl.col("simplified") == value) & _cleaning_keeps(value) & every_read & ~_holds_a_phrase(value, length)
-    frame = pl.DataFrame({"value": candidates, "simplified": converted}).with_columns(plain.alias("plain"))
-    answered = frame.filter("plain")
+    frame = pl.DataFrame({"value": texts, "simplified": converted}, schema={"value": pl.Utf8, "simplified": pl.Utf8}) \
+        .with_columns(plain.alias("plain"))
     key, other = _keys(value, length, readings)
-    fast = answered.select("value", value.alias(OUTPUTS[0]), key.alias(OUTPUTS[1]), other.alias(OUTPUTS[2]),
-                           pl.lit(False).alias(OUTPUTS[3]))
-    rest = pl.concat([values.filter(~values.str.contains(PLAIN_NAME) | values.is_null()),
-                      frame.filter(~pl.col("plain")).get_column("value").alias(values.name)])
+    fast = frame.filter("plain").select("value", value.alias("name"), key.alias("key"), other.alias("other"),
+                                        pl.lit(False).alias("company"))
+    rest = pl.concat([values.filter(~shaped), frame.filter(~pl.col("plain")).get_column("value").alias(values.name)])
     return fast, rest
