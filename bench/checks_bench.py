@@ -22,7 +22,7 @@ import polars as pl
 from cdp.demo import generate
 from cdp.ingest.contracts import load_contracts
 from cdp.ingest.reader import load_source
-from cdp.standardize import contacts, names, names_vectorized, vectorized
+from cdp.standardize import contacts, names, vectorized
 from cdp.standardize.contacts import id_number_and_raw, standardize_phone, vin_and_raw
 from cdp.standardize.records import distinct_lookup
 
@@ -52,7 +52,6 @@ def timed_lookup(values: pl.Series, fn, outputs: dict, fast: bool) -> tuple[floa
     for cached in CACHED:
         cached.cache_clear()
     vectorized.birth_place_years.cache_clear()
-    names_vectorized._READINGS.clear()  # the names' character table, filled as values come
     saved = dict(vectorized.FAST_PATHS)
     if not fast:
         vectorized.FAST_PATHS.clear()

@@ -32,10 +32,6 @@ from cdp.standardize.names import (
 PLAIN_NAME_CHARS = 4  # a compound surname and a two-character given name; longer names go to Python
 PLAIN_NAME = rf"^[\u4e00-\u9fff]{{2,{PLAIN_NAME_CHARS}}}$"
 
-# Each character's reading alone (None: pypinyin does not read it, or NFKC changes it): bounded by the
-# basic block's 20,992 characters, filled with the characters the values bring.
-_READINGS: dict[str, str | None] = {}
-
 
 @lru_cache(maxsize=1)
 def _phrases() -> pl.Series:
@@ -44,10 +40,11 @@ def _phrases() -> pl.Series:
 
 
 def _reading_table(values: list[str]) -> pl.DataFrame:
-    for character in set("".join(values)).difference(_READINGS):
-        _READINGS[character] = character_reading(character) if unicodedata.normalize("NFKC", character) == character else None
-    return pl.DataFrame({"character": list(_READINGS), "reading": list(_READINGS.values())},
-                        schema={"character": pl.Utf8, "reading": pl.Utf8})
+    """Each character of `values` with its reading alone (None: pypinyin does not read it, or NFKC changes
+    it); `character_reading` keeps the readings between calls."""
+    characters = sorted(set("".join(values)))
+    readings = [character_reading(c) if unicodedata.normalize("NFKC", c) == c else None for c in characters]
+    return pl.DataFrame({"character": characters, "reading": readings}, schema={"character": pl.Utf8, "reading": pl.Utf8})
 
 
 def _holds_a_phrase(value: pl.Expr, length: pl.Expr) -> pl.Expr:
